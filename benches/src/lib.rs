@@ -1,0 +1,1 @@
+//! Shared helpers for the phirig benchmarks (the benches themselves live in `benches/`).

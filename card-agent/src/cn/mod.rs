@@ -1,0 +1,1 @@
+//! The CryptoNight kernel: one entry point per algorithm, hardware and software AES behind it.

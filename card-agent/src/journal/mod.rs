@@ -1,0 +1,1 @@
+//! The event journal: a compact, versioned binary log of what every thread did, and its reader.

@@ -1,0 +1,2 @@
+//! `phirig-agent`: the native miner copied to every card.
+fn main() {}

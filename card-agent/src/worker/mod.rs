@@ -1,0 +1,1 @@
+//! Per-core workers: thread placement, intensity, nonce ranges, self-test and share detection.

@@ -1,0 +1,1 @@
+//! phirig host library: the pieces behind the `phirig` binary (proxy, aggregation, faces).

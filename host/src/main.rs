@@ -1,0 +1,2 @@
+//! `phirig`: the rig operator's command.
+fn main() {}

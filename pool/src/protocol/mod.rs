@@ -1,0 +1,1 @@
+//! Stratum wire format: messages, targets and difficulty, bounded line framing, pool URLs.
