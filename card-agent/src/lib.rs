@@ -8,4 +8,5 @@ pub mod cn;
 pub mod cnr;
 pub mod journal;
 pub mod memory;
+pub mod share_hasher;
 pub mod worker;

@@ -1,2 +1,18 @@
 //! phirig-deploy: finds the cards (MPSS sysfs, static SSH hosts, the local machine), copies the agent
 //! to them, starts, stops and supervises it.
+//!
+//! It is not the miner and not the CLI: `host/` wires these pieces to `phirig cards|deploy|stop|
+//! restart|status`. Every remote command goes through [`ssh::run`] with each word passed through
+//! [`ssh::shell_quote`]; secrets travel on stdin, never in arguments.
+
+pub mod discovery;
+pub mod remote;
+pub mod ssh;
+pub mod watchdog;
+
+pub use discovery::{
+    render_table, select_cards, Card, CardKind, CardRow, CardSpec, CardState, MpssDiscovery,
+    SshTarget,
+};
+pub use remote::{AgentBinaries, AgentStatus, DeployConfig, DeployError, Deployer};
+pub use ssh::{shell_quote, SshOptions};

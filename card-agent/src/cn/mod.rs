@@ -1,1 +1,23 @@
 //! The CryptoNight kernel: one entry point per algorithm, hardware and software AES behind it.
+
+mod aes_path;
+mod algorithm;
+#[cfg(target_arch = "x86_64")]
+mod aesni;
+mod backend;
+mod conceal;
+mod error;
+mod explode;
+mod finalize;
+mod hasher;
+pub mod keccak_state;
+mod kernel;
+mod main_loop;
+mod random_math;
+mod soft_aes;
+
+pub use aes_path::AesPath;
+pub use algorithm::{Algorithm, Base, Heavy, Props, MAX_INPUT_LEN, V1_MIN_INPUT_LEN};
+pub use error::KernelError;
+pub use hasher::{hash, CnHasher, MAX_WAYS};
+pub use keccak_state::keccak256;

@@ -1,1 +1,13 @@
 //! Per-core workers: thread placement, intensity, nonce ranges, self-test and share detection.
+
+pub mod affinity;
+pub mod job;
+pub mod nonce_range;
+pub mod self_test;
+pub mod topology;
+pub mod workers;
+
+pub use job::{JobError, MiningJob};
+pub use nonce_range::{put_nonce, NonceCursor, NonceRange};
+pub use topology::{plan, ThreadPlan, Topology, MAX_INTENSITY};
+pub use workers::{FoundResult, ThreadInfo, WorkerConfig, WorkerNote, Workers};

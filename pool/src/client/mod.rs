@@ -1,1 +1,58 @@
 //! The tokio driver around the session: sockets, TLS, reconnects with backoff, failover across pools.
+//!
+//! [`spawn`] starts one task that owns the connection. It tries pools in priority order; when a
+//! pool is found hung or broken (see [`crate::session::HangCause`]) it goes to the next healthy
+//! pool at once, probes the sick higher-priority pools in the background (connect + login) and
+//! returns to the best one as soon as it answers. Only when every pool is sick does it wait,
+//! with exponential backoff and jitter. Every session end is logged in one line with its cause.
+//!
+//! Shares: [`ClientHandle::submit`] records the share in a [`crate::session::ShareLedger`] and
+//! returns its id; exactly one [`ClientEvent::ShareOutcome`] follows for it.
+
+mod backoff;
+mod config;
+mod connection;
+mod driver;
+mod event;
+mod handle;
+mod probe;
+mod stats;
+mod tls;
+mod transport;
+
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::mpsc;
+
+pub use crate::protocol::{Job, PoolUrl};
+pub use crate::session::{FoundShare, HangCause, ShareId, ShareOutcome, Timeouts};
+pub use backoff::Backoff;
+pub use config::{ClientConfig, ConfigError, PoolConfig};
+pub use event::ClientEvent;
+pub use handle::ClientHandle;
+pub use stats::{ClientStats, PoolStats};
+pub use tls::{fingerprint, parse_fingerprint, TlsConfigError};
+
+/// Capacity of the event channel. The driver waits when it is full, so keep receiving.
+pub const EVENT_CAPACITY: usize = 4096;
+
+/// Start the client on the current tokio runtime. Returns the handle and the event stream.
+/// A configuration that fails [`ClientConfig::validate`] is logged and the client stops at once.
+pub fn spawn(config: ClientConfig) -> (ClientHandle, mpsc::Receiver<ClientEvent>) {
+    let (events_tx, events_rx) = mpsc::channel(EVENT_CAPACITY);
+    let (commands_tx, commands_rx) = mpsc::unbounded_channel();
+    let urls = config.pools.iter().map(|p| p.url.to_string()).collect();
+    let shared = Arc::new(handle::Shared {
+        ledger: Mutex::new(crate::session::ShareLedger::new(config.max_held_shares)),
+        stats: Mutex::new(stats::StatsState::new(urls)),
+    });
+    let driver = driver::Driver::new(config, shared.clone(), commands_rx, events_tx.clone());
+    let task = tokio::spawn(driver.run());
+    let handle = ClientHandle {
+        shared,
+        commands: commands_tx,
+        task: Some(task),
+        events: events_tx,
+    };
+    (handle, events_rx)
+}

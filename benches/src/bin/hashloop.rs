@@ -1,0 +1,111 @@
+//! Hashes in a loop on one thread for a fixed time and prints the rate: the phirig side of
+//! `compare_reference.py` until `phirig-agent bench` exists, and a quick manual probe after.
+
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use clap::{Parser, ValueEnum};
+use phirig_agent::cn::{Algorithm, AesPath, CnHasher, KernelError};
+use phirig_agent::memory::PagePolicy;
+use phirig_benches::{input_with_nonce, CN_R_HEIGHT};
+
+/// Which AES path to run.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum AesChoice {
+    /// The best this CPU has.
+    Auto,
+    Hardware,
+    Software,
+}
+
+/// Hash in a loop on one thread and print hashes per second.
+#[derive(Debug, Parser)]
+#[command(name = "hashloop")]
+struct Args {
+    /// Algorithm name or alias (cn/0, cn/1, cn/2, cn/r, ...).
+    #[arg(long)]
+    algo: Algorithm,
+    /// How long to hash, in seconds.
+    #[arg(long, default_value_t = 10.0)]
+    seconds: f64,
+    /// AES path.
+    #[arg(long, value_enum, default_value_t = AesChoice::Auto)]
+    aes: AesChoice,
+    /// Hashes per kernel call (interleaved scratchpads).
+    #[arg(long, default_value_t = 1)]
+    ways: usize,
+    /// Print one JSON object instead of a sentence.
+    #[arg(long)]
+    json: bool,
+}
+
+struct Rate {
+    hashes: u64,
+    elapsed: Duration,
+    aes: AesPath,
+}
+
+fn hash_for(args: &Args) -> Result<Rate, KernelError> {
+    let aes = match args.aes {
+        AesChoice::Auto => AesPath::detect(),
+        AesChoice::Hardware => AesPath::Hardware,
+        AesChoice::Software => AesPath::Software,
+    };
+    let mut hasher = CnHasher::new(args.algo, aes, args.ways, PagePolicy::default())?;
+    let height = if args.algo.needs_height() { CN_R_HEIGHT } else { 0 };
+    let budget = Duration::from_secs_f64(args.seconds.max(0.0));
+    let mut out = vec![[0u8; 32]; args.ways];
+    let mut nonce = 0u32;
+    let start = Instant::now();
+    let mut hashes = 0u64;
+    // Always at least one call, so a tiny budget still yields a rate.
+    loop {
+        let inputs: Vec<[u8; 76]> = (0..args.ways)
+            .map(|i| input_with_nonce(nonce.wrapping_add(i as u32)))
+            .collect();
+        let refs: Vec<&[u8]> = inputs.iter().map(|i| i.as_slice()).collect();
+        hasher.hash_ways(&refs, height, &mut out)?;
+        std::hint::black_box(&out);
+        nonce = nonce.wrapping_add(args.ways as u32);
+        hashes += args.ways as u64;
+        if start.elapsed() >= budget {
+            break;
+        }
+    }
+    Ok(Rate { hashes, elapsed: start.elapsed(), aes })
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    match hash_for(&args) {
+        Ok(rate) => {
+            let hs = rate.hashes as f64 / rate.elapsed.as_secs_f64();
+            if args.json {
+                println!(
+                    "{{\"algo\":\"{}\",\"aes\":\"{}\",\"ways\":{},\"hashes\":{},\"seconds\":{:.3},\"hs\":{:.3}}}",
+                    args.algo,
+                    rate.aes,
+                    args.ways,
+                    rate.hashes,
+                    rate.elapsed.as_secs_f64(),
+                    hs
+                );
+            } else {
+                println!(
+                    "{}: {:.2} H/s ({} hashes in {:.2} s, {}, {} way(s))",
+                    args.algo,
+                    hs,
+                    rate.hashes,
+                    rate.elapsed.as_secs_f64(),
+                    rate.aes,
+                    args.ways
+                );
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("hashloop: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

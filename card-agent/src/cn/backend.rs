@@ -1,0 +1,94 @@
+//! The 128-bit operations the hash loop is written against; one implementation per AES path.
+//!
+//! Every method is `#[inline(always)]` so that, once the loop is monomorphised over a backend,
+//! no call or dispatch is left inside it.
+
+use super::soft_aes;
+
+/// 128-bit lane operations plus one AES round. `V` is the register type of the backend.
+pub(crate) trait Backend {
+    type V: Copy;
+
+    /// Loads 16 bytes.
+    ///
+    /// # Safety
+    /// `p` must be valid for a 16-byte read and 16-byte aligned.
+    unsafe fn load(p: *const u8) -> Self::V;
+
+    /// Stores 16 bytes.
+    ///
+    /// # Safety
+    /// `p` must be valid for a 16-byte write and 16-byte aligned.
+    unsafe fn store(p: *mut u8, v: Self::V);
+
+    fn set(lo: u64, hi: u64) -> Self::V;
+    fn lo(v: Self::V) -> u64;
+    fn hi(v: Self::V) -> u64;
+    fn xor(a: Self::V, b: Self::V) -> Self::V;
+    /// Lane-wise 64-bit wrapping add.
+    fn add64(a: Self::V, b: Self::V) -> Self::V;
+    /// One AES encryption round with round key `key`.
+    fn aesenc(v: Self::V, key: Self::V) -> Self::V;
+
+    #[inline(always)]
+    fn from_halves(v: [u64; 2]) -> Self::V {
+        Self::set(v[0], v[1])
+    }
+
+    #[inline(always)]
+    fn halves(v: Self::V) -> [u64; 2] {
+        [Self::lo(v), Self::hi(v)]
+    }
+}
+
+/// Portable backend: two u64 halves and the T-table round.
+pub(crate) struct Soft;
+
+impl Backend for Soft {
+    type V = [u64; 2];
+
+    #[inline(always)]
+    unsafe fn load(p: *const u8) -> [u64; 2] {
+        // SAFETY: the caller guarantees a valid, aligned 16-byte region.
+        unsafe { (p as *const [u64; 2]).read() }
+    }
+
+    #[inline(always)]
+    unsafe fn store(p: *mut u8, v: [u64; 2]) {
+        // SAFETY: the caller guarantees a valid, aligned 16-byte region.
+        unsafe { (p as *mut [u64; 2]).write(v) }
+    }
+
+    #[inline(always)]
+    fn set(lo: u64, hi: u64) -> [u64; 2] {
+        [lo, hi]
+    }
+
+    #[inline(always)]
+    fn lo(v: [u64; 2]) -> u64 {
+        v[0]
+    }
+
+    #[inline(always)]
+    fn hi(v: [u64; 2]) -> u64 {
+        v[1]
+    }
+
+    #[inline(always)]
+    fn xor(a: [u64; 2], b: [u64; 2]) -> [u64; 2] {
+        [a[0] ^ b[0], a[1] ^ b[1]]
+    }
+
+    #[inline(always)]
+    fn add64(a: [u64; 2], b: [u64; 2]) -> [u64; 2] {
+        [a[0].wrapping_add(b[0]), a[1].wrapping_add(b[1])]
+    }
+
+    #[inline(always)]
+    fn aesenc(v: [u64; 2], key: [u64; 2]) -> [u64; 2] {
+        soft_aes::round(v, key)
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+pub(crate) use super::aesni::Hw;

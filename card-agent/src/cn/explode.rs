@@ -1,0 +1,100 @@
+//! Scratchpad fill from the Keccak state ("explode") and the fold back into it ("implode").
+
+use super::backend::Backend;
+use super::keccak_state::State;
+use super::soft_aes::expand_key;
+
+/// Round keys from 32 bytes of the state starting at lane `first`.
+#[inline(always)]
+fn keys<B: Backend>(st: &State, first: usize) -> [B::V; 10] {
+    let mut key = [0u8; 32];
+    for (k, lane) in key.chunks_exact_mut(8).zip(&st[first..first + 4]) {
+        k.copy_from_slice(&lane.to_le_bytes());
+    }
+    expand_key(&key).map(B::from_halves)
+}
+
+/// The eight 16-byte blocks at state bytes 64..192.
+#[inline(always)]
+fn blocks<B: Backend>(st: &State) -> [B::V; 8] {
+    core::array::from_fn(|i| B::set(st[8 + 2 * i], st[9 + 2 * i]))
+}
+
+#[inline(always)]
+fn ten_rounds<B: Backend>(x: &mut [B::V; 8], k: &[B::V; 10]) {
+    for key in k {
+        for v in x.iter_mut() {
+            *v = B::aesenc(*v, *key);
+        }
+    }
+}
+
+/// The heavy variants' extra diffusion between the eight blocks.
+#[inline(always)]
+fn mix<B: Backend>(x: &mut [B::V; 8]) {
+    let first = x[0];
+    for i in 0..7 {
+        x[i] = B::xor(x[i], x[i + 1]);
+    }
+    x[7] = B::xor(x[7], first);
+}
+
+/// Fills `memory` bytes at `sp` with the AES stream seeded by the state.
+///
+/// # Safety
+/// `sp` must be 16-byte aligned and valid for `memory` bytes of writes; `memory` a multiple of 128.
+#[inline(always)]
+pub(crate) unsafe fn explode<B: Backend>(st: &State, sp: *mut u8, memory: usize, heavy: bool) {
+    let k = keys::<B>(st, 0);
+    let mut x = blocks::<B>(st);
+    if heavy {
+        for _ in 0..16 {
+            ten_rounds::<B>(&mut x, &k);
+            mix::<B>(&mut x);
+        }
+    }
+    let mut off = 0;
+    while off < memory {
+        ten_rounds::<B>(&mut x, &k);
+        for (i, v) in x.iter().enumerate() {
+            // SAFETY: off + 16 * i + 16 <= off + 128 <= memory, aligned as sp is.
+            unsafe { B::store(sp.add(off + 16 * i), *v) };
+        }
+        off += 128;
+    }
+}
+
+/// Folds the scratchpad back into state bytes 64..192.
+///
+/// # Safety
+/// As for [`explode`], for reads.
+#[inline(always)]
+pub(crate) unsafe fn implode<B: Backend>(st: &mut State, sp: *const u8, memory: usize, heavy: bool) {
+    let k = keys::<B>(st, 4);
+    let mut x = blocks::<B>(st);
+    let passes = if heavy { 2 } else { 1 };
+    for _ in 0..passes {
+        let mut off = 0;
+        while off < memory {
+            for (i, v) in x.iter_mut().enumerate() {
+                // SAFETY: as in `explode`: inside the scratchpad and aligned.
+                *v = B::xor(*v, unsafe { B::load(sp.add(off + 16 * i)) });
+            }
+            ten_rounds::<B>(&mut x, &k);
+            if heavy {
+                mix::<B>(&mut x);
+            }
+            off += 128;
+        }
+    }
+    if heavy {
+        for _ in 0..16 {
+            ten_rounds::<B>(&mut x, &k);
+            mix::<B>(&mut x);
+        }
+    }
+    for (i, v) in x.iter().enumerate() {
+        st[8 + 2 * i] = B::lo(*v);
+        st[9 + 2 * i] = B::hi(*v);
+    }
+}

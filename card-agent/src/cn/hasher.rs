@@ -1,0 +1,152 @@
+//! `CnHasher`: one thread's scratchpads plus the kernel chosen for its algorithm, AES path and ways.
+
+use super::aes_path::AesPath;
+use super::algorithm::Algorithm;
+use super::error::KernelError;
+use super::kernel::{kernel, kernel_ways, KernelFn};
+use super::random_math::RandomProgram;
+use crate::memory::{PageKind, PagePolicy, Scratchpad};
+
+/// Most hashes one hasher computes per call.
+pub const MAX_WAYS: usize = 5;
+
+/// A reusable hasher: allocate once per thread, hash many times.
+pub struct CnHasher {
+    algo: Algorithm,
+    aes: AesPath,
+    ways: usize,
+    /// kernels[k - 1] hashes k inputs at once; batches are split into chunks of the widest.
+    kernels: Vec<KernelFn>,
+    memory: Scratchpad,
+    pages: Vec<PageKind>,
+    /// cn/r's program for the last height seen (regenerated when the height changes).
+    program: Option<RandomProgram>,
+}
+
+impl std::fmt::Debug for CnHasher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CnHasher")
+            .field("algo", &self.algo)
+            .field("aes", &self.aes)
+            .field("ways", &self.ways)
+            .field("pages", &self.pages)
+            .finish()
+    }
+}
+
+impl CnHasher {
+    /// Builds a hasher for `ways` (1..=5) hashes per call, mapping its scratchpads per `policy`.
+    pub fn new(algo: Algorithm, aes: AesPath, ways: usize, policy: PagePolicy) -> Result<Self, KernelError> {
+        if !(1..=MAX_WAYS).contains(&ways) {
+            return Err(KernelError::BadWays { got: ways, max: MAX_WAYS });
+        }
+        if aes == AesPath::Hardware && !AesPath::hardware_available() {
+            return Err(KernelError::AesUnavailable);
+        }
+        let widest = kernel_ways(algo).min(ways);
+        let kernels = (1..=widest)
+            .map(|w| kernel(algo, aes, w).ok_or(KernelError::AesUnavailable))
+            .collect::<Result<Vec<_>, _>>()?;
+        let memory = Scratchpad::new(ways * algo.scratchpad_bytes(), policy)?;
+        let pages = vec![memory.kind(); ways];
+        Ok(Self { algo, aes, ways, kernels, memory, pages, program: None })
+    }
+
+    pub fn algorithm(&self) -> Algorithm {
+        self.algo
+    }
+
+    pub fn aes(&self) -> AesPath {
+        self.aes
+    }
+
+    pub fn ways(&self) -> usize {
+        self.ways
+    }
+
+    /// What backs each scratchpad (one entry per way).
+    pub fn pages(&self) -> &[PageKind] {
+        &self.pages
+    }
+
+    /// Hashes one input (the first way's scratchpad). `height` matters only for cn/r; pass 0 otherwise.
+    pub fn hash(&mut self, input: &[u8], height: u64) -> Result<[u8; 32], KernelError> {
+        let mut out = [[0u8; 32]];
+        self.run(&[input], height, &mut out)?;
+        Ok(out[0])
+    }
+
+    /// Hashes exactly `ways` inputs into `out` (also `ways` long), interleaved.
+    pub fn hash_ways(&mut self, inputs: &[&[u8]], height: u64, out: &mut [[u8; 32]]) -> Result<(), KernelError> {
+        if inputs.len() != self.ways || out.len() != self.ways {
+            return Err(KernelError::WaysMismatch { ways: self.ways, inputs: inputs.len(), outputs: out.len() });
+        }
+        self.run(inputs, height, out)
+    }
+
+    fn check(&self, input: &[u8]) -> Result<(), KernelError> {
+        let (algo, len) = (self.algo, input.len());
+        if len < algo.min_input_len() {
+            return Err(KernelError::InputTooShort { algo, len, min: algo.min_input_len() });
+        }
+        if len > algo.max_input_len() {
+            return Err(KernelError::InputTooLong { algo, len, max: algo.max_input_len() });
+        }
+        Ok(())
+    }
+
+    fn run(&mut self, inputs: &[&[u8]], height: u64, out: &mut [[u8; 32]]) -> Result<(), KernelError> {
+        for input in inputs {
+            self.check(input)?;
+        }
+        let program = if self.algo.needs_height() {
+            if height == 0 {
+                return Err(KernelError::MissingHeight(self.algo));
+            }
+            match self.program.take() {
+                Some(p) if p.height() == height => p,
+                _ => RandomProgram::for_height(height)?,
+            }
+        } else {
+            RandomProgram::none()
+        };
+        let bytes = self.algo.scratchpad_bytes();
+        let base = self.memory.as_mut_ptr();
+        // SAFETY: way i's scratchpad is bytes [i * bytes, (i + 1) * bytes) of our mapping, which
+        // holds `self.ways` of them; `inputs.len() <= self.ways` here.
+        let sps: [*mut u8; MAX_WAYS] = core::array::from_fn(|i| unsafe { base.add(i.min(self.ways - 1) * bytes) });
+        let mut done = 0;
+        while done < inputs.len() {
+            let k = self.kernels.len().min(inputs.len() - done);
+            let kernel = self.kernels[k - 1];
+            // SAFETY: k entries of inputs/sps/out from `done` on; the scratchpads are distinct,
+            // sized for the algorithm and page aligned; the hardware kernel exists only after
+            // `new` checked the CPU.
+            unsafe { kernel(&inputs[done..done + k], &sps[done..done + k], &program, &mut out[done..done + k]) };
+            done += k;
+        }
+        if self.algo.needs_height() {
+            self.program = Some(program);
+        }
+        Ok(())
+    }
+}
+
+/// One-shot hash: allocates a one-way hasher (default page policy), hashes, frees.
+pub fn hash(algo: Algorithm, aes: AesPath, input: &[u8], height: u64) -> Result<[u8; 32], KernelError> {
+    CnHasher::new(algo, aes, 1, PagePolicy::default())?.hash(input, height)
+}
+
+#[cfg(test)]
+mod probe {
+    #[test]
+    #[ignore]
+    fn upx2_probe() {
+        let input = hex::decode("0305a0dbd6bf05cf16e503f3a66f78007cbf34144332ecbfc22ed95c8700383b309ace1923a0964b00000008ba939a62724c0d7581fce5761e9d8a0e6a1c3f924fdd8493d1115649c05eb601").unwrap();
+        for m in 0..4 {
+            super::super::main_loop::PROBE.store(m, std::sync::atomic::Ordering::Relaxed);
+            let h = super::hash(super::Algorithm::CnUpx2, super::AesPath::Hardware, &input, 0).unwrap();
+            println!("PROBE {m} {}", hex::encode(h));
+        }
+    }
+}

@@ -1,0 +1,119 @@
+//! Whole-hash kernels (absorb, explode, main loop, implode, finalize) and the table that picks one.
+//!
+//! The choice of algorithm, AES path and way count is made once, when a hasher is built: it gets
+//! a plain function pointer to a kernel compiled for exactly that combination.
+
+use super::algorithm::{Algorithm, Heavy};
+use super::aes_path::AesPath;
+use super::backend::{Backend, Soft};
+use super::explode::{explode, implode};
+use super::finalize::finalize;
+use super::keccak_state::{absorb, State};
+use super::main_loop::{run, Conceal, Lane, Row};
+use super::random_math::RandomProgram;
+
+/// Hashes `W` inputs into `out`, one scratchpad each.
+///
+/// # Safety
+/// `inputs`, `sps` and `out` hold at least `W` entries; each `sps[i]` points to a 64-byte aligned
+/// scratchpad of the algorithm's size; for the hardware path the CPU has AES-NI and SSE4.1.
+pub(crate) type KernelFn = unsafe fn(inputs: &[&[u8]], sps: &[*mut u8], prog: &RandomProgram, out: &mut [[u8; 32]]);
+
+/// Most ways one kernel interleaves: small scratchpads gain from up to 5, 2 MiB+ ones from 2.
+pub(crate) const fn kernel_ways(algo: Algorithm) -> usize {
+    if algo.scratchpad_bytes() <= 1 << 20 {
+        5
+    } else {
+        2
+    }
+}
+
+#[inline(always)]
+unsafe fn hash_lanes<B: Backend + Conceal, const ID: usize, const W: usize>(
+    inputs: &[&[u8]],
+    sps: &[*mut u8],
+    prog: &RandomProgram,
+    out: &mut [[u8; 32]],
+) {
+    let p = Row::<ID>::P;
+    let heavy = p.heavy != Heavy::No;
+    let mut states: [State; W] = core::array::from_fn(|i| absorb(inputs[i]));
+    for (st, &sp) in states.iter().zip(sps) {
+        // SAFETY: the caller hands us scratchpads of `p.memory` bytes.
+        unsafe { explode::<B>(st, sp, p.memory, heavy) };
+    }
+    let mut lanes: [Lane<B>; W] = core::array::from_fn(|i| Lane::new::<ID>(&states[i], inputs[i], sps[i]));
+    // SAFETY: as above.
+    unsafe { run::<B, ID, W>(&mut lanes, prog) };
+    for ((st, &sp), o) in states.iter_mut().zip(sps).zip(out.iter_mut()) {
+        // SAFETY: as above.
+        unsafe { implode::<B>(st, sp, p.memory, heavy) };
+        *o = finalize(st);
+    }
+}
+
+unsafe fn soft<const ID: usize, const W: usize>(inputs: &[&[u8]], sps: &[*mut u8], prog: &RandomProgram, out: &mut [[u8; 32]]) {
+    // SAFETY: forwarded from the caller.
+    unsafe { hash_lanes::<Soft, ID, W>(inputs, sps, prog, out) }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "aes,sse2,sse4.1")]
+unsafe fn hw<const ID: usize, const W: usize>(inputs: &[&[u8]], sps: &[*mut u8], prog: &RandomProgram, out: &mut [[u8; 32]]) {
+    // SAFETY: forwarded from the caller, who checked the CPU features.
+    unsafe { hash_lanes::<super::backend::Hw, ID, W>(inputs, sps, prog, out) }
+}
+
+fn pick<const ID: usize, const W: usize>(aes: AesPath) -> Option<KernelFn> {
+    match aes {
+        AesPath::Software => Some(soft::<ID, W> as KernelFn),
+        #[cfg(target_arch = "x86_64")]
+        AesPath::Hardware => Some(hw::<ID, W> as KernelFn),
+        #[cfg(not(target_arch = "x86_64"))]
+        AesPath::Hardware => None,
+    }
+}
+
+macro_rules! table {
+    ($algo:expr, $aes:expr, $w:expr; two: $($two:ident),*; five: $($five:ident),*) => {
+        match $algo {
+            $(Algorithm::$two => match $w {
+                1 => pick::<{ Algorithm::$two as usize }, 1>($aes),
+                2 => pick::<{ Algorithm::$two as usize }, 2>($aes),
+                _ => None,
+            },)*
+            $(Algorithm::$five => match $w {
+                1 => pick::<{ Algorithm::$five as usize }, 1>($aes),
+                2 => pick::<{ Algorithm::$five as usize }, 2>($aes),
+                3 => pick::<{ Algorithm::$five as usize }, 3>($aes),
+                4 => pick::<{ Algorithm::$five as usize }, 4>($aes),
+                5 => pick::<{ Algorithm::$five as usize }, 5>($aes),
+                _ => None,
+            },)*
+        }
+    };
+}
+
+/// The kernel for `ways` interleaved hashes (1..=[`kernel_ways`]) of `algo` on `aes`.
+pub(crate) fn kernel(algo: Algorithm, aes: AesPath, ways: usize) -> Option<KernelFn> {
+    table!(algo, aes, ways;
+        two: Cn0, Cn1, Cn2, CnR, CnFast, CnHalf, CnXao, CnRto, CnRwz, CnZls, CnDouble, CnCcx,
+             CnHeavy0, CnHeavyTube, CnHeavyXhv;
+        five: CnLite0, CnLite1, CnPico, CnPicoTlo, CnUpx2)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_algorithm_has_kernels_up_to_its_width() {
+        for algo in Algorithm::ALL {
+            for w in 1..=kernel_ways(algo) {
+                assert!(kernel(algo, AesPath::Software, w).is_some(), "{algo} x{w}");
+            }
+            assert!(kernel(algo, AesPath::Software, kernel_ways(algo) + 1).is_none());
+            assert!(kernel(algo, AesPath::Software, 0).is_none());
+        }
+    }
+}

@@ -1,0 +1,64 @@
+//! The journal clock: monotonic ns since the journal started, and what reading it costs.
+
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+/// The journal's time origin, taken once at creation and shared by every thread.
+#[derive(Debug, Clone, Copy)]
+pub struct Clock {
+    start: Instant,
+}
+
+impl Clock {
+    pub fn start() -> Self {
+        Clock {
+            start: Instant::now(),
+        }
+    }
+
+    /// ns since the journal started; `Instant` is CLOCK_MONOTONIC on Linux (vDSO, no syscall).
+    #[inline]
+    pub fn now_ns(&self) -> u64 {
+        // u64 ns lasts 584 years; saturate rather than wrap if it ever did not.
+        u64::try_from(self.start.elapsed().as_nanos()).unwrap_or(u64::MAX)
+    }
+}
+
+/// Wall-clock ms since the Unix epoch (0 if the system clock is before 1970).
+pub fn unix_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}
+
+/// CLOCK_MONOTONIC in ns, the same clock `Instant` reads, for the file header.
+pub fn monotonic_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime only writes the timespec we pass; CLOCK_MONOTONIC always exists on Linux.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    if rc != 0 {
+        return 0;
+    }
+    (ts.tv_sec as u64)
+        .saturating_mul(1_000_000_000)
+        .saturating_add(ts.tv_nsec as u64)
+}
+
+/// Mean cost of one clock read, in ns: recorded in the header so readers know the resolution
+/// floor of event deltas. The median of a few rounds, so a preemption does not skew it.
+pub fn measure_overhead_ns() -> u32 {
+    const READS: u32 = 1000;
+    let mut rounds = [0u128; 5];
+    for r in &mut rounds {
+        let t0 = Instant::now();
+        for _ in 0..READS {
+            std::hint::black_box(Instant::now());
+        }
+        *r = t0.elapsed().as_nanos() / u128::from(READS);
+    }
+    rounds.sort_unstable();
+    u32::try_from(rounds[rounds.len() / 2]).unwrap_or(u32::MAX)
+}

@@ -1,0 +1,68 @@
+//! The kernel behind the pool server's `ShareHasher`: verifies shares by recomputing them.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use phirig_pool::server::ShareHasher;
+
+use crate::cn::{AesPath, Algorithm, CnHasher};
+use crate::memory::PagePolicy;
+
+/// Recomputes share hashes with the real kernel on the calling (blocking) thread.
+///
+/// Scratchpads are kept per thread and per algorithm, so a busy verifier does not map and unmap
+/// 2 MiB for every share.
+#[derive(Debug, Clone, Copy)]
+pub struct KernelShareHasher {
+    aes: AesPath,
+}
+
+impl KernelShareHasher {
+    pub fn new(aes: AesPath) -> Self {
+        Self { aes }
+    }
+}
+
+impl Default for KernelShareHasher {
+    fn default() -> Self {
+        Self::new(AesPath::detect())
+    }
+}
+
+thread_local! {
+    static HASHERS: RefCell<HashMap<(Algorithm, &'static str), CnHasher>> = RefCell::new(HashMap::new());
+}
+
+impl ShareHasher for KernelShareHasher {
+    fn hash(&self, algo: &str, blob: &[u8], height: u64) -> Result<[u8; 32], String> {
+        let algo: Algorithm = algo.parse().map_err(|e: crate::cn::KernelError| e.to_string())?;
+        HASHERS.with(|cell| {
+            let mut map = cell.borrow_mut();
+            let key = (algo, self.aes.name());
+            let hasher = match map.entry(key) {
+                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    v.insert(CnHasher::new(algo, self.aes, 1, PagePolicy::default()).map_err(|e| e.to_string())?)
+                }
+            };
+            hasher.hash(blob, height).map_err(|e| e.to_string())
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::worker::self_test::embedded_vectors;
+
+    #[test]
+    fn verifies_with_the_kernel() {
+        let h = KernelShareHasher::default();
+        for v in embedded_vectors().iter().filter(|v| v.algo.name() == "cn/0" || v.algo.needs_height()).take(3) {
+            assert_eq!(h.hash(v.algo.name(), &v.input, v.height), Ok(v.expected));
+            // Again on the cached scratchpad.
+            assert_eq!(h.hash(v.algo.name(), &v.input, v.height), Ok(v.expected));
+        }
+        assert!(h.hash("cn/bogus", &[0; 76], 0).unwrap_err().contains("bogus"));
+    }
+}

@@ -1,0 +1,352 @@
+//! The worker threads: one per core, pinned, each hashing `intensity` nonces at a time on the current job.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use tokio::sync::mpsc::UnboundedSender;
+
+use super::affinity::pin_current_thread;
+use super::job::{ActiveJob, JobError, MiningJob};
+use super::nonce_range::put_nonce;
+use super::self_test::self_test;
+use super::topology::{plan, Topology, MAX_INTENSITY};
+use crate::cn::{AesPath, Algorithm, CnHasher};
+use crate::memory::{PageKind, PagePolicy};
+use phirig_pool::protocol::hash_value;
+
+/// How the workers are laid out. `None` means "choose from the caches".
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    pub threads: Option<usize>,
+    pub intensity: Option<usize>,
+    pub aes: AesPath,
+    pub pin: bool,
+    pub pages: PagePolicy,
+    /// How long an idle worker sleeps between looks at the job slot.
+    pub idle_poll: Duration,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        Self {
+            threads: None,
+            intensity: None,
+            aes: AesPath::detect(),
+            pin: true,
+            pages: PagePolicy::default(),
+            idle_poll: Duration::from_millis(5),
+        }
+    }
+}
+
+/// A result below the job's target, on its way to the pool.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FoundResult {
+    pub seq: u64,
+    pub job_id: String,
+    pub nonce: u32,
+    pub hash: [u8; 32],
+    pub thread: usize,
+}
+
+/// What the workers tell whoever runs them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WorkerNote {
+    Share(FoundResult),
+    /// The job's nonce slice is used up; nothing more can be mined on it.
+    Exhausted { seq: u64 },
+    /// A worker is ready on a path (after its self-test passed).
+    Ready { thread: usize, algo: Algorithm, aes: &'static str, intensity: usize, pages: Vec<PageKind> },
+    /// A path failed its self-test or could not get memory; that worker will not mine this algorithm.
+    Refused { thread: usize, algo: Algorithm, error: String },
+    /// A worker panicked; it is restarted.
+    Panicked { thread: usize, message: String },
+}
+
+/// Per-thread counters and state, readable at any time without stopping the thread.
+#[derive(Debug, Default)]
+pub struct ThreadState {
+    /// Hashes computed since start: rates are differences of this.
+    pub hashes: AtomicU64,
+    pub restarts: AtomicU64,
+    info: Mutex<ThreadInfo>,
+}
+
+/// What a thread last reported about its path.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ThreadInfo {
+    pub cpu: Option<usize>,
+    pub algo: Option<String>,
+    pub aes: Option<&'static str>,
+    pub intensity: usize,
+    pub pages: Vec<PageKind>,
+}
+
+struct Shared {
+    stop: AtomicBool,
+    paused: AtomicBool,
+    epoch: AtomicU64,
+    job: Mutex<Option<Arc<ActiveJob>>>,
+    threads: Vec<ThreadState>,
+    notes: UnboundedSender<WorkerNote>,
+    config: WorkerConfig,
+    topology: Topology,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panicking worker is restarted; its poisoned lock holds plain data that is still valid.
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Shared {
+    fn intensity_for(&self, algo: Algorithm) -> usize {
+        self.config
+            .intensity
+            .unwrap_or_else(|| plan(&self.topology, algo.scratchpad_bytes()).intensity)
+            .clamp(1, MAX_INTENSITY)
+    }
+}
+
+/// The running workers.
+pub struct Workers {
+    shared: Arc<Shared>,
+    handles: Vec<JoinHandle<()>>,
+}
+
+impl Workers {
+    /// Starts the threads; the count comes from the config or from `algo`'s scratchpad and the caches.
+    pub fn start(config: WorkerConfig, algo: Algorithm, notes: UnboundedSender<WorkerNote>) -> Self {
+        let topology = Topology::detect();
+        let threads = config.threads.unwrap_or_else(|| plan(&topology, algo.scratchpad_bytes()).threads).max(1);
+        let shared = Arc::new(Shared {
+            stop: AtomicBool::new(false),
+            paused: AtomicBool::new(false),
+            epoch: AtomicU64::new(0),
+            job: Mutex::new(None),
+            threads: (0..threads).map(|_| ThreadState::default()).collect(),
+            notes,
+            config,
+            topology,
+        });
+        let handles = (0..threads)
+            .map(|index| {
+                let shared = shared.clone();
+                std::thread::Builder::new()
+                    .name(format!("cn-worker-{index}"))
+                    .spawn(move || supervise(index, &shared))
+                    .expect("spawning a worker thread")
+            })
+            .collect();
+        Self { shared, handles }
+    }
+
+    pub fn threads(&self) -> usize {
+        self.shared.threads.len()
+    }
+
+    /// Switches every worker to `job` within one hash batch. A job that cannot be mined is refused
+    /// and the current one keeps running.
+    pub fn set_job(&self, job: MiningJob) -> Result<(), JobError> {
+        job.validate()?;
+        *lock(&self.shared.job) = Some(Arc::new(ActiveJob::new(job)));
+        self.shared.epoch.fetch_add(1, Ordering::Release);
+        Ok(())
+    }
+
+    /// Stops mining until the next job (e.g. the pool connection is down and the job is stale).
+    pub fn clear_job(&self) {
+        *lock(&self.shared.job) = None;
+        self.shared.epoch.fetch_add(1, Ordering::Release);
+    }
+
+    /// The job being mined, if any.
+    pub fn current_job(&self) -> Option<MiningJob> {
+        lock(&self.shared.job).as_ref().map(|a| a.job.clone())
+    }
+
+    pub fn pause(&self) {
+        self.shared.paused.store(true, Ordering::Release);
+    }
+
+    pub fn resume(&self) {
+        self.shared.paused.store(false, Ordering::Release);
+    }
+
+    pub fn is_paused(&self) -> bool {
+        self.shared.paused.load(Ordering::Acquire)
+    }
+
+    /// Cumulative hashes per thread.
+    pub fn hash_counts(&self) -> Vec<u64> {
+        self.shared.threads.iter().map(|t| t.hashes.load(Ordering::Relaxed)).collect()
+    }
+
+    /// Restarts per thread (after panics).
+    pub fn restarts(&self) -> Vec<u64> {
+        self.shared.threads.iter().map(|t| t.restarts.load(Ordering::Relaxed)).collect()
+    }
+
+    /// What each thread last reported about its path.
+    pub fn thread_info(&self) -> Vec<ThreadInfo> {
+        self.shared.threads.iter().map(|t| lock(&t.info).clone()).collect()
+    }
+
+    /// Stops and joins every thread.
+    pub fn stop(mut self) {
+        self.shutdown();
+    }
+
+    fn shutdown(&mut self) {
+        self.shared.stop.store(true, Ordering::Release);
+        for h in self.handles.drain(..) {
+            let _ = h.join();
+        }
+    }
+}
+
+impl Drop for Workers {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+/// Runs a worker and restarts it after a panic, so a core is never silently lost.
+fn supervise(index: usize, shared: &Shared) {
+    let cpu = shared.topology.core_cpus.get(index % shared.topology.cores()).copied();
+    if shared.config.pin {
+        if let Some(cpu) = cpu {
+            pin_current_thread(cpu);
+        }
+    }
+    lock(&shared.threads[index].info).cpu = cpu;
+    while !shared.stop.load(Ordering::Acquire) {
+        match catch_unwind(AssertUnwindSafe(|| mine(index, shared))) {
+            Ok(()) => return,
+            Err(payload) => {
+                let message = payload
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| payload.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "unknown panic".into());
+                shared.threads[index].restarts.fetch_add(1, Ordering::Relaxed);
+                let _ = shared.notes.send(WorkerNote::Panicked { thread: index, message });
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+    }
+}
+
+/// A hasher on one algorithm, or the reason this worker will not mine it.
+enum Path {
+    Ready(CnHasher),
+    Refused(Algorithm),
+}
+
+fn prepare(index: usize, shared: &Shared, algo: Algorithm) -> Path {
+    let ways = shared.intensity_for(algo);
+    let aes = shared.config.aes;
+    let made = CnHasher::new(algo, aes, ways, shared.config.pages)
+        .map_err(|e| e.to_string())
+        .and_then(|mut h| self_test(&mut h).map(|()| h).map_err(|e| e.to_string()));
+    match made {
+        Ok(h) => {
+            let pages = h.pages().to_vec();
+            *lock(&shared.threads[index].info) = ThreadInfo {
+                cpu: lock(&shared.threads[index].info).cpu,
+                algo: Some(algo.to_string()),
+                aes: Some(aes.name()),
+                intensity: ways,
+                pages: pages.clone(),
+            };
+            let _ = shared.notes.send(WorkerNote::Ready { thread: index, algo, aes: aes.name(), intensity: ways, pages });
+            Path::Ready(h)
+        }
+        Err(error) => {
+            let _ = shared.notes.send(WorkerNote::Refused { thread: index, algo, error });
+            Path::Refused(algo)
+        }
+    }
+}
+
+fn mine(index: usize, shared: &Shared) {
+    let state = &shared.threads[index];
+    let mut seen_epoch = u64::MAX;
+    let mut job: Option<Arc<ActiveJob>> = None;
+    let mut path: Option<Path> = None;
+    let mut blobs: Vec<Vec<u8>> = Vec::new();
+    let mut out = vec![[0u8; 32]; MAX_INTENSITY];
+    let mut exhausted_seq = None;
+    while !shared.stop.load(Ordering::Acquire) {
+        let epoch = shared.epoch.load(Ordering::Acquire);
+        if epoch != seen_epoch {
+            seen_epoch = epoch;
+            job = lock(&shared.job).clone();
+            if let Some(active) = &job {
+                let algo = active.job.algo;
+                let same = match &path {
+                    Some(Path::Ready(h)) => h.algorithm() == algo,
+                    Some(Path::Refused(a)) => *a == algo,
+                    None => false,
+                };
+                if !same {
+                    drop(path.take()); // free the old scratchpads before taking new ones
+                    path = Some(prepare(index, shared, algo));
+                }
+            }
+        }
+        let (Some(active), Some(Path::Ready(hasher))) = (&job, &mut path) else {
+            std::thread::sleep(shared.config.idle_poll);
+            continue;
+        };
+        if shared.paused.load(Ordering::Acquire) {
+            std::thread::sleep(shared.config.idle_poll);
+            continue;
+        }
+        let ways = hasher.ways();
+        let Some(run) = active.cursor.claim(ways as u64) else {
+            if exhausted_seq != Some(active.job.seq) {
+                exhausted_seq = Some(active.job.seq);
+                let _ = shared.notes.send(WorkerNote::Exhausted { seq: active.job.seq });
+            }
+            std::thread::sleep(shared.config.idle_poll);
+            continue;
+        };
+        let count = (run.end - run.start) as usize;
+        blobs.resize_with(ways, Vec::new);
+        let mut nonces = [0u32; MAX_INTENSITY];
+        for (lane, blob) in blobs.iter_mut().enumerate() {
+            if blob.len() != active.job.blob.len() {
+                *blob = active.job.blob.clone();
+            } else {
+                blob.copy_from_slice(&active.job.blob);
+            }
+            // A short last run still fills every lane; the spare lanes repeat the last nonce and
+            // their results are neither counted nor reported.
+            let counter = run.start + (lane.min(count - 1)) as u64;
+            nonces[lane] = active.job.range.nonce(counter);
+            put_nonce(blob, nonces[lane]);
+        }
+        let inputs: Vec<&[u8]> = blobs.iter().map(|b| b.as_slice()).collect();
+        if let Err(e) = hasher.hash_ways(&inputs, active.job.height, &mut out[..ways]) {
+            // Validation should make this unreachable; refuse the job rather than spin on errors.
+            let _ = shared.notes.send(WorkerNote::Refused { thread: index, algo: active.job.algo, error: e.to_string() });
+            job = None;
+            continue;
+        }
+        state.hashes.fetch_add(count as u64, Ordering::Relaxed);
+        for lane in 0..count {
+            if hash_value(&out[lane]) < active.job.target {
+                let _ = shared.notes.send(WorkerNote::Share(FoundResult {
+                    seq: active.job.seq,
+                    job_id: active.job.job_id.clone(),
+                    nonce: nonces[lane],
+                    hash: out[lane],
+                    thread: index,
+                }));
+            }
+        }
+    }
+}

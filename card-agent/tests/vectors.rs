@@ -1,0 +1,156 @@
+//! Every published CryptoNight vector, on both AES paths, for 1 and 2 ways and the widest kernel.
+
+use phirig_agent::cn::{keccak256, AesPath, Algorithm, CnHasher, KernelError};
+use phirig_agent::memory::PagePolicy;
+
+const CRYPTONIGHT: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/cryptonight.txt"));
+const MONERO_SLOW: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/monero-slow-hash.txt"));
+const MONERO_KECCAK: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/monero-keccak.txt"));
+
+#[derive(Debug, Clone)]
+struct Vector {
+    algo: Algorithm,
+    input: Vec<u8>,
+    expected: [u8; 32],
+    height: u64,
+    line: usize,
+}
+
+/// `ALGO INPUT_HEX|- EXPECTED_HEX [HEIGHT]` lines; `#` comments and blank lines skipped.
+fn parse(text: &str) -> Vec<Vector> {
+    let mut out = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let f: Vec<&str> = line.split_whitespace().collect();
+        assert!(f.len() >= 3, "line {}: too few fields", n + 1);
+        let algo: Algorithm = f[0].parse().unwrap_or_else(|e| panic!("line {}: {e}", n + 1));
+        let input = if f[1] == "-" { Vec::new() } else { hex::decode(f[1]).expect("input hex") };
+        let expected = hex::decode(f[2]).expect("hash hex").try_into().expect("32-byte hash");
+        let height = f.get(3).map_or(0, |h| h.parse().expect("height"));
+        out.push(Vector { algo, input, expected, height, line: n + 1 });
+    }
+    out
+}
+
+fn paths() -> Vec<AesPath> {
+    if AesPath::hardware_available() {
+        vec![AesPath::Hardware, AesPath::Software]
+    } else {
+        println!("note: no AES-NI on this CPU, hardware path skipped");
+        vec![AesPath::Software]
+    }
+}
+
+/// Ways to check for an algorithm: 1, 2 and the widest the kernel interleaves.
+fn ways_for(algo: Algorithm) -> Vec<usize> {
+    if algo.scratchpad_bytes() <= 1 << 20 {
+        vec![1, 2, 5]
+    } else {
+        vec![1, 2]
+    }
+}
+
+/// Checks `vectors` (all of one algorithm) on `aes` with `ways` lanes; each vector lands in
+/// every lane position over the batches. Returns how many hashes were checked.
+fn check(vectors: &[Vector], aes: AesPath, ways: usize) -> usize {
+    let algo = vectors[0].algo;
+    let mut hasher = CnHasher::new(algo, aes, ways, PagePolicy::default()).expect("hasher");
+    let mut checked = 0;
+    // Batches go through the list cyclically; start offsets 0, ways, 2*ways, ... until every
+    // vector has been hashed at least once. Heights differ per cn/r vector, so cn/r batches
+    // repeat one vector in every lane.
+    let same_height = !algo.needs_height();
+    let mut start = 0;
+    while start < vectors.len() {
+        let batch: Vec<&Vector> = if same_height {
+            (0..ways).map(|i| &vectors[(start + i) % vectors.len()]).collect()
+        } else {
+            vec![&vectors[start]; ways]
+        };
+        let inputs: Vec<&[u8]> = batch.iter().map(|v| v.input.as_slice()).collect();
+        let mut out = vec![[0u8; 32]; ways];
+        match hasher.hash_ways(&inputs, batch[0].height, &mut out) {
+            Err(KernelError::RandomMathUnavailable) => {
+                println!("note: cn/r random math not available, {} vectors skipped", vectors.len());
+                return 0;
+            }
+            Err(e) => panic!("{algo} {} x{ways}: {e}", aes.name()),
+            Ok(()) => {}
+        }
+        for (lane, (v, got)) in batch.iter().zip(&out).enumerate() {
+            assert_eq!(
+                hex::encode(got),
+                hex::encode(v.expected),
+                "{algo} on {} x{ways}, lane {lane}, vector at line {}",
+                aes.name(),
+                v.line
+            );
+            checked += 1;
+        }
+        start += if same_height { ways } else { 1 };
+    }
+    checked
+}
+
+fn check_file(text: &str, aes: AesPath) -> usize {
+    let vectors = parse(text);
+    let mut checked = 0;
+    for algo in Algorithm::ALL {
+        let mine: Vec<Vector> = vectors.iter().filter(|v| v.algo == algo).cloned().collect();
+        if mine.is_empty() {
+            continue;
+        }
+        for ways in ways_for(algo) {
+            checked += check(&mine, aes, ways);
+        }
+    }
+    checked
+}
+
+#[test]
+fn cryptonight_vectors_hardware_aes() {
+    if !paths().contains(&AesPath::Hardware) {
+        return;
+    }
+    let n = check_file(CRYPTONIGHT, AesPath::Hardware);
+    println!("aes-ni: {n} hashes matched");
+}
+
+#[test]
+fn cryptonight_vectors_software_aes() {
+    let n = check_file(CRYPTONIGHT, AesPath::Software);
+    println!("soft: {n} hashes matched");
+}
+
+#[test]
+fn cryptonight_file_covers_every_algorithm() {
+    let v = parse(CRYPTONIGHT);
+    assert_eq!(v.len(), 105);
+    for algo in Algorithm::ALL {
+        assert!(v.iter().any(|x| x.algo == algo), "no vector for {algo}");
+    }
+}
+
+#[test]
+fn monero_slow_hash_vectors() {
+    for aes in paths() {
+        let n = check_file(MONERO_SLOW, aes);
+        println!("monero slow-hash on {}: {n} hashes matched", aes.name());
+    }
+}
+
+#[test]
+fn monero_keccak_vectors() {
+    let mut n = 0;
+    for line in MONERO_KECCAK.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        assert_eq!(f[0], "keccak");
+        let input = if f[1] == "-" { Vec::new() } else { hex::decode(f[1]).expect("hex") };
+        assert_eq!(hex::encode(keccak256(&input)), f[2], "input {}", f[1]);
+        n += 1;
+    }
+    assert!(n > 300, "only {n} keccak vectors");
+}

@@ -1,0 +1,69 @@
+//! What to deploy where: binaries per platform, remote directory, agent arguments, token, timeouts.
+
+use crate::ssh::SshOptions;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Agent builds available on the host, one per card platform.
+#[derive(Debug, Clone, Default)]
+pub struct AgentBinaries {
+    /// For hosts and KNL (x200) cards.
+    pub x86_64: Option<PathBuf>,
+    /// For KNC (x100) cards, whose Linux reports `uname -m` = `k1om`.
+    pub k1om: Option<PathBuf>,
+}
+
+/// How digests are computed on a card; detected once per card unless forced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DigestMethod {
+    /// `openssl dgst -sha3-256` on the card.
+    Openssl,
+    /// `python3` `hashlib.sha3_256` on the card.
+    Python3,
+    /// The file is streamed back with `cat` and hashed on the host.
+    Stream,
+}
+
+#[derive(Debug, Clone)]
+pub struct DeployConfig {
+    pub binaries: AgentBinaries,
+    /// Directory on remote cards for the binary, pid file, log and token file.
+    pub remote_dir: String,
+    /// Directory on this machine for the local card's pid file, log and token file.
+    pub local_dir: PathBuf,
+    /// Agent arguments (config path, pool, …); `--no-aesni` is appended where the card lacks AES.
+    pub agent_args: Vec<String>,
+    /// The agent's HTTP port on the card.
+    pub agent_port: u16,
+    /// Health check path; a 2xx answer means the agent is up.
+    pub health_path: String,
+    /// Bearer token for the agent API. Sent to the card on stdin into a 0600 file whose path the
+    /// agent gets in `PHIRIG_TOKEN_FILE`; it never appears in arguments or logs.
+    pub token: Option<String>,
+    /// How long a freshly started agent has to answer its health check.
+    pub health_timeout: Duration,
+    /// TERM → KILL delay on stop.
+    pub stop_grace: Duration,
+    /// Skip detection and use this method (tests, odd cards).
+    pub digest_method: Option<DigestMethod>,
+    pub ssh: SshOptions,
+}
+
+impl Default for DeployConfig {
+    fn default() -> Self {
+        DeployConfig {
+            binaries: AgentBinaries::default(),
+            remote_dir: "/var/lib/phirig".into(),
+            local_dir: std::env::temp_dir().join("phirig-local"),
+            agent_args: Vec::new(),
+            agent_port: 8640,
+            health_path: "/v1/counters".into(),
+            token: None,
+            health_timeout: Duration::from_secs(15),
+            stop_grace: Duration::from_secs(5),
+            digest_method: None,
+            ssh: SshOptions::default(),
+        }
+    }
+}

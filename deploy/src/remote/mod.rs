@@ -1,0 +1,17 @@
+//! Putting the agent on a card and controlling it there: copy + digest check, start, stop, status.
+
+mod config;
+mod deployer;
+mod digest;
+mod error;
+mod health;
+mod paths;
+mod profile;
+
+pub use config::{AgentBinaries, DeployConfig, DigestMethod};
+pub use deployer::{AgentStatus, Deployer, StartReport, StopOutcome, UploadReport};
+pub use digest::{digest_script, local_digest, parse_digest_reply, remote_digest};
+pub use error::DeployError;
+pub use health::{health_url, wait_healthy};
+pub use paths::AgentPaths;
+pub use profile::{choose_binary, parse_probe, BinaryChoice, CardProfile, PROBE_SCRIPT};

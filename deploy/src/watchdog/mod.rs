@@ -1,0 +1,11 @@
+//! Keeping agents alive: a sans-I/O policy (`policy`) and a tokio driver (`driver`) around it.
+
+mod action;
+mod driver;
+mod ops;
+mod policy;
+
+pub use action::{ActionKind, AgentSeen, Cause, Observation, SupervisionAction};
+pub use driver::{run_watchdog, Supervised};
+pub use ops::{CardOps, DeployerOps};
+pub use policy::{Watchdog, WatchdogConfig};

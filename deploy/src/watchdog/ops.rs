@@ -1,0 +1,90 @@
+//! The watchdog's hands: probing a card and carrying out an action, over ssh and sysfs.
+
+use super::action::{ActionKind, AgentSeen, Observation, SupervisionAction};
+use crate::discovery::{Card, MpssDiscovery};
+use crate::remote::{DeployError, Deployer};
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Mutex;
+
+/// Probing and acting, separated from the decisions so the driver can be tested with fakes.
+pub trait CardOps: Send + Sync + 'static {
+    fn observe(&self, card: &Card) -> impl Future<Output = Observation> + Send;
+    fn act(
+        &self,
+        card: &Card,
+        action: &SupervisionAction,
+    ) -> impl Future<Output = Result<(), DeployError>> + Send;
+}
+
+/// [`CardOps`] over a [`Deployer`] (ssh) and MPSS sysfs. Hash rates come from whoever computes
+/// them (the host's aggregator) through [`DeployerOps::set_hash_rate`].
+pub struct DeployerOps {
+    pub deployer: Deployer,
+    /// Needed for the MPSS state and reset/boot; `None` skips both.
+    pub mpss: Option<MpssDiscovery>,
+    rates: Mutex<HashMap<String, f64>>,
+}
+
+impl DeployerOps {
+    pub fn new(deployer: Deployer, mpss: Option<MpssDiscovery>) -> DeployerOps {
+        DeployerOps {
+            deployer,
+            mpss,
+            rates: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Latest hash rate (H/s) of `card`, used for the low-rate rule.
+    pub fn set_hash_rate(&self, card: &str, rate: f64) {
+        if let Ok(mut r) = self.rates.lock() {
+            r.insert(card.to_string(), rate);
+        }
+    }
+
+    fn rate(&self, card: &str) -> Option<f64> {
+        self.rates.lock().ok()?.get(card).copied()
+    }
+
+    fn mpss_for(&self, card: &Card) -> Option<(&MpssDiscovery, u32)> {
+        let idx = card.mic_index?;
+        let m = self.mpss.as_ref()?;
+        m.card_dir(idx).is_dir().then_some((m, idx))
+    }
+}
+
+impl CardOps for DeployerOps {
+    async fn observe(&self, card: &Card) -> Observation {
+        let mpss_state = self.mpss_for(card).and_then(|(m, i)| m.read_state(i).ok());
+        let agent = match self.deployer.status(card).await {
+            Ok(s) => Ok(AgentSeen {
+                binary_present: s.binary_present,
+                running: s.pid.is_some(),
+                hash_rate: self.rate(&card.name),
+            }),
+            Err(e) => Err(e.to_string()),
+        };
+        Observation { mpss_state, agent }
+    }
+
+    async fn act(&self, card: &Card, action: &SupervisionAction) -> Result<(), DeployError> {
+        match action.kind {
+            ActionKind::Restart => self.deployer.restart(card).await.map(drop),
+            ActionKind::Redeploy => self.deployer.deploy(card).await.map(drop),
+            ActionKind::ResetCard | ActionKind::BootCard => {
+                let word = if action.kind == ActionKind::ResetCard {
+                    "reset"
+                } else {
+                    "boot"
+                };
+                match self.mpss_for(card) {
+                    Some((m, i)) => Ok(m.write_state(i, word)?),
+                    None => Ok(()),
+                }
+            }
+            ActionKind::MarkUnreachable { .. } | ActionKind::Recovered | ActionKind::MarkFailed => {
+                Ok(())
+            }
+        }
+    }
+}

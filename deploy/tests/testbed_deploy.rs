@@ -1,0 +1,233 @@
+//! Deploy over real ssh into network-namespace cards: discovery, copy + digest, start, API, stop,
+//! corrupt uploads and unreachable cards. Needs root; skips otherwise.
+
+mod support;
+
+use phirig_deploy::discovery::{select_cards, Card, CardKind};
+use phirig_deploy::remote::{local_digest, DeployError, Deployer, DigestMethod, StopOutcome};
+use phirig_deploy::ssh::{run, Input};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use support::{agent_stub, Testbed, AGENT_PORT, CARD_DIR};
+use tokio::task::JoinSet;
+
+async fn ls_card_dir(dep: &Deployer, card: &Card) -> String {
+    let out = run(
+        card,
+        &dep.config().ssh,
+        &format!("ls -A {CARD_DIR}/agent 2>/dev/null"),
+        Input::None,
+    )
+    .await
+    .expect("ls over ssh");
+    out.stdout_text()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn four_cards_discover_deploy_verify_start_stop() {
+    let Some(bed) = Testbed::up("four_cards", 10, 4) else {
+        return;
+    };
+    let t0 = Instant::now();
+    // Static list and fake sysfs name the same four cards at the same addresses.
+    let statics = bed.static_cards();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let mpss = bed.fake_sysfs(tmp.path(), "x200");
+    let discovered = select_cards(&[], &[], &mpss).expect("discover");
+    assert_eq!(discovered.len(), 4);
+    for (s, d) in statics.iter().zip(&discovered) {
+        assert_eq!(s.address, d.address);
+        assert_eq!(s.kind, CardKind::Ssh);
+        assert_eq!(d.kind, CardKind::Mpss);
+    }
+
+    let token = support::token();
+    let dep = Arc::new(Deployer::new(Testbed::deploy_config(&token)));
+    let want = local_digest(&agent_stub()).await.expect("digest");
+    let mut set = JoinSet::new();
+    for card in discovered.clone() {
+        let dep = dep.clone();
+        set.spawn(async move { (card.name.clone(), dep.deploy(&card).await) });
+    }
+    eprintln!("before deploy: {:?}", t0.elapsed());
+    let mut pids = Vec::new();
+    while let Some(r) = set.join_next().await {
+        let (name, r) = r.expect("task");
+        let (up, started) = r.unwrap_or_else(|e| panic!("deploy {name}: {e}"));
+        assert_eq!(up.sha3_256, want, "{name}");
+        assert!(
+            !up.no_aesni
+                || !std::fs::read_to_string("/proc/cpuinfo")
+                    .unwrap_or_default()
+                    .contains(" aes")
+        );
+        pids.push(started.pid);
+    }
+    assert_eq!(pids.len(), 4);
+    eprintln!("deployed: {:?}", t0.elapsed());
+
+    // Each card's API answers with the token and refuses without it.
+    let http = reqwest::Client::new();
+    for card in &discovered {
+        let body = dep.fetch(card).await.expect("fetch with token");
+        assert!(body.contains("\"agent\": \"stub\""), "{body}");
+        let url = format!("http://{}:{AGENT_PORT}/v1/counters", card.address);
+        let anon = http.get(&url).send().await.expect("anon get");
+        assert_eq!(anon.status(), 401);
+        let st = dep.status(card).await.expect("status");
+        assert!(
+            st.binary_present && st.healthy && st.pid.is_some(),
+            "{st:?}"
+        );
+        assert_eq!(st.summary(), "running");
+        // The copy lives only on the card: the host's mount point stays empty.
+        assert!(ls_card_dir(&dep, card).await.contains("phirig-agent"));
+    }
+    assert!(!std::path::Path::new(CARD_DIR).join("agent").exists());
+
+    // The token never shows in any process's arguments.
+    let ps = std::process::Command::new("ps")
+        .args(["-eo", "args"])
+        .output()
+        .expect("ps");
+    assert!(!String::from_utf8_lossy(&ps.stdout).contains(&token));
+
+    eprintln!("checked: {:?}", t0.elapsed());
+    for card in &discovered {
+        assert_eq!(dep.stop(card).await.expect("stop"), StopOutcome::Terminated);
+        let st = dep.status(card).await.expect("status");
+        assert_eq!(st.summary(), "stopped");
+        assert_eq!(
+            dep.stop(card).await.expect("stop again"),
+            StopOutcome::NotRunning
+        );
+    }
+    eprintln!("four cards: {:?}", t0.elapsed());
+}
+
+#[tokio::test]
+async fn every_digest_method_verifies_the_copy() {
+    let Some(bed) = Testbed::up("digest_methods", 20, 1) else {
+        return;
+    };
+    let card = &bed.static_cards()[0];
+    let want = local_digest(&agent_stub()).await.expect("digest");
+    // Detection on this card picks openssl (Debian has SHA3 in OpenSSL 3).
+    let dep = Deployer::new(Testbed::deploy_config("t"));
+    assert_eq!(
+        dep.profile(card).await.expect("probe").digest,
+        DigestMethod::Openssl
+    );
+    for m in [
+        DigestMethod::Openssl,
+        DigestMethod::Python3,
+        DigestMethod::Stream,
+    ] {
+        let mut cfg = Testbed::deploy_config("t");
+        cfg.digest_method = Some(m);
+        let dep = Deployer::new(cfg);
+        let up = dep
+            .upload(card)
+            .await
+            .unwrap_or_else(|e| panic!("{m:?}: {e}"));
+        assert_eq!((up.sha3_256.as_str(), up.digest_method), (want.as_str(), m));
+    }
+}
+
+#[tokio::test]
+async fn truncated_upload_is_refused_and_nothing_starts() {
+    let Some(bed) = Testbed::up("truncated_upload", 21, 1) else {
+        return;
+    };
+    let card = &bed.static_cards()[0];
+    // An ssh that loses everything after the first 100 bytes of stdin, like a cut transfer.
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let wrapper = tmp.path().join("ssh-truncating");
+    std::fs::write(
+        &wrapper,
+        "#!/bin/sh\n{ head -c 100; cat >/dev/null; } | exec ssh \"$@\"\n",
+    )
+    .expect("write");
+    std::os::unix::fs::PermissionsExt::set_mode(
+        &mut std::fs::metadata(&wrapper).expect("meta").permissions(),
+        0o755,
+    );
+    std::fs::set_permissions(
+        &wrapper,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .expect("chmod");
+    let mut cfg = Testbed::deploy_config("t");
+    cfg.ssh.ssh_program = wrapper;
+    let dep = Deployer::new(cfg);
+    let err = dep.deploy(card).await.expect_err("must fail");
+    assert!(matches!(err, DeployError::DigestMismatch { .. }), "{err}");
+    assert!(err.to_string().contains("corrupt"), "{err}");
+    // No binary, no temporary copy, no agent.
+    let clean = Deployer::new(Testbed::deploy_config("t"));
+    assert_eq!(ls_card_dir(&clean, card).await.trim(), "");
+    let st = clean.status(card).await.expect("status");
+    assert_eq!(st.summary(), "no binary");
+}
+
+#[tokio::test]
+async fn unreachable_card_fails_fast_and_clearly() {
+    let Some(bed) = Testbed::up("unreachable", 22, 1) else {
+        return;
+    };
+    let i = bed.first;
+    let card = &bed.static_cards()[0];
+    let dep = Deployer::new(Testbed::deploy_config("t"));
+    let limit = dep.config().ssh.connect_timeout + Duration::from_secs(3);
+
+    // Packets to the card's sshd silently dropped: only ConnectTimeout ends the attempt.
+    let drop_rule = ["INPUT", "-p", "tcp", "--dport", "22", "-j", "DROP"];
+    let has_iptables = Testbed::in_netns(
+        i,
+        &[
+            "iptables",
+            "-A",
+            drop_rule[0],
+            drop_rule[1],
+            drop_rule[2],
+            drop_rule[3],
+            drop_rule[4],
+            drop_rule[5],
+            drop_rule[6],
+        ],
+    )
+    .status
+    .success();
+    if has_iptables {
+        let t = Instant::now();
+        let err = dep.status(card).await.expect_err("dropped");
+        assert!(err.is_unreachable(), "{err}");
+        assert!(t.elapsed() < limit, "took {:?}", t.elapsed());
+        eprintln!("dropped: {err} after {:?}", t.elapsed());
+        Testbed::in_netns(
+            i,
+            &[
+                "iptables",
+                "-D",
+                drop_rule[0],
+                drop_rule[1],
+                drop_rule[2],
+                drop_rule[3],
+                drop_rule[4],
+                drop_rule[5],
+                drop_rule[6],
+            ],
+        );
+    } else {
+        eprintln!("iptables missing: skipping the dropped-packets case");
+    }
+
+    // Link down on the host side.
+    Testbed::set_link(i, false);
+    let t = Instant::now();
+    let err = dep.deploy(card).await.expect_err("link down");
+    assert!(err.is_unreachable(), "{err}");
+    assert!(err.to_string().contains("unreachable"), "{err}");
+    assert!(t.elapsed() < limit, "took {:?}", t.elapsed());
+    Testbed::set_link(i, true);
+}

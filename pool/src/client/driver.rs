@@ -1,0 +1,247 @@
+//! The driver task: pick a pool, run a connection to it, and decide where to go when it ends.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::sleep_until;
+
+use super::backoff::Backoff;
+use super::handle::{Command, Shared};
+use super::{ClientConfig, ClientEvent};
+use crate::protocol::{LoginParams, PoolUrl};
+use crate::session::{HangCause, Session};
+
+/// Where to go after a session ended, and whether to wait first. Pure so it is unit-tested.
+///
+/// A fail-back goes to the recovered pool. A `client.reconnect` goes back to the same pool (at
+/// once if it had logged us in). Otherwise the first healthy pool in priority order is tried at
+/// once; only when every pool is sick do we wait (backoff) and rotate to the next one.
+pub(crate) fn next_pool(
+    sick: &[bool],
+    current: usize,
+    cause: &HangCause,
+    logged_in: bool,
+) -> (usize, bool) {
+    match cause {
+        HangCause::FailBack { to } => (*to, false),
+        HangCause::ReconnectRequested => (current, !logged_in),
+        _ => match sick.iter().position(|s| !s) {
+            Some(healthy) => (healthy, false),
+            None => ((current + 1) % sick.len().max(1), true),
+        },
+    }
+}
+
+pub(crate) struct Driver {
+    pub cfg: ClientConfig,
+    pub shared: Arc<Shared>,
+    pub commands: mpsc::UnboundedReceiver<Command>,
+    pub events: mpsc::Sender<ClientEvent>,
+    pub(super) sick: Vec<bool>,
+    pub(super) probing: Vec<bool>,
+    pub(super) backoff: Backoff,
+    pub(super) sessions: u64,
+    pub(super) redirect: Option<(usize, PoolUrl)>,
+    pub(super) probe_tx: mpsc::UnboundedSender<(usize, bool)>,
+    pub(super) probe_rx: mpsc::UnboundedReceiver<(usize, bool)>,
+    /// Set once shutdown was asked for: (drain deadline, who to tell when done).
+    pub(super) shutdown: Option<(Instant, Option<oneshot::Sender<()>>)>,
+}
+
+impl Driver {
+    pub fn new(
+        cfg: ClientConfig,
+        shared: Arc<Shared>,
+        commands: mpsc::UnboundedReceiver<Command>,
+        events: mpsc::Sender<ClientEvent>,
+    ) -> Driver {
+        let n = cfg.pools.len();
+        let (probe_tx, probe_rx) = mpsc::unbounded_channel();
+        Driver {
+            backoff: Backoff::new(cfg.timeouts.backoff_initial, cfg.timeouts.backoff_max),
+            cfg,
+            shared,
+            commands,
+            events,
+            sick: vec![false; n],
+            probing: vec![false; n],
+            sessions: 0,
+            redirect: None,
+            probe_tx,
+            probe_rx,
+            shutdown: None,
+        }
+    }
+
+    pub async fn run(mut self) {
+        if let Err(e) = self.cfg.validate() {
+            tracing::error!("stratum client not started: {e}");
+            self.finish().await;
+            return;
+        }
+        let mut pool = 0;
+        while self.shutdown.is_none() {
+            let (cause, logged_in) = self.run_connection(pool).await;
+            if cause.pool_is_sick() {
+                self.set_sick(pool, true);
+            }
+            let (next, wait) = next_pool(&self.sick, pool, &cause, logged_in);
+            let delay = if wait && self.shutdown.is_none() {
+                Some(self.backoff.next_delay())
+            } else {
+                None
+            };
+            self.note_end(pool, &cause, next, delay).await;
+            if let Some(delay) = delay {
+                self.wait(delay).await;
+            }
+            pool = next;
+        }
+        self.finish().await;
+    }
+
+    async fn finish(&mut self) {
+        self.shared.ledger().resolve_all_stale("client shut down");
+        self.report_outcomes().await;
+        self.shared.stats().current_pool = None;
+        if let Some((_, Some(done))) = self.shutdown.take() {
+            let _ = done.send(());
+        }
+    }
+
+    async fn note_end(
+        &mut self,
+        pool: usize,
+        cause: &HangCause,
+        next: usize,
+        delay: Option<Duration>,
+    ) {
+        let url = self.cfg.pools[pool].url.to_string();
+        {
+            let mut stats = self.shared.stats();
+            *stats.reconnects.entry(cause.kind()).or_default() += 1;
+            stats.current_pool = None;
+        }
+        if *cause != HangCause::Shutdown {
+            let next_url = &self.cfg.pools[next].url;
+            let when = delay.map_or_else(|| "now".to_string(), |d| format!("in {d:.1?}"));
+            tracing::warn!(
+                pool,
+                cause = cause.kind(),
+                "pool #{pool} {url} session ended: {cause}; next: pool #{next} {next_url} {when}"
+            );
+        }
+        self.emit(ClientEvent::Disconnected {
+            pool,
+            cause: cause.clone(),
+        })
+        .await;
+    }
+
+    /// Sleep between attempts, still honouring shutdown.
+    async fn wait(&mut self, delay: Duration) {
+        let until = tokio::time::Instant::now() + delay;
+        loop {
+            tokio::select! {
+                _ = sleep_until(until) => return,
+                cmd = self.commands.recv() => match cmd {
+                    Some(Command::Share) => self.report_outcomes().await,
+                    Some(Command::Shutdown { done, .. }) => {
+                        self.shutdown = Some((Instant::now(), Some(done)));
+                        return;
+                    }
+                    None => {
+                        self.shutdown = Some((Instant::now(), None));
+                        return;
+                    }
+                },
+            }
+        }
+    }
+
+    pub(super) fn set_sick(&mut self, pool: usize, sick: bool) {
+        self.sick[pool] = sick;
+        self.shared.stats().sick[pool] = sick;
+    }
+
+    pub(super) fn login_params(&self, pool: usize) -> LoginParams {
+        let pc = &self.cfg.pools[pool];
+        LoginParams {
+            login: pc.user.clone(),
+            pass: pc.pass.clone(),
+            agent: self.cfg.agent.clone(),
+            rigid: pc.rig_id.clone(),
+            algo: self.cfg.algos.clone(),
+        }
+    }
+
+    /// Offer held shares to a logged-in session; those it cannot take yet stay held.
+    pub(super) fn offer_held(&mut self, session: &mut Session) {
+        if !session.is_logged_in() {
+            return;
+        }
+        let now = Instant::now();
+        let mut ledger = self.shared.ledger();
+        for (id, share) in ledger.take_held() {
+            match session.submit(id, &share, now) {
+                Ok(()) => ledger.mark_submitted(id),
+                Err(_) => ledger.hold(id),
+            }
+        }
+    }
+
+    /// Send every outcome the ledger decided since last time.
+    pub(super) async fn report_outcomes(&mut self) {
+        let outcomes: Vec<_> = {
+            let mut ledger = self.shared.ledger();
+            std::iter::from_fn(|| ledger.poll_resolved()).collect()
+        };
+        for (id, outcome) in outcomes {
+            self.emit(ClientEvent::ShareOutcome { id, outcome }).await;
+        }
+    }
+
+    pub(super) async fn emit(&self, ev: ClientEvent) {
+        // A dropped receiver means nobody listens; the client keeps its books regardless.
+        let _ = self.events.send(ev).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failover_goes_to_the_next_healthy_pool_at_once() {
+        let cause = HangCause::ResponseTimeout { method: "submit" };
+        assert_eq!(
+            next_pool(&[true, false, false], 0, &cause, true),
+            (1, false)
+        );
+        assert_eq!(next_pool(&[true, true, false], 1, &cause, true), (2, false));
+        // A recovered primary is preferred over the rest.
+        assert_eq!(
+            next_pool(&[false, true, false], 1, &cause, true),
+            (0, false)
+        );
+    }
+
+    #[test]
+    fn all_sick_rotates_with_backoff() {
+        let cause = HangCause::Closed;
+        assert_eq!(next_pool(&[true], 0, &cause, false), (0, true));
+        assert_eq!(next_pool(&[true, true], 1, &cause, false), (0, true));
+    }
+
+    #[test]
+    fn reconnect_and_failback() {
+        let r = HangCause::ReconnectRequested;
+        assert_eq!(next_pool(&[false, false], 1, &r, true), (1, false));
+        assert_eq!(next_pool(&[false, false], 1, &r, false), (1, true));
+        assert_eq!(
+            next_pool(&[false, false], 1, &HangCause::FailBack { to: 0 }, true),
+            (0, false)
+        );
+    }
+}

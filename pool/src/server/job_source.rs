@@ -1,0 +1,156 @@
+//! Where work comes from: random Monero-form hashing blobs (or a given template), renewed on a
+//! timer and on demand, published to every connection.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use rand::Rng;
+use tokio::sync::watch;
+
+use crate::protocol::{NONCE_LEN, NONCE_OFFSET};
+
+/// Length of a Monero hashing blob built by [`random_hashing_blob`].
+pub const HASHING_BLOB_LEN: usize = 76;
+
+/// One unit of work shared by all connections; each connection turns it into its own job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Template {
+    /// 1, 2, 3, ... per server.
+    pub seq: u64,
+    /// Hashing blob with a zero nonce.
+    pub blob: Vec<u8>,
+}
+
+/// Makes templates and broadcasts the latest one.
+#[derive(Debug)]
+pub(crate) struct JobSource {
+    algo: String,
+    template: Option<Vec<u8>>,
+    seq: AtomicU64,
+    tx: watch::Sender<Arc<Template>>,
+}
+
+impl JobSource {
+    /// A source that has already published its first template.
+    pub fn new(algo: &str, template: Option<Vec<u8>>) -> Self {
+        let first = Template {
+            seq: 1,
+            blob: make_blob(algo, template.as_deref()),
+        };
+        let (tx, _) = watch::channel(Arc::new(first));
+        JobSource {
+            algo: algo.to_string(),
+            template,
+            seq: AtomicU64::new(1),
+            tx,
+        }
+    }
+
+    pub fn subscribe(&self) -> watch::Receiver<Arc<Template>> {
+        self.tx.subscribe()
+    }
+
+    /// The latest template.
+    pub fn current(&self) -> Arc<Template> {
+        Arc::clone(&self.tx.borrow())
+    }
+
+    /// Make and publish a new template.
+    pub fn next(&self) {
+        let seq = self.seq.fetch_add(1, Ordering::Relaxed) + 1;
+        let blob = make_blob(&self.algo, self.template.as_deref());
+        // `send_replace` publishes even when no connection is subscribed yet.
+        self.tx.send_replace(Arc::new(Template { seq, blob }));
+    }
+}
+
+fn make_blob(algo: &str, template: Option<&[u8]>) -> Vec<u8> {
+    match template {
+        Some(t) => {
+            let mut blob = t.to_vec();
+            // The nonce belongs to the miner (and the NiceHash byte to the connection).
+            if let Some(nonce) = blob.get_mut(NONCE_OFFSET..NONCE_OFFSET + NONCE_LEN) {
+                nonce.fill(0);
+            }
+            blob
+        }
+        None => random_hashing_blob(algo, &mut rand::rng()),
+    }
+}
+
+/// A Monero hashing blob with random contents: major and minor version, timestamp (5-byte
+/// varint), previous block hash, zero nonce at offset 39, merkle root, transaction count.
+pub fn random_hashing_blob(algo: &str, rng: &mut impl Rng) -> Vec<u8> {
+    let version = major_version(algo);
+    let mut blob = Vec::with_capacity(HASHING_BLOB_LEN);
+    blob.push(version);
+    blob.push(version);
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    // Any time in [2^28, 2^35) is a 5-byte varint, which keeps the nonce at offset 39.
+    push_varint(&mut blob, now.clamp(1 << 28, (1 << 35) - 1));
+    let mut prev = [0u8; 32];
+    rng.fill(&mut prev);
+    blob.extend_from_slice(&prev);
+    blob.extend_from_slice(&[0; NONCE_LEN]);
+    let mut merkle = [0u8; 32];
+    rng.fill(&mut merkle);
+    blob.extend_from_slice(&merkle);
+    push_varint(&mut blob, rng.random_range(1..100));
+    blob
+}
+
+/// The block major version a chain used with each algorithm (cosmetic, but realistic).
+fn major_version(algo: &str) -> u8 {
+    match algo {
+        "cn/0" => 1,
+        "cn/1" => 7,
+        "cn/2" => 8,
+        "cn/r" => 10,
+        _ => 7,
+    }
+}
+
+fn push_varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8 & 0x7f) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn random_blob_has_monero_layout() {
+        let blob = random_hashing_blob("cn/r", &mut rand::rng());
+        assert_eq!(blob.len(), HASHING_BLOB_LEN);
+        assert_eq!(blob[0], 10);
+        assert_eq!(&blob[NONCE_OFFSET..NONCE_OFFSET + NONCE_LEN], &[0; 4]);
+        // Timestamp varint: four continuation bytes, then a final byte.
+        assert!(blob[2..6].iter().all(|b| b & 0x80 != 0) && blob[6] & 0x80 == 0);
+    }
+
+    #[test]
+    fn templates_renew_and_keep_a_given_blob() {
+        let mut t = vec![7u8; 80];
+        t[NONCE_OFFSET] = 9;
+        let src = JobSource::new("cn/0", Some(t));
+        let mut rx = src.subscribe();
+        let first = src.current();
+        assert_eq!(first.seq, 1);
+        assert_eq!(first.blob[NONCE_OFFSET], 0);
+        assert_eq!(first.blob.len(), 80);
+        src.next();
+        assert!(rx.has_changed().unwrap());
+        assert_eq!(rx.borrow_and_update().seq, 2);
+        let random = JobSource::new("cn/0", None);
+        let a = random.current();
+        random.next();
+        assert_ne!(a.blob, random.current().blob);
+    }
+}

@@ -1,0 +1,69 @@
+//! State every connection of one server shares: config, counters, job source, faults, verifier.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use tokio::sync::watch;
+
+use super::config::ServerConfig;
+use super::fault::FaultSetting;
+use super::job_source::JobSource;
+use super::stats::Stats;
+use super::verify::{ShareHasher, Verifier};
+
+pub(crate) struct Shared {
+    pub config: ServerConfig,
+    pub stats: Stats,
+    pub jobs: JobSource,
+    pub faults: watch::Sender<FaultSetting>,
+    pub verifier: Verifier,
+    /// Flips to `true` once; the accept loop and every connection watch it.
+    pub shutdown: watch::Sender<bool>,
+    next_id: AtomicU64,
+    /// Random per server, so a job id from another server (or an earlier run) is never valid here.
+    salt: u32,
+}
+
+impl Shared {
+    pub fn new(config: ServerConfig, hasher: Arc<dyn ShareHasher>) -> Self {
+        let jobs = JobSource::new(&config.algo, config.template.clone());
+        let (faults, _) = watch::channel(FaultSetting {
+            generation: 0,
+            fault: config.fault.clone(),
+        });
+        let (shutdown, _) = watch::channel(false);
+        let stats = Stats::default();
+        stats.template_made();
+        Shared {
+            verifier: Verifier::new(hasher, config.verify_threads),
+            config,
+            stats,
+            jobs,
+            faults,
+            shutdown,
+            next_id: AtomicU64::new(1),
+            salt: rand::random(),
+        }
+    }
+
+    /// A job id unique within this server.
+    pub fn new_job_id(&self) -> String {
+        let n = self.next_id.fetch_add(1, Ordering::Relaxed);
+        format!("{:08x}{n:08x}", self.salt)
+    }
+
+    /// A session id for a login; random so sessions cannot be guessed from one another.
+    pub fn new_session_id(&self) -> String {
+        format!(
+            "{:016x}{:016x}",
+            rand::random::<u64>(),
+            rand::random::<u64>()
+        )
+    }
+
+    /// Make and publish a new template to all connections.
+    pub fn next_template(&self) {
+        self.jobs.next();
+        self.stats.template_made();
+    }
+}

@@ -1,0 +1,351 @@
+//! Hung-session detection and share handling, driven by a fake clock.
+
+use std::time::{Duration, Instant};
+
+use super::*;
+use crate::protocol::{
+    ClientMessage, JobParams, LoginParams, LoginResult, ReconnectParams, Response, ServerMessage,
+};
+
+const SEC: Duration = Duration::from_secs(1);
+
+fn cfg(session: u64) -> SessionConfig {
+    SessionConfig {
+        pool: 0,
+        session,
+        login: LoginParams {
+            login: "wallet".into(),
+            pass: "x".into(),
+            agent: "phirig-test".into(),
+            rigid: None,
+            algo: vec!["cn/r".into()],
+        },
+        nicehash: false,
+        keepalive: true,
+        timeouts: Timeouts {
+            response: 20 * SEC,
+            idle: 300 * SEC,
+            keepalive: 60 * SEC,
+            ..Timeouts::default()
+        },
+    }
+}
+
+fn job(id: &str) -> JobParams {
+    JobParams {
+        blob: "00".repeat(76),
+        job_id: id.into(),
+        target: "b88d0600".into(),
+        algo: Some("cn/r".into()),
+        height: Some(1),
+        seed_hash: None,
+        id: None,
+    }
+}
+
+fn events(s: &mut Session) -> Vec<SessionEvent> {
+    std::iter::from_fn(|| s.poll_event()).collect()
+}
+
+fn sent(s: &mut Session) -> Vec<ClientMessage> {
+    std::iter::from_fn(|| s.poll_transmit())
+        .map(|l| ClientMessage::parse(&l).expect("we send valid lines"))
+        .collect()
+}
+
+/// A session logged in with job `j1` and the given extensions.
+fn logged_in(t0: Instant, session: u64, extensions: &[&str]) -> Session {
+    let mut s = Session::new(cfg(session), t0);
+    let login = sent(&mut s);
+    assert_eq!(login.len(), 1);
+    assert_eq!(login[0].method(), "login");
+    let reply = Response::ok(
+        login[0].id(),
+        &LoginResult {
+            id: "sess".into(),
+            job: Some(job("j1")),
+            status: "OK".into(),
+            extensions: extensions.iter().map(|e| e.to_string()).collect(),
+        },
+    );
+    s.handle_bytes(ServerMessage::Response(reply).encode().as_bytes(), t0);
+    let ev = events(&mut s);
+    assert!(matches!(
+        ev[0],
+        SessionEvent::Replied {
+            method: "login",
+            ..
+        }
+    ));
+    assert!(matches!(ev[1], SessionEvent::LoggedIn { .. }));
+    assert!(matches!(&ev[2], SessionEvent::Job(j) if j.job_id == "j1" && j.session == session));
+    s
+}
+
+fn share(job: &str, nonce: u32, session: u64) -> FoundShare {
+    FoundShare {
+        job_id: job.into(),
+        nonce,
+        result: [0; 32],
+        algo: Some("cn/r".into()),
+        pool: 0,
+        session,
+    }
+}
+
+fn hung(ev: &[SessionEvent]) -> Option<&HangCause> {
+    ev.iter().find_map(|e| match e {
+        SessionEvent::Hung { cause } => Some(cause),
+        _ => None,
+    })
+}
+
+#[test]
+fn login_job_submit_accepted_with_rtt() {
+    let t0 = Instant::now();
+    let mut s = logged_in(t0, 1, &[]);
+    s.submit(ShareId(1), &share("j1", 5, 1), t0).unwrap();
+    let out = sent(&mut s);
+    let ClientMessage::Submit { id, params } = &out[0] else {
+        panic!("expected submit, got {out:?}")
+    };
+    assert_eq!(params.nonce, "05000000");
+    assert_eq!(params.algo, None, "no algo without the extension");
+    let reply = ServerMessage::Response(Response::status(*id, "OK")).encode();
+    s.handle_bytes(reply.as_bytes(), t0 + Duration::from_millis(30));
+    let ev = events(&mut s);
+    assert!(matches!(ev[0], SessionEvent::Replied { rtt, .. } if rtt == Duration::from_millis(30)));
+    assert!(matches!(
+        &ev[1],
+        SessionEvent::ShareResult {
+            share_id: ShareId(1),
+            outcome: ShareOutcome::Accepted
+        }
+    ));
+}
+
+#[test]
+fn rejected_share_carries_pool_reason() {
+    let t0 = Instant::now();
+    let mut s = logged_in(t0, 1, &["algo"]);
+    s.submit(ShareId(9), &share("j1", 5, 1), t0).unwrap();
+    let ClientMessage::Submit { id, params } = &sent(&mut s)[0] else {
+        panic!("no submit")
+    };
+    assert_eq!(params.algo.as_deref(), Some("cn/r"));
+    let reply = ServerMessage::Response(Response::error(*id, -1, "Low difficulty share"));
+    s.handle_line(reply.encode().trim_end(), t0);
+    assert!(events(&mut s).contains(&SessionEvent::ShareResult {
+        share_id: ShareId(9),
+        outcome: ShareOutcome::Rejected("Low difficulty share".into()),
+    }));
+}
+
+#[test]
+fn silent_login_is_a_response_timeout() {
+    let t0 = Instant::now();
+    let mut s = Session::new(cfg(1), t0);
+    sent(&mut s);
+    assert_eq!(s.next_deadline(), Some(t0 + 20 * SEC));
+    s.handle_timeout(t0 + 19 * SEC);
+    assert!(events(&mut s).is_empty());
+    s.handle_timeout(t0 + 20 * SEC);
+    assert_eq!(
+        hung(&events(&mut s)),
+        Some(&HangCause::ResponseTimeout { method: "login" })
+    );
+    assert_eq!(s.next_deadline(), None);
+}
+
+#[test]
+fn silent_after_login_times_out_and_unanswered_share_is_stale() {
+    let t0 = Instant::now();
+    let mut s = logged_in(t0, 1, &[]);
+    let t1 = t0 + 5 * SEC;
+    s.submit(ShareId(3), &share("j1", 1, 1), t1).unwrap();
+    sent(&mut s);
+    assert_eq!(s.next_deadline(), Some(t1 + 20 * SEC));
+    s.handle_timeout(t1 + 20 * SEC);
+    let ev = events(&mut s);
+    assert!(matches!(
+        &ev[0],
+        SessionEvent::ShareResult {
+            share_id: ShareId(3),
+            outcome: ShareOutcome::Stale(_)
+        }
+    ));
+    assert_eq!(
+        hung(&ev),
+        Some(&HangCause::ResponseTimeout { method: "submit" })
+    );
+    // Nothing is resent and a late reply changes nothing.
+    assert!(s.poll_transmit().is_none());
+    s.handle_line(r#"{"id":2,"result":{"status":"OK"}}"#, t1 + 21 * SEC);
+    assert!(events(&mut s).is_empty());
+}
+
+#[test]
+fn no_new_job_is_an_idle_timeout_and_a_job_resets_it() {
+    let t0 = Instant::now();
+    let mut s = logged_in(t0, 1, &[]);
+    let t1 = t0 + 200 * SEC;
+    s.handle_bytes(ServerMessage::Job(job("j2")).encode().as_bytes(), t1);
+    assert!(matches!(&events(&mut s)[0], SessionEvent::Job(j) if j.job_id == "j2"));
+    s.handle_timeout(t0 + 300 * SEC);
+    assert!(events(&mut s).is_empty());
+    assert_eq!(s.next_deadline(), Some(t1 + 300 * SEC));
+    s.handle_timeout(t1 + 300 * SEC);
+    assert_eq!(hung(&events(&mut s)), Some(&HangCause::IdleTimeout));
+}
+
+#[test]
+fn keepalive_only_when_advertised_and_it_is_answered_or_hangs() {
+    let t0 = Instant::now();
+    let mut plain = logged_in(t0, 1, &[]);
+    plain.handle_timeout(t0 + 61 * SEC);
+    assert!(plain.poll_transmit().is_none());
+
+    let mut s = logged_in(t0, 1, &["keepalive"]);
+    assert_eq!(s.next_deadline(), Some(t0 + 60 * SEC));
+    s.handle_timeout(t0 + 60 * SEC);
+    let out = sent(&mut s);
+    assert!(matches!(&out[..], [ClientMessage::Keepalived { .. }]));
+    s.handle_timeout(t0 + 80 * SEC);
+    assert_eq!(
+        hung(&events(&mut s)),
+        Some(&HangCause::ResponseTimeout {
+            method: "keepalived"
+        })
+    );
+}
+
+#[test]
+fn garbage_oversized_and_bad_job_lines_hang() {
+    let t0 = Instant::now();
+    let mut s = logged_in(t0, 1, &[]);
+    s.handle_bytes(b"this is not json\n", t0);
+    assert!(matches!(
+        hung(&events(&mut s)),
+        Some(HangCause::Malformed(_))
+    ));
+
+    let mut s = logged_in(t0, 1, &[]);
+    s.handle_bytes(&vec![b'{'; 70 * 1024], t0);
+    assert_eq!(hung(&events(&mut s)), Some(&HangCause::Oversized));
+
+    let mut s = logged_in(t0, 1, &[]);
+    let mut bad = job("j9");
+    bad.target = "00000000".into();
+    s.handle_bytes(ServerMessage::Job(bad).encode().as_bytes(), t0);
+    assert!(matches!(
+        hung(&events(&mut s)),
+        Some(HangCause::Malformed(_))
+    ));
+
+    // Unknown methods are tolerated.
+    let mut s = logged_in(t0, 1, &[]);
+    s.handle_bytes(
+        b"{\"method\":\"mining.set_extranonce\",\"params\":[]}\n",
+        t0,
+    );
+    assert!(events(&mut s).is_empty());
+}
+
+#[test]
+fn stall_mid_line_is_caught_by_the_response_timer() {
+    let t0 = Instant::now();
+    let mut s = logged_in(t0, 1, &[]);
+    s.submit(ShareId(1), &share("j1", 1, 1), t0).unwrap();
+    sent(&mut s);
+    s.handle_bytes(b"{\"id\":2,\"resu", t0 + SEC);
+    s.handle_timeout(t0 + 20 * SEC);
+    assert_eq!(
+        hung(&events(&mut s)),
+        Some(&HangCause::ResponseTimeout { method: "submit" })
+    );
+}
+
+#[test]
+fn client_reconnect_is_reported_then_hangs() {
+    let t0 = Instant::now();
+    let mut s = logged_in(t0, 1, &[]);
+    let msg = ServerMessage::Reconnect(ReconnectParams {
+        host: "127.0.0.1".into(),
+        port: 4000,
+        wait: None,
+    });
+    s.handle_bytes(msg.encode().as_bytes(), t0);
+    let ev = events(&mut s);
+    assert_eq!(
+        ev[0],
+        SessionEvent::Reconnect {
+            host: "127.0.0.1".into(),
+            port: 4000
+        }
+    );
+    assert_eq!(hung(&ev), Some(&HangCause::ReconnectRequested));
+}
+
+#[test]
+fn login_rejected_hangs_with_reason() {
+    let t0 = Instant::now();
+    let mut s = Session::new(cfg(1), t0);
+    let id = sent(&mut s)[0].id();
+    let reply = ServerMessage::Response(Response::error(id, -1, "Invalid address"));
+    s.handle_bytes(reply.encode().as_bytes(), t0);
+    assert_eq!(
+        hung(&events(&mut s)),
+        Some(&HangCause::LoginRejected("Invalid address".into()))
+    );
+}
+
+#[test]
+fn shares_across_sessions_follow_the_conservative_rule() {
+    let t0 = Instant::now();
+    // Session 2 of the same pool re-sent job j1 as its current job.
+    let mut s = logged_in(t0, 2, &[]);
+    s.submit(ShareId(1), &share("j1", 1, 1), t0).unwrap();
+    assert!(matches!(&sent(&mut s)[..], [ClientMessage::Submit { .. }]));
+    // A job of session 1 that session 2 never sent is stale.
+    s.submit(ShareId(2), &share("old", 1, 1), t0).unwrap();
+    assert!(s.poll_transmit().is_none());
+    assert!(matches!(
+        &events(&mut s)[0],
+        SessionEvent::ShareResult {
+            share_id: ShareId(2),
+            outcome: ShareOutcome::Stale(_)
+        }
+    ));
+    // A share for another pool's job is stale.
+    let mut other = share("j1", 1, 2);
+    other.pool = 1;
+    s.submit(ShareId(3), &other, t0).unwrap();
+    assert!(s.poll_transmit().is_none());
+    // Before login nothing is accepted: the driver keeps the share.
+    let mut fresh = Session::new(cfg(3), t0);
+    assert_eq!(
+        fresh.submit(ShareId(4), &share("j1", 1, 3), t0),
+        Err(NotReady)
+    );
+}
+
+#[test]
+fn nicehash_extension_marks_jobs() {
+    let t0 = Instant::now();
+    let mut s = Session::new(cfg(1), t0);
+    let id = sent(&mut s)[0].id();
+    let reply = Response::ok(
+        id,
+        &LoginResult {
+            id: "s".into(),
+            job: Some(job("j1")),
+            status: "OK".into(),
+            extensions: vec!["nicehash".into()],
+        },
+    );
+    s.handle_bytes(ServerMessage::Response(reply).encode().as_bytes(), t0);
+    let ev = events(&mut s);
+    assert!(ev
+        .iter()
+        .any(|e| matches!(e, SessionEvent::Job(j) if j.nicehash)));
+}

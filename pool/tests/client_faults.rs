@@ -1,0 +1,816 @@
+//! The real client against a tiny scripted pool on loopback: every fault mode is detected within
+//! its timeout + 1 s, the client reconnects or fails over (and back), and shares add up.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use phirig_pool::client::{
+    self, ClientConfig, ClientEvent, ClientHandle, FoundShare, HangCause, Job, PoolConfig, PoolUrl,
+    ShareId, ShareOutcome, Timeouts,
+};
+use phirig_pool::latency::StampSource;
+use phirig_pool::protocol::{
+    ClientMessage, JobParams, LoginResult, ReconnectParams, Response, ServerMessage,
+};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::net::{TcpListener, TcpSocket};
+use tokio::sync::mpsc::Receiver;
+
+const SEC: Duration = Duration::from_secs(1);
+/// Every wait in these tests is bounded by this.
+const LIMIT: Duration = Duration::from_secs(30);
+
+// ---------------------------------------------------------------- the scripted pool
+
+/// What one connection of the test pool does, in order.
+#[derive(Clone, Debug)]
+enum Step {
+    /// Wait for `login`, answer with this job id and extensions.
+    Login(&'static str, &'static [&'static str]),
+    /// Answer logins, submits and keepalives until the client goes away.
+    Serve,
+    /// Read and ignore everything.
+    Silent,
+    /// Never read again; hold the socket open.
+    StopReading,
+    /// Close with RST.
+    Reset,
+    Raw(String),
+    /// Send bytes one at a time with this pause between them.
+    Drip(String, Duration),
+    /// Wait for one line from the client and ignore it.
+    AwaitLine,
+    Sleep(Duration),
+}
+
+#[derive(Default, Debug)]
+struct PoolLog {
+    connections: usize,
+    submits: Vec<(String, u32)>,
+}
+
+struct TestPool {
+    addr: SocketAddr,
+    log: Arc<Mutex<PoolLog>>,
+}
+
+impl TestPool {
+    /// A pool on 127.0.0.1 where connection `k` plays `scripts[min(k, last)]`.
+    async fn start(scripts: Vec<Vec<Step>>) -> TestPool {
+        Self::serve(
+            TcpListener::bind("127.0.0.1:0").await.unwrap(),
+            scripts,
+            None,
+        )
+    }
+
+    fn serve(
+        listener: TcpListener,
+        scripts: Vec<Vec<Step>>,
+        tls: Option<tokio_rustls::TlsAcceptor>,
+    ) -> TestPool {
+        let addr = listener.local_addr().unwrap();
+        let log = Arc::new(Mutex::new(PoolLog::default()));
+        let log2 = log.clone();
+        tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    return;
+                };
+                let n = {
+                    let mut l = log2.lock().unwrap();
+                    l.connections += 1;
+                    l.connections - 1
+                };
+                let steps = scripts[n.min(scripts.len() - 1)].clone();
+                let log = log2.clone();
+                let tls = tls.clone();
+                tokio::spawn(async move {
+                    match tls {
+                        None => {
+                            if let Some(s) = play(stream, steps, n, log).await {
+                                let _ = s.set_zero_linger();
+                            }
+                        }
+                        Some(acceptor) => {
+                            if let Ok(s) = acceptor.accept(stream).await {
+                                play(s, steps, n, log).await;
+                            }
+                        }
+                    }
+                });
+            }
+        });
+        TestPool { addr, log }
+    }
+
+    fn url(&self) -> PoolUrl {
+        PoolUrl::parse(&format!("stratum+tcp://{}", self.addr)).unwrap()
+    }
+
+    fn connections(&self) -> usize {
+        self.log.lock().unwrap().connections
+    }
+
+    fn submits(&self) -> Vec<(String, u32)> {
+        self.log.lock().unwrap().submits.clone()
+    }
+}
+
+fn job_params(job_id: &str) -> JobParams {
+    JobParams {
+        blob: "00".repeat(76),
+        job_id: job_id.into(),
+        target: "b88d0600".into(),
+        algo: Some("cn/r".into()),
+        height: Some(100),
+        seed_hash: None,
+        id: None,
+    }
+}
+
+fn login_reply(id: u64, job_id: &str, extensions: &[&str]) -> String {
+    let result = LoginResult {
+        id: "sess".into(),
+        job: Some(job_params(job_id)),
+        status: "OK".into(),
+        extensions: extensions.iter().map(|e| e.to_string()).collect(),
+    };
+    ServerMessage::Response(Response::ok(id, &result)).encode()
+}
+
+/// Play a script on one connection. Returns the stream if the script asked for a reset.
+async fn play<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: S,
+    steps: Vec<Step>,
+    conn: usize,
+    log: Arc<Mutex<PoolLog>>,
+) -> Option<S> {
+    let mut io = BufReader::new(stream);
+    let mut line = String::new();
+    for step in steps {
+        match step {
+            Step::Login(job, ext) => loop {
+                line.clear();
+                if io.read_line(&mut line).await.ok()? == 0 {
+                    return None;
+                }
+                if let Ok(ClientMessage::Login { id, .. }) = ClientMessage::parse(&line) {
+                    io.get_mut()
+                        .write_all(login_reply(id, job, ext).as_bytes())
+                        .await
+                        .ok()?;
+                    break;
+                }
+            },
+            Step::Serve => loop {
+                line.clear();
+                if io.read_line(&mut line).await.ok()? == 0 {
+                    return None;
+                }
+                let reply = match ClientMessage::parse(&line) {
+                    Ok(ClientMessage::Login { id, .. }) => {
+                        login_reply(id, &format!("serve-{conn}"), &[])
+                    }
+                    Ok(ClientMessage::Submit { id, params }) => {
+                        let nonce = params.nonce_u32().unwrap_or(0);
+                        log.lock().unwrap().submits.push((params.job_id, nonce));
+                        ServerMessage::Response(Response::status(id, "OK")).encode()
+                    }
+                    Ok(ClientMessage::Keepalived { id, .. }) => {
+                        ServerMessage::Response(Response::status(id, "KEEPALIVED")).encode()
+                    }
+                    Err(_) => continue,
+                };
+                io.get_mut().write_all(reply.as_bytes()).await.ok()?;
+            },
+            Step::Silent => loop {
+                line.clear();
+                if io.read_line(&mut line).await.ok()? == 0 {
+                    return None;
+                }
+            },
+            Step::StopReading => tokio::time::sleep(LIMIT * 2).await,
+            Step::Reset => return Some(io.into_inner()),
+            Step::Raw(s) => io.get_mut().write_all(s.as_bytes()).await.ok()?,
+            Step::Drip(s, pause) => {
+                for b in s.bytes() {
+                    io.get_mut().write_all(&[b]).await.ok()?;
+                    tokio::time::sleep(pause).await;
+                }
+            }
+            Step::AwaitLine => {
+                line.clear();
+                io.read_line(&mut line).await.ok()?;
+            }
+            Step::Sleep(d) => tokio::time::sleep(d).await,
+        }
+    }
+    None
+}
+
+// ---------------------------------------------------------------- client helpers
+
+fn fast_timeouts() -> Timeouts {
+    Timeouts {
+        connect: SEC,
+        response: SEC,
+        idle: 10 * SEC,
+        keepalive: 60 * SEC,
+        write_stall: SEC,
+        backoff_initial: Duration::from_millis(100),
+        backoff_max: Duration::from_millis(400),
+        probe_interval: SEC,
+    }
+}
+
+fn config(urls: &[PoolUrl]) -> ClientConfig {
+    let pools = urls
+        .iter()
+        .map(|u| PoolConfig::new(u.clone(), "wallet"))
+        .collect();
+    let mut cfg = ClientConfig::new(pools, "phirig-test", vec!["cn/r".into()]);
+    cfg.timeouts = fast_timeouts();
+    cfg
+}
+
+/// The client's events, remembered, so a test can look for an outcome that came earlier.
+struct Events {
+    rx: Receiver<ClientEvent>,
+    seen: Vec<(ClientEvent, Instant)>,
+    /// `wait_for` only looks at events after the last one it returned.
+    cursor: usize,
+}
+
+impl Events {
+    fn new(rx: Receiver<ClientEvent>) -> Events {
+        Events {
+            rx,
+            seen: Vec::new(),
+            cursor: 0,
+        }
+    }
+
+    /// Wait (bounded) for the next event after the cursor matching `pred`.
+    async fn wait_for(
+        &mut self,
+        what: &str,
+        pred: impl Fn(&ClientEvent) -> bool,
+    ) -> (ClientEvent, Instant) {
+        self.find(what, pred, false).await
+    }
+
+    async fn find(
+        &mut self,
+        what: &str,
+        pred: impl Fn(&ClientEvent) -> bool,
+        whole_history: bool,
+    ) -> (ClientEvent, Instant) {
+        let from = if whole_history { 0 } else { self.cursor };
+        if let Some(i) = (from..self.seen.len()).find(|i| pred(&self.seen[*i].0)) {
+            if !whole_history {
+                self.cursor = i + 1;
+            }
+            return self.seen[i].clone();
+        }
+        let deadline = tokio::time::Instant::now() + LIMIT;
+        loop {
+            match tokio::time::timeout_at(deadline, self.rx.recv()).await {
+                Ok(Some(ev)) => {
+                    self.seen.push((ev.clone(), Instant::now()));
+                    if pred(&ev) {
+                        if !whole_history {
+                            self.cursor = self.seen.len();
+                        }
+                        return self.seen[self.seen.len() - 1].clone();
+                    }
+                }
+                Ok(None) => panic!("event channel closed while waiting for {what}"),
+                Err(_) => panic!("no {what} within {LIMIT:?}; seen: {:#?}", self.seen),
+            }
+        }
+    }
+
+    async fn job_from(&mut self, pool: usize) -> Job {
+        match self
+            .wait_for(
+                "job",
+                |e| matches!(e, ClientEvent::Job(j) if j.pool == pool),
+            )
+            .await
+            .0
+        {
+            ClientEvent::Job(j) => j,
+            _ => unreachable!(),
+        }
+    }
+
+    async fn disconnect(&mut self, pool: usize) -> (HangCause, Instant) {
+        let pred =
+            |e: &ClientEvent| matches!(e, ClientEvent::Disconnected { pool: p, .. } if *p == pool);
+        match self.wait_for("disconnect", pred).await {
+            (ClientEvent::Disconnected { cause, .. }, at) => (cause, at),
+            _ => unreachable!(),
+        }
+    }
+
+    /// The outcome of a share, whenever it came.
+    async fn outcome(&mut self, id: ShareId) -> ShareOutcome {
+        let pred =
+            |e: &ClientEvent| matches!(e, ClientEvent::ShareOutcome { id: i, .. } if *i == id);
+        match self.find("share outcome", pred, true).await.0 {
+            ClientEvent::ShareOutcome { outcome, .. } => outcome,
+            _ => unreachable!(),
+        }
+    }
+
+    /// Outcomes already delivered, without waiting.
+    fn drain_outcomes(&mut self) -> Vec<ShareOutcome> {
+        while let Ok(ev) = self.rx.try_recv() {
+            self.seen.push((ev, Instant::now()));
+        }
+        self.seen
+            .iter()
+            .filter_map(|(e, _)| match e {
+                ClientEvent::ShareOutcome { outcome, .. } => Some(outcome.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+fn spawn(cfg: ClientConfig) -> (ClientHandle, Events) {
+    let (handle, rx) = client::spawn(cfg);
+    (handle, Events::new(rx))
+}
+
+fn share(job: &Job, nonce: u32) -> FoundShare {
+    FoundShare::for_job(job, nonce, [0x11; 32])
+}
+
+fn assert_books_balance(handle: &ClientHandle) {
+    let s = handle.stats().shares;
+    assert_eq!(
+        s.found,
+        s.accepted + s.rejected + s.stale + s.in_flight,
+        "{s:?}"
+    );
+}
+
+fn within(elapsed: Duration, limit: Duration, what: &str) {
+    assert!(elapsed <= limit, "{what} took {elapsed:?}, limit {limit:?}");
+}
+
+// ---------------------------------------------------------------- tests
+
+#[tokio::test]
+async fn silent_after_login_fails_over_and_kernel_rtt_is_reported() {
+    let primary = TestPool::start(vec![vec![Step::Login("p-1", &[]), Step::Silent]]).await;
+    let backup = TestPool::start(vec![vec![Step::Login("b-1", &[]), Step::Serve]]).await;
+    let (handle, mut rx) = spawn(config(&[primary.url(), backup.url()]));
+
+    let job = rx.job_from(0).await;
+    let sent_at = Instant::now();
+    let lost = handle.submit(share(&job, 1));
+    let (cause, at) = rx.disconnect(0).await;
+    assert_eq!(cause, HangCause::ResponseTimeout { method: "submit" });
+    within(at - sent_at, 2 * SEC, "response timeout");
+    assert!(matches!(rx.outcome(lost).await, ShareOutcome::Stale(_)));
+
+    let job = rx.job_from(1).await;
+    within(sent_at.elapsed(), 3 * SEC, "failover to the next pool");
+    for n in 0..5 {
+        let id = handle.submit(share(&job, 100 + n));
+        assert_eq!(rx.outcome(id).await, ShareOutcome::Accepted);
+    }
+    let stats = handle.stats();
+    assert_eq!(stats.current_pool, Some(1));
+    assert_eq!(stats.reconnects.get("response_timeout"), Some(&1));
+    let rtt = stats.pools[1].rtt.clone().expect("rtt samples");
+    assert_ne!(rtt.source, StampSource::UserSpace, "{rtt:?}");
+    assert!(rtt.kernel_gap_median.is_some());
+    assert!(rtt.min <= rtt.median && rtt.median <= rtt.p99);
+    assert_eq!(stats.shares.accepted, 5);
+    assert_eq!(stats.shares.stale, 1);
+    assert_books_balance(&handle);
+    handle.shutdown(SEC).await;
+}
+
+#[tokio::test]
+async fn pool_that_never_answers_login_is_left_within_the_response_timeout() {
+    let primary = TestPool::start(vec![vec![Step::Silent]]).await;
+    let backup = TestPool::start(vec![vec![Step::Login("b-1", &[]), Step::Serve]]).await;
+    let started = Instant::now();
+    let (handle, mut rx) = spawn(config(&[primary.url(), backup.url()]));
+    let (cause, at) = rx.disconnect(0).await;
+    assert_eq!(cause, HangCause::ResponseTimeout { method: "login" });
+    within(at - started, 2 * SEC, "login response timeout");
+    rx.job_from(1).await;
+    handle.shutdown(SEC).await;
+}
+
+#[tokio::test]
+async fn no_new_job_is_an_idle_timeout_then_reconnects() {
+    let pool = TestPool::start(vec![
+        vec![Step::Login("j-1", &[]), Step::Silent],
+        vec![Step::Login("j-2", &[]), Step::Serve],
+    ])
+    .await;
+    let mut cfg = config(&[pool.url()]);
+    cfg.timeouts.idle = SEC;
+    let (handle, mut rx) = spawn(cfg);
+    let (_, job_at) = rx
+        .wait_for("job", |e| matches!(e, ClientEvent::Job(_)))
+        .await;
+    let (cause, at) = rx.disconnect(0).await;
+    assert_eq!(cause, HangCause::IdleTimeout);
+    within(at - job_at, 2 * SEC, "idle timeout");
+    let job = rx.job_from(0).await;
+    assert_eq!(job.job_id, "j-2");
+    handle.shutdown(SEC).await;
+}
+
+#[tokio::test]
+async fn pool_that_stops_reading_is_a_write_stall() {
+    // Small buffers on both ends so a few hundred KiB of submits fill them.
+    let socket = TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let listener = socket.listen(8).unwrap();
+    let pool = TestPool::serve(
+        listener,
+        vec![vec![Step::Login("j-1", &[]), Step::StopReading]],
+        None,
+    );
+    let mut cfg = config(&[pool.url()]);
+    cfg.send_buffer = Some(4096);
+    cfg.timeouts.response = 10 * SEC;
+    let (handle, mut rx) = spawn(cfg);
+    let job = rx.job_from(0).await;
+    let sent_at = Instant::now();
+    let ids: Vec<ShareId> = (0..4000).map(|n| handle.submit(share(&job, n))).collect();
+    let (cause, at) = rx.disconnect(0).await;
+    assert_eq!(cause, HangCause::WriteStalled);
+    within(at - sent_at, 2 * SEC, "write stall");
+    for id in ids {
+        assert!(matches!(rx.outcome(id).await, ShareOutcome::Stale(_)));
+    }
+    let s = handle.stats().shares;
+    assert_eq!((s.found, s.stale, s.in_flight), (4000, 4000, 0));
+    handle.shutdown(SEC).await;
+}
+
+#[tokio::test]
+async fn reset_is_detected_at_once_and_the_pool_is_retried() {
+    let pool = TestPool::start(vec![
+        vec![
+            Step::Login("j-1", &[]),
+            Step::Sleep(Duration::from_millis(200)),
+            Step::Reset,
+        ],
+        vec![Step::Login("j-2", &[]), Step::Serve],
+    ])
+    .await;
+    let (handle, mut rx) = spawn(config(&[pool.url()]));
+    let (_, job_at) = rx
+        .wait_for("job", |e| matches!(e, ClientEvent::Job(_)))
+        .await;
+    let (cause, at) = rx.disconnect(0).await;
+    assert!(
+        matches!(cause, HangCause::Io(_) | HangCause::Closed),
+        "{cause:?}"
+    );
+    within(at - job_at, SEC, "reset");
+    assert_eq!(rx.job_from(0).await.job_id, "j-2");
+    handle.shutdown(SEC).await;
+}
+
+#[tokio::test]
+async fn garbage_line_fails_over() {
+    let primary = TestPool::start(vec![vec![
+        Step::Login("p-1", &[]),
+        Step::Raw("this is not json\n".into()),
+        Step::Silent,
+    ]])
+    .await;
+    let backup = TestPool::start(vec![vec![Step::Login("b-1", &[]), Step::Serve]]).await;
+    let (handle, mut rx) = spawn(config(&[primary.url(), backup.url()]));
+    let (cause, _) = rx.disconnect(0).await;
+    assert!(matches!(cause, HangCause::Malformed(_)), "{cause:?}");
+    rx.job_from(1).await;
+    handle.shutdown(SEC).await;
+}
+
+#[tokio::test]
+async fn oversized_line_is_refused_without_buffering_it() {
+    let primary = TestPool::start(vec![vec![
+        Step::Login("p-1", &[]),
+        Step::Raw("x".repeat(70 * 1024)),
+        Step::Silent,
+    ]])
+    .await;
+    let backup = TestPool::start(vec![vec![Step::Login("b-1", &[]), Step::Serve]]).await;
+    let (handle, mut rx) = spawn(config(&[primary.url(), backup.url()]));
+    let (_, job_at) = rx
+        .wait_for("job", |e| matches!(e, ClientEvent::Job(_)))
+        .await;
+    let (cause, at) = rx.disconnect(0).await;
+    assert_eq!(cause, HangCause::Oversized);
+    within(at - job_at, SEC, "oversized line");
+    rx.job_from(1).await;
+    handle.shutdown(SEC).await;
+}
+
+#[tokio::test]
+async fn stall_mid_line_is_a_response_timeout() {
+    let pool = TestPool::start(vec![
+        vec![
+            Step::Login("j-1", &[]),
+            Step::AwaitLine,
+            Step::Raw("{\"id\":2,\"jsonrpc\":\"2.0\",\"res".into()),
+            Step::Silent,
+        ],
+        vec![Step::Login("j-2", &[]), Step::Serve],
+    ])
+    .await;
+    let (handle, mut rx) = spawn(config(&[pool.url()]));
+    let job = rx.job_from(0).await;
+    let sent_at = Instant::now();
+    let id = handle.submit(share(&job, 7));
+    let (cause, at) = rx.disconnect(0).await;
+    assert_eq!(cause, HangCause::ResponseTimeout { method: "submit" });
+    within(at - sent_at, 2 * SEC, "stall mid-line");
+    assert!(matches!(rx.outcome(id).await, ShareOutcome::Stale(_)));
+    handle.shutdown(SEC).await;
+}
+
+#[tokio::test]
+async fn slow_drip_reply_is_a_response_timeout() {
+    let reply = ServerMessage::Response(Response::status(2, "OK")).encode();
+    let pool = TestPool::start(vec![
+        vec![
+            Step::Login("j-1", &[]),
+            Step::AwaitLine,
+            Step::Drip(reply, Duration::from_millis(100)),
+        ],
+        vec![Step::Login("j-2", &[]), Step::Serve],
+    ])
+    .await;
+    let (handle, mut rx) = spawn(config(&[pool.url()]));
+    let job = rx.job_from(0).await;
+    let sent_at = Instant::now();
+    let id = handle.submit(share(&job, 7));
+    let (cause, at) = rx.disconnect(0).await;
+    assert_eq!(cause, HangCause::ResponseTimeout { method: "submit" });
+    within(at - sent_at, 2 * SEC, "slow drip");
+    assert!(matches!(rx.outcome(id).await, ShareOutcome::Stale(_)));
+    assert_books_balance(&handle);
+    handle.shutdown(SEC).await;
+}
+
+#[tokio::test]
+async fn client_reconnect_moves_to_the_given_port() {
+    let target = TestPool::start(vec![vec![Step::Login("t-1", &[]), Step::Serve]]).await;
+    let msg = ServerMessage::Reconnect(ReconnectParams {
+        host: "127.0.0.1".into(),
+        port: target.addr.port(),
+        wait: None,
+    });
+    let pool = TestPool::start(vec![vec![
+        Step::Login("j-1", &[]),
+        Step::Raw(msg.encode()),
+        Step::Silent,
+    ]])
+    .await;
+    let (handle, mut rx) = spawn(config(&[pool.url()]));
+    let (cause, _) = rx.disconnect(0).await;
+    assert_eq!(cause, HangCause::ReconnectRequested);
+    let (ev, _) = rx
+        .wait_for("connected", |e| matches!(e, ClientEvent::Connected { .. }))
+        .await;
+    let ClientEvent::Connected { url, .. } = ev else {
+        unreachable!()
+    };
+    assert!(url.ends_with(&format!(":{}", target.addr.port())), "{url}");
+    let job = rx.job_from(0).await;
+    assert_eq!(job.job_id, "t-1");
+    assert_eq!(target.connections(), 1);
+    handle.shutdown(SEC).await;
+}
+
+#[tokio::test]
+async fn mining_returns_to_the_primary_when_it_answers_a_login_again() {
+    let primary = TestPool::start(vec![
+        vec![Step::Login("p-1", &[]), Step::Silent],
+        vec![Step::Login("p-2", &[]), Step::Serve],
+    ])
+    .await;
+    let backup = TestPool::start(vec![vec![Step::Login("b-1", &[]), Step::Serve]]).await;
+    let (handle, mut rx) = spawn(config(&[primary.url(), backup.url()]));
+    let job = rx.job_from(0).await;
+    let lost = handle.submit(share(&job, 1));
+    rx.disconnect(0).await;
+    let backup_job = rx.job_from(1).await;
+    let id = handle.submit(share(&backup_job, 2));
+    assert_eq!(rx.outcome(id).await, ShareOutcome::Accepted);
+    rx.wait_for("recovery", |e| {
+        matches!(e, ClientEvent::PoolRecovered { pool: 0 })
+    })
+    .await;
+    let (cause, _) = rx.disconnect(1).await;
+    assert_eq!(cause, HangCause::FailBack { to: 0 });
+    let job = rx.job_from(0).await;
+    let id = handle.submit(share(&job, 3));
+    assert_eq!(rx.outcome(id).await, ShareOutcome::Accepted);
+    assert_eq!(handle.stats().current_pool, Some(0));
+    assert!(matches!(rx.outcome(lost).await, ShareOutcome::Stale(_)));
+    let s = handle.stats().shares;
+    assert_eq!((s.found, s.accepted, s.stale, s.in_flight), (3, 2, 1, 0));
+    handle.shutdown(SEC).await;
+}
+
+#[tokio::test]
+async fn shares_found_while_down_are_kept_and_never_sent_twice() {
+    // The pool drops us, then re-sends the same job after the next login.
+    let pool = TestPool::start(vec![
+        vec![
+            Step::Login("same", &[]),
+            Step::AwaitLine,
+            Step::Sleep(Duration::from_millis(300)),
+        ],
+        vec![Step::Login("same", &[]), Step::Serve],
+    ])
+    .await;
+    let mut cfg = config(&[pool.url()]);
+    cfg.timeouts.backoff_initial = Duration::from_millis(300);
+    let (handle, mut rx) = spawn(cfg);
+    let job = rx.job_from(0).await;
+    let first = handle.submit(share(&job, 1));
+    rx.disconnect(0).await;
+    // Down now: these are held.
+    let kept = handle.submit(share(&job, 2));
+    let dup = handle.submit(share(&job, 2));
+    let mut other_job = job.clone();
+    other_job.job_id = "gone".into();
+    let gone = handle.submit(share(&other_job, 3));
+    assert!(matches!(rx.outcome(dup).await, ShareOutcome::Rejected(_)));
+    assert!(matches!(rx.outcome(first).await, ShareOutcome::Stale(_)));
+    assert_eq!(rx.outcome(kept).await, ShareOutcome::Accepted);
+    assert!(matches!(rx.outcome(gone).await, ShareOutcome::Stale(_)));
+    assert_eq!(pool.submits(), vec![("same".to_string(), 2)]);
+    let s = handle.stats().shares;
+    assert_eq!(
+        (s.found, s.accepted, s.rejected, s.stale, s.in_flight),
+        (4, 1, 1, 2, 0)
+    );
+    handle.shutdown(SEC).await;
+}
+
+#[tokio::test]
+async fn shutdown_waits_for_in_flight_submits() {
+    let pool = TestPool::start(vec![vec![Step::Login("j-1", &[]), Step::Serve]]).await;
+    let (handle, mut rx) = spawn(config(&[pool.url()]));
+    let job = rx.job_from(0).await;
+    for n in 0..20 {
+        handle.submit(share(&job, n));
+    }
+    let started = Instant::now();
+    let stats_before = handle.stats();
+    assert_eq!(stats_before.shares.found, 20);
+    handle.shutdown(SEC).await;
+    within(started.elapsed(), 2 * SEC, "shutdown");
+    let outcomes = rx.drain_outcomes();
+    assert_eq!(outcomes.len(), 20);
+    assert!(
+        outcomes.iter().all(|o| *o == ShareOutcome::Accepted),
+        "{outcomes:?}"
+    );
+    assert_eq!(pool.submits().len(), 20);
+}
+
+#[tokio::test]
+async fn keepalive_is_sent_only_when_advertised() {
+    let pool = TestPool::start(vec![vec![Step::Login("j-1", &["keepalive"]), Step::Serve]]).await;
+    let mut cfg = config(&[pool.url()]);
+    cfg.timeouts.keepalive = Duration::from_millis(200);
+    let (handle, mut rx) = spawn(cfg);
+    rx.job_from(0).await;
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    let rtt = handle.stats().pools[0]
+        .rtt
+        .clone()
+        .expect("keepalives were answered");
+    assert!(rtt.samples >= 3, "{rtt:?}");
+    assert_eq!(handle.stats().reconnects.len(), 0);
+    handle.shutdown(SEC).await;
+}
+
+#[tokio::test]
+async fn connect_timeout_fails_over() {
+    // A listener that never accepts, its backlog filled: further SYNs are dropped, so a
+    // connect hangs instead of being refused.
+    let socket = TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let full = socket.listen(1).unwrap();
+    let addr = full.local_addr().unwrap();
+    let mut fillers = Vec::new();
+    for _ in 0..8 {
+        let s = TcpSocket::new_v4().unwrap();
+        if let Ok(Ok(c)) = tokio::time::timeout(Duration::from_millis(200), s.connect(addr)).await {
+            fillers.push(c);
+        }
+    }
+    let backup = TestPool::start(vec![vec![Step::Login("b-1", &[]), Step::Serve]]).await;
+    let dead = PoolUrl::parse(&format!("stratum+tcp://{addr}")).unwrap();
+    let started = Instant::now();
+    let (handle, mut rx) = spawn(config(&[dead, backup.url()]));
+    let (cause, at) = rx.disconnect(0).await;
+    assert_eq!(cause, HangCause::ConnectTimeout);
+    within(at - started, 2 * SEC, "connect timeout");
+    rx.job_from(1).await;
+    handle.shutdown(SEC).await;
+    drop((full, fillers));
+}
+
+#[tokio::test]
+async fn default_timeouts_leave_a_silent_pool_within_30_s() {
+    let primary = TestPool::start(vec![vec![Step::Login("p-1", &[]), Step::Silent]]).await;
+    let backup = TestPool::start(vec![vec![Step::Login("b-1", &[]), Step::Serve]]).await;
+    let mut cfg = config(&[primary.url(), backup.url()]);
+    cfg.timeouts = Timeouts::default();
+    let (handle, mut rx) = spawn(cfg);
+    let job = rx.job_from(0).await;
+    let sent_at = Instant::now();
+    let lost = handle.submit(share(&job, 1));
+    let deadline = tokio::time::Instant::now() + 30 * SEC;
+    let mining = tokio::time::timeout_at(deadline, rx.job_from(1)).await;
+    assert!(
+        mining.is_ok(),
+        "backup not mining 30 s after the unanswered submit"
+    );
+    within(
+        sent_at.elapsed(),
+        21 * SEC,
+        "failover with default timeouts",
+    );
+    assert!(matches!(rx.outcome(lost).await, ShareOutcome::Stale(_)));
+    handle.shutdown(SEC).await;
+}
+
+// ---------------------------------------------------------------- TLS
+
+fn tls_pool(scripts: Vec<Vec<Step>>) -> (TestPool, String) {
+    let key = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string()]).unwrap();
+    let cert_der = key.cert.der().clone();
+    let pin = hex::encode(client::fingerprint(cert_der.as_ref()));
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let server = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![cert_der],
+            rustls::pki_types::PrivateKeyDer::Pkcs8(key.key_pair.serialize_der().into()),
+        )
+        .unwrap();
+    let std_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    std_listener.set_nonblocking(true).unwrap();
+    let listener = TcpListener::from_std(std_listener).unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(server));
+    (TestPool::serve(listener, scripts, Some(acceptor)), pin)
+}
+
+fn tls_url(pool: &TestPool) -> PoolUrl {
+    PoolUrl::parse(&format!("stratum+ssl://{}", pool.addr)).unwrap()
+}
+
+#[tokio::test]
+async fn tls_with_the_right_pin_mines() {
+    let (pool, pin) = tls_pool(vec![vec![Step::Login("t-1", &[]), Step::Serve]]);
+    let mut cfg = config(&[tls_url(&pool)]);
+    cfg.pools[0].tls_fingerprint = Some(pin);
+    let (handle, mut rx) = spawn(cfg);
+    let job = rx.job_from(0).await;
+    let id = handle.submit(share(&job, 5));
+    assert_eq!(rx.outcome(id).await, ShareOutcome::Accepted);
+    let rtt = handle.stats().pools[0].rtt.clone().expect("rtt");
+    // TLS reads come through the TLS layer: user-space stamps only, and the stats say so.
+    assert_eq!(rtt.source, StampSource::UserSpace);
+    handle.shutdown(SEC).await;
+}
+
+#[tokio::test]
+async fn tls_with_a_wrong_pin_is_refused() {
+    let (pool, _) = tls_pool(vec![vec![Step::Login("t-1", &[]), Step::Serve]]);
+    let mut cfg = config(&[tls_url(&pool)]);
+    cfg.pools[0].tls_fingerprint = Some("00".repeat(32));
+    let (handle, mut rx) = spawn(cfg);
+    let (cause, _) = rx.disconnect(0).await;
+    let HangCause::Tls(msg) = &cause else {
+        panic!("{cause:?}")
+    };
+    assert!(msg.contains("fingerprint"), "{msg}");
+    assert_eq!(handle.stats().pools[0].logins, 0);
+    handle.shutdown(SEC).await;
+}
