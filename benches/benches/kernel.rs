@@ -24,6 +24,11 @@ fn kernel(c: &mut Criterion) {
                 }
             };
             let height = if algo.needs_height() { CN_R_HEIGHT } else { 0 };
+            // A variant the kernel cannot hash yet would only time its error path.
+            if let Err(e) = hasher.hash(&BENCH_INPUT, height) {
+                eprintln!("skipping {algo} on {aes}: {e}");
+                continue;
+            }
             group.bench_function(algo.name(), |b| {
                 b.iter(|| hasher.hash(std::hint::black_box(&BENCH_INPUT), height))
             });

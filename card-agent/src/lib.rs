@@ -4,9 +4,14 @@
 //! rig-wide aggregation (`phirig`). The kernel (`cn`, `cnr`, `memory`) never does I/O beyond
 //! allocating its scratchpads.
 
+pub mod bench;
+pub mod cli;
 pub mod cn;
 pub mod cnr;
+pub mod hashrate;
+pub mod http;
 pub mod journal;
 pub mod memory;
+pub mod miner;
 pub mod share_hasher;
 pub mod worker;

@@ -35,15 +35,18 @@ thread_local! {
 
 impl ShareHasher for KernelShareHasher {
     fn hash(&self, algo: &str, blob: &[u8], height: u64) -> Result<[u8; 32], String> {
-        let algo: Algorithm = algo.parse().map_err(|e: crate::cn::KernelError| e.to_string())?;
+        let algo: Algorithm = algo
+            .parse()
+            .map_err(|e: crate::cn::KernelError| e.to_string())?;
         HASHERS.with(|cell| {
             let mut map = cell.borrow_mut();
             let key = (algo, self.aes.name());
             let hasher = match map.entry(key) {
                 std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-                std::collections::hash_map::Entry::Vacant(v) => {
-                    v.insert(CnHasher::new(algo, self.aes, 1, PagePolicy::default()).map_err(|e| e.to_string())?)
-                }
+                std::collections::hash_map::Entry::Vacant(v) => v.insert(
+                    CnHasher::new(algo, self.aes, 1, PagePolicy::default())
+                        .map_err(|e| e.to_string())?,
+                ),
             };
             hasher.hash(blob, height).map_err(|e| e.to_string())
         })
@@ -58,11 +61,18 @@ mod tests {
     #[test]
     fn verifies_with_the_kernel() {
         let h = KernelShareHasher::default();
-        for v in embedded_vectors().iter().filter(|v| v.algo.name() == "cn/0" || v.algo.needs_height()).take(3) {
+        for v in embedded_vectors()
+            .iter()
+            .filter(|v| v.algo.name() == "cn/0" || v.algo.needs_height())
+            .take(3)
+        {
             assert_eq!(h.hash(v.algo.name(), &v.input, v.height), Ok(v.expected));
             // Again on the cached scratchpad.
             assert_eq!(h.hash(v.algo.name(), &v.input, v.height), Ok(v.expected));
         }
-        assert!(h.hash("cn/bogus", &[0; 76], 0).unwrap_err().contains("bogus"));
+        assert!(h
+            .hash("cn/bogus", &[0; 76], 0)
+            .unwrap_err()
+            .contains("bogus"));
     }
 }

@@ -2,7 +2,8 @@
 
 use phirig_agent::journal::format::{FileHeader, ThreadKind};
 use phirig_agent::journal::{
-    encode_buffer, read_bytes, Event, Problem, SessionEvent, SubmitOutcome, TimedEvent, WorkerEvent,
+    dump, encode_buffer, read_bytes, report, Event, Problem, ReportOptions, SessionEvent,
+    SubmitOutcome, TimedEvent, WorkerEvent,
 };
 use proptest::prelude::*;
 
@@ -215,7 +216,11 @@ proptest! {
     fn arbitrary_bytes_never_panic(tail in prop::collection::vec(any::<u8>(), 0..512), with_header: bool) {
         let mut bytes = if with_header { header().encode() } else { Vec::new() };
         bytes.extend(&tail);
-        let _ = read_bytes(&bytes);
+        // Whatever is read must also report and dump without panicking.
+        if let Ok(j) = read_bytes(&bytes) {
+            let _ = report(&j, &ReportOptions::default()).to_string();
+            dump(&j, &mut std::io::sink()).expect("sink");
+        }
     }
 
     /// Random corruption of a real journal: several bytes overwritten at random places.
@@ -228,6 +233,7 @@ proptest! {
         }
         if let Ok(j) = read_bytes(&bytes) {
             prop_assert!(j.events.len() <= 64);
+            let _ = report(&j, &ReportOptions::default()).to_string();
         }
     }
 }

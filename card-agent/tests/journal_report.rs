@@ -255,3 +255,15 @@ fn empty_journal_reports_nothing_without_panicking() {
     assert!(r.threads.is_empty() && r.reconnects.is_empty() && r.submit_rtt.is_none());
     assert!(r.to_string().contains("no hash batches"));
 }
+
+#[test]
+fn a_wild_timestamp_widens_buckets_instead_of_allocating() {
+    let mut j = scenario();
+    let mut far = j.events[0].clone();
+    far.time_ns = u64::MAX - 1;
+    j.events.push(far);
+    let r = report(&j, &ReportOptions::default());
+    assert!(r.total_hs.len() as u64 <= phirig_agent::journal::report::MAX_BUCKETS);
+    assert!(r.bucket_s > 60.0);
+    let _ = r.to_string();
+}

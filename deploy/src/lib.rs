@@ -14,5 +14,8 @@ pub use discovery::{
     render_table, select_cards, Card, CardKind, CardRow, CardSpec, CardState, MpssDiscovery,
     SshTarget,
 };
-pub use remote::{AgentBinaries, AgentStatus, DeployConfig, DeployError, Deployer};
+pub use remote::{card_rows, AgentBinaries, AgentStatus, DeployConfig, DeployError, Deployer};
 pub use ssh::{shell_quote, SshOptions};
+pub use watchdog::{
+    run_watchdog, DeployerOps, Supervised, SupervisionAction, Watchdog, WatchdogConfig,
+};

@@ -81,9 +81,11 @@ CONF
         return 0
     fi
     # sshd (and everything started through it) runs in the card's netns and in a private mount
-    # namespace whose tmpfs on $CARD_DIR is the card's writable space.
+    # namespace whose tmpfs on $CARD_DIR is the card's writable space. /root gets an empty tmpfs
+    # too: the card has its own root home, and the host's dotfiles (e.g. a pyenv init in
+    # .bashrc, which bash sources for ssh commands) must not run, or be killed mid-way, there.
     ip netns exec "$ns" unshare -m --propagation private sh -c \
-        "mount -t tmpfs -o size=64m,mode=755 phirig-card-$i '$CARD_DIR' && exec $SSHD -f '$dir/sshd_config' -E '$dir/sshd.log'"
+        "mount -t tmpfs -o size=64m,mode=755 phirig-card-$i '$CARD_DIR' && mount -t tmpfs -o size=4m,mode=700 phirig-card-home-$i /root && exec $SSHD -f '$dir/sshd_config' -E '$dir/sshd.log'"
     local n=0
     while ! { [ -f "$dir/sshd.pid" ] && kill -0 "$(cat "$dir/sshd.pid")" 2>/dev/null; }; do
         n=$((n + 1))

@@ -148,10 +148,6 @@ async fn truncated_upload_is_refused_and_nothing_starts() {
         "#!/bin/sh\n{ head -c 100; cat >/dev/null; } | exec ssh \"$@\"\n",
     )
     .expect("write");
-    std::os::unix::fs::PermissionsExt::set_mode(
-        &mut std::fs::metadata(&wrapper).expect("meta").permissions(),
-        0o755,
-    );
     std::fs::set_permissions(
         &wrapper,
         std::os::unix::fs::PermissionsExt::from_mode(0o755),
@@ -181,45 +177,21 @@ async fn unreachable_card_fails_fast_and_clearly() {
     let limit = dep.config().ssh.connect_timeout + Duration::from_secs(3);
 
     // Packets to the card's sshd silently dropped: only ConnectTimeout ends the attempt.
-    let drop_rule = ["INPUT", "-p", "tcp", "--dport", "22", "-j", "DROP"];
-    let has_iptables = Testbed::in_netns(
-        i,
-        &[
-            "iptables",
-            "-A",
-            drop_rule[0],
-            drop_rule[1],
-            drop_rule[2],
-            drop_rule[3],
-            drop_rule[4],
-            drop_rule[5],
-            drop_rule[6],
-        ],
-    )
-    .status
-    .success();
-    if has_iptables {
+    let rule = |op: &str| {
+        let cmd = [
+            "iptables", op, "INPUT", "-p", "tcp", "--dport", "22", "-j", "DROP",
+        ];
+        Testbed::in_netns(i, &cmd).status.success()
+    };
+    if rule("-A") {
         let t = Instant::now();
         let err = dep.status(card).await.expect_err("dropped");
         assert!(err.is_unreachable(), "{err}");
         assert!(t.elapsed() < limit, "took {:?}", t.elapsed());
         eprintln!("dropped: {err} after {:?}", t.elapsed());
-        Testbed::in_netns(
-            i,
-            &[
-                "iptables",
-                "-D",
-                drop_rule[0],
-                drop_rule[1],
-                drop_rule[2],
-                drop_rule[3],
-                drop_rule[4],
-                drop_rule[5],
-                drop_rule[6],
-            ],
-        );
+        assert!(rule("-D"), "remove the DROP rule");
     } else {
-        eprintln!("iptables missing: skipping the dropped-packets case");
+        eprintln!("iptables unusable in the namespace: skipping the dropped-packets case");
     }
 
     // Link down on the host side.
@@ -230,4 +202,41 @@ async fn unreachable_card_fails_fast_and_clearly() {
     assert!(err.to_string().contains("unreachable"), "{err}");
     assert!(t.elapsed() < limit, "took {:?}", t.elapsed());
     Testbed::set_link(i, true);
+}
+
+#[tokio::test]
+async fn hostile_remote_dir_and_args_are_quoted_end_to_end() {
+    let Some(bed) = Testbed::up("hostile_paths", 24, 1) else {
+        return;
+    };
+    let card = &bed.static_cards()[0];
+    let mut cfg = Testbed::deploy_config("t0k'en $(x)");
+    let dir = format!("{CARD_DIR}/it's a $(touch pwned) `dir`; rm -rf x\nline2");
+    cfg.remote_dir = dir.clone();
+    cfg.agent_args.push("arg with 'quotes' and $HOME".into());
+    let dep = Deployer::new(cfg);
+    let (_, started) = dep.deploy(card).await.expect("deploy into hostile dir");
+    let body = dep.fetch(card).await.expect("fetch");
+    // The stub echoes its extra arguments: the hostile one arrived as one literal word.
+    let json: serde_json::Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(json["args"][0], "arg with 'quotes' and $HOME");
+    assert_eq!(json["pid"], started.pid);
+    let out = run(
+        card,
+        &dep.config().ssh,
+        &format!(
+            "ls -A {CARD_DIR}; ls -A {}",
+            phirig_deploy::shell_quote(&dir)
+        ),
+        Input::None,
+    )
+    .await
+    .expect("ls");
+    let listing = out.stdout_text();
+    assert!(!listing.lines().any(|l| l == "pwned"), "{listing}");
+    assert!(
+        listing.contains("phirig-agent") && listing.contains("agent.pid"),
+        "{listing}"
+    );
+    assert_eq!(dep.stop(card).await.expect("stop"), StopOutcome::Terminated);
 }

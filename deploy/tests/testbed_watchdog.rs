@@ -171,3 +171,84 @@ async fn watchdog_restarts_redeploys_and_tracks_reachability() {
         .expect("driver stops")
         .expect("driver task");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn mpss_error_is_reset_booted_and_redeployed() {
+    let Some(bed) = Testbed::up("mpss_error", 32, 1) else {
+        return;
+    };
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let mpss = bed.fake_sysfs(tmp.path(), "x200");
+    let card = mpss.card(bed.first).expect("card from fake sysfs");
+    let state_file = mpss.card_dir(bed.first).join("state");
+    let token = support::token();
+    let dep = Deployer::new(Testbed::deploy_config(&token));
+    let old = dep.deploy(&card).await.expect("deploy").1.pid;
+
+    let ops = Arc::new(DeployerOps::new(
+        Deployer::new(Testbed::deploy_config(&token)),
+        Some(mpss.clone()),
+    ));
+    let config = WatchdogConfig {
+        probe_interval: Duration::from_millis(500),
+        reset_on_error: true,
+        ..WatchdogConfig::default()
+    };
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let supervised = vec![Supervised {
+        card: card.clone(),
+        benchmark: None,
+    }];
+    let driver = tokio::spawn(run_watchdog(ops, supervised, config, tx, stop_rx));
+
+    std::fs::write(&state_file, "error\n").expect("state");
+    let a = wait_action(&mut rx, Duration::from_secs(10), |a| {
+        a.kind == ActionKind::ResetCard
+    })
+    .await;
+    assert_eq!(
+        a.cause,
+        Cause::CardState {
+            state: "error".into()
+        }
+    );
+    wait_file(&state_file, "reset").await;
+    // The card comes back from reset as a freshly booted card would: agent and RAM disk gone.
+    on_card(
+        &dep,
+        &card,
+        &format!("kill -9 \"$(cat {CARD_DIR}/agent/agent.pid)\"; rm -rf {CARD_DIR}/agent"),
+    )
+    .await;
+    std::fs::write(&state_file, "ready\n").expect("state");
+    wait_action(&mut rx, Duration::from_secs(10), |a| {
+        a.kind == ActionKind::BootCard
+    })
+    .await;
+    wait_file(&state_file, "boot").await;
+    std::fs::write(&state_file, "online\n").expect("state");
+    let a = wait_action(&mut rx, Duration::from_secs(10), |a| {
+        a.kind == ActionKind::Redeploy
+    })
+    .await;
+    assert_eq!(a.cause, Cause::BinaryGone);
+    wait_healthy(&dep, &card, Some(old), Duration::from_secs(15)).await;
+
+    stop_tx.send(true).expect("driver alive");
+    tokio::time::timeout(Duration::from_secs(10), driver)
+        .await
+        .expect("driver stops")
+        .expect("driver task");
+}
+
+/// Waits (bounded) until the fake sysfs `state` file holds `word`, as written by the watchdog.
+async fn wait_file(path: &std::path::Path, word: &str) {
+    for _ in 0..50 {
+        if std::fs::read_to_string(path).is_ok_and(|s| s.trim() == word) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{} never became {word:?}", path.display());
+}

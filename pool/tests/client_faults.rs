@@ -359,6 +359,7 @@ fn assert_books_balance(handle: &ClientHandle) {
 }
 
 fn within(elapsed: Duration, limit: Duration, what: &str) {
+    eprintln!("timing: {what}: {elapsed:?} (limit {limit:?})");
     assert!(elapsed <= limit, "{what} took {elapsed:?}, limit {limit:?}");
 }
 

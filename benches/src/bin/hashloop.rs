@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use clap::{Parser, ValueEnum};
-use phirig_agent::cn::{Algorithm, AesPath, CnHasher, KernelError};
+use phirig_agent::cn::{AesPath, Algorithm, CnHasher, KernelError};
 use phirig_agent::memory::PagePolicy;
 use phirig_benches::{input_with_nonce, CN_R_HEIGHT};
 
@@ -52,7 +52,11 @@ fn hash_for(args: &Args) -> Result<Rate, KernelError> {
         AesChoice::Software => AesPath::Software,
     };
     let mut hasher = CnHasher::new(args.algo, aes, args.ways, PagePolicy::default())?;
-    let height = if args.algo.needs_height() { CN_R_HEIGHT } else { 0 };
+    let height = if args.algo.needs_height() {
+        CN_R_HEIGHT
+    } else {
+        0
+    };
     let budget = Duration::from_secs_f64(args.seconds.max(0.0));
     let mut out = vec![[0u8; 32]; args.ways];
     let mut nonce = 0u32;
@@ -72,7 +76,11 @@ fn hash_for(args: &Args) -> Result<Rate, KernelError> {
             break;
         }
     }
-    Ok(Rate { hashes, elapsed: start.elapsed(), aes })
+    Ok(Rate {
+        hashes,
+        elapsed: start.elapsed(),
+        aes,
+    })
 }
 
 fn main() -> ExitCode {

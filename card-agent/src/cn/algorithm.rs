@@ -60,7 +60,13 @@ pub struct Props {
 const MIB: usize = 1 << 20;
 const ITER: u32 = 0x80000;
 
-const fn row(name: &'static str, aliases: &'static [&'static str], memory: usize, iterations: u32, base: Base) -> Props {
+const fn row(
+    name: &'static str,
+    aliases: &'static [&'static str],
+    memory: usize,
+    iterations: u32,
+    base: Base,
+) -> Props {
     Props {
         name,
         aliases,
@@ -113,7 +119,7 @@ algorithms! {
     // Pico (TurtleCoin) addresses only the first half of its 256 KiB: the mask is the documented quirk.
     CnPico = Props { mask: 0x1FFF0, ..row("cn-pico", &["cn-pico/trtl", "cryptonight-pico", "cryptonight-pico/trtl", "cryptonight-turtle", "cn-trtl", "cryptonight_turtle"], MIB / 4, ITER / 8, Base::V2) };
     CnPicoTlo = row("cn-pico/tlo", &["cryptonight-pico/tlo", "cryptonight/ultra", "cn/ultra", "cryptonight-talleo", "cn-talleo"], MIB / 4, ITER / 8, Base::V2);
-    CnUpx2 = Props { mask: 0x1FFF0, reverse_shuffle: false, ..row("cn/upx2", &["cryptonight/upx2", "cn-extremelite/upx2", "cryptonight-upx/2", "cn-femto/upx2"], MIB / 16, ITER / 32, Base::V2) };
+    CnUpx2 = Props { mask: 0x1FFF0, reverse_shuffle: true, ..row("cn/upx2", &["cryptonight/upx2", "cn-extremelite/upx2", "cryptonight-upx/2", "cn-femto/upx2"], MIB / 16, ITER / 32, Base::V2) };
 }
 
 impl Algorithm {
@@ -169,7 +175,8 @@ impl FromStr for Algorithm {
             .into_iter()
             .find(|a| {
                 let p = a.props();
-                p.name.eq_ignore_ascii_case(wanted) || p.aliases.iter().any(|x| x.eq_ignore_ascii_case(wanted))
+                p.name.eq_ignore_ascii_case(wanted)
+                    || p.aliases.iter().any(|x| x.eq_ignore_ascii_case(wanted))
             })
             .ok_or_else(|| KernelError::UnknownAlgorithm(s.to_string()))
     }

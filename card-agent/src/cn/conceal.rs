@@ -57,15 +57,15 @@ mod sse {
         fn conceal(c: __m128i, conc: &mut __m128) -> __m128i {
             // SAFETY: SSE2 is part of the x86-64 baseline.
             unsafe {
-            let keep = _mm_castsi128_ps(_mm_set1_epi32(KEEP as i32));
-            let exp = _mm_castsi128_ps(_mm_set1_epi32(EXP as i32));
-            let r = _mm_add_ps(_mm_cvtepi32_ps(c), *conc);
-            let r = _mm_mul_ps(r, _mm_mul_ps(r, r));
-            let r = _mm_or_ps(_mm_and_ps(keep, r), exp);
-            let old = _mm_or_ps(_mm_and_ps(keep, *conc), exp);
-            *conc = _mm_add_ps(*conc, r);
-            let nc = _mm_mul_ps(old, _mm_set1_ps(SCALE));
-            _mm_xor_si128(c, _mm_cvttps_epi32(nc))
+                let keep = _mm_castsi128_ps(_mm_set1_epi32(KEEP as i32));
+                let exp = _mm_castsi128_ps(_mm_set1_epi32(EXP as i32));
+                let r = _mm_add_ps(_mm_cvtepi32_ps(c), *conc);
+                let r = _mm_mul_ps(r, _mm_mul_ps(r, r));
+                let r = _mm_or_ps(_mm_and_ps(keep, r), exp);
+                let old = _mm_or_ps(_mm_and_ps(keep, *conc), exp);
+                *conc = _mm_add_ps(*conc, r);
+                let nc = _mm_mul_ps(old, _mm_set1_ps(SCALE));
+                _mm_xor_si128(c, _mm_cvttps_epi32(nc))
             }
         }
     }

@@ -8,9 +8,17 @@ pub enum KernelError {
     #[error("unknown algorithm {0:?}")]
     UnknownAlgorithm(String),
     #[error("{algo} needs at least {min} bytes of input, got {len}")]
-    InputTooShort { algo: Algorithm, len: usize, min: usize },
+    InputTooShort {
+        algo: Algorithm,
+        len: usize,
+        min: usize,
+    },
     #[error("{algo} accepts at most {max} bytes of input, got {len}")]
-    InputTooLong { algo: Algorithm, len: usize, max: usize },
+    InputTooLong {
+        algo: Algorithm,
+        len: usize,
+        max: usize,
+    },
     #[error("{0} needs a block height (it seeds the random program); got none or 0")]
     MissingHeight(Algorithm),
     #[error("AES-NI was asked for but this CPU does not have it")]
@@ -22,5 +30,9 @@ pub enum KernelError {
     #[error("cn/r's random program generator is not available in this build")]
     RandomMathUnavailable,
     #[error("hash_ways got {inputs} inputs and {outputs} output slots for a {ways}-way hasher")]
-    WaysMismatch { ways: usize, inputs: usize, outputs: usize },
+    WaysMismatch {
+        ways: usize,
+        inputs: usize,
+        outputs: usize,
+    },
 }

@@ -69,7 +69,12 @@ pub(crate) unsafe fn explode<B: Backend>(st: &State, sp: *mut u8, memory: usize,
 /// # Safety
 /// As for [`explode`], for reads.
 #[inline(always)]
-pub(crate) unsafe fn implode<B: Backend>(st: &mut State, sp: *const u8, memory: usize, heavy: bool) {
+pub(crate) unsafe fn implode<B: Backend>(
+    st: &mut State,
+    sp: *const u8,
+    memory: usize,
+    heavy: bool,
+) {
     let k = keys::<B>(st, 4);
     let mut x = blocks::<B>(st);
     let passes = if heavy { 2 } else { 1 };

@@ -36,9 +36,17 @@ impl std::fmt::Debug for CnHasher {
 
 impl CnHasher {
     /// Builds a hasher for `ways` (1..=5) hashes per call, mapping its scratchpads per `policy`.
-    pub fn new(algo: Algorithm, aes: AesPath, ways: usize, policy: PagePolicy) -> Result<Self, KernelError> {
+    pub fn new(
+        algo: Algorithm,
+        aes: AesPath,
+        ways: usize,
+        policy: PagePolicy,
+    ) -> Result<Self, KernelError> {
         if !(1..=MAX_WAYS).contains(&ways) {
-            return Err(KernelError::BadWays { got: ways, max: MAX_WAYS });
+            return Err(KernelError::BadWays {
+                got: ways,
+                max: MAX_WAYS,
+            });
         }
         if aes == AesPath::Hardware && !AesPath::hardware_available() {
             return Err(KernelError::AesUnavailable);
@@ -49,7 +57,15 @@ impl CnHasher {
             .collect::<Result<Vec<_>, _>>()?;
         let memory = Scratchpad::new(ways * algo.scratchpad_bytes(), policy)?;
         let pages = vec![memory.kind(); ways];
-        Ok(Self { algo, aes, ways, kernels, memory, pages, program: None })
+        Ok(Self {
+            algo,
+            aes,
+            ways,
+            kernels,
+            memory,
+            pages,
+            program: None,
+        })
     }
 
     pub fn algorithm(&self) -> Algorithm {
@@ -77,9 +93,18 @@ impl CnHasher {
     }
 
     /// Hashes exactly `ways` inputs into `out` (also `ways` long), interleaved.
-    pub fn hash_ways(&mut self, inputs: &[&[u8]], height: u64, out: &mut [[u8; 32]]) -> Result<(), KernelError> {
+    pub fn hash_ways(
+        &mut self,
+        inputs: &[&[u8]],
+        height: u64,
+        out: &mut [[u8; 32]],
+    ) -> Result<(), KernelError> {
         if inputs.len() != self.ways || out.len() != self.ways {
-            return Err(KernelError::WaysMismatch { ways: self.ways, inputs: inputs.len(), outputs: out.len() });
+            return Err(KernelError::WaysMismatch {
+                ways: self.ways,
+                inputs: inputs.len(),
+                outputs: out.len(),
+            });
         }
         self.run(inputs, height, out)
     }
@@ -87,15 +112,28 @@ impl CnHasher {
     fn check(&self, input: &[u8]) -> Result<(), KernelError> {
         let (algo, len) = (self.algo, input.len());
         if len < algo.min_input_len() {
-            return Err(KernelError::InputTooShort { algo, len, min: algo.min_input_len() });
+            return Err(KernelError::InputTooShort {
+                algo,
+                len,
+                min: algo.min_input_len(),
+            });
         }
         if len > algo.max_input_len() {
-            return Err(KernelError::InputTooLong { algo, len, max: algo.max_input_len() });
+            return Err(KernelError::InputTooLong {
+                algo,
+                len,
+                max: algo.max_input_len(),
+            });
         }
         Ok(())
     }
 
-    fn run(&mut self, inputs: &[&[u8]], height: u64, out: &mut [[u8; 32]]) -> Result<(), KernelError> {
+    fn run(
+        &mut self,
+        inputs: &[&[u8]],
+        height: u64,
+        out: &mut [[u8; 32]],
+    ) -> Result<(), KernelError> {
         for input in inputs {
             self.check(input)?;
         }
@@ -114,7 +152,8 @@ impl CnHasher {
         let base = self.memory.as_mut_ptr();
         // SAFETY: way i's scratchpad is bytes [i * bytes, (i + 1) * bytes) of our mapping, which
         // holds `self.ways` of them; `inputs.len() <= self.ways` here.
-        let sps: [*mut u8; MAX_WAYS] = core::array::from_fn(|i| unsafe { base.add(i.min(self.ways - 1) * bytes) });
+        let sps: [*mut u8; MAX_WAYS] =
+            core::array::from_fn(|i| unsafe { base.add(i.min(self.ways - 1) * bytes) });
         let mut done = 0;
         while done < inputs.len() {
             let k = self.kernels.len().min(inputs.len() - done);
@@ -122,7 +161,14 @@ impl CnHasher {
             // SAFETY: k entries of inputs/sps/out from `done` on; the scratchpads are distinct,
             // sized for the algorithm and page aligned; the hardware kernel exists only after
             // `new` checked the CPU.
-            unsafe { kernel(&inputs[done..done + k], &sps[done..done + k], &program, &mut out[done..done + k]) };
+            unsafe {
+                kernel(
+                    &inputs[done..done + k],
+                    &sps[done..done + k],
+                    &program,
+                    &mut out[done..done + k],
+                )
+            };
             done += k;
         }
         if self.algo.needs_height() {
@@ -133,20 +179,11 @@ impl CnHasher {
 }
 
 /// One-shot hash: allocates a one-way hasher (default page policy), hashes, frees.
-pub fn hash(algo: Algorithm, aes: AesPath, input: &[u8], height: u64) -> Result<[u8; 32], KernelError> {
+pub fn hash(
+    algo: Algorithm,
+    aes: AesPath,
+    input: &[u8],
+    height: u64,
+) -> Result<[u8; 32], KernelError> {
     CnHasher::new(algo, aes, 1, PagePolicy::default())?.hash(input, height)
-}
-
-#[cfg(test)]
-mod probe {
-    #[test]
-    #[ignore]
-    fn upx2_probe() {
-        let input = hex::decode("0305a0dbd6bf05cf16e503f3a66f78007cbf34144332ecbfc22ed95c8700383b309ace1923a0964b00000008ba939a62724c0d7581fce5761e9d8a0e6a1c3f924fdd8493d1115649c05eb601").unwrap();
-        for m in 0..4 {
-            super::super::main_loop::PROBE.store(m, std::sync::atomic::Ordering::Relaxed);
-            let h = super::hash(super::Algorithm::CnUpx2, super::AesPath::Hardware, &input, 0).unwrap();
-            println!("PROBE {m} {}", hex::encode(h));
-        }
-    }
 }

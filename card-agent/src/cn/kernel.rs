@@ -3,8 +3,8 @@
 //! The choice of algorithm, AES path and way count is made once, when a hasher is built: it gets
 //! a plain function pointer to a kernel compiled for exactly that combination.
 
-use super::algorithm::{Algorithm, Heavy};
 use super::aes_path::AesPath;
+use super::algorithm::{Algorithm, Heavy};
 use super::backend::{Backend, Soft};
 use super::explode::{explode, implode};
 use super::finalize::finalize;
@@ -17,7 +17,8 @@ use super::random_math::RandomProgram;
 /// # Safety
 /// `inputs`, `sps` and `out` hold at least `W` entries; each `sps[i]` points to a 64-byte aligned
 /// scratchpad of the algorithm's size; for the hardware path the CPU has AES-NI and SSE4.1.
-pub(crate) type KernelFn = unsafe fn(inputs: &[&[u8]], sps: &[*mut u8], prog: &RandomProgram, out: &mut [[u8; 32]]);
+pub(crate) type KernelFn =
+    unsafe fn(inputs: &[&[u8]], sps: &[*mut u8], prog: &RandomProgram, out: &mut [[u8; 32]]);
 
 /// Most ways one kernel interleaves: small scratchpads gain from up to 5, 2 MiB+ ones from 2.
 pub(crate) const fn kernel_ways(algo: Algorithm) -> usize {
@@ -42,7 +43,8 @@ unsafe fn hash_lanes<B: Backend + Conceal, const ID: usize, const W: usize>(
         // SAFETY: the caller hands us scratchpads of `p.memory` bytes.
         unsafe { explode::<B>(st, sp, p.memory, heavy) };
     }
-    let mut lanes: [Lane<B>; W] = core::array::from_fn(|i| Lane::new::<ID>(&states[i], inputs[i], sps[i]));
+    let mut lanes: [Lane<B>; W] =
+        core::array::from_fn(|i| Lane::new::<ID>(&states[i], inputs[i], sps[i]));
     // SAFETY: as above.
     unsafe { run::<B, ID, W>(&mut lanes, prog) };
     for ((st, &sp), o) in states.iter_mut().zip(sps).zip(out.iter_mut()) {
@@ -52,14 +54,24 @@ unsafe fn hash_lanes<B: Backend + Conceal, const ID: usize, const W: usize>(
     }
 }
 
-unsafe fn soft<const ID: usize, const W: usize>(inputs: &[&[u8]], sps: &[*mut u8], prog: &RandomProgram, out: &mut [[u8; 32]]) {
+unsafe fn soft<const ID: usize, const W: usize>(
+    inputs: &[&[u8]],
+    sps: &[*mut u8],
+    prog: &RandomProgram,
+    out: &mut [[u8; 32]],
+) {
     // SAFETY: forwarded from the caller.
     unsafe { hash_lanes::<Soft, ID, W>(inputs, sps, prog, out) }
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "aes,sse2,sse4.1")]
-unsafe fn hw<const ID: usize, const W: usize>(inputs: &[&[u8]], sps: &[*mut u8], prog: &RandomProgram, out: &mut [[u8; 32]]) {
+unsafe fn hw<const ID: usize, const W: usize>(
+    inputs: &[&[u8]],
+    sps: &[*mut u8],
+    prog: &RandomProgram,
+    out: &mut [[u8; 32]],
+) {
     // SAFETY: forwarded from the caller, who checked the CPU features.
     unsafe { hash_lanes::<super::backend::Hw, ID, W>(inputs, sps, prog, out) }
 }

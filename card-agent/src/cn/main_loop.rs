@@ -78,7 +78,10 @@ impl<B: Backend + Conceal> Lane<B> {
 /// by the published fix-up, so the FPU rounding mode does not matter.
 #[inline(always)]
 pub(crate) fn int_sqrt_v2(n: u64) -> u64 {
-    let mut r = ((n as f64 + 18446744073709551616.0).sqrt() * 2.0 - 8589934592.0) as u64;
+    let x = (n as f64 + 18446744073709551616.0).sqrt() * 2.0 - 8589934592.0;
+    // SAFETY: x is finite and in [0, 2^33) for every u64 n, so it fits an i64 exactly; the
+    // unchecked conversion is one `cvttsd2si` instead of the saturating sequence.
+    let mut r = unsafe { x.to_int_unchecked::<i64>() } as u64;
     let s = r >> 1;
     let b = r & 1;
     let r2 = s.wrapping_mul(s + b).wrapping_add(r << 32);
@@ -98,8 +101,6 @@ fn v1_byte_tweak(hi: u64) -> u64 {
     let index = (((tmp >> 3) & 6) | (tmp & 1)) << 1;
     hi ^ ((((0x75310u32 >> index) & 0x30) as u64) << 24)
 }
-
-pub static PROBE: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
 
 /// One iteration of one way.
 ///
@@ -129,9 +130,18 @@ unsafe fn step<B: Backend + Conceal, const ID: usize>(lane: &mut Lane<B>, prog: 
     match p.base {
         Base::V2 => {
             let off = (lane.idx & mask) as usize;
-            let rev1 = if ID == Algorithm::CnUpx2 as usize { PROBE.load(std::sync::atomic::Ordering::Relaxed) & 1 != 0 } else { p.reverse_shuffle };
-            let (o1, o3) = if rev1 { (0x30, 0x10) } else { (0x10, 0x30) };
-            let (ch1, ch2, ch3) = unsafe { (B::load(sp.add(off ^ o1)), B::load(sp.add(off ^ 0x20)), B::load(sp.add(off ^ o3))) };
+            let (o1, o3) = if p.reverse_shuffle {
+                (0x30, 0x10)
+            } else {
+                (0x10, 0x30)
+            };
+            let (ch1, ch2, ch3) = unsafe {
+                (
+                    B::load(sp.add(off ^ o1)),
+                    B::load(sp.add(off ^ 0x20)),
+                    B::load(sp.add(off ^ o3)),
+                )
+            };
             unsafe {
                 B::store(sp.add(off ^ 0x10), B::add64(ch3, lane.b1));
                 B::store(sp.add(off ^ 0x20), B::add64(ch1, lane.b));
@@ -181,8 +191,13 @@ unsafe fn step<B: Backend + Conceal, const ID: usize>(lane: &mut Lane<B>, prog: 
 
     if p.base == Base::V2 {
         if p.random_math {
-            let (ch1, ch2, ch3) =
-                unsafe { (B::load(sp.add(off ^ 0x10)), B::load(sp.add(off ^ 0x20)), B::load(sp.add(off ^ 0x30))) };
+            let (ch1, ch2, ch3) = unsafe {
+                (
+                    B::load(sp.add(off ^ 0x10)),
+                    B::load(sp.add(off ^ 0x20)),
+                    B::load(sp.add(off ^ 0x30)),
+                )
+            };
             unsafe {
                 B::store(sp.add(off ^ 0x10), B::add64(ch3, lane.b1));
                 B::store(sp.add(off ^ 0x20), B::add64(ch1, lane.b));
@@ -196,8 +211,11 @@ unsafe fn step<B: Backend + Conceal, const ID: usize>(lane: &mut Lane<B>, prog: 
             hi ^= B::lo(ch2);
             lo ^= B::hi(ch2);
             let ch3 = unsafe { B::load(sp.add(off ^ 0x30)) };
-            let rev2 = if ID == Algorithm::CnUpx2 as usize { PROBE.load(std::sync::atomic::Ordering::Relaxed) & 2 != 0 } else { p.reverse_shuffle };
-            let (to10, to20) = if rev2 { (ch1, ch3) } else { (ch3, ch1) };
+            let (to10, to20) = if p.reverse_shuffle {
+                (ch1, ch3)
+            } else {
+                (ch3, ch1)
+            };
             unsafe {
                 B::store(sp.add(off ^ 0x10), B::add64(to10, lane.b1));
                 B::store(sp.add(off ^ 0x20), B::add64(to20, lane.b));
@@ -242,12 +260,26 @@ unsafe fn step<B: Backend + Conceal, const ID: usize>(lane: &mut Lane<B>, prog: 
 /// # Safety
 /// Every lane's scratchpad must be as [`step`] requires.
 #[inline(always)]
-pub(crate) unsafe fn run<B: Backend + Conceal, const ID: usize, const W: usize>(lanes: &mut [Lane<B>; W], prog: &RandomProgram) {
+pub(crate) unsafe fn run<B: Backend + Conceal, const ID: usize, const W: usize>(
+    lanes: &mut [Lane<B>; W],
+    prog: &RandomProgram,
+) {
+    // Unrolled by hand with constant indices: LLVM then keeps every lane's state in registers
+    // instead of walking an array on the stack (a `for` over the lanes was left rolled).
+    macro_rules! lane {
+        ($i:literal) => {
+            if W > $i {
+                // SAFETY: forwarded from the caller; `W > $i` keeps the index in bounds.
+                unsafe { step::<B, ID>(&mut lanes[$i], prog) };
+            }
+        };
+    }
     for _ in 0..Row::<ID>::P.iterations {
-        for lane in lanes.iter_mut() {
-            // SAFETY: forwarded from the caller.
-            unsafe { step::<B, ID>(lane, prog) };
-        }
+        lane!(0);
+        lane!(1);
+        lane!(2);
+        lane!(3);
+        lane!(4);
     }
 }
 
@@ -276,7 +308,17 @@ mod tests {
     #[test]
     fn int_sqrt_matches_exact_arithmetic() {
         let mut x = 0x9e37_79b9_7f4a_7c15u64;
-        let mut samples = vec![0, 1, 2, 3, u64::MAX, u64::MAX - 1, 1 << 32, (1 << 32) - 1, 1 << 63];
+        let mut samples = vec![
+            0,
+            1,
+            2,
+            3,
+            u64::MAX,
+            u64::MAX - 1,
+            1 << 32,
+            (1 << 32) - 1,
+            1 << 63,
+        ];
         for _ in 0..2000 {
             x ^= x << 13;
             x ^= x >> 7;

@@ -1,9 +1,9 @@
 //! The CryptoNight kernel: one entry point per algorithm, hardware and software AES behind it.
 
 mod aes_path;
-mod algorithm;
 #[cfg(target_arch = "x86_64")]
 mod aesni;
+mod algorithm;
 mod backend;
 mod conceal;
 mod error;
@@ -21,3 +21,6 @@ pub use algorithm::{Algorithm, Base, Heavy, Props, MAX_INPUT_LEN, V1_MIN_INPUT_L
 pub use error::KernelError;
 pub use hasher::{hash, CnHasher, MAX_WAYS};
 pub use keccak_state::keccak256;
+
+#[cfg(test)]
+mod speed_tests;

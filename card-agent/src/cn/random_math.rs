@@ -1,11 +1,15 @@
 //! The bridge to cn/r's per-height random program (`crate::cnr`), as the main loop calls it.
 
+use std::sync::Arc;
+
 use super::error::KernelError;
+use crate::cnr::{program_for_height, Program};
 
 /// A generated cn/r program for one height, or nothing for the other algorithms.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct RandomProgram {
     height: u64,
+    program: Option<Arc<Program>>,
 }
 
 impl RandomProgram {
@@ -14,10 +18,12 @@ impl RandomProgram {
         Self::default()
     }
 
-    /// Generates (or fetches) the program for `height`.
+    /// The program for `height`, from the shared per-height cache.
     pub(crate) fn for_height(height: u64) -> Result<Self, KernelError> {
-        let _ = height;
-        Err(KernelError::RandomMathUnavailable)
+        Ok(Self {
+            height,
+            program: Some(program_for_height(height)),
+        })
     }
 
     pub(crate) fn height(&self) -> u64 {
@@ -27,6 +33,8 @@ impl RandomProgram {
     /// Runs the program on `r`: r[0..4] are its registers, r[4..9] its read-only inputs.
     #[inline(always)]
     pub(crate) fn run(&self, r: &mut [u32; 9]) {
-        let _ = r;
+        if let Some(p) = &self.program {
+            p.run(r);
+        }
     }
 }

@@ -39,7 +39,8 @@ const fn make_table(k: u32) -> [u32; 256] {
     let mut i = 0;
     while i < 256 {
         let s = SBOX[i];
-        let w = (xtime(s) as u32) | (s as u32) << 8 | (s as u32) << 16 | ((xtime(s) ^ s) as u32) << 24;
+        let w =
+            (xtime(s) as u32) | (s as u32) << 8 | (s as u32) << 16 | ((xtime(s) ^ s) as u32) << 24;
         t[i] = w.rotate_left(8 * k);
         i += 1;
     }
@@ -70,12 +71,20 @@ pub fn round_words(x: [u32; 4], key: [u32; 4]) -> [u32; 4] {
 
 #[inline(always)]
 pub fn to_words(v: [u64; 2]) -> [u32; 4] {
-    [v[0] as u32, (v[0] >> 32) as u32, v[1] as u32, (v[1] >> 32) as u32]
+    [
+        v[0] as u32,
+        (v[0] >> 32) as u32,
+        v[1] as u32,
+        (v[1] >> 32) as u32,
+    ]
 }
 
 #[inline(always)]
 pub fn from_words(w: [u32; 4]) -> [u64; 2] {
-    [w[0] as u64 | (w[1] as u64) << 32, w[2] as u64 | (w[3] as u64) << 32]
+    [
+        w[0] as u64 | (w[1] as u64) << 32,
+        w[2] as u64 | (w[3] as u64) << 32,
+    ]
 }
 
 /// One AES round on a 128-bit value held as two little-endian u64 halves.
@@ -102,7 +111,12 @@ pub fn tweak_div_round(x: [u64; 2], key: [u64; 2]) -> [u64; 2] {
 
 fn sub_word(w: u32) -> u32 {
     let b = w.to_le_bytes();
-    u32::from_le_bytes([SBOX[b[0] as usize], SBOX[b[1] as usize], SBOX[b[2] as usize], SBOX[b[3] as usize]])
+    u32::from_le_bytes([
+        SBOX[b[0] as usize],
+        SBOX[b[1] as usize],
+        SBOX[b[2] as usize],
+        SBOX[b[3] as usize],
+    ])
 }
 
 /// The first ten round keys of the AES-256 schedule for `key` (CryptoNight runs ten full rounds).
@@ -177,13 +191,20 @@ mod tests {
         assert_eq!(bytes(ks[0]), key[..16]);
         assert_eq!(bytes(ks[1]), key[16..]);
         // FIPS-197 appendix A.3 key: round key 2 starts with 9ba35411.
-        let fips: [u8; 32] = hex::decode("603deb1015ca71be2b73aef0857d77811f352c073b6108d72d9810a30914dff4")
-            .unwrap()
-            .try_into()
-            .unwrap();
+        let fips: [u8; 32] =
+            hex::decode("603deb1015ca71be2b73aef0857d77811f352c073b6108d72d9810a30914dff4")
+                .unwrap()
+                .try_into()
+                .unwrap();
         let ks = expand_key(&fips);
-        assert_eq!(hex::encode(bytes(ks[2])), "9ba354118e6925afa51a8b5f2067fcde");
-        assert_eq!(hex::encode(bytes(ks[9])), "b5a9328a2678a647983122292f6c79b3");
+        assert_eq!(
+            hex::encode(bytes(ks[2])),
+            "9ba354118e6925afa51a8b5f2067fcde"
+        );
+        assert_eq!(
+            hex::encode(bytes(ks[9])),
+            "b5a9328a2678a647983122292f6c79b3"
+        );
         // The aes crate must at least accept the same key (sanity that the types line up).
         let _ = aes::Aes256::new(GenericArray::from_slice(&fips));
     }

@@ -86,33 +86,40 @@ mod tests {
             (5, 1, 2, 0),
             (1, 2, 3, 0xffff_ffff),
         ]);
-        let mut r = [1, 2, 3, 4, 10, 20, 30, 40, 50];
-        p.run(&mut r);
         // r0 = 1*10 = 10, then rol by 40 & 31 = 8 -> 2560
         // r1 = 2+20+7 = 29, then ^ r2 (3-30 = 0xffffffe5) -> 0xfffffff8
         // r3 = 4 ror 10 = 4 << 22 = 0x0100_0000
         // r2 = 0xffffffe5 + 0x01000000 + 0xffffffff (mod 2^32) = 0x00ffffe4
+        let expected = [
+            2560,
+            0xffff_fff8,
+            0x00ff_ffe4,
+            0x0100_0000,
+            10,
+            20,
+            30,
+            40,
+            50,
+        ];
+        let r = [1, 2, 3, 4, 10, 20, 30, 40, 50];
+        assert_eq!(run_all_ways(&p, r).expect("all agree"), expected);
+    }
+
+    #[test]
+    fn reads_r8() {
+        // SUB r2,r8 then ADD r3,r8,1: r8 is an input like r4..r7.
+        let p = program(&[(2, 2, 8, 0), (1, 3, 8, 1)]);
+        let r = [0, 0, 10, 20, 0, 0, 0, 0, 3];
         assert_eq!(
-            r,
-            [
-                2560,
-                0xffff_fff8,
-                0x00ff_ffe4,
-                0x0100_0000,
-                10,
-                20,
-                30,
-                40,
-                50
-            ]
+            run_all_ways(&p, r).expect("all agree"),
+            [0, 0, 7, 24, 0, 0, 0, 0, 3]
         );
     }
 
     #[test]
     fn rotation_counts_are_taken_mod_32() {
         let p = program(&[(3, 0, 1, 0), (4, 2, 3, 0)]);
-        let mut r = [5, 64, 0x8000_0001, 33, 0, 0, 0, 0, 0];
-        p.run(&mut r);
+        let r = run_all_ways(&p, [5, 64, 0x8000_0001, 33, 0, 0, 0, 0, 0]).expect("all agree");
         assert_eq!(r[0], 5, "ror by 64 is no rotation");
         assert_eq!(r[2], 0x0000_0003, "rol by 33 is rol by 1");
     }
@@ -121,9 +128,8 @@ mod tests {
     fn empty_program_changes_nothing() {
         let p = Program::from_instructions(&[]).expect("empty is valid");
         assert!(p.is_empty());
-        let mut r = [1, 2, 3, 4, 5, 6, 7, 8, 9];
-        p.run(&mut r);
-        assert_eq!(r, [1, 2, 3, 4, 5, 6, 7, 8, 9]);
+        let r = [1, 2, 3, 4, 5, 6, 7, 8, 9];
+        assert_eq!(run_all_ways(&p, r).expect("all agree"), r);
     }
 
     #[test]
@@ -166,22 +172,35 @@ mod tests {
         })
     }
 
+    /// Runs `p` three ways (machine code if any, interpreter, specification) and checks they agree.
+    fn run_all_ways(p: &Program, r: [u32; 9]) -> Result<[u32; 9], TestCaseError> {
+        let (mut fast, mut interpreted, mut slow) = (r, r, r);
+        p.run(&mut fast);
+        p.run_interpreted(&mut interpreted);
+        naive_run(p, &mut slow);
+        prop_assert_eq!(interpreted, slow, "interpreter");
+        prop_assert_eq!(fast, slow, "run (compiled: {})", p.is_compiled());
+        Ok(fast)
+    }
+
+    #[cfg(all(target_arch = "x86_64", unix))]
+    #[test]
+    fn programs_are_compiled_on_x86_64() {
+        let p = Program::generate(1_806_260);
+        assert!(p.is_compiled());
+        assert!(!p.clone().without_jit().is_compiled());
+        assert_eq!(
+            p.clone().without_jit(),
+            p,
+            "equality ignores the machine code"
+        );
+    }
+
     proptest! {
         #[test]
         fn generated_programs_only_write_r0_to_r3(height in any::<u64>(), r in any::<[u32; 9]>()) {
-            let p = Program::generate(height);
-            let mut after = r;
-            p.run(&mut after);
+            let after = run_all_ways(&Program::generate(height), r)?;
             prop_assert_eq!(&after[4..], &r[4..]);
-        }
-
-        #[test]
-        fn generated_programs_run_as_specified(height in any::<u64>(), r in any::<[u32; 9]>()) {
-            let p = Program::generate(height);
-            let (mut fast, mut slow) = (r, r);
-            p.run(&mut fast);
-            naive_run(&p, &mut slow);
-            prop_assert_eq!(fast, slow);
         }
 
         #[test]
@@ -190,11 +209,8 @@ mod tests {
             r in any::<[u32; 9]>(),
         ) {
             let p = Program::from_instructions(&body).expect("valid body");
-            let (mut fast, mut slow) = (r, r);
-            p.run(&mut fast);
-            naive_run(&p, &mut slow);
-            prop_assert_eq!(fast, slow);
-            prop_assert_eq!(&fast[4..], &r[4..]);
+            let after = run_all_ways(&p, r)?;
+            prop_assert_eq!(&after[4..], &r[4..]);
         }
     }
 }

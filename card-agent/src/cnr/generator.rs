@@ -101,12 +101,13 @@ impl Attempt {
         }
     }
 
-    fn all_reached(&self, lat: &[usize; 9]) -> bool {
-        lat[..4].iter().all(|&l| l >= TOTAL_LATENCY)
+    /// Every variable register's chain reaches the budget on the modelled CPU.
+    fn budget_filled(&self) -> bool {
+        self.latency[..4].iter().all(|&l| l >= TOTAL_LATENCY)
     }
 
     /// First cycle from `start` at which an ALU can issue `op`, and which one; `None` when none
-    /// can before the budget ends (the cycle returned is then the end of the budget).
+    /// can before the budget ends (the cycle returned is then at or past its end).
     fn find_alu(&self, op: Opcode, start: usize) -> (usize, Option<usize>) {
         let mut cycle = start;
         while cycle < TOTAL_LATENCY {
@@ -135,7 +136,7 @@ impl Attempt {
     fn fill_random(&mut self, bytes: &mut ByteStream) {
         let mut retries = 0;
         let mut draws = 0;
-        while !self.all_reached(&self.latency) && retries < MAX_RETRIES {
+        while !self.budget_filled() && retries < MAX_RETRIES {
             draws += 1;
             if draws > MAX_DRAWS {
                 break;
@@ -226,8 +227,8 @@ impl Attempt {
 pub(crate) fn generate(height: u64) -> Vec<Instruction> {
     let mut bytes = ByteStream::new(height);
     loop {
-        // A failed attempt (about 2% of heights) starts over from scratch but keeps consuming the
-        // same stream. Requiring r8 makes every program depend on all five loop inputs.
+        // A failed attempt (about 2% of heights: too short, or r8 never read) starts over from
+        // scratch but keeps consuming the same stream, as the reference does.
         let mut attempt = Attempt::new();
         attempt.fill_random(&mut bytes);
         attempt.pad_for_asic();

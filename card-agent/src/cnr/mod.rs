@@ -3,7 +3,9 @@
 //! A cn/r hash runs a small random integer program (60 to 70 instructions) once per main-loop
 //! iteration. The program depends only on the block height, so it is generated once per height
 //! ([`Program::generate`]), shared through a small cache ([`program_for_height`]) and executed in
-//! place on the nine 32-bit registers the main loop maintains ([`Program::run`]).
+//! place on the nine 32-bit registers the main loop maintains ([`Program::run`]). On x86-64 each
+//! program is compiled to machine code once (`jit`, `x86_encoder`); elsewhere, or where the OS
+//! refuses executable memory, an unrolled interpreter (`executor`) runs it instead.
 //!
 //! Register convention (the same as Monero's `v4_random_math`): `r[0..4]` are the four variable
 //! registers the program writes; `r[4..9]` are inputs the kernel loads from the loop state before
@@ -18,7 +20,9 @@ mod error;
 mod executor;
 mod generator;
 mod instruction;
+mod jit;
 mod program;
+mod x86_encoder;
 
 #[cfg(test)]
 mod oracle;

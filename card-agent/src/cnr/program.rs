@@ -1,11 +1,13 @@
 //! The generated, pre-decoded cn/r program and its public entry points.
 
 use std::fmt;
+use std::sync::Arc;
 
 use super::error::ProgramError;
 use super::executor;
 use super::generator;
 use super::instruction::Instruction;
+use super::jit::CompiledProgram;
 
 /// The generator always emits at least this many instructions (before `RET`).
 pub const MIN_INSTRUCTIONS: usize = 60;
@@ -15,16 +17,26 @@ pub const MAX_INSTRUCTIONS: usize = 70;
 /// Slots in the fixed code array: the longest body plus its `RET`.
 pub(crate) const SLOTS: usize = MAX_INSTRUCTIONS + 1;
 
-/// A cn/r random program, pre-decoded into a fixed array so running it touches no heap and no
-/// bounds checks: slots past the body all hold `RET`.
+/// A cn/r random program, pre-decoded into a fixed array (slots past the body all hold `RET`) and,
+/// on x86-64, compiled to machine code.
 ///
-/// The executor behind [`Program::run`] is an unrolled interpreter; a JIT can later live inside
-/// this type (built in [`Program::generate`]) without changing the kernel's calls.
-#[derive(Clone, PartialEq, Eq)]
+/// [`Program::run`] calls the compiled code when there is some and otherwise the unrolled
+/// interpreter; both compute the same thing (the tests run them side by side).
+#[derive(Clone)]
 pub struct Program {
     code: [Instruction; SLOTS],
     len: u8,
+    compiled: Option<Arc<CompiledProgram>>,
 }
+
+/// Two programs are equal when their instructions are; how they run does not matter.
+impl PartialEq for Program {
+    fn eq(&self, other: &Program) -> bool {
+        self.instructions() == other.instructions()
+    }
+}
+
+impl Eq for Program {}
 
 impl Program {
     /// Generates the program for a block height, exactly as Monero's `v4_random_math_init`.
@@ -57,16 +69,39 @@ impl Program {
         let len = body.len().min(MAX_INSTRUCTIONS);
         let mut code = [Instruction::RET; SLOTS];
         code[..len].copy_from_slice(&body[..len]);
+        let compiled = CompiledProgram::compile(&code[..len]).map(Arc::new);
         Program {
             code,
             len: len as u8,
+            compiled,
         }
     }
 
     /// Executes the program in place: writes `r[0..4]`, reads `r[0..9]`, leaves `r[4..9]` as is.
     #[inline]
     pub fn run(&self, r: &mut [u32; 9]) {
+        match &self.compiled {
+            Some(compiled) => compiled.run(r),
+            None => executor::execute(&self.code, r),
+        }
+    }
+
+    /// Executes the program with the interpreter even when compiled code exists (the reference
+    /// the compiled code is tested against, and a fallback to compare speeds with).
+    #[inline]
+    pub fn run_interpreted(&self, r: &mut [u32; 9]) {
         executor::execute(&self.code, r);
+    }
+
+    /// Whether [`Program::run`] uses machine code (x86-64 Unix, executable memory allowed).
+    pub fn is_compiled(&self) -> bool {
+        self.compiled.is_some()
+    }
+
+    /// The same program without its machine code: [`Program::run`] then interprets.
+    pub fn without_jit(mut self) -> Program {
+        self.compiled = None;
+        self
     }
 
     /// Number of instructions, not counting the final `RET` (60..=70 for generated programs).

@@ -18,8 +18,14 @@ impl Clock {
     /// ns since the journal started; `Instant` is CLOCK_MONOTONIC on Linux (vDSO, no syscall).
     #[inline]
     pub fn now_ns(&self) -> u64 {
+        self.ns_at(Instant::now())
+    }
+
+    /// `at` as ns since the journal started (0 if before it).
+    #[inline]
+    pub fn ns_at(&self, at: Instant) -> u64 {
         // u64 ns lasts 584 years; saturate rather than wrap if it ever did not.
-        u64::try_from(self.start.elapsed().as_nanos()).unwrap_or(u64::MAX)
+        u64::try_from(at.saturating_duration_since(self.start).as_nanos()).unwrap_or(u64::MAX)
     }
 }
 

@@ -57,6 +57,8 @@ pub enum ReadError {
     },
     #[error("file header: {0}")]
     Header(#[source] DecodeError),
+    #[error("no journal files given")]
+    NoFiles,
 }
 
 /// Something the reader skipped while reading the buffers; the rest of the file was still read.

@@ -155,7 +155,7 @@ const T_SUPERVISION: u8 = 10;
 impl Event {
     /// Appends the event: type byte, `delta_ns` as ULEB128, then the payload.
     #[inline]
-    pub fn encode(&self, delta_ns: u64, out: &mut Vec<u8>) {
+    pub(super) fn encode(&self, delta_ns: u64, out: &mut Vec<u8>) {
         // HashBatch is the hot one: keep it a straight line.
         if let Event::HashBatch { count } = self {
             out.push(T_HASH);
@@ -288,7 +288,7 @@ impl Event {
     }
 
     /// Decodes one event written by format minor `minor`; returns it and its delta in ns.
-    pub fn decode(c: &mut Cursor, minor: u16) -> Result<(Event, u64), DecodeError> {
+    pub(super) fn decode(c: &mut Cursor, minor: u16) -> Result<(Event, u64), DecodeError> {
         let b = c.u8()?;
         let (ty, ext) = (b & 0x0f, b >> 4);
         let delta = c.uleb()?;
@@ -418,7 +418,7 @@ fn put_str(out: &mut Vec<u8>, s: &str) {
 }
 
 /// `s` cut to at most [`MAX_STRING_BYTES`] bytes at a character boundary.
-pub fn truncate(s: &str) -> &str {
+fn truncate(s: &str) -> &str {
     if s.len() <= MAX_STRING_BYTES {
         return s;
     }

@@ -21,20 +21,23 @@
 //! ```
 
 mod clock;
+mod dump;
 mod error;
 pub mod event;
 pub mod format;
 mod leb128;
 mod reader;
 pub mod report;
+mod report_text;
 pub mod rotation;
 mod writer;
 
+pub use dump::dump;
 pub use error::{DecodeError, JournalError, Problem, ReadError};
 pub use event::{
     Event, HugePageStatus, SessionEvent, SubmitOutcome, SupervisionAction, WorkerEvent,
 };
 pub use format::{FileHeader, ThreadKind, FLAG_HOST};
 pub use reader::{read_bytes, read_file, read_parts, JournalFile, TimedEvent};
-pub use report::{dump, report, Report, ReportOptions};
+pub use report::{report, Report, ReportOptions};
 pub use writer::{encode_buffer, HeaderInfo, Journal, JournalConfig, Stats, ThreadJournal};

@@ -61,7 +61,7 @@ pub fn read_parts<P: AsRef<Path>>(paths: &[P]) -> Result<JournalFile, ReadError>
             }
         }
     }
-    out.ok_or(ReadError::Header(DecodeError::UnexpectedEnd))
+    out.ok_or(ReadError::NoFiles)
 }
 
 /// Reads a journal from memory. Never panics, whatever the bytes.

@@ -5,9 +5,10 @@ use super::format::ThreadKind;
 use super::reader::{JournalFile, TimedEvent};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
-use std::fmt;
-use std::io::{self, Write};
 use std::time::Duration;
+
+/// Most buckets a report holds; longer journals get wider buckets.
+pub const MAX_BUCKETS: u64 = 10_000;
 
 /// What the report computes with.
 #[derive(Debug, Clone)]
@@ -108,7 +109,7 @@ pub struct Gap {
     pub open: bool,
 }
 
-fn secs(ns: u64) -> f64 {
+pub(super) fn secs(ns: u64) -> f64 {
     ns as f64 / 1e9
 }
 
@@ -118,8 +119,11 @@ pub fn report(journal: &JournalFile, options: &ReportOptions) -> Report {
     // Stable: a thread's own order is kept among equal times.
     events.sort_by_key(|e| e.time_ns);
     let end_ns = events.last().map_or(0, |e| e.time_ns);
+    // A damaged delta can put an event centuries out; widen the buckets rather than allocate
+    // one per minute of that.
     let bucket_ns = u64::try_from(options.bucket.as_nanos())
         .unwrap_or(u64::MAX)
+        .max(end_ns.div_ceil(MAX_BUCKETS))
         .max(1);
     // An event exactly at the end belongs to the last bucket, not to a new empty one.
     let buckets = end_ns.div_ceil(bucket_ns).max(1) as usize;
@@ -225,7 +229,7 @@ fn hash_rates(
     }
     // The last bucket is usually partial; dividing by its full width would show a false drop.
     let width = |b: usize| {
-        let start = b as u64 * bucket_ns;
+        let start = (b as u64).saturating_mul(bucket_ns);
         secs(bucket_ns.min(end_ns.saturating_sub(start)).max(1))
     };
     let mut rates: Vec<ThreadRate> = by_thread
@@ -397,222 +401,9 @@ fn gaps(events: &[&TimedEvent], threshold: Duration, end_ns: u64) -> Vec<Gap> {
     out
 }
 
-/// `+HH:MM:SS.s` since the journal start.
-fn clock(s: f64) -> String {
-    let total = s.max(0.0);
-    let h = (total / 3600.0) as u64;
-    let m = ((total % 3600.0) / 60.0) as u64;
-    format!("+{h:02}:{m:02}:{:04.1}", total % 60.0)
-}
-
-/// `YYYY-MM-DD HH:MM:SS UTC` from ms since the Unix epoch (civil-from-days, no date crate).
-fn utc(unix_ms: u64) -> String {
-    let secs = unix_ms / 1000;
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC",
-        rem / 3600,
-        (rem % 3600) / 60,
-        rem % 60
-    )
-}
-
-impl fmt::Display for Report {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(
-            f,
-            "journal started {}, covers {} ({} events)",
-            utc(self.start_unix_ms),
-            clock(self.duration_s),
-            self.events
-        )?;
-
-        writeln!(
-            f,
-            "\nhash rate per thread ({} s buckets, one scale)",
-            self.bucket_s
-        )?;
-        if self.threads.is_empty() {
-            writeln!(f, "  no hash batches recorded")?;
-        }
-        for t in &self.threads {
-            writeln!(
-                f,
-                "  t{:<4} {:>12} hashes {:>10.1} H/s  |{}|",
-                t.thread_id, t.hashes, t.average_hs, t.sparkline
-            )?;
-        }
-        if !self.threads.is_empty() {
-            writeln!(
-                f,
-                "\n  bucket      total H/s   slowest thread      fastest thread"
-            )?;
-            for (b, total) in self.total_hs.iter().enumerate() {
-                let at = |t: &&ThreadRate| t.per_bucket_hs[b];
-                let cmp = |a: &&ThreadRate, c: &&ThreadRate| at(a).total_cmp(&at(c));
-                let lo = self.threads.iter().min_by(cmp);
-                let hi = self.threads.iter().max_by(cmp);
-                let show = |t: Option<&ThreadRate>| {
-                    t.map_or(String::new(), |t| {
-                        format!("t{} {:.1}", t.thread_id, t.per_bucket_hs[b])
-                    })
-                };
-                writeln!(
-                    f,
-                    "  {:<10} {:>10.1}   {:<18}  {}",
-                    clock(b as f64 * self.bucket_s),
-                    total,
-                    show(lo),
-                    show(hi)
-                )?;
-            }
-        }
-
-        let s = &self.shares;
-        writeln!(
-            f,
-            "\nshares: {} found, {} submitted, {} accepted, {} rejected, {} stale",
-            s.found, s.submitted, s.accepted, s.rejected, s.stale
-        )?;
-        for (reason, n) in &s.reasons {
-            writeln!(f, "  {n:>6} × {reason}")?;
-        }
-        match &self.submit_rtt {
-            Some(r) => writeln!(
-                f,
-                "submit RTT: min {:.1} ms, median {:.1} ms, p99 {:.1} ms ({} results)",
-                r.min_ms, r.median_ms, r.p99_ms, r.count
-            )?,
-            None => writeln!(f, "submit RTT: no results")?,
-        }
-
-        writeln!(f, "\nreconnects: {}", self.reconnects.len())?;
-        for r in &self.reconnects {
-            let down = r.duration_s.map_or("never reconnected".to_string(), |d| {
-                format!("down {d:.1} s")
-            });
-            write!(f, "  {}  {}", clock(r.at_s), r.cause)?;
-            if let Some(t) = &r.trigger {
-                write!(f, " ({t})")?;
-            }
-            write!(f, ", {} attempt(s), {down}", r.attempts)?;
-            if let Some(to) = &r.failover_to {
-                write!(f, ", failover to {to}")?;
-            }
-            writeln!(f)?;
-        }
-
-        let ok = self
-            .huge_pages
-            .iter()
-            .filter(|h| h.status == HugePageStatus::Allocated)
-            .count();
-        writeln!(
-            f,
-            "\nhuge pages: {ok} of {} allocations fully on huge pages",
-            self.huge_pages.len()
-        )?;
-        for h in self
-            .huge_pages
-            .iter()
-            .filter(|h| h.status != HugePageStatus::Allocated)
-        {
-            writeln!(
-                f,
-                "  t{} {}: {} of {} bytes on huge pages (errno {})",
-                h.thread_id, h.status, h.huge_bytes, h.requested_bytes, h.errno
-            )?;
-        }
-
-        writeln!(
-            f,
-            "\ngaps (hash threads silent too long): {}",
-            self.gaps.len()
-        )?;
-        for g in &self.gaps {
-            let end = if g.open {
-                " (to the end, no stop recorded)"
-            } else {
-                ""
-            };
-            writeln!(
-                f,
-                "  t{:<4} silent {:.1} s from {} to {}{end}",
-                g.thread_id,
-                g.to_s - g.from_s,
-                clock(g.from_s),
-                clock(g.to_s)
-            )?;
-        }
-
-        if !self.problems.is_empty() {
-            writeln!(f, "\nproblems reading the journal: {}", self.problems.len())?;
-            for p in &self.problems {
-                writeln!(f, "  {p}")?;
-            }
-        }
-        Ok(())
-    }
-}
-
-/// Writes the header, then every event in time order, one per line, then any problems.
-pub fn dump(journal: &JournalFile, out: &mut dyn Write) -> io::Result<()> {
-    let h = &journal.header;
-    writeln!(
-        out,
-        "# phirig journal {}.{} (data {}), started {} ({} ms), pid {}, {}/{}, {}-bit, api port {}, timer overhead {} ns, flags {:#x}",
-        h.major,
-        h.minor,
-        h.data_version,
-        utc(h.start_unix_ms),
-        h.start_unix_ms,
-        h.pid,
-        h.arch,
-        h.os,
-        u32::from(h.pointer_size) * 8,
-        h.api_port,
-        h.timer_overhead_ns,
-        h.flags
-    )?;
-    writeln!(out, "# args: {:?}", h.args)?;
-    let mut events: Vec<&TimedEvent> = journal.events.iter().collect();
-    events.sort_by_key(|e| e.time_ns);
-    for e in events {
-        writeln!(
-            out,
-            "{:>16.9} t{:<4} {:<7} {}",
-            secs(e.time_ns),
-            e.thread_id,
-            e.thread_kind.name(),
-            e.event
-        )?;
-    }
-    for p in &journal.problems {
-        writeln!(out, "# problem: {p}")?;
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn utc_known_dates() {
-        assert_eq!(utc(0), "1970-01-01 00:00:00 UTC");
-        assert_eq!(utc(951_782_400_000), "2000-02-29 00:00:00 UTC");
-        assert_eq!(utc(1_795_267_941_000), "2026-11-21 13:32:21 UTC");
-    }
 
     #[test]
     fn percentiles_are_nearest_rank() {

@@ -17,7 +17,9 @@ pub fn hugepages_needed(threads: usize, ways: usize, algo: Algorithm) -> usize {
 
 fn meminfo(field: &str) -> Option<usize> {
     let text = std::fs::read_to_string("/proc/meminfo").ok()?;
-    text.lines().find_map(|l| l.strip_prefix(field)).and_then(|v| v.trim().parse().ok())
+    text.lines()
+        .find_map(|l| l.strip_prefix(field))
+        .and_then(|v| v.trim().parse().ok())
 }
 
 /// Reserved 2 MiB pages (`HugePages_Total`), if the system says.
@@ -33,9 +35,15 @@ pub fn hugepages_free() -> Option<usize> {
 /// Makes sure at least `pages` 2 MiB pages are reserved (needs root). Never lowers the count.
 pub fn reserve_hugepages(pages: usize) -> Result<(), MemoryError> {
     let read = || -> io::Result<usize> {
-        std::fs::read_to_string(NR_HUGEPAGES)?.trim().parse().map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+        std::fs::read_to_string(NR_HUGEPAGES)?
+            .trim()
+            .parse()
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
     };
-    let err = |source| MemoryError::Reserve { asked: pages, source };
+    let err = |source| MemoryError::Reserve {
+        asked: pages,
+        source,
+    };
     let now = read().map_err(err)?;
     if now >= pages {
         return Ok(());

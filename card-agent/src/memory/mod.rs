@@ -5,7 +5,9 @@ mod policy;
 mod report;
 mod scratchpad;
 
-pub use hugepages::{hugepages_free, hugepages_needed, hugepages_total, reserve_hugepages, NR_HUGEPAGES};
+pub use hugepages::{
+    hugepages_free, hugepages_needed, hugepages_total, reserve_hugepages, NR_HUGEPAGES,
+};
 pub use policy::{PageKind, PagePolicy};
 pub use report::PageReport;
 pub use scratchpad::{MemoryError, Scratchpad};

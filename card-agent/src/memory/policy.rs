@@ -13,19 +13,28 @@ pub struct PagePolicy {
 
 impl Default for PagePolicy {
     fn default() -> Self {
-        Self { allow_huge: true, allow_1g: false }
+        Self {
+            allow_huge: true,
+            allow_1g: false,
+        }
     }
 }
 
 impl PagePolicy {
     /// Plain pages only (for comparisons, or where huge pages misbehave).
     pub const fn normal_only() -> Self {
-        Self { allow_huge: false, allow_1g: false }
+        Self {
+            allow_huge: false,
+            allow_1g: false,
+        }
     }
 
     /// Everything, 1 GiB pages included.
     pub const fn gigantic() -> Self {
-        Self { allow_huge: true, allow_1g: true }
+        Self {
+            allow_huge: true,
+            allow_1g: true,
+        }
     }
 }
 

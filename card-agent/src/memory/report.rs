@@ -21,22 +21,33 @@ impl PageReport {
     pub fn new(pages: &[PageKind], algo: Algorithm, threads: usize) -> Self {
         let ways = pages.len().max(1);
         let wanted = hugepages_needed(1, ways, algo);
-        let got = if !pages.is_empty() && pages.iter().all(|p| p.is_huge()) { wanted } else { 0 };
-        Self { got, wanted, rig_needs: hugepages_needed(threads, ways, algo) }
+        let got = if !pages.is_empty() && pages.iter().all(|p| p.is_huge()) {
+            wanted
+        } else {
+            0
+        };
+        Self {
+            got,
+            wanted,
+            rig_needs: hugepages_needed(threads, ways, algo),
+        }
     }
 
     pub fn percent(&self) -> usize {
-        if self.wanted == 0 {
-            100
-        } else {
-            self.got * 100 / self.wanted
-        }
+        (self.got * 100).checked_div(self.wanted).unwrap_or(100)
     }
 }
 
 impl fmt::Display for PageReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "huge pages {}% {}/{} ({} MiB)", self.percent(), self.got, self.wanted, HUGE_2M >> 20)?;
+        write!(
+            f,
+            "huge pages {}% {}/{} ({} MiB)",
+            self.percent(),
+            self.got,
+            self.wanted,
+            HUGE_2M >> 20
+        )?;
         if self.percent() < 100 {
             write!(f, "\necho {} > {}", self.rig_needs, NR_HUGEPAGES)?;
         }
@@ -57,6 +68,9 @@ mod tests {
     #[test]
     fn shortfall_prints_the_fix() {
         let r = PageReport::new(&[PageKind::Normal, PageKind::Normal], Algorithm::Cn2, 4);
-        assert_eq!(r.to_string(), "huge pages 0% 0/2 (2 MiB)\necho 8 > /proc/sys/vm/nr_hugepages");
+        assert_eq!(
+            r.to_string(),
+            "huge pages 0% 0/2 (2 MiB)\necho 8 > /proc/sys/vm/nr_hugepages"
+        );
     }
 }

@@ -8,11 +8,17 @@ use super::{HUGE_1G, HUGE_2M};
 #[derive(Debug, thiserror::Error)]
 pub enum MemoryError {
     #[error("cannot map {bytes} bytes even on normal pages: {source}")]
-    Map { bytes: usize, source: std::io::Error },
+    Map {
+        bytes: usize,
+        source: std::io::Error,
+    },
     #[error("a scratchpad of 0 bytes was asked for")]
     Empty,
     #[error("cannot reserve {asked} huge pages: {source}")]
-    Reserve { asked: usize, source: std::io::Error },
+    Reserve {
+        asked: usize,
+        source: std::io::Error,
+    },
     #[error("asked the kernel for {asked} huge pages, it reserved only {got} (memory too fragmented or too small)")]
     ReservedTooFew { asked: usize, got: usize },
 }
@@ -64,26 +70,60 @@ impl Scratchpad {
         if policy.allow_huge && policy.allow_1g {
             let mapped = round_up(len, HUGE_1G);
             // MAP_POPULATE: take the pages now, so running out shows here and not as SIGBUS later.
-            if let Ok(ptr) = map(mapped, libc::MAP_HUGETLB | libc::MAP_HUGE_1GB | libc::MAP_POPULATE) {
-                return Ok(Self { ptr, len, mapped, kind: PageKind::Huge1G });
+            if let Ok(ptr) = map(
+                mapped,
+                libc::MAP_HUGETLB | libc::MAP_HUGE_1GB | libc::MAP_POPULATE,
+            ) {
+                return Ok(Self {
+                    ptr,
+                    len,
+                    mapped,
+                    kind: PageKind::Huge1G,
+                });
             }
         }
         if policy.allow_huge {
             let mapped = round_up(len, HUGE_2M);
-            if let Ok(ptr) = map(mapped, libc::MAP_HUGETLB | libc::MAP_HUGE_2MB | libc::MAP_POPULATE) {
-                return Ok(Self { ptr, len, mapped, kind: PageKind::Huge2M });
+            if let Ok(ptr) = map(
+                mapped,
+                libc::MAP_HUGETLB | libc::MAP_HUGE_2MB | libc::MAP_POPULATE,
+            ) {
+                return Ok(Self {
+                    ptr,
+                    len,
+                    mapped,
+                    kind: PageKind::Huge2M,
+                });
             }
             if let Ok(ptr) = map(mapped, 0) {
                 // SAFETY: advice on our own fresh mapping; failure only means no THP.
-                let advised = unsafe { libc::madvise(ptr.as_ptr().cast(), mapped, libc::MADV_HUGEPAGE) } == 0;
-                let kind = if advised { PageKind::Transparent } else { PageKind::Normal };
-                return Ok(Self { ptr, len, mapped, kind });
+                let advised =
+                    unsafe { libc::madvise(ptr.as_ptr().cast(), mapped, libc::MADV_HUGEPAGE) } == 0;
+                let kind = if advised {
+                    PageKind::Transparent
+                } else {
+                    PageKind::Normal
+                };
+                return Ok(Self {
+                    ptr,
+                    len,
+                    mapped,
+                    kind,
+                });
             }
         }
         let mapped = round_up(len, 4096);
         map(mapped, 0)
-            .map(|ptr| Self { ptr, len, mapped, kind: PageKind::Normal })
-            .map_err(|source| MemoryError::Map { bytes: mapped, source })
+            .map(|ptr| Self {
+                ptr,
+                len,
+                mapped,
+                kind: PageKind::Normal,
+            })
+            .map_err(|source| MemoryError::Map {
+                bytes: mapped,
+                source,
+            })
     }
 
     pub fn kind(&self) -> PageKind {
@@ -132,7 +172,11 @@ mod tests {
     #[test]
     fn some_memory_is_always_returned() {
         // Whatever is reserved on this machine, the default policy never fails for a small pad.
-        for policy in [PagePolicy::default(), PagePolicy::gigantic(), PagePolicy::normal_only()] {
+        for policy in [
+            PagePolicy::default(),
+            PagePolicy::gigantic(),
+            PagePolicy::normal_only(),
+        ] {
             let s = Scratchpad::new(256 << 10, policy).unwrap();
             assert!(!s.is_empty());
         }
@@ -140,6 +184,9 @@ mod tests {
 
     #[test]
     fn empty_is_an_error() {
-        assert!(matches!(Scratchpad::new(0, PagePolicy::default()), Err(MemoryError::Empty)));
+        assert!(matches!(
+            Scratchpad::new(0, PagePolicy::default()),
+            Err(MemoryError::Empty)
+        ));
     }
 }

@@ -23,9 +23,13 @@ pub fn pin_current_thread(_cpu: usize) -> bool {
 mod tests {
     #[test]
     fn pins_to_cpu0_and_refuses_nonsense() {
-        let ok = std::thread::spawn(|| super::pin_current_thread(0)).join().expect("thread");
+        let ok = std::thread::spawn(|| super::pin_current_thread(0))
+            .join()
+            .expect("thread");
         assert!(ok, "pinning to cpu0 should work on Linux");
-        let bad = std::thread::spawn(|| super::pin_current_thread(1 << 20)).join().expect("thread");
+        let bad = std::thread::spawn(|| super::pin_current_thread(1 << 20))
+            .join()
+            .expect("thread");
         assert!(!bad);
     }
 }

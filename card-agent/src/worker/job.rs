@@ -1,8 +1,8 @@
 //! The job a worker mines: blob, target, algorithm and the nonce slice it may use.
 
 use super::nonce_range::{NonceCursor, NonceRange};
-use phirig_pool::protocol::MIN_BLOB_LEN;
 use crate::cn::Algorithm;
+use phirig_pool::protocol::MIN_BLOB_LEN;
 
 /// Work handed to the workers. Built from a pool job after validation.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,9 +23,18 @@ pub struct MiningJob {
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum JobError {
     #[error("job {job_id}: blob is {len} bytes, {algo} needs at least {min}")]
-    BlobTooShort { job_id: String, algo: Algorithm, len: usize, min: usize },
+    BlobTooShort {
+        job_id: String,
+        algo: Algorithm,
+        len: usize,
+        min: usize,
+    },
     #[error("job {job_id}: blob is {len} bytes, longer than the {max}-byte limit")]
-    BlobTooLong { job_id: String, len: usize, max: usize },
+    BlobTooLong {
+        job_id: String,
+        len: usize,
+        max: usize,
+    },
     #[error("job {job_id}: target is zero, no hash could ever be a share")]
     ZeroTarget { job_id: String },
     #[error("job {job_id}: {algo} needs a block height")]
@@ -40,17 +49,29 @@ impl MiningJob {
         let job_id = self.job_id.clone();
         let min = self.algo.min_input_len().max(MIN_BLOB_LEN);
         if self.blob.len() < min {
-            return Err(JobError::BlobTooShort { job_id, algo: self.algo, len: self.blob.len(), min });
+            return Err(JobError::BlobTooShort {
+                job_id,
+                algo: self.algo,
+                len: self.blob.len(),
+                min,
+            });
         }
         let max = self.algo.max_input_len();
         if self.blob.len() > max {
-            return Err(JobError::BlobTooLong { job_id, len: self.blob.len(), max });
+            return Err(JobError::BlobTooLong {
+                job_id,
+                len: self.blob.len(),
+                max,
+            });
         }
         if self.target == 0 {
             return Err(JobError::ZeroTarget { job_id });
         }
         if self.algo.needs_height() && self.height == 0 {
-            return Err(JobError::MissingHeight { job_id, algo: self.algo });
+            return Err(JobError::MissingHeight {
+                job_id,
+                algo: self.algo,
+            });
         }
         if self.range.is_empty() {
             return Err(JobError::EmptyRange { job_id });
@@ -68,7 +89,10 @@ pub struct ActiveJob {
 
 impl ActiveJob {
     pub fn new(job: MiningJob) -> Self {
-        Self { cursor: NonceCursor::new(job.range), job }
+        Self {
+            cursor: NonceCursor::new(job.range),
+            job,
+        }
     }
 }
 
@@ -93,11 +117,30 @@ mod tests {
         let cn0: Algorithm = "cn/0".parse().expect("algo");
         let cnr: Algorithm = "cn/r".parse().expect("algo");
         assert!(job(cn0, 76).validate().is_ok());
-        assert!(matches!(job(cn0, 20).validate(), Err(JobError::BlobTooShort { .. })));
-        assert!(matches!(job(cn0, 100_000).validate(), Err(JobError::BlobTooLong { .. })));
-        assert!(matches!(MiningJob { target: 0, ..job(cn0, 76) }.validate(), Err(JobError::ZeroTarget { .. })));
-        assert!(matches!(job(cnr, 76).validate(), Err(JobError::MissingHeight { .. })));
-        let empty = MiningJob { range: NonceRange::new(5, 5, None), ..job(cn0, 76) };
+        assert!(matches!(
+            job(cn0, 20).validate(),
+            Err(JobError::BlobTooShort { .. })
+        ));
+        assert!(matches!(
+            job(cn0, 100_000).validate(),
+            Err(JobError::BlobTooLong { .. })
+        ));
+        assert!(matches!(
+            MiningJob {
+                target: 0,
+                ..job(cn0, 76)
+            }
+            .validate(),
+            Err(JobError::ZeroTarget { .. })
+        ));
+        assert!(matches!(
+            job(cnr, 76).validate(),
+            Err(JobError::MissingHeight { .. })
+        ));
+        let empty = MiningJob {
+            range: NonceRange::new(5, 5, None),
+            ..job(cn0, 76)
+        };
         assert!(matches!(empty.validate(), Err(JobError::EmptyRange { .. })));
     }
 }

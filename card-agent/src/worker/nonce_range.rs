@@ -18,15 +18,27 @@ pub struct NonceRange {
 impl NonceRange {
     /// The whole space: all 2^32 nonces, or the 2^24 beneath a NiceHash fixed byte.
     pub fn full(fixed_byte: Option<u8>) -> Self {
-        let end = if fixed_byte.is_some() { 1 << 24 } else { 1 << 32 };
-        Self { start: 0, end, fixed_byte }
+        let end = if fixed_byte.is_some() {
+            1 << 24
+        } else {
+            1 << 32
+        };
+        Self {
+            start: 0,
+            end,
+            fixed_byte,
+        }
     }
 
     /// A slice `[start, end)` of counters, clamped to the space the mode allows.
     pub fn new(start: u64, end: u64, fixed_byte: Option<u8>) -> Self {
         let limit = Self::full(fixed_byte).end;
         let end = end.min(limit);
-        Self { start: start.min(end), end, fixed_byte }
+        Self {
+            start: start.min(end),
+            end,
+            fixed_byte,
+        }
     }
 
     pub fn start(&self) -> u64 {
@@ -79,7 +91,10 @@ pub struct NonceCursor {
 
 impl NonceCursor {
     pub fn new(range: NonceRange) -> Self {
-        Self { next: AtomicU64::new(range.start), range }
+        Self {
+            next: AtomicU64::new(range.start),
+            range,
+        }
     }
 
     pub fn range(&self) -> NonceRange {
@@ -136,7 +151,8 @@ mod tests {
 
     #[test]
     fn cursor_never_repeats_across_threads() {
-        let cursor = std::sync::Arc::new(NonceCursor::new(NonceRange::new(100, 100 + 10_000, None)));
+        let cursor =
+            std::sync::Arc::new(NonceCursor::new(NonceRange::new(100, 100 + 10_000, None)));
         let handles: Vec<_> = (0..4)
             .map(|_| {
                 let c = cursor.clone();

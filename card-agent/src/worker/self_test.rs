@@ -28,7 +28,11 @@ pub fn parse_vectors(text: &str) -> Result<Vec<Vector>, String> {
             return Err(bad("expected ALGO INPUT EXPECTED [HEIGHT]"));
         }
         let algo: Algorithm = f[0].parse().map_err(|_| bad("unknown algorithm"))?;
-        let input = if f[1] == "-" { Vec::new() } else { hex::decode(f[1]).map_err(|_| bad("input is not hex"))? };
+        let input = if f[1] == "-" {
+            Vec::new()
+        } else {
+            hex::decode(f[1]).map_err(|_| bad("input is not hex"))?
+        };
         let expected: [u8; 32] = hex::decode(f[2])
             .ok()
             .and_then(|v| v.try_into().ok())
@@ -37,7 +41,12 @@ pub fn parse_vectors(text: &str) -> Result<Vec<Vector>, String> {
             Some(h) => h.parse().map_err(|_| bad("height is not a number"))?,
             None => 0,
         };
-        out.push(Vector { algo, input, expected, height });
+        out.push(Vector {
+            algo,
+            input,
+            expected,
+            height,
+        });
     }
     Ok(out)
 }
@@ -54,9 +63,21 @@ pub enum SelfTestError {
     #[error("no test vector for {0}")]
     NoVector(Algorithm),
     #[error("{algo} on {aes} ×{ways}: hash {way} of the batch came out {got}, expected {want}")]
-    Mismatch { algo: Algorithm, aes: &'static str, ways: usize, way: usize, got: String, want: String },
+    Mismatch {
+        algo: Algorithm,
+        aes: &'static str,
+        ways: usize,
+        way: usize,
+        got: String,
+        want: String,
+    },
     #[error("{algo} on {aes} ×{ways}: {error}")]
-    Kernel { algo: Algorithm, aes: &'static str, ways: usize, error: String },
+    Kernel {
+        algo: Algorithm,
+        aes: &'static str,
+        ways: usize,
+        error: String,
+    },
 }
 
 /// Runs the first vector of the hasher's algorithm through every lane of the hasher's own path.
@@ -64,12 +85,20 @@ pub fn self_test(hasher: &mut CnHasher) -> Result<(), SelfTestError> {
     let algo = hasher.algorithm();
     let ways = hasher.ways();
     let aes = hasher.aes().name();
-    let v = embedded_vectors().into_iter().find(|v| v.algo == algo).ok_or(SelfTestError::NoVector(algo))?;
+    let v = embedded_vectors()
+        .into_iter()
+        .find(|v| v.algo == algo)
+        .ok_or(SelfTestError::NoVector(algo))?;
     let inputs: Vec<&[u8]> = vec![&v.input; ways];
     let mut out = vec![[0u8; 32]; ways];
     hasher
         .hash_ways(&inputs, v.height, &mut out)
-        .map_err(|e| SelfTestError::Kernel { algo, aes, ways, error: e.to_string() })?;
+        .map_err(|e| SelfTestError::Kernel {
+            algo,
+            aes,
+            ways,
+            error: e.to_string(),
+        })?;
     for (way, got) in out.iter().enumerate() {
         if *got != v.expected {
             return Err(SelfTestError::Mismatch {
@@ -96,13 +125,20 @@ mod tests {
         for algo in Algorithm::ALL {
             assert!(v.iter().any(|x| x.algo == algo), "no vector for {algo}");
         }
-        assert!(v.iter().filter(|x| x.algo.needs_height()).all(|x| x.height > 0));
+        assert!(v
+            .iter()
+            .filter(|x| x.algo.needs_height())
+            .all(|x| x.height > 0));
     }
 
     #[test]
     fn bad_lines_are_named() {
         assert!(parse_vectors("cn/0 zz 00").unwrap_err().contains("line 1"));
-        assert!(parse_vectors("\n# c\ncn/nope 00 00").unwrap_err().contains("line 3"));
-        assert!(parse_vectors("cn/0 00 0011").unwrap_err().contains("32 bytes"));
+        assert!(parse_vectors("\n# c\ncn/nope 00 00")
+            .unwrap_err()
+            .contains("line 3"));
+        assert!(parse_vectors("cn/0 00 0011")
+            .unwrap_err()
+            .contains("32 bytes"));
     }
 }

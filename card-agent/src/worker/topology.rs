@@ -22,7 +22,12 @@ impl Topology {
     pub fn detect() -> Self {
         Self::from_sysfs(Path::new("/sys/devices/system/cpu")).unwrap_or_else(|| {
             let n = std::thread::available_parallelism().map_or(1, |n| n.get());
-            Self { core_cpus: (0..n).collect(), logical_cpus: n, l2_bytes: 0, l3_bytes: 0 }
+            Self {
+                core_cpus: (0..n).collect(),
+                logical_cpus: n,
+                l2_bytes: 0,
+                l3_bytes: 0,
+            }
         })
     }
 
@@ -48,7 +53,12 @@ impl Topology {
         let mut core_cpus: Vec<usize> = cores.into_values().collect();
         core_cpus.sort_unstable();
         let (l2_bytes, l3_bytes) = cache_sizes(root, cpus[0], &cpus);
-        Some(Self { core_cpus, logical_cpus: cpus.len(), l2_bytes, l3_bytes })
+        Some(Self {
+            core_cpus,
+            logical_cpus: cpus.len(),
+            l2_bytes,
+            l3_bytes,
+        })
     }
 
     pub fn cores(&self) -> usize {
@@ -83,7 +93,9 @@ fn cache_sizes(root: &Path, cpu: usize, all: &[usize]) -> (usize, usize) {
     let mut l3_sets: BTreeMap<String, usize> = BTreeMap::new();
     for &c in all {
         let dir: PathBuf = root.join(format!("cpu{c}/cache"));
-        let Ok(entries) = fs::read_dir(&dir) else { continue };
+        let Ok(entries) = fs::read_dir(&dir) else {
+            continue;
+        };
         for e in entries.filter_map(|e| e.ok()) {
             let p = e.path();
             let level = read_u64(&p.join("level")).unwrap_or(0);
@@ -91,7 +103,10 @@ fn cache_sizes(root: &Path, cpu: usize, all: &[usize]) -> (usize, usize) {
             if kind.trim() == "Instruction" {
                 continue;
             }
-            let size = fs::read_to_string(p.join("size")).ok().and_then(|s| parse_size(&s)).unwrap_or(0);
+            let size = fs::read_to_string(p.join("size"))
+                .ok()
+                .and_then(|s| parse_size(&s))
+                .unwrap_or(0);
             if level == 2 && c == cpu {
                 l2 = size;
             } else if level == 3 {
@@ -117,7 +132,11 @@ pub const MAX_INTENSITY: usize = 5;
 /// no more threads than the L3 can feed (xmrig's rule: the scratchpads should fit the last level).
 pub fn plan(topo: &Topology, scratchpad_bytes: usize) -> ThreadPlan {
     let pad = scratchpad_bytes.max(1);
-    let intensity = if topo.l2_bytes == 0 { 1 } else { (topo.l2_bytes / pad).clamp(1, MAX_INTENSITY) };
+    let intensity = if topo.l2_bytes == 0 {
+        1
+    } else {
+        (topo.l2_bytes / pad).clamp(1, MAX_INTENSITY)
+    };
     let mut threads = topo.cores();
     if topo.l3_bytes > 0 {
         let fits = (topo.l3_bytes / (pad * intensity)).max(1);
@@ -143,14 +162,22 @@ mod tests {
         for cpu in 0..4 {
             let core = cpu % 2;
             write(r, &format!("cpu{cpu}/topology/physical_package_id"), "0\n");
-            write(r, &format!("cpu{cpu}/topology/core_id"), &format!("{core}\n"));
+            write(
+                r,
+                &format!("cpu{cpu}/topology/core_id"),
+                &format!("{core}\n"),
+            );
             write(r, &format!("cpu{cpu}/cache/index2/level"), "2\n");
             write(r, &format!("cpu{cpu}/cache/index2/type"), "Unified\n");
             write(r, &format!("cpu{cpu}/cache/index2/size"), "1024K\n");
             write(r, &format!("cpu{cpu}/cache/index3/level"), "3\n");
             write(r, &format!("cpu{cpu}/cache/index3/type"), "Unified\n");
             write(r, &format!("cpu{cpu}/cache/index3/size"), "8M\n");
-            write(r, &format!("cpu{cpu}/cache/index3/shared_cpu_list"), "0-3\n");
+            write(
+                r,
+                &format!("cpu{cpu}/cache/index3/shared_cpu_list"),
+                "0-3\n",
+            );
         }
         write(r, "cpufreq/ondemand", "x"); // not a cpu directory
         dir
@@ -170,11 +197,26 @@ mod tests {
     fn plans_by_scratchpad_size() {
         let dir = fixture();
         let t = Topology::from_sysfs(dir.path()).expect("topology");
-        assert_eq!(plan(&t, 2 << 20), ThreadPlan { threads: 2, intensity: 1 });
-        assert_eq!(plan(&t, 256 << 10), ThreadPlan { threads: 2, intensity: 4 });
+        assert_eq!(
+            plan(&t, 2 << 20),
+            ThreadPlan {
+                threads: 2,
+                intensity: 1
+            }
+        );
+        assert_eq!(
+            plan(&t, 256 << 10),
+            ThreadPlan {
+                threads: 2,
+                intensity: 4
+            }
+        );
         // 4 MiB pads: the 8 MiB L3 feeds only two.
         assert_eq!(plan(&t, 4 << 20).threads, 2);
-        let tiny_l3 = Topology { l3_bytes: 4 << 20, ..t };
+        let tiny_l3 = Topology {
+            l3_bytes: 4 << 20,
+            ..t
+        };
         assert_eq!(plan(&tiny_l3, 4 << 20).threads, 1);
     }
 

@@ -57,13 +57,28 @@ pub struct FoundResult {
 pub enum WorkerNote {
     Share(FoundResult),
     /// The job's nonce slice is used up; nothing more can be mined on it.
-    Exhausted { seq: u64 },
+    Exhausted {
+        seq: u64,
+    },
     /// A worker is ready on a path (after its self-test passed).
-    Ready { thread: usize, algo: Algorithm, aes: &'static str, intensity: usize, pages: Vec<PageKind> },
+    Ready {
+        thread: usize,
+        algo: Algorithm,
+        aes: &'static str,
+        intensity: usize,
+        pages: Vec<PageKind>,
+    },
     /// A path failed its self-test or could not get memory; that worker will not mine this algorithm.
-    Refused { thread: usize, algo: Algorithm, error: String },
+    Refused {
+        thread: usize,
+        algo: Algorithm,
+        error: String,
+    },
     /// A worker panicked; it is restarted.
-    Panicked { thread: usize, message: String },
+    Panicked {
+        thread: usize,
+        message: String,
+    },
 }
 
 /// Per-thread counters and state, readable at any time without stopping the thread.
@@ -118,9 +133,16 @@ pub struct Workers {
 
 impl Workers {
     /// Starts the threads; the count comes from the config or from `algo`'s scratchpad and the caches.
-    pub fn start(config: WorkerConfig, algo: Algorithm, notes: UnboundedSender<WorkerNote>) -> Self {
+    pub fn start(
+        config: WorkerConfig,
+        algo: Algorithm,
+        notes: UnboundedSender<WorkerNote>,
+    ) -> Self {
         let topology = Topology::detect();
-        let threads = config.threads.unwrap_or_else(|| plan(&topology, algo.scratchpad_bytes()).threads).max(1);
+        let threads = config
+            .threads
+            .unwrap_or_else(|| plan(&topology, algo.scratchpad_bytes()).threads)
+            .max(1);
         let shared = Arc::new(Shared {
             stop: AtomicBool::new(false),
             paused: AtomicBool::new(false),
@@ -181,17 +203,29 @@ impl Workers {
 
     /// Cumulative hashes per thread.
     pub fn hash_counts(&self) -> Vec<u64> {
-        self.shared.threads.iter().map(|t| t.hashes.load(Ordering::Relaxed)).collect()
+        self.shared
+            .threads
+            .iter()
+            .map(|t| t.hashes.load(Ordering::Relaxed))
+            .collect()
     }
 
     /// Restarts per thread (after panics).
     pub fn restarts(&self) -> Vec<u64> {
-        self.shared.threads.iter().map(|t| t.restarts.load(Ordering::Relaxed)).collect()
+        self.shared
+            .threads
+            .iter()
+            .map(|t| t.restarts.load(Ordering::Relaxed))
+            .collect()
     }
 
     /// What each thread last reported about its path.
     pub fn thread_info(&self) -> Vec<ThreadInfo> {
-        self.shared.threads.iter().map(|t| lock(&t.info).clone()).collect()
+        self.shared
+            .threads
+            .iter()
+            .map(|t| lock(&t.info).clone())
+            .collect()
     }
 
     /// Stops and joins every thread.
@@ -215,7 +249,11 @@ impl Drop for Workers {
 
 /// Runs a worker and restarts it after a panic, so a core is never silently lost.
 fn supervise(index: usize, shared: &Shared) {
-    let cpu = shared.topology.core_cpus.get(index % shared.topology.cores()).copied();
+    let cpu = shared
+        .topology
+        .core_cpus
+        .get(index % shared.topology.cores())
+        .copied();
     if shared.config.pin {
         if let Some(cpu) = cpu {
             pin_current_thread(cpu);
@@ -231,8 +269,13 @@ fn supervise(index: usize, shared: &Shared) {
                     .map(|s| s.to_string())
                     .or_else(|| payload.downcast_ref::<String>().cloned())
                     .unwrap_or_else(|| "unknown panic".into());
-                shared.threads[index].restarts.fetch_add(1, Ordering::Relaxed);
-                let _ = shared.notes.send(WorkerNote::Panicked { thread: index, message });
+                shared.threads[index]
+                    .restarts
+                    .fetch_add(1, Ordering::Relaxed);
+                let _ = shared.notes.send(WorkerNote::Panicked {
+                    thread: index,
+                    message,
+                });
                 std::thread::sleep(Duration::from_millis(100));
             }
         }
@@ -254,18 +297,28 @@ fn prepare(index: usize, shared: &Shared, algo: Algorithm) -> Path {
     match made {
         Ok(h) => {
             let pages = h.pages().to_vec();
-            *lock(&shared.threads[index].info) = ThreadInfo {
-                cpu: lock(&shared.threads[index].info).cpu,
-                algo: Some(algo.to_string()),
-                aes: Some(aes.name()),
+            {
+                let mut info = lock(&shared.threads[index].info);
+                info.algo = Some(algo.to_string());
+                info.aes = Some(aes.name());
+                info.intensity = ways;
+                info.pages = pages.clone();
+            }
+            let _ = shared.notes.send(WorkerNote::Ready {
+                thread: index,
+                algo,
+                aes: aes.name(),
                 intensity: ways,
-                pages: pages.clone(),
-            };
-            let _ = shared.notes.send(WorkerNote::Ready { thread: index, algo, aes: aes.name(), intensity: ways, pages });
+                pages,
+            });
             Path::Ready(h)
         }
         Err(error) => {
-            let _ = shared.notes.send(WorkerNote::Refused { thread: index, algo, error });
+            let _ = shared.notes.send(WorkerNote::Refused {
+                thread: index,
+                algo,
+                error,
+            });
             Path::Refused(algo)
         }
     }
@@ -309,7 +362,9 @@ fn mine(index: usize, shared: &Shared) {
         let Some(run) = active.cursor.claim(ways as u64) else {
             if exhausted_seq != Some(active.job.seq) {
                 exhausted_seq = Some(active.job.seq);
-                let _ = shared.notes.send(WorkerNote::Exhausted { seq: active.job.seq });
+                let _ = shared.notes.send(WorkerNote::Exhausted {
+                    seq: active.job.seq,
+                });
             }
             std::thread::sleep(shared.config.idle_poll);
             continue;
@@ -332,7 +387,11 @@ fn mine(index: usize, shared: &Shared) {
         let inputs: Vec<&[u8]> = blobs.iter().map(|b| b.as_slice()).collect();
         if let Err(e) = hasher.hash_ways(&inputs, active.job.height, &mut out[..ways]) {
             // Validation should make this unreachable; refuse the job rather than spin on errors.
-            let _ = shared.notes.send(WorkerNote::Refused { thread: index, algo: active.job.algo, error: e.to_string() });
+            let _ = shared.notes.send(WorkerNote::Refused {
+                thread: index,
+                algo: active.job.algo,
+                error: e.to_string(),
+            });
             job = None;
             continue;
         }

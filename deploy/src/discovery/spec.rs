@@ -42,6 +42,20 @@ impl fmt::Display for CardSpec {
     }
 }
 
+// As the plain string (`mic0`, `local`, `user@host:port`) in config files and `--json`.
+impl serde::Serialize for CardSpec {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for CardSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
 impl CardSpec {
     /// The card this spec names; `micN` goes through MPSS discovery (sysfs, then the address rule).
     pub fn resolve(&self, mpss: &MpssDiscovery) -> Result<Card, DiscoveryError> {
@@ -95,6 +109,18 @@ mod tests {
         // `micro` is a host name, not an MPSS card.
         assert!(matches!("micro".parse::<CardSpec>(), Ok(CardSpec::Ssh(_))));
         assert!("user@host:x".parse::<CardSpec>().is_err());
+    }
+
+    #[test]
+    fn serde_as_strings() {
+        let specs: Vec<CardSpec> =
+            serde_json::from_str(r#"["mic0", "local", "me@[::1]:2222"]"#).expect("parse");
+        assert_eq!(specs[0], CardSpec::Mic(0));
+        assert_eq!(
+            serde_json::to_string(&specs).expect("json"),
+            r#"["mic0","local","me@[::1]:2222"]"#
+        );
+        assert!(serde_json::from_str::<Vec<CardSpec>>(r#"["-oProxyCommand=x"]"#).is_err());
     }
 
     #[test]

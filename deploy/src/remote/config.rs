@@ -25,7 +25,7 @@ pub enum DigestMethod {
     Stream,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct DeployConfig {
     pub binaries: AgentBinaries,
     /// Directory on remote cards for the binary, pid file, log and token file.
@@ -65,5 +65,40 @@ impl Default for DeployConfig {
             digest_method: None,
             ssh: SshOptions::default(),
         }
+    }
+}
+
+// Written by hand so that `{:?}` of a config (in a log line, a panic) never shows the token.
+impl std::fmt::Debug for DeployConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeployConfig")
+            .field("binaries", &self.binaries)
+            .field("remote_dir", &self.remote_dir)
+            .field("local_dir", &self.local_dir)
+            .field("agent_args", &self.agent_args)
+            .field("agent_port", &self.agent_port)
+            .field("health_path", &self.health_path)
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .field("health_timeout", &self.health_timeout)
+            .field("stop_grace", &self.stop_grace)
+            .field("digest_method", &self.digest_method)
+            .field("ssh", &self.ssh)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_hides_token() {
+        let c = DeployConfig {
+            token: Some("s3cret-token".into()),
+            ..DeployConfig::default()
+        };
+        let d = format!("{c:?}");
+        assert!(!d.contains("s3cret"), "{d}");
+        assert!(d.contains("<redacted>"));
     }
 }

@@ -7,11 +7,16 @@ mod error;
 mod health;
 mod paths;
 mod profile;
+mod report;
+mod rows;
+mod scripts;
 
 pub use config::{AgentBinaries, DeployConfig, DigestMethod};
-pub use deployer::{AgentStatus, Deployer, StartReport, StopOutcome, UploadReport};
+pub use deployer::Deployer;
 pub use digest::{digest_script, local_digest, parse_digest_reply, remote_digest};
 pub use error::DeployError;
 pub use health::{health_url, wait_healthy};
 pub use paths::AgentPaths;
 pub use profile::{choose_binary, parse_probe, BinaryChoice, CardProfile, PROBE_SCRIPT};
+pub use report::{AgentStatus, StartReport, StopOutcome, UploadReport};
+pub use rows::card_rows;

@@ -131,7 +131,7 @@ pub async fn run(
         return Err(SshError::Unreachable {
             card: card_name,
             detail: if stderr.is_empty() {
-                "ssh exited with status 255".into()
+                "ssh exited with status 255 (connection failed or lost)".into()
             } else {
                 stderr
             },

@@ -88,3 +88,40 @@ impl CardOps for DeployerOps {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::remote::DeployConfig;
+    use crate::watchdog::action::Cause;
+
+    #[tokio::test]
+    async fn reset_and_boot_write_sysfs_state() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mpss = MpssDiscovery {
+            sysfs_root: dir.path().join("sys"),
+            etc_root: dir.path().join("etc"),
+            ssh_user: "root".into(),
+        };
+        let card_dir = mpss.card_dir(2);
+        std::fs::create_dir_all(&card_dir).expect("mkdir");
+        std::fs::write(card_dir.join("state"), "error\n").expect("state");
+        let card = mpss.card(2).expect("card");
+        let ops = DeployerOps::new(Deployer::new(DeployConfig::default()), Some(mpss.clone()));
+        let cause = Cause::CardState {
+            state: "error".into(),
+        };
+        let reset = SupervisionAction::new("mic2", ActionKind::ResetCard, cause.clone());
+        ops.act(&card, &reset).await.expect("reset");
+        assert_eq!(
+            std::fs::read_to_string(card_dir.join("state")).expect("read"),
+            "reset"
+        );
+        let boot = SupervisionAction::new("mic2", ActionKind::BootCard, cause);
+        ops.act(&card, &boot).await.expect("boot");
+        assert_eq!(
+            std::fs::read_to_string(card_dir.join("state")).expect("read"),
+            "boot"
+        );
+    }
+}

@@ -10,9 +10,11 @@ pub enum ClientEvent {
     Job(Job),
     /// The one outcome of a share returned by [`super::ClientHandle::submit`].
     ShareOutcome { id: ShareId, outcome: ShareOutcome },
-    /// Logged in to a pool (index into the configured list).
+    /// Logged in to a pool (index into the configured list); `url` is where we actually are
+    /// (differs from the configured one after a `client.reconnect` to another port).
     Connected { pool: usize, url: String },
-    /// A session ended; the cause is also logged (one line) and counted.
+    /// A session or connect attempt ended; the cause is also logged (one line) and counted
+    /// in [`super::ClientStats::reconnects`].
     Disconnected { pool: usize, cause: HangCause },
     /// A sick higher-priority pool answered a background login probe.
     PoolRecovered { pool: usize },

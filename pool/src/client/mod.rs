@@ -8,6 +8,31 @@
 //!
 //! Shares: [`ClientHandle::submit`] records the share in a [`crate::session::ShareLedger`] and
 //! returns its id; exactly one [`ClientEvent::ShareOutcome`] follows for it.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use phirig_pool::client::{self, ClientConfig, ClientEvent, FoundShare, PoolConfig, PoolUrl};
+//! let pools = vec![
+//!     PoolConfig::new(PoolUrl::parse("stratum+tcp://127.0.0.1:3333")?, "wallet"),
+//!     PoolConfig::new(PoolUrl::parse("stratum+ssl://127.0.0.1:3334")?, "wallet"),
+//! ];
+//! let config = ClientConfig::new(pools, "phirig/0.1", vec!["cn/r".into()]);
+//! config.validate()?;
+//! let (handle, mut events) = client::spawn(config);
+//! while let Some(event) = events.recv().await {
+//!     match event {
+//!         // Hash the job; for each nonce whose hash meets `job.target`:
+//!         ClientEvent::Job(job) => {
+//!             let _id = handle.submit(FoundShare::for_job(&job, 42, [0; 32]));
+//!         }
+//!         ClientEvent::ShareOutcome { id, outcome } => println!("{id:?}: {outcome:?}"),
+//!         _ => {}
+//!     }
+//! }
+//! handle.shutdown(std::time::Duration::from_secs(5)).await;
+//! # Ok(())
+//! # }
+//! ```
 
 mod backoff;
 mod config;

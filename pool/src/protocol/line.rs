@@ -61,9 +61,11 @@ impl LineFramer {
                 }
                 continue;
             }
-            if self.partial.len() + chunk.len()
-                > self.max_line + usize::from(chunk.ends_with(b"\r"))
-            {
+            // A trailing '\r' is not content: it may be the first half of a "\r\n" split
+            // across reads, so it gets one byte of slack.
+            let last = chunk.last().or(self.partial.last());
+            let allowed = self.max_line + usize::from(last == Some(&b'\r'));
+            if self.partial.len() + chunk.len() > allowed {
                 // Drop what we hold and everything up to the next newline.
                 self.partial = Vec::new();
                 self.ready.push_back(Err(LineError::Oversized {
@@ -149,6 +151,14 @@ mod tests {
                 Err(LineError::Oversized { limit: 4 })
             ]
         );
+    }
+
+    #[test]
+    fn crlf_split_across_reads_at_the_limit_is_accepted() {
+        let mut f = LineFramer::new(4);
+        f.push(b"abcd\r");
+        f.push(b"\n");
+        assert_eq!(drain(&mut f), vec![Ok("abcd".into())]);
     }
 
     #[test]

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::{TcpListener, TcpSocket};
+use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tokio::time::{interval_at, Instant, MissedTickBehavior};
 
@@ -37,7 +38,9 @@ impl PoolServer {
         };
         let local_addr = listener.local_addr().map_err(bind_err)?;
         let shared = Arc::new(Shared::new(config, hasher));
-        let task = tokio::spawn(accept_loop(listener, Arc::clone(&shared)));
+        // Subscribed before the task runs, so a shutdown sent right away is not missed.
+        let shutdown = shared.shutdown.subscribe();
+        let task = tokio::spawn(accept_loop(listener, Arc::clone(&shared), shutdown));
         tracing::info!(%local_addr, algo = %shared.config.algo, "reference pool listening");
         Ok(ServerHandle::new(local_addr, shared, task))
     }
@@ -61,8 +64,11 @@ fn bind(config: &ServerConfig) -> Result<TcpListener, ServerError> {
     socket.listen(1024).map_err(err)
 }
 
-async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
-    let mut shutdown = shared.shutdown.subscribe();
+async fn accept_loop(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let interval = shared.config.job_interval;
     let period = interval.max(Duration::from_millis(1));
     let mut job_timer = interval_at(Instant::now() + period, period);

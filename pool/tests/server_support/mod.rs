@@ -69,8 +69,8 @@ impl RawClient {
     pub async fn request(&mut self, method: &str, params: Value) -> u64 {
         let id = self.next_id;
         self.next_id += 1;
-        let mut line = json!({"id": id, "jsonrpc": "2.0", "method": method, "params": params})
-            .to_string();
+        let mut line =
+            json!({"id": id, "jsonrpc": "2.0", "method": method, "params": params}).to_string();
         line.push('\n');
         self.send_raw(line.as_bytes()).await;
         id
@@ -157,7 +157,13 @@ impl RawClient {
     }
 
     /// Submit and return the reply.
-    pub async fn submit(&mut self, session: &str, job_id: &str, nonce: &str, result: &str) -> Value {
+    pub async fn submit(
+        &mut self,
+        session: &str,
+        job_id: &str,
+        nonce: &str,
+        result: &str,
+    ) -> Value {
         let id = self
             .request(
                 "submit",
@@ -179,7 +185,12 @@ pub fn error_message(reply: &Value) -> Option<&str> {
 
 /// Search nonces from `start` (at most `tries`) for one meeting the job's target with the test
 /// hasher, keeping the blob's byte 42 when `keep_nicehash`. Returns (nonce hex, result hex).
-pub fn find_share(job: &Value, start: u32, tries: u32, keep_nicehash: bool) -> Option<(String, String)> {
+pub fn find_share(
+    job: &Value,
+    start: u32,
+    tries: u32,
+    keep_nicehash: bool,
+) -> Option<(String, String)> {
     let mut blob = hex::decode(job["blob"].as_str()?).ok()?;
     let target = Target::from_hex(job["target"].as_str()?).ok()?;
     let fixed = blob[NICEHASH_BYTE_OFFSET];

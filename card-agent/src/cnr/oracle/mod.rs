@@ -7,7 +7,7 @@
 mod slow_hash;
 mod soft_aes;
 
-use super::program_for_height;
+use super::{program_for_height, Program};
 
 /// The lines of the shared vector file for `algo`: (input, expected hash, height or 0).
 fn vectors(algo: &str) -> Vec<(Vec<u8>, Vec<u8>, u64)> {
@@ -51,5 +51,20 @@ fn reference_skeleton_matches_cn_0_vectors() {
     assert_eq!(vectors.len(), 5, "expected the 5 cn/0 vectors");
     for (input, expected, _) in vectors {
         assert_eq!(hex::encode(slow_hash::cn_0(&input)), hex::encode(&expected));
+    }
+}
+
+#[test]
+fn reference_hasher_matches_cn_r_vectors_interpreted() {
+    // The test above runs compiled programs where there are any; two vectors suffice to show the
+    // interpreter feeds the main loop identically.
+    for (input, expected, height) in vectors("cn/r").into_iter().take(2) {
+        let program = Program::generate(height).without_jit();
+        let got = slow_hash::cn_r(&input, &program);
+        assert_eq!(
+            hex::encode(got),
+            hex::encode(&expected),
+            "cn/r at height {height}"
+        );
     }
 }

@@ -1,0 +1,145 @@
+"""Single-thread H/s of phirig vs Monero's reference C (py-cryptonight), measured alternately.
+
+Run through compare_reference.sh, which prepares the virtualenv and the release binaries.
+The phirig side is `phirig-agent bench --threads 1 --json` when the agent has that command,
+otherwise the `hashloop` bench binary. Each algorithm is measured for --rounds rounds, reference
+then phirig, and the median of each side is compared.
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+import pycryptonight
+
+# py-cryptonight's variant numbers (Monero's cn_slow_hash `variant` argument).
+VARIANTS = {"cn/0": 0, "cn/1": 1, "cn/2": 2, "cn/r": 4}
+# What phirig should reach, as phirig / reference.
+TARGETS = {"cn/0": 1.10, "cn/1": 1.15, "cn/2": 1.95, "cn/r": 1.75}
+# The same input and cn/r height as the Rust benches (benches/src/lib.rs).
+BENCH_INPUT = bytes.fromhex(
+    "0305a0dbd6bf05cf16e503f3a66f78007cbf34144332ecbfc22ed95c8700383b309ace1923a0964b"
+    "00000008ba939a62724c0d7581fce5761e9d8a0e6a1c3f924fdd8493d1115649c05eb601"
+)
+NONCE_OFFSET = 39
+CN_R_HEIGHT = 1806260
+
+
+def with_nonce(nonce):
+    return BENCH_INPUT[:NONCE_OFFSET] + nonce.to_bytes(4, "little") + BENCH_INPUT[NONCE_OFFSET + 4 :]
+
+
+def check_reference(vectors_path, algos):
+    """Hashes one published vector per algorithm, so a wrong variant number fails loudly."""
+    seen = set()
+    with open(vectors_path) as f:
+        for line in f:
+            fields = line.split()
+            if not fields or fields[0].startswith("#") or fields[0] not in algos or fields[0] in seen:
+                continue
+            algo, data, expected = fields[0], bytes.fromhex(fields[1]), fields[2]
+            height = int(fields[3]) if len(fields) > 3 else 0
+            got = pycryptonight.cn_slow_hash(data, VARIANTS[algo], 0, height).hex()
+            if got != expected:
+                sys.exit(f"reference self-check failed for {algo}: got {got}, expected {expected}")
+            seen.add(algo)
+
+
+def reference_rate(algo, seconds):
+    variant = VARIANTS[algo]
+    height = CN_R_HEIGHT if algo == "cn/r" else 0
+    hashes, nonce = 0, 0
+    start = time.perf_counter()
+    while True:
+        pycryptonight.cn_slow_hash(with_nonce(nonce), variant, 0, height)
+        hashes += 1
+        nonce += 1
+        elapsed = time.perf_counter() - start
+        if elapsed >= seconds:
+            return hashes / elapsed
+
+
+def agent_has_bench(agent):
+    if not os.path.exists(agent):
+        return False
+    probe = subprocess.run([agent, "bench", "--help"], capture_output=True, text=True)
+    # A stub binary exits 0 on anything; the real command documents the flags we pass.
+    text = probe.stdout + probe.stderr
+    return probe.returncode == 0 and all(flag in text for flag in ("--threads", "--seconds", "--json"))
+
+
+def phirig_rate(algo, seconds, agent, hashloop, use_agent):
+    if use_agent:
+        cmd = [agent, "bench", "--algo", algo, "--threads", "1", "--seconds", str(seconds), "--json"]
+        key = "total_hs"
+    else:
+        cmd = [hashloop, "--algo", algo, "--seconds", str(seconds), "--json"]
+        key = "hs"
+    run = subprocess.run(cmd, capture_output=True, text=True)
+    if run.returncode != 0:
+        sys.exit(f"{' '.join(cmd)} failed: {run.stderr.strip()}")
+    # The report is the last JSON line; anything before it is logging.
+    for line in reversed(run.stdout.splitlines()):
+        line = line.strip()
+        if line.startswith("{"):
+            return float(json.loads(line)[key])
+    sys.exit(f"{' '.join(cmd)} printed no JSON report: {run.stdout!r}")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--agent", required=True, help="release phirig-agent binary")
+    parser.add_argument("--hashloop", required=True, help="release hashloop binary")
+    parser.add_argument("--vectors", required=True, help="testdata/cryptonight.txt")
+    parser.add_argument("--seconds", type=float, default=10.0, help="per measurement")
+    parser.add_argument("--rounds", type=int, default=3, help="alternations per algorithm")
+    parser.add_argument("--algos", default="cn/0,cn/1,cn/2,cn/r")
+    parser.add_argument("--cpu", type=int, help="pin both sides to this CPU")
+    parser.add_argument("--json", help="also write the results to this file")
+    args = parser.parse_args()
+
+    algos = [a.strip() for a in args.algos.split(",") if a.strip()]
+    unknown = [a for a in algos if a not in VARIANTS]
+    if unknown:
+        sys.exit(f"unsupported algorithm(s): {', '.join(unknown)} (choose from {', '.join(VARIANTS)})")
+    if args.cpu is not None:
+        # Children inherit the mask, so the phirig process runs on the same CPU.
+        os.sched_setaffinity(0, {args.cpu})
+
+    check_reference(args.vectors, set(algos))
+    use_agent = agent_has_bench(args.agent)
+    phirig_side = "phirig-agent bench" if use_agent else "hashloop"
+    print(f"reference: py-cryptonight (Monero slow-hash C); phirig: {phirig_side}; "
+          f"{args.rounds} round(s) x {args.seconds:g} s each side, 1 thread", flush=True)
+    if "cn/r" in algos and os.environ.get("MONERO_USE_CNV4_JIT", "1") not in ("0", "no"):
+        print("note: the reference runs cn/r's random math through its x86-64 JIT "
+              "(set MONERO_USE_CNV4_JIT=0 for its interpreter)", flush=True)
+
+    results = []
+    for algo in algos:
+        ref, ours = [], []
+        for _ in range(args.rounds):
+            ref.append(reference_rate(algo, args.seconds))
+            ours.append(phirig_rate(algo, args.seconds, args.agent, args.hashloop, use_agent))
+        r, p = statistics.median(ref), statistics.median(ours)
+        results.append({"algo": algo, "reference_hs": r, "phirig_hs": p, "ratio": p / r,
+                        "target": TARGETS[algo], "reference_runs": ref, "phirig_runs": ours})
+        print(f"  {algo}: reference {r:.2f} H/s, phirig {p:.2f} H/s", flush=True)
+
+    print()
+    print(f"{'algo':<6} {'reference H/s':>14} {'phirig H/s':>11} {'ratio':>7} {'target':>7}  ok")
+    for row in results:
+        ok = "yes" if row["ratio"] >= row["target"] else "NO"
+        print(f"{row['algo']:<6} {row['reference_hs']:>14.2f} {row['phirig_hs']:>11.2f} "
+              f"{row['ratio']:>7.2f} {row['target']:>7.2f}  {ok}")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()

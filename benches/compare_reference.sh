@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Single-thread hash rate of phirig against Monero's reference C (py-cryptonight) for cn/0, cn/1,
+# cn/2 and cn/r. Sets up .venv-bench (gitignored), builds release binaries, then runs
+# compare_reference.py, which measures both alternately and prints phirig / reference.
+#
+# Usage: benches/compare_reference.sh [--seconds S] [--rounds N] [--algos cn/2,cn/r] [--cpu K]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf 'compare_reference: %s\n' "$*" >&2; }
+
+VENV=.venv-bench
+if [ ! -x "$VENV/bin/python" ]; then
+  say "creating $VENV"
+  python3 -m venv "$VENV"
+fi
+if ! "$VENV/bin/python" -c 'import pycryptonight' 2>/dev/null; then
+  # py-cryptonight builds Monero's C from source: it needs a C++ compiler and Python headers.
+  say "installing py-cryptonight into $VENV"
+  "$VENV/bin/pip" install --quiet --upgrade pip
+  "$VENV/bin/pip" install --quiet py-cryptonight
+fi
+
+say "building release binaries (phirig-agent, hashloop)"
+cargo build --release --quiet -p phirig-agent -p phirig-benches --bins
+TARGET_DIR=${CARGO_TARGET_DIR:-target}
+
+exec "$VENV/bin/python" benches/compare_reference.py \
+  --agent "$TARGET_DIR/release/phirig-agent" \
+  --hashloop "$TARGET_DIR/release/hashloop" \
+  --vectors testdata/cryptonight.txt \
+  "$@"

@@ -1,0 +1,175 @@
+//! `phirig-agent bench`: run the real workers on a synthetic job and measure per-thread hash rates.
+
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use tokio::sync::mpsc;
+
+use crate::cn::{AesPath, Algorithm};
+use crate::memory::{PageKind, PagePolicy};
+use crate::worker::{MiningJob, NonceRange, WorkerConfig, WorkerNote, Workers};
+
+/// What the benchmark measured. Field names are relied on by scripts and by `phirig bench`.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
+pub struct BenchReport {
+    pub algo: String,
+    pub threads: usize,
+    pub intensity: usize,
+    pub aes: String,
+    /// Scratchpads on huge pages, scratchpads in all.
+    pub hugepages: [usize; 2],
+    pub rss_bytes: u64,
+    pub total_hs: f64,
+    pub thread_hs: Vec<f64>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BenchError {
+    #[error("worker {thread} refused {algo}: {error}")]
+    Refused {
+        thread: usize,
+        algo: Algorithm,
+        error: String,
+    },
+    #[error("workers did not get ready within {0:?}")]
+    NotReady(Duration),
+    #[error("the benchmark job was refused: {0}")]
+    Job(#[from] crate::worker::JobError),
+}
+
+/// Height used for cn/r benchmarks: one of the published vector heights.
+const BENCH_HEIGHT: u64 = 1_806_260;
+
+/// A fixed 76-byte hashing blob, so runs are comparable.
+fn bench_blob() -> Vec<u8> {
+    (0..76u8)
+        .map(|i| i.wrapping_mul(37).wrapping_add(11))
+        .collect()
+}
+
+pub struct BenchOptions {
+    pub algo: Algorithm,
+    pub threads: Option<usize>,
+    pub intensity: Option<usize>,
+    pub seconds: f64,
+    pub aes: AesPath,
+    pub pages: PagePolicy,
+}
+
+/// Runs the workers on a job that never yields shares and measures them.
+pub fn run(opts: &BenchOptions) -> Result<BenchReport, BenchError> {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let config = WorkerConfig {
+        threads: opts.threads,
+        intensity: opts.intensity,
+        aes: opts.aes,
+        pages: opts.pages,
+        ..WorkerConfig::default()
+    };
+    let workers = Workers::start(config, opts.algo, tx);
+    workers.set_job(MiningJob {
+        seq: 1,
+        job_id: "bench".into(),
+        blob: bench_blob(),
+        target: 1,
+        algo: opts.algo,
+        height: if opts.algo.needs_height() {
+            BENCH_HEIGHT
+        } else {
+            0
+        },
+        range: NonceRange::full(None),
+    })?;
+    // Wait until every thread passed its self-test and has memory.
+    let ready_limit = Duration::from_secs(120);
+    let started = Instant::now();
+    let mut ready = 0;
+    let mut intensity = 1;
+    while ready < workers.threads() {
+        if started.elapsed() > ready_limit {
+            return Err(BenchError::NotReady(ready_limit));
+        }
+        match rx.try_recv() {
+            Ok(WorkerNote::Ready { intensity: k, .. }) => {
+                ready += 1;
+                intensity = k;
+            }
+            Ok(WorkerNote::Refused {
+                thread,
+                algo,
+                error,
+            }) => {
+                return Err(BenchError::Refused {
+                    thread,
+                    algo,
+                    error,
+                })
+            }
+            _ => std::thread::sleep(Duration::from_millis(5)),
+        }
+    }
+    // Warm up: caches, TLB and turbo settle in the first moments.
+    std::thread::sleep(Duration::from_millis(500).min(Duration::from_secs_f64(opts.seconds / 4.0)));
+    let before = workers.hash_counts();
+    let t0 = Instant::now();
+    std::thread::sleep(Duration::from_secs_f64(opts.seconds.max(0.1)));
+    let after = workers.hash_counts();
+    let elapsed = t0.elapsed().as_secs_f64();
+    let thread_hs: Vec<f64> = before
+        .iter()
+        .zip(&after)
+        .map(|(b, a)| (a - b) as f64 / elapsed)
+        .collect();
+    let pages: Vec<PageKind> = workers
+        .thread_info()
+        .into_iter()
+        .flat_map(|t| t.pages)
+        .collect();
+    let huge = pages.iter().filter(|p| p.is_huge()).count();
+    let rss_bytes = current_rss();
+    let report = BenchReport {
+        algo: opts.algo.to_string(),
+        threads: workers.threads(),
+        intensity,
+        aes: opts.aes.name().to_string(),
+        hugepages: [huge, pages.len()],
+        rss_bytes,
+        total_hs: thread_hs.iter().sum(),
+        thread_hs,
+    };
+    workers.stop();
+    Ok(report)
+}
+
+/// Resident set size from /proc/self/status (0 where unavailable).
+pub fn current_rss() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        })
+        .map_or(0, |kb| kb * 1024)
+}
+
+impl std::fmt::Display for BenchReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "algo {}  aes {}  threads {}  intensity {}",
+            self.algo, self.aes, self.threads, self.intensity
+        )?;
+        for (i, hs) in self.thread_hs.iter().enumerate() {
+            writeln!(f, "  thread {i:>3}  {hs:>10.1} H/s")?;
+        }
+        let [got, all] = self.hugepages;
+        let pct = if all == 0 { 0 } else { got * 100 / all };
+        writeln!(f, "  total       {:>10.1} H/s", self.total_hs)?;
+        writeln!(
+            f,
+            "  huge pages {pct}% {got}/{all}   rss {:.1} MiB",
+            self.rss_bytes as f64 / (1 << 20) as f64
+        )
+    }
+}

@@ -1,0 +1,135 @@
+//! Every `phirig-agent` flag, in one place (clap derive). xmrig users should recognise the mining flags.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "phirig-agent",
+    version,
+    about = "phirig card agent: a CryptoNight miner for one card (or one machine)"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub mine: MineArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Hash one input and print the 32-byte result in hex.
+    Hash(HashArgs),
+    /// Measure this machine's hash rate (per thread and total).
+    Bench(BenchArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct HashArgs {
+    /// Algorithm name as pools send it (cn/0, cn/r, cn-pico, …; aliases accepted).
+    #[arg(short = 'a', long = "algo")]
+    pub algo: String,
+    /// Block height (cn/r only).
+    #[arg(long)]
+    pub height: Option<u64>,
+    /// Force the portable software AES path.
+    #[arg(long)]
+    pub no_aesni: bool,
+    /// Input bytes in hex.
+    pub input: String,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct BenchArgs {
+    #[arg(short = 'a', long = "algo", default_value = "cn/0")]
+    pub algo: String,
+    /// Worker threads (default: one per core, capped by the L3 cache).
+    #[arg(short = 't', long)]
+    pub threads: Option<usize>,
+    /// Interleaved hashes per thread, 1–5 (default: from the per-core L2 size).
+    #[arg(short = 'k', long)]
+    pub intensity: Option<usize>,
+    /// How long to measure, after warm-up.
+    #[arg(long, default_value_t = 10.0)]
+    pub seconds: f64,
+    #[arg(long)]
+    pub no_aesni: bool,
+    /// Do not use huge pages (for comparison).
+    #[arg(long)]
+    pub no_hugepages: bool,
+    /// Reserve the 2 MiB huge pages this run needs first (root only).
+    #[arg(long)]
+    pub reserve_hugepages: bool,
+    /// One JSON object instead of the table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Mining flags (standalone mode, or rig mode when pointed at the host's proxy).
+#[derive(Debug, Args, Clone, Default)]
+pub struct MineArgs {
+    /// Pool URL: stratum+tcp://host:port, stratum+ssl://host:port or host:port. Repeat for failover.
+    #[arg(short = 'o', long = "url")]
+    pub url: Vec<String>,
+    /// Pool login (wallet address).
+    #[arg(short = 'u', long = "user")]
+    pub user: Option<String>,
+    /// Pool password.
+    #[arg(short = 'p', long = "pass")]
+    pub pass: Option<String>,
+    /// Rig id sent to the pool.
+    #[arg(long = "rig-id")]
+    pub rig_id: Option<String>,
+    /// Algorithm to mine (the pool may switch it per job).
+    #[arg(short = 'a', long = "algo")]
+    pub algo: Option<String>,
+    /// Worker threads.
+    #[arg(short = 't', long = "threads")]
+    pub threads: Option<usize>,
+    /// Interleaved hashes per thread (1–5).
+    #[arg(long = "intensity")]
+    pub intensity: Option<usize>,
+    /// Send keepalives (when the pool advertises them).
+    #[arg(short = 'k', long = "keepalive")]
+    pub keepalive: bool,
+    /// NiceHash mode: never change the pool's nonce byte.
+    #[arg(long)]
+    pub nicehash: bool,
+    /// Use TLS for every pool.
+    #[arg(long)]
+    pub tls: bool,
+    /// Pin the pool's TLS certificate by its SHA-256 fingerprint (hex).
+    #[arg(long = "tls-fingerprint")]
+    pub tls_fingerprint: Option<String>,
+    /// JSON configuration file (xmrig keys: pools[], cpu{}, http{}).
+    #[arg(short = 'c', long = "config")]
+    pub config: Option<PathBuf>,
+    #[arg(long)]
+    pub no_aesni: bool,
+    #[arg(long)]
+    pub no_hugepages: bool,
+    /// HTTP API address (127.0.0.1 by default; the card's own address in rig mode).
+    #[arg(long = "http-host")]
+    pub http_host: Option<IpAddr>,
+    /// HTTP API port (0 = disabled unless a config enables it).
+    #[arg(long = "http-port")]
+    pub http_port: Option<u16>,
+    /// Bearer token for the HTTP API (or PHIRIG_HTTP_TOKEN; read from a file with @PATH).
+    #[arg(
+        long = "http-access-token",
+        env = "PHIRIG_HTTP_TOKEN",
+        hide_env_values = true
+    )]
+    pub http_access_token: Option<String>,
+    /// Require the token for reads too.
+    #[arg(long = "restricted-read")]
+    pub restricted_read: bool,
+    /// Seconds between console status lines.
+    #[arg(long = "print-time", default_value_t = 10)]
+    pub print_time: u64,
+    /// Event journal file.
+    #[arg(long)]
+    pub journal: Option<PathBuf>,
+}

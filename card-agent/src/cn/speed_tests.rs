@@ -1,0 +1,88 @@
+//! Hash-rate check, ignored by default: `cargo test --release -p phirig-agent --lib speed -- --ignored --nocapture`.
+
+use std::time::{Duration, Instant};
+
+use super::{AesPath, Algorithm, CnHasher};
+use crate::memory::PagePolicy;
+
+/// CPU time of the calling thread: the machine is shared, so wall-clock rates understate the kernel.
+fn thread_cpu() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: valid out-pointer; the clock id is supported on Linux.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
+/// (wall-clock H/s, H/s per CPU-second of this thread, page kind)
+fn rate(
+    algo: Algorithm,
+    aes: AesPath,
+    ways: usize,
+    policy: PagePolicy,
+    budget: Duration,
+) -> (f64, f64, String) {
+    let Ok(mut h) = CnHasher::new(algo, aes, ways, policy) else {
+        return (0.0, 0.0, "unavailable".into());
+    };
+    let blob: Vec<u8> = (0..76u8)
+        .map(|i| i.wrapping_mul(37).wrapping_add(11))
+        .collect();
+    let inputs: Vec<&[u8]> = vec![&blob; ways];
+    let mut out = vec![[0u8; 32]; ways];
+    let height = if algo.needs_height() { 1_806_260 } else { 0 };
+    // One batch to warm caches, TLB and the cn/r program cache.
+    let _ = h.hash_ways(&inputs, height, &mut out);
+    let t0 = Instant::now();
+    let c0 = thread_cpu();
+    let mut n = 0usize;
+    while t0.elapsed() < budget && n < 1_000_000 {
+        if h.hash_ways(&inputs, height, &mut out).is_err() {
+            return (0.0, 0.0, "error".into());
+        }
+        n += ways;
+    }
+    let cpu = (thread_cpu() - c0).as_secs_f64().max(1e-9);
+    (
+        n as f64 / t0.elapsed().as_secs_f64(),
+        n as f64 / cpu,
+        format!("{:?}", h.pages()[0]),
+    )
+}
+
+#[test]
+#[ignore]
+fn speed() {
+    let budget = Duration::from_millis(
+        std::env::var("PHIRIG_SPEED_MS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(2000),
+    );
+    let cases = [
+        (Algorithm::Cn0, 1),
+        (Algorithm::Cn2, 1),
+        (Algorithm::CnHalf, 1),
+        (Algorithm::CnR, 1),
+        (Algorithm::CnLite1, 2),
+        (Algorithm::CnHeavy0, 1),
+        (Algorithm::CnPico, 5),
+        (Algorithm::CnCcx, 1),
+        (Algorithm::Cn2, 2),
+    ];
+    for (algo, ways) in cases {
+        for (aes, policy, label) in [
+            (AesPath::Hardware, PagePolicy::default(), "aes-ni huge"),
+            (AesPath::Hardware, PagePolicy::normal_only(), "aes-ni 4k  "),
+            (AesPath::Software, PagePolicy::default(), "soft   huge"),
+        ] {
+            let (hs, cpu_hs, pages) = rate(algo, aes, ways, policy, budget);
+            println!(
+                "{:<14} x{ways} {label} {hs:>9.1} H/s wall {cpu_hs:>9.1} H/s per cpu-s ({pages})",
+                algo.name()
+            );
+        }
+    }
+}

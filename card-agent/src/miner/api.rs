@@ -1,0 +1,217 @@
+//! The agent's HTTP API: xmrig's `/1/summary` and `/2/backends` shapes, `/v1/counters`, and control.
+
+use std::sync::Arc;
+
+use hyper::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use super::state::{lock, monotonic_ns, wall_ns, MinerState};
+use crate::http::{ApiRequest, ApiResponse, Routes};
+use crate::memory::PageKind;
+
+/// Routes over the shared miner state.
+pub struct AgentApi {
+    pub state: Arc<MinerState>,
+    pub worker_id: String,
+}
+
+impl Routes for AgentApi {
+    fn handle(&self, req: ApiRequest) -> ApiResponse {
+        match (&req.method, req.path.as_str()) {
+            (&Method::GET, "/1/summary" | "/2/summary" | "/api.json") => {
+                ApiResponse::ok(self.summary())
+            }
+            (&Method::GET, "/2/backends" | "/1/backends") => ApiResponse::ok(self.backends()),
+            (&Method::GET, "/v1/counters") => ApiResponse::ok(self.counters()),
+            (&Method::POST, "/json_rpc") => self.json_rpc(&req.body),
+            _ => ApiResponse::not_found(),
+        }
+    }
+}
+
+fn rate_array(r: [Option<f64>; 3]) -> Value {
+    json!(r.map(|x| x.map(|v| (v * 100.0).round() / 100.0)))
+}
+
+impl AgentApi {
+    /// xmrig's summary: dashboards written for xmrig read it unchanged.
+    pub fn summary(&self) -> Value {
+        let s = &self.state;
+        let uptime = s.started.elapsed().as_secs();
+        let (total, highest, threads) = {
+            let m = lock(&s.meters);
+            (
+                m.total.rates(),
+                m.total.highest(),
+                m.threads
+                    .iter()
+                    .map(|t| rate_array(t.rates()))
+                    .collect::<Vec<_>>(),
+            )
+        };
+        let hashes_total: u64 = s.workers.hash_counts().iter().sum();
+        let results = lock(&s.results).clone();
+        let stats = s.client_stats();
+        let (accepted, rejected, stale) = stats.as_ref().map_or((0, 0, 0), |c| {
+            (c.shares.accepted, c.shares.rejected, c.shares.stale)
+        });
+        let ping = stats
+            .as_ref()
+            .and_then(|c| c.current_pool.and_then(|i| c.pools.get(i)))
+            .and_then(|p| p.rtt.as_ref())
+            .map_or(0, |r| r.median.as_millis() as u64);
+        let avg_time = if accepted > 0 { uptime / accepted } else { 0 };
+        let pages: Vec<PageKind> = s
+            .workers
+            .thread_info()
+            .into_iter()
+            .flat_map(|t| t.pages)
+            .collect();
+        let huge = pages.iter().filter(|p| p.is_huge()).count();
+        let algo = lock(&s.algo).to_string();
+        let conn_uptime = results.connected_at.map_or(0, |t| t.elapsed().as_secs());
+        json!({
+            "id": s.boot_id,
+            "worker_id": self.worker_id,
+            "uptime": uptime,
+            "restricted": false,
+            "kind": "miner",
+            "ua": super::super::miner::config::user_agent(),
+            "version": env!("CARGO_PKG_VERSION"),
+            "algo": algo,
+            "paused": s.workers.is_paused(),
+            "donate_level": 0,
+            "algorithms": crate::cn::Algorithm::ALL.iter().map(|a| a.to_string()).collect::<Vec<_>>(),
+            "hugepages": [huge, pages.len()],
+            "hashrate": { "total": rate_array(total), "highest": (highest * 100.0).round() / 100.0, "threads": threads },
+            "results": {
+                "diff_current": results.diff_current,
+                "shares_good": accepted,
+                "shares_total": accepted + rejected + stale,
+                "avg_time": avg_time,
+                "avg_time_ms": avg_time * 1000,
+                "hashes_total": hashes_total,
+                "best": results.best,
+                "error_log": [],
+            },
+            "connection": {
+                "pool": results.pool_url,
+                "ip": Value::Null,
+                "uptime": conn_uptime,
+                "uptime_ms": conn_uptime * 1000,
+                "ping": ping,
+                "failures": results.failures,
+                "tls": Value::Null,
+                "tls-fingerprint": Value::Null,
+                "algo": algo,
+                "diff": results.diff_current,
+                "accepted": accepted,
+                "rejected": rejected,
+                "avg_time": avg_time,
+                "avg_time_ms": avg_time * 1000,
+                "hashes_total": hashes_total,
+                "error_log": [],
+            },
+            "cpu": cpu_info(),
+        })
+    }
+
+    /// Per-thread detail: rates, intensity, affinity, AES path, pages.
+    pub fn backends(&self) -> Value {
+        let s = &self.state;
+        let info = s.workers.thread_info();
+        let m = lock(&s.meters);
+        let threads: Vec<Value> = info
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                json!({
+                    "index": i,
+                    "affinity": t.cpu.map_or(-1, |c| c as i64),
+                    "intensity": t.intensity,
+                    "algo": t.algo,
+                    "aes": t.aes,
+                    "pages": t.pages.iter().map(|p| p.name()).collect::<Vec<_>>(),
+                    "hashrate": m.threads.get(i).map_or(json!([null, null, null]), |r| rate_array(r.rates())),
+                })
+            })
+            .collect();
+        json!([{ "type": "cpu", "enabled": true, "algo": lock(&s.algo).to_string(), "threads": threads,
+                 "hashrate": rate_array(m.total.rates()) }])
+    }
+
+    /// Cumulative counters on the agent's own clocks: the host computes rates from differences.
+    pub fn counters(&self) -> Value {
+        let s = &self.state;
+        let hashes = s.workers.hash_counts();
+        let shares = s.client_stats().map(|c| c.shares).unwrap_or_default();
+        let pages: Vec<PageKind> = s
+            .workers
+            .thread_info()
+            .into_iter()
+            .flat_map(|t| t.pages)
+            .collect();
+        json!({
+            "boot_id": s.boot_id,
+            "monotonic_ns": monotonic_ns(),
+            "wall_ns": wall_ns(),
+            "uptime_s": s.started.elapsed().as_secs_f64(),
+            "algo": lock(&s.algo).to_string(),
+            "paused": s.workers.is_paused(),
+            "threads": hashes.iter().enumerate().map(|(i, h)| json!({"index": i, "hashes": h})).collect::<Vec<_>>(),
+            "hashes_total": hashes.iter().sum::<u64>(),
+            "restarts": s.workers.restarts().iter().sum::<u64>(),
+            "shares": { "found": shares.found, "accepted": shares.accepted, "rejected": shares.rejected,
+                        "stale": shares.stale, "in_flight": shares.in_flight },
+            "hugepages": [pages.iter().filter(|p| p.is_huge()).count(), pages.len()],
+            "aes": s.workers.thread_info().first().and_then(|t| t.aes),
+        })
+    }
+
+    /// `{"method": "pause" | "resume" | "stop"}`, JSON-RPC style as xmrig's.
+    fn json_rpc(&self, body: &[u8]) -> ApiResponse {
+        let Ok(req) = serde_json::from_slice::<Value>(body) else {
+            return ApiResponse::error(StatusCode::BAD_REQUEST, "body is not JSON");
+        };
+        let id = req.get("id").cloned().unwrap_or(Value::Null);
+        let method = req
+            .get("method")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        match method {
+            "pause" => self.state.workers.pause(),
+            "resume" => self.state.workers.resume(),
+            "stop" => self.state.request_stop(),
+            other => {
+                return ApiResponse::ok(json!({"id": id, "jsonrpc": "2.0",
+                    "error": {"code": -32601, "message": format!("unknown method {other:?}")}}))
+            }
+        }
+        ApiResponse::ok(json!({"id": id, "jsonrpc": "2.0", "result": {"status": "OK"}}))
+    }
+}
+
+/// CPU facts for the summary.
+fn cpu_info() -> Value {
+    let topo = crate::worker::Topology::detect();
+    let brand = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines().find_map(|l| {
+                l.strip_prefix("model name")
+                    .map(|r| r.trim_start_matches([' ', '\t', ':']).to_string())
+            })
+        })
+        .unwrap_or_default();
+    json!({
+        "brand": brand,
+        "aes": crate::cn::AesPath::hardware_available(),
+        "x64": cfg!(target_arch = "x86_64"),
+        "64_bit": cfg!(target_pointer_width = "64"),
+        "l2": topo.l2_bytes,
+        "l3": topo.l3_bytes,
+        "cores": topo.cores(),
+        "threads": topo.logical_cpus,
+        "arch": std::env::consts::ARCH,
+    })
+}

@@ -1,0 +1,95 @@
+//! Mining mode: the stratum client feeding the workers, shares back to the pool, the HTTP API and the console.
+
+pub mod api;
+pub mod config;
+pub mod console;
+pub mod run_loop;
+pub mod state;
+
+use std::sync::Arc;
+
+use tracing::info;
+
+use crate::cli::MineArgs;
+use crate::http::{serve, AuthPolicy};
+use crate::worker::Workers;
+pub use config::{ConfigError, MinerConfig};
+pub use state::MinerState;
+
+#[derive(Debug, thiserror::Error)]
+pub enum MinerError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Http(#[from] crate::http::HttpError),
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(std::io::Error),
+}
+
+/// Mines with the given flags until stopped.
+pub fn run(args: MineArgs) -> Result<(), MinerError> {
+    init_logging();
+    let config = MinerConfig::resolve(&args)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .thread_name("agent-io")
+        .build()
+        .map_err(MinerError::Runtime)?;
+    runtime.block_on(run_async(config))
+}
+
+/// Mines on the current runtime until stopped.
+pub async fn run_async(config: MinerConfig) -> Result<(), MinerError> {
+    let (tx, notes) = tokio::sync::mpsc::unbounded_channel();
+    info!(
+        "phirig-agent {} aes {} pools {}",
+        env!("CARGO_PKG_VERSION"),
+        config.workers.aes.name(),
+        config.client.pools.len()
+    );
+    let workers = Workers::start(config.workers.clone(), config.algo, tx);
+    let state = Arc::new(MinerState::new(workers, config.algo));
+    let api_task = match &config.http {
+        Some(http) => {
+            let routes = Arc::new(api::AgentApi {
+                state: state.clone(),
+                worker_id: hostname(),
+            });
+            let (addr, task) = serve(
+                http.addr,
+                routes,
+                AuthPolicy::new(http.token.clone(), http.restricted_read),
+            )
+            .await?;
+            info!("HTTP API on http://{addr}");
+            Some(task)
+        }
+        None => None,
+    };
+    run_loop::run(config, state.clone(), notes).await;
+    if let Some(t) = api_task {
+        t.abort();
+    }
+    // The last reference: stops and joins the worker threads.
+    drop(state);
+    info!("stopped");
+    Ok(())
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|_| "phirig".into())
+}
+
+/// Plain log lines on stderr; `RUST_LOG` adjusts the level.
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .with_writer(std::io::stderr)
+        .try_init();
+}

@@ -1,0 +1,178 @@
+//! The miner's event loop: pool jobs to the workers, found shares to the pool, outcomes to the counters.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use phirig_pool::client::{self, ClientEvent, FoundShare, Job, ShareOutcome};
+use tokio::sync::mpsc::UnboundedReceiver;
+use tracing::{error, info, warn};
+
+use super::config::MinerConfig;
+use super::console::status_line;
+use super::state::{lock, monotonic_ns, MinerState};
+use crate::cn::Algorithm;
+use crate::worker::{MiningJob, NonceRange, WorkerNote};
+use phirig_pool::protocol::{hash_value, NICEHASH_BYTE_OFFSET};
+
+/// How long in-flight submits may take to be answered at shutdown.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// Turns a pool job into work, or says why it cannot be mined.
+pub fn mining_job(job: &Job, seq: u64, default_algo: Algorithm) -> Result<MiningJob, String> {
+    let algo = match &job.algo {
+        Some(name) => name
+            .parse::<Algorithm>()
+            .map_err(|e| format!("job {}: {e}", job.job_id))?,
+        None => default_algo,
+    };
+    let fixed = job
+        .nicehash
+        .then(|| job.blob.get(NICEHASH_BYTE_OFFSET).copied())
+        .flatten();
+    let mj = MiningJob {
+        seq,
+        job_id: job.job_id.clone(),
+        blob: job.blob.clone(),
+        target: job.target.as_u64(),
+        algo,
+        height: job.height.unwrap_or(0),
+        range: NonceRange::full(fixed),
+    };
+    mj.validate().map_err(|e| e.to_string())?;
+    Ok(mj)
+}
+
+/// Runs until stopped (API `stop`, SIGTERM or Ctrl-C).
+pub async fn run(
+    config: MinerConfig,
+    state: Arc<MinerState>,
+    mut notes: UnboundedReceiver<WorkerNote>,
+) {
+    let (handle, mut events) = client::spawn(config.client.clone());
+    *lock(&state.client) = Some(handle);
+    let mut seq = 0u64;
+    let mut sample = tokio::time::interval(Duration::from_secs(1));
+    let mut print = tokio::time::interval(config.print_time);
+    print.tick().await;
+    let mut sigterm =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    loop {
+        tokio::select! {
+            ev = events.recv() => match ev {
+                Some(ev) => on_client_event(&state, ev, &mut seq, config.algo),
+                None => { error!("pool client stopped"); break; }
+            },
+            Some(note) = notes.recv() => on_worker_note(&state, note),
+            _ = sample.tick() => state.sample(monotonic_ns()),
+            _ = print.tick() => info!("{}", status_line(&state)),
+            _ = state.stop.notified() => { info!("stop requested through the API"); break; }
+            _ = tokio::signal::ctrl_c() => { info!("interrupted; stopping"); break; }
+            _ = async { match sigterm.as_mut() { Some(s) => { s.recv().await; } None => std::future::pending::<()>().await } } => {
+                info!("SIGTERM; stopping"); break;
+            }
+        }
+    }
+    // Stop hashing first, then give submits already on the wire a bounded time to be answered.
+    state.workers.pause();
+    while let Ok(note) = notes.try_recv() {
+        on_worker_note(&state, note);
+    }
+    let handle = lock(&state.client).take();
+    if let Some(h) = handle {
+        h.shutdown(SHUTDOWN_GRACE).await;
+    }
+}
+
+fn on_client_event(state: &MinerState, ev: ClientEvent, seq: &mut u64, default_algo: Algorithm) {
+    match ev {
+        ClientEvent::Job(job) => {
+            *seq += 1;
+            match mining_job(&job, *seq, default_algo) {
+                Ok(mj) => {
+                    let algo = mj.algo;
+                    let diff = job.target.difficulty();
+                    match state.workers.set_job(mj) {
+                        Ok(()) => {
+                            info!(
+                                "new job {} from pool {} algo {algo} diff {diff} height {:?}",
+                                job.job_id, job.pool, job.height
+                            );
+                            *lock(&state.algo) = algo;
+                            lock(&state.results).diff_current = diff;
+                            state.remember_job(*seq, job);
+                        }
+                        Err(e) => error!("{e}; the previous job keeps running"),
+                    }
+                }
+                Err(e) => error!("{e}; the previous job keeps running"),
+            }
+        }
+        ClientEvent::ShareOutcome { id, outcome } => match outcome {
+            ShareOutcome::Accepted => {
+                let c = state.client_stats().map(|s| s.shares).unwrap_or_default();
+                info!(
+                    "share {} accepted ({}/{})",
+                    id.0,
+                    c.accepted,
+                    c.accepted + c.rejected + c.stale
+                );
+            }
+            ShareOutcome::Rejected(reason) => warn!("share {} rejected: {reason}", id.0),
+            ShareOutcome::Stale(reason) => warn!("share {} stale: {reason}", id.0),
+        },
+        ClientEvent::Connected { pool, url } => {
+            info!("connected to pool {pool} {url}");
+            let mut r = lock(&state.results);
+            r.pool_url = Some(url);
+            r.connected_at = Some(std::time::Instant::now());
+        }
+        ClientEvent::Disconnected { pool, cause } => {
+            warn!("pool {pool} disconnected: {cause}");
+            let mut r = lock(&state.results);
+            r.failures += 1;
+            r.connected_at = None;
+        }
+        ClientEvent::PoolRecovered { pool } => info!("pool {pool} answers again"),
+    }
+}
+
+fn on_worker_note(state: &MinerState, note: WorkerNote) {
+    match note {
+        WorkerNote::Share(found) => {
+            let Some(job) = state.job_by_seq(found.seq) else {
+                warn!("share for forgotten job {} dropped", found.job_id);
+                return;
+            };
+            lock(&state.results).note_best(u64::MAX / hash_value(&found.hash).max(1));
+            let share = FoundShare::for_job(&job, found.nonce, found.hash);
+            let id = lock(&state.client).as_ref().map(|c| c.submit(share));
+            if let Some(id) = id {
+                info!(
+                    "thread {} found share {} nonce {:08x} for job {}",
+                    found.thread, id.0, found.nonce, found.job_id
+                );
+            }
+        }
+        WorkerNote::Exhausted { seq } => {
+            warn!("nonce space of job #{seq} used up; waiting for the next job")
+        }
+        WorkerNote::Ready {
+            thread,
+            algo,
+            aes,
+            intensity,
+            pages,
+        } => {
+            let report = crate::memory::PageReport::new(&pages, algo, 1);
+            info!("thread {thread} ready: {algo} aes {aes} intensity {intensity}, {report}");
+        }
+        WorkerNote::Refused {
+            thread,
+            algo,
+            error,
+        } => error!("thread {thread} will not mine {algo}: {error}"),
+        WorkerNote::Panicked { thread, message } => {
+            error!("thread {thread} panicked ({message}); restarting it")
+        }
+    }
+}

@@ -1,0 +1,137 @@
+//! What the running miner knows: workers, the pool client, rates and results, read by the API and console.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Instant;
+
+use phirig_pool::client::{ClientHandle, ClientStats, Job};
+use tokio::sync::Notify;
+
+use crate::cn::Algorithm;
+use crate::hashrate::RateMeter;
+use crate::worker::Workers;
+
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Share results as xmrig reports them.
+#[derive(Debug, Clone, Default)]
+pub struct Results {
+    pub diff_current: u64,
+    pub shares_good: u64,
+    pub shares_total: u64,
+    /// The ten best difficulties reached, highest first.
+    pub best: [u64; 10],
+    pub pool_url: Option<String>,
+    pub connected_at: Option<Instant>,
+    pub failures: u64,
+}
+
+impl Results {
+    pub fn note_best(&mut self, diff: u64) {
+        if diff > self.best[9] {
+            self.best[9] = diff;
+            self.best.sort_unstable_by(|a, b| b.cmp(a));
+        }
+    }
+}
+
+/// Rates per thread and in total, from the workers' cumulative counters.
+#[derive(Debug, Default)]
+pub struct Meters {
+    pub threads: Vec<RateMeter>,
+    pub total: RateMeter,
+}
+
+pub struct MinerState {
+    pub workers: Workers,
+    pub client: Mutex<Option<ClientHandle>>,
+    pub boot_id: String,
+    pub started: Instant,
+    pub meters: Mutex<Meters>,
+    pub results: Mutex<Results>,
+    pub algo: Mutex<Algorithm>,
+    /// Recent pool jobs by local sequence number, so a late share finds the job it belongs to.
+    pub jobs: Mutex<VecDeque<(u64, Job)>>,
+    pub stopping: AtomicBool,
+    pub stop: Notify,
+}
+
+impl MinerState {
+    pub fn new(workers: Workers, algo: Algorithm) -> Self {
+        Self {
+            workers,
+            client: Mutex::new(None),
+            boot_id: new_boot_id(),
+            started: Instant::now(),
+            meters: Mutex::new(Meters::default()),
+            results: Mutex::new(Results::default()),
+            algo: Mutex::new(algo),
+            jobs: Mutex::new(VecDeque::new()),
+            stopping: AtomicBool::new(false),
+            stop: Notify::new(),
+        }
+    }
+
+    pub fn client_stats(&self) -> Option<ClientStats> {
+        lock(&self.client).as_ref().map(|c| c.stats())
+    }
+
+    /// Samples the workers' counters into the rate meters (called once a second).
+    pub fn sample(&self, now_ns: u64) {
+        let counts = self.workers.hash_counts();
+        let mut m = lock(&self.meters);
+        m.threads.resize_with(counts.len(), RateMeter::default);
+        for (meter, c) in m.threads.iter_mut().zip(&counts) {
+            meter.record(now_ns, *c);
+        }
+        m.total.record(now_ns, counts.iter().sum());
+    }
+
+    pub fn request_stop(&self) {
+        self.stopping.store(true, Ordering::Release);
+        self.stop.notify_one();
+    }
+
+    pub fn remember_job(&self, seq: u64, job: Job) {
+        let mut jobs = lock(&self.jobs);
+        jobs.push_back((seq, job));
+        while jobs.len() > 16 {
+            jobs.pop_front();
+        }
+    }
+
+    pub fn job_by_seq(&self, seq: u64) -> Option<Job> {
+        lock(&self.jobs)
+            .iter()
+            .find(|(s, _)| *s == seq)
+            .map(|(_, j)| j.clone())
+    }
+}
+
+/// A random id for this run of the agent: counters restart from zero when it changes.
+fn new_boot_id() -> String {
+    format!("{:016x}", rand::random::<u64>())
+}
+
+/// CLOCK_MONOTONIC in nanoseconds: the agent's own time line for `/v1/counters`.
+pub fn monotonic_ns() -> u64 {
+    clock_ns(libc::CLOCK_MONOTONIC)
+}
+
+/// Wall-clock time in nanoseconds since the Unix epoch (for host↔card clock offsets).
+pub fn wall_ns() -> u64 {
+    clock_ns(libc::CLOCK_REALTIME)
+}
+
+fn clock_ns(clock: libc::clockid_t) -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes into the timespec we own; both clocks exist on Linux.
+    unsafe { libc::clock_gettime(clock, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}

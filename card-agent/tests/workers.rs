@@ -1,0 +1,162 @@
+//! The worker threads on the real kernel: shares found, verified, in range, never repeated; job switching.
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use phirig_agent::cn::{self, AesPath, Algorithm};
+use phirig_agent::memory::PagePolicy;
+use phirig_agent::worker::{MiningJob, NonceRange, WorkerConfig, WorkerNote, Workers};
+use phirig_pool::protocol::hash_value;
+use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver};
+
+fn config(threads: usize) -> WorkerConfig {
+    WorkerConfig {
+        threads: Some(threads),
+        intensity: Some(2),
+        pin: false,
+        pages: PagePolicy::default(),
+        ..Default::default()
+    }
+}
+
+fn job(seq: u64, algo: Algorithm, target: u64, range: NonceRange) -> MiningJob {
+    let mut blob: Vec<u8> = (0..76u8)
+        .map(|i| i.wrapping_mul(7).wrapping_add(seq as u8))
+        .collect();
+    if let Some(b) = range.fixed_byte() {
+        blob[42] = b;
+    }
+    MiningJob {
+        seq,
+        job_id: format!("job-{seq}"),
+        blob,
+        target,
+        algo,
+        height: 0,
+        range,
+    }
+}
+
+/// Collects notes until `done` says so or the time runs out.
+fn collect(
+    rx: &mut UnboundedReceiver<WorkerNote>,
+    limit: Duration,
+    mut done: impl FnMut(&[WorkerNote]) -> bool,
+) -> Vec<WorkerNote> {
+    let start = Instant::now();
+    let mut notes = Vec::new();
+    while start.elapsed() < limit && !done(&notes) {
+        match rx.try_recv() {
+            Ok(n) => notes.push(n),
+            Err(_) => std::thread::sleep(Duration::from_millis(2)),
+        }
+    }
+    notes
+}
+
+fn shares(notes: &[WorkerNote]) -> Vec<&phirig_agent::worker::FoundResult> {
+    notes
+        .iter()
+        .filter_map(|n| {
+            if let WorkerNote::Share(s) = n {
+                Some(s)
+            } else {
+                None
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn shares_are_real_in_range_and_unique() {
+    let algo: Algorithm = "cn-pico".parse().expect("algo");
+    let (tx, mut rx) = unbounded_channel();
+    let workers = Workers::start(config(2), algo, tx);
+    // An easy target: about one hash in four is a share.
+    let range = NonceRange::new(1000, 1000 + 400, Some(0x5a));
+    let j = job(1, algo, u64::MAX / 4, range);
+    workers.set_job(j.clone()).expect("job accepted");
+    let notes = collect(&mut rx, Duration::from_secs(60), |n| {
+        n.iter().any(|x| matches!(x, WorkerNote::Exhausted { .. }))
+    });
+    let found = shares(&notes);
+    assert!(
+        notes
+            .iter()
+            .any(|x| matches!(x, WorkerNote::Exhausted { seq: 1 })),
+        "range never exhausted: {notes:?}"
+    );
+    assert!(found.len() > 20, "too few shares: {}", found.len());
+    let mut seen = HashSet::new();
+    for s in &found {
+        assert!(seen.insert(s.nonce), "nonce {} found twice", s.nonce);
+        assert!(
+            range.contains_nonce(s.nonce),
+            "nonce {:#x} outside the slice",
+            s.nonce
+        );
+        assert_eq!(s.nonce >> 24, 0x5a, "NiceHash byte changed");
+        let mut blob = j.blob.clone();
+        blob[39..43].copy_from_slice(&s.nonce.to_le_bytes());
+        let again = cn::hash(algo, AesPath::Software, &blob, 0).expect("hash");
+        assert_eq!(again, s.hash, "reported hash is not the hash of the nonce");
+        assert!(hash_value(&again) < j.target);
+    }
+    // Exactly the slice was hashed: no nonce twice, none skipped.
+    let total: u64 = workers.hash_counts().iter().sum();
+    assert_eq!(total, 400);
+    workers.stop();
+}
+
+#[test]
+fn a_new_job_takes_over_within_a_batch_and_bad_jobs_are_refused() {
+    let algo: Algorithm = "cn-pico".parse().expect("algo");
+    let (tx, mut rx) = unbounded_channel();
+    let workers = Workers::start(config(2), algo, tx);
+    workers
+        .set_job(job(1, algo, u64::MAX / 2, NonceRange::full(None)))
+        .expect("job 1");
+    let first = collect(&mut rx, Duration::from_secs(60), |n| shares(n).len() >= 4);
+    assert!(shares(&first).len() >= 4);
+    // A job with a zero target is refused and job 1 keeps running.
+    let bad = MiningJob {
+        target: 0,
+        ..job(9, algo, 1, NonceRange::full(None))
+    };
+    assert!(workers.set_job(bad).is_err());
+    assert_eq!(workers.current_job().map(|j| j.seq), Some(1));
+    workers
+        .set_job(job(2, algo, u64::MAX / 2, NonceRange::full(None)))
+        .expect("job 2");
+    let switched_at = Instant::now();
+    let after = collect(&mut rx, Duration::from_secs(30), |n| {
+        shares(n).iter().filter(|s| s.seq == 2).count() >= 4
+    });
+    let switch_time = switched_at.elapsed();
+    assert!(
+        shares(&after).iter().filter(|s| s.seq == 2).count() >= 4,
+        "job 2 never mined"
+    );
+    // Once job 2 produced shares, every later share belongs to it.
+    let first_new = shares(&after)
+        .iter()
+        .position(|s| s.seq == 2)
+        .expect("a job-2 share");
+    assert!(
+        shares(&after)[first_new..].iter().all(|s| s.seq == 2),
+        "job 1 mined after job 2 started"
+    );
+    assert!(
+        switch_time < Duration::from_secs(10),
+        "switch took {switch_time:?}"
+    );
+    // Pausing stops hashing.
+    workers.pause();
+    std::thread::sleep(Duration::from_millis(200));
+    let a: u64 = workers.hash_counts().iter().sum();
+    std::thread::sleep(Duration::from_millis(300));
+    let b: u64 = workers.hash_counts().iter().sum();
+    assert_eq!(a, b, "hashing went on while paused");
+    workers.resume();
+    workers.stop();
+}

@@ -1,0 +1,56 @@
+//! What deploy, start, stop and status report back, serialisable for `--json`.
+
+use super::config::DigestMethod;
+use serde::Serialize;
+
+/// What a copy did.
+#[derive(Debug, Clone, Serialize)]
+pub struct UploadReport {
+    pub card: String,
+    pub local_binary: String,
+    pub remote_binary: String,
+    pub sha3_256: String,
+    pub digest_method: DigestMethod,
+    pub no_aesni: bool,
+}
+
+/// A started agent.
+#[derive(Debug, Clone, Serialize)]
+pub struct StartReport {
+    pub card: String,
+    pub pid: u32,
+    pub url: String,
+}
+
+/// What `stop` found and did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StopOutcome {
+    NotRunning,
+    Terminated,
+    /// It ignored TERM for the grace period.
+    Killed,
+}
+
+/// The agent on one card.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AgentStatus {
+    pub card: String,
+    pub binary_present: bool,
+    /// Pid from the pid file when that process is alive.
+    pub pid: Option<u32>,
+    /// The health check answered 2xx (only tried when the process is alive).
+    pub healthy: bool,
+}
+
+impl AgentStatus {
+    /// One word for the cards table.
+    pub fn summary(&self) -> &'static str {
+        match (self.pid.is_some(), self.healthy, self.binary_present) {
+            (true, true, _) => "running",
+            (true, false, _) => "unhealthy",
+            (false, _, true) => "stopped",
+            (false, _, false) => "no binary",
+        }
+    }
+}
