@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use criterion::{criterion_group, criterion_main, Criterion};
+use criterion::{criterion_group, criterion_main, Criterion, SamplingMode};
 use phirig_agent::cn::{Algorithm, CnHasher};
 use phirig_agent::memory::PagePolicy;
 use phirig_benches::{available_aes_paths, BENCH_INPUT, CN_R_HEIGHT};
@@ -10,8 +10,10 @@ use phirig_benches::{available_aes_paths, BENCH_INPUT, CN_R_HEIGHT};
 fn kernel(c: &mut Criterion) {
     for aes in available_aes_paths() {
         let mut group = c.benchmark_group(format!("kernel/{aes}"));
-        // A hash takes milliseconds: ten samples over a short window keep the whole run (20
-        // variants x 2 paths) to a few minutes while still showing regressions of a few percent.
+        // A hash takes milliseconds: ten flat samples (equal iteration counts, so a slow variant
+        // needs 10 hashes, not the 55 of linear sampling) over a short window keep the whole run
+        // (20 variants x 2 paths) to a few minutes while still showing regressions of a few percent.
+        group.sampling_mode(SamplingMode::Flat);
         group.sample_size(10);
         group.warm_up_time(Duration::from_millis(300));
         group.measurement_time(Duration::from_secs(2));

@@ -8,6 +8,7 @@ pub mod bench;
 pub mod cli;
 pub mod cn;
 pub mod cnr;
+pub mod entry;
 pub mod hashrate;
 pub mod http;
 pub mod journal;

@@ -1,1 +1,30 @@
-//! phirig host library: the pieces behind the `phirig` binary (proxy, aggregation, faces).
+//! phirig host library: the pieces behind the `phirig` binary — card commands, the local card, the
+//! built-in pool, polling and clock offsets, the live table.
+//!
+//! Not here: hashing (`phirig-agent`), stratum (`phirig-pool`), ssh and discovery (`phirig-deploy`).
+//! This crate wires them.
+
+pub mod bench;
+pub mod card_poll;
+pub mod cards;
+pub mod cli;
+pub mod clock_offset;
+pub mod local_card;
+pub mod log_cmd;
+pub mod pool_serve;
+pub mod proxy;
+pub mod run;
+pub mod table;
+
+/// Every failure of a `phirig` command, printed as one line.
+#[derive(Debug, thiserror::Error)]
+pub enum HostError {
+    #[error("{0}")]
+    Usage(String),
+    #[error("pool: {0}")]
+    Pool(String),
+    #[error("card: {0}")]
+    Card(String),
+    #[error("{0}")]
+    Io(String),
+}

@@ -127,6 +127,7 @@ fn job_params(job_id: &str) -> JobParams {
         height: Some(100),
         seed_hash: None,
         id: None,
+        nonce_range: None,
     }
 }
 

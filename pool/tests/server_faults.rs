@@ -40,7 +40,7 @@ async fn silent_after_login() {
     pool.set_fault(Fault::None);
     let id = c.keepalived(&session).await;
     assert_eq!(c.reply(id).await["result"]["status"], "KEEPALIVED");
-    pool.shutdown().await;
+    stop(pool).await;
 }
 
 #[tokio::test]
@@ -53,7 +53,7 @@ async fn silent_after_messages() {
     pool.new_job();
     c.keepalived(&session).await;
     assert_quiet(&mut c).await;
-    pool.shutdown().await;
+    stop(pool).await;
 }
 
 #[tokio::test]
@@ -82,7 +82,7 @@ async fn stop_reading_stalls_client_writes() {
     // The server still sends jobs while it does not read.
     pool.new_job();
     c.job_notification().await;
-    pool.shutdown().await;
+    stop(pool).await;
 }
 
 #[tokio::test]
@@ -101,7 +101,7 @@ async fn reset_after_login_and_live() {
     pool.set_fault(Fault::Reset);
     let end = d.line(STEP).await.unwrap_err();
     assert_eq!(end.kind(), ErrorKind::ConnectionReset, "{end}");
-    pool.shutdown().await;
+    stop(pool).await;
 }
 
 #[tokio::test]
@@ -116,7 +116,7 @@ async fn garbage_line_then_normal_service() {
     );
     let id = c.keepalived(&session).await;
     assert_eq!(c.reply(id).await["result"]["status"], "KEEPALIVED");
-    pool.shutdown().await;
+    stop(pool).await;
 }
 
 #[tokio::test]
@@ -127,7 +127,7 @@ async fn oversized_line_arrives() {
     pool.set_fault(Fault::OversizedLine);
     let line = c.line(STEP).await.unwrap();
     assert!(line.len() > 64 * 1024, "{}", line.len());
-    pool.shutdown().await;
+    stop(pool).await;
 }
 
 #[tokio::test]
@@ -146,7 +146,7 @@ async fn stall_mid_line() {
     pool.set_fault(Fault::None);
     c.keepalived(&session).await;
     assert_quiet(&mut c).await;
-    pool.shutdown().await;
+    stop(pool).await;
 }
 
 #[tokio::test]
@@ -170,7 +170,7 @@ async fn slow_drip() {
         "{line_len} bytes in {:?}",
         t0.elapsed()
     );
-    pool.shutdown().await;
+    stop(pool).await;
 }
 
 #[tokio::test]
@@ -186,7 +186,7 @@ async fn stop_jobs_keeps_replies() {
     pool.set_fault(Fault::None);
     pool.new_job();
     c.job_notification().await;
-    pool.shutdown().await;
+    stop(pool).await;
 }
 
 #[tokio::test]
@@ -216,7 +216,7 @@ async fn client_reconnect_is_sent() {
             })
             .unwrap()
     );
-    pool.shutdown().await;
+    stop(pool).await;
 }
 
 #[tokio::test]
@@ -237,5 +237,5 @@ async fn action_faults_hit_each_new_login_until_cleared() {
     c.reply(id).await;
     let s = wait_stats(&pool, |s| s.connections_active == 1).await;
     assert_eq!(s.workers["rig1"].logins, 4);
-    pool.shutdown().await;
+    stop(pool).await;
 }

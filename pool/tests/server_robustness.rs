@@ -39,7 +39,7 @@ async fn random_bytes_never_take_the_server_down() {
     let s = pool.stats();
     assert!(s.malformed_lines > 0);
     assert_eq!(s.connections_total, 9);
-    pool.shutdown().await;
+    stop(pool).await;
 }
 
 struct SlowHasher;
@@ -57,9 +57,7 @@ async fn a_share_flood_is_refused_not_queued() {
         max_pending_shares: 1,
         ..test_config()
     };
-    let pool = PoolServer::start(config, Arc::new(SlowHasher))
-        .await
-        .unwrap();
+    let pool = start_with(config, Arc::new(SlowHasher)).await;
     let mut c = RawClient::connect(pool.local_addr()).await;
     let (session, job) = c.login("flooder").await;
     let mut ids = Vec::new();
@@ -76,7 +74,7 @@ async fn a_share_flood_is_refused_not_queued() {
     let ok = c.reply(ids[0]).await;
     assert_eq!(ok["result"]["status"], "OK", "{ok}");
     wait_stats(&pool, |s| s.rejected.busy == 1 && s.accepted == 1).await;
-    pool.shutdown().await;
+    stop(pool).await;
 }
 
 #[tokio::test]
@@ -93,7 +91,7 @@ async fn connections_that_never_log_in_are_closed() {
         s.connections_active == 0 && s.connections_total == 1
     })
     .await;
-    pool.shutdown().await;
+    stop(pool).await;
 }
 
 #[tokio::test]
@@ -101,14 +99,16 @@ async fn ipv6_loopback_works_when_available() {
     let Ok(addr) = "[::1]:0".parse() else {
         return;
     };
-    let pool = match PoolServer::start(
+    let started = PoolServer::start(
         ServerConfig {
             bind: addr,
             ..test_config()
         },
         Arc::new(Sha3ShareHasher),
-    )
-    .await
+    );
+    let pool = match tokio::time::timeout(STEP, started)
+        .await
+        .expect("start returns in time")
     {
         Ok(p) => p,
         // No IPv6 in this sandbox: nothing to check.
@@ -116,5 +116,5 @@ async fn ipv6_loopback_works_when_available() {
     };
     let mut c = RawClient::connect(pool.local_addr()).await;
     c.login("v6").await;
-    pool.shutdown().await;
+    stop(pool).await;
 }

@@ -44,7 +44,7 @@ async fn login_returns_session_job_and_extensions() {
         s.workers["w"].logins, 1,
         "no rigid: the login names the worker"
     );
-    pool.shutdown().await;
+    stop(pool).await;
 }
 
 #[tokio::test]
@@ -64,7 +64,7 @@ async fn good_share_is_accepted_then_duplicate() {
     assert_eq!(s.hashes, 1);
     let w = &s.workers["rig1"];
     assert_eq!((w.accepted, w.hashes, w.rejected.duplicate), (1, 1, 1));
-    pool.shutdown().await;
+    stop(pool).await;
 }
 
 #[tokio::test]
@@ -89,7 +89,7 @@ async fn malformed_submits_get_the_standard_messages() {
     assert_eq!(s.rejected.invalid_job_id, 1);
     assert_eq!(s.rejected.invalid_nonce, 4);
     assert_eq!(s.accepted, 0);
-    pool.shutdown().await;
+    stop(pool).await;
 }
 
 #[tokio::test]
@@ -121,7 +121,7 @@ async fn hash_above_target_is_low_difficulty() {
         s.rejected.low_difficulty == 1 && s.workers["rig1"].rejected.low_difficulty == 1
     })
     .await;
-    pool.shutdown().await;
+    stop(pool).await;
 }
 
 #[tokio::test]
@@ -145,7 +145,7 @@ async fn requests_before_login_are_unauthenticated() {
     let id = c.keepalived(&session).await;
     assert_eq!(c.reply(id).await["result"]["status"], "KEEPALIVED");
     wait_stats(&pool, |s| s.rejected.unauthenticated == 3).await;
-    pool.shutdown().await;
+    stop(pool).await;
 }
 
 #[tokio::test]
@@ -192,7 +192,7 @@ async fn nicehash_byte_is_fixed_per_connection_and_enforced() {
     let r = a.submit(&session, job_id, &nonce, &result).await;
     assert_eq!(r["result"]["status"], "OK", "{r}");
     wait_stats(&pool, |s| s.rejected.nicehash_byte == 1 && s.accepted == 1).await;
-    pool.shutdown().await;
+    stop(pool).await;
 }
 
 #[tokio::test]
@@ -222,7 +222,7 @@ async fn new_jobs_on_demand_and_old_jobs_expire() {
         .submit(&session, first["job_id"].as_str().unwrap(), &nonce, &result)
         .await;
     assert_eq!(error_message(&r), Some("Invalid job id"));
-    pool.shutdown().await;
+    stop(pool).await;
 }
 
 #[tokio::test]
@@ -239,7 +239,7 @@ async fn job_timer_sends_jobs() {
     assert_ne!(a["job_id"], first["job_id"]);
     assert_ne!(a["job_id"], b["job_id"]);
     assert!(pool.stats().templates >= 3);
-    pool.shutdown().await;
+    stop(pool).await;
 }
 
 #[tokio::test]
@@ -255,7 +255,7 @@ async fn template_blob_is_served_with_a_zero_nonce() {
     let (_, job) = c.login("rig1").await;
     template[NONCE_OFFSET..NONCE_OFFSET + 4].fill(0);
     assert_eq!(job["blob"], hex::encode(&template));
-    pool.shutdown().await;
+    stop(pool).await;
 }
 
 #[tokio::test]
@@ -293,7 +293,7 @@ async fn malformed_lines_get_errors_and_oversized_lines_close() {
         s.malformed_lines == 5 && s.connections_active == 0
     })
     .await;
-    pool.shutdown().await;
+    stop(pool).await;
 }
 
 /// A hasher that takes its time, like the real kernel does.
@@ -308,12 +308,11 @@ impl ShareHasher for SlowHasher {
 
 #[tokio::test(flavor = "current_thread")]
 async fn hashing_never_blocks_the_reactor() {
-    let pool = PoolServer::start(
+    let pool = start_with(
         test_config(),
         Arc::new(SlowHasher(Duration::from_millis(500))),
     )
-    .await
-    .unwrap();
+    .await;
     let mut c = RawClient::connect(pool.local_addr()).await;
     let (session, job) = c.login("rig1").await;
     let (nonce, result) = find_share(&job, 0, 1000, false).unwrap();
@@ -330,7 +329,7 @@ async fn hashing_never_blocks_the_reactor() {
     let second = c.json().await;
     assert_eq!(second["id"], json!(submit));
     assert_eq!(second["result"]["status"], "OK");
-    pool.shutdown().await;
+    stop(pool).await;
 }
 
 #[tokio::test]
@@ -339,7 +338,7 @@ async fn shutdown_closes_connections_and_frees_the_port() {
     let addr = pool.local_addr();
     let mut c = RawClient::connect(addr).await;
     c.login("rig1").await;
-    pool.shutdown().await;
+    stop(pool).await;
     let end = c.line(STEP).await.unwrap_err();
     assert_eq!(end.kind(), std::io::ErrorKind::UnexpectedEof, "{end}");
     let again = start(ServerConfig {
@@ -348,19 +347,21 @@ async fn shutdown_closes_connections_and_frees_the_port() {
     })
     .await;
     assert_eq!(again.local_addr(), addr);
-    again.shutdown().await;
+    stop(again).await;
 }
 
 #[tokio::test]
 async fn bad_config_is_an_error_not_a_panic() {
-    let err = PoolServer::start(
+    let started = PoolServer::start(
         ServerConfig {
             start_difficulty: 0,
             ..test_config()
         },
         Arc::new(Sha3ShareHasher),
-    )
-    .await
-    .unwrap_err();
+    );
+    let err = tokio::time::timeout(STEP, started)
+        .await
+        .expect("start returns in time")
+        .unwrap_err();
     assert!(err.to_string().contains("difficult"), "{err}");
 }

@@ -55,7 +55,7 @@ async fn fast_shares_raise_difficulty_toward_the_target_share_time() {
     let s = wait_stats(&pool, |s| s.accepted == 12).await;
     assert_eq!(s.workers["rig1"].difficulty, 64);
     assert_eq!(s.hashes, 4 * (1 + 4 + 16));
-    pool.shutdown().await;
+    stop(pool).await;
 }
 
 #[tokio::test]
@@ -77,7 +77,7 @@ async fn a_quiet_miner_gets_easier_work() {
     assert_eq!(difficulty(&easier), 250);
     let easier = c.job_notification().await;
     assert_eq!(difficulty(&easier), 100, "never below min_difficulty");
-    pool.shutdown().await;
+    stop(pool).await;
 }
 
 #[tokio::test]
@@ -99,5 +99,5 @@ async fn vardiff_off_keeps_the_start_difficulty() {
     }
     pool.new_job();
     assert_eq!(difficulty(&c.job_notification().await), 3);
-    pool.shutdown().await;
+    stop(pool).await;
 }

@@ -39,13 +39,24 @@ struct Args {
     json: bool,
 }
 
+/// Why a run could not start or finish.
+#[derive(Debug, thiserror::Error)]
+enum HashloopError {
+    #[error("--seconds must be a finite number of seconds, not {0}")]
+    BadSeconds(f64),
+    #[error(transparent)]
+    Kernel(#[from] KernelError),
+}
+
 struct Rate {
     hashes: u64,
     elapsed: Duration,
     aes: AesPath,
 }
 
-fn hash_for(args: &Args) -> Result<Rate, KernelError> {
+fn hash_for(args: &Args) -> Result<Rate, HashloopError> {
+    let budget = Duration::try_from_secs_f64(args.seconds)
+        .map_err(|_| HashloopError::BadSeconds(args.seconds))?;
     let aes = match args.aes {
         AesChoice::Auto => AesPath::detect(),
         AesChoice::Hardware => AesPath::Hardware,
@@ -57,7 +68,6 @@ fn hash_for(args: &Args) -> Result<Rate, KernelError> {
     } else {
         0
     };
-    let budget = Duration::from_secs_f64(args.seconds.max(0.0));
     let mut out = vec![[0u8; 32]; args.ways];
     let mut nonce = 0u32;
     let start = Instant::now();

@@ -241,8 +241,10 @@ mod tests {
             let p = a.props();
             assert!(p.memory.is_power_of_two(), "{a}");
             assert_eq!(p.mask % 16, 0, "{a}");
-            // The shuffle touches the other three lines of a 64-byte block.
-            assert!(p.mask as usize + 64 <= p.memory, "{a}");
+            // The shuffle touches `off ^ 0x10/0x20/0x30`: with bits 4 and 5 in the mask those
+            // stay at or below `mask`, so every 16-byte access ends inside the scratchpad.
+            assert_eq!(p.mask & 0x30, 0x30, "{a}");
+            assert!(p.mask as usize + 16 <= p.memory, "{a}");
             assert!(p.iterations > 0 && p.iterations % 2 == 0, "{a}");
             assert_eq!(p.heavy != Heavy::No, p.memory == 4 * MIB, "{a}");
             if p.reverse_shuffle || p.random_math {

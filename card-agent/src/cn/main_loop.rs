@@ -94,6 +94,39 @@ pub(crate) fn int_sqrt_v2(n: u64) -> u64 {
     r
 }
 
+/// Variant 2's division step: low 32 bits of the quotient, remainder in the high 32 bits.
+///
+/// The divisor always has its top bit set, so after taking off at most one `d` from the high
+/// word the remaining quotient fits 32 bits: one `div r32` (about a third of the cost of the
+/// 64-bit divide the plain `/` and `%` compile to) gives both results.
+#[inline(always)]
+pub(crate) fn div_v2(c1: u64, d: u32) -> u64 {
+    debug_assert!(d >= 0x8000_0000);
+    #[cfg(target_arch = "x86_64")]
+    {
+        let hi = (c1 >> 32) as u32;
+        let hi = if hi >= d { hi - d } else { hi };
+        let (q, r): (u32, u32);
+        // SAFETY: hi < d, so the 64-by-32 quotient fits 32 bits and `div` cannot fault;
+        // d != 0 because its top bit is set. No memory is touched.
+        unsafe {
+            core::arch::asm!(
+                "div {d:e}",
+                d = in(reg) d,
+                inout("eax") c1 as u32 => q,
+                inout("edx") hi => r,
+                options(pure, nomem, nostack),
+            );
+        }
+        q as u64 | (r as u64) << 32
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let d = d as u64;
+        (c1 / d) as u32 as u64 + ((c1 % d) << 32)
+    }
+}
+
 /// Variant 1's byte tweak of the first store: two bits of byte 11 flipped by a 3-bit selector.
 #[inline(always)]
 fn v1_byte_tweak(hi: u64) -> u64 {
@@ -111,8 +144,9 @@ unsafe fn step<B: Backend + Conceal, const ID: usize>(lane: &mut Lane<B>, prog: 
     let p = Row::<ID>::P;
     let mask = p.mask as u64;
     let sp = lane.sp;
-    // SAFETY (for every `line` use below): offsets are masked to `mask`, which is 16-aligned and
-    // at least 64 below the scratchpad size, so `off ^ 0x30` + 16 bytes stays inside too.
+    // SAFETY (for every access below): offsets are masked to `mask`, which is 16-aligned, has
+    // bits 4 and 5 set and ends 16 bytes before the scratchpad does (checked by the table
+    // tests), so `off`, `off ^ 0x10/0x20/0x30` and the 16 bytes after each stay inside.
     let line = |x: u64| -> *mut u8 { unsafe { sp.add((x & mask) as usize) } };
 
     let a = B::set(lane.al, lane.ah);
@@ -179,9 +213,9 @@ unsafe fn step<B: Backend + Conceal, const ID: usize>(lane: &mut Lane<B>, prog: 
         } else {
             let c0 = B::lo(c);
             cl ^= lane.div ^ (lane.sqrt << 32);
-            let d = (c0.wrapping_add(lane.sqrt << 1) as u32 | 0x8000_0001) as u64;
+            let d = c0.wrapping_add(lane.sqrt << 1) as u32 | 0x8000_0001;
             let c1 = B::hi(c);
-            lane.div = (c1 / d) as u32 as u64 + ((c1 % d) << 32);
+            lane.div = div_v2(c1, d);
             lane.sqrt = int_sqrt_v2(c0.wrapping_add(lane.div));
         }
     }
@@ -328,6 +362,32 @@ mod tests {
         }
         for n in samples {
             assert_eq!(int_sqrt_v2(n), isqrt_reference(n), "n = {n}");
+        }
+    }
+
+    #[test]
+    fn div_v2_matches_plain_division() {
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..5000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let d = (x >> 17) as u32 | 0x8000_0001;
+            for c1 in [
+                x,
+                x.rotate_left(32),
+                u64::MAX,
+                0,
+                (d as u64) << 32,
+                ((d as u64) << 32) - 1,
+            ] {
+                let dd = d as u64;
+                assert_eq!(
+                    div_v2(c1, d),
+                    (c1 / dd) as u32 as u64 + ((c1 % dd) << 32),
+                    "{c1} / {d}"
+                );
+            }
         }
     }
 

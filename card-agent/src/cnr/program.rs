@@ -40,8 +40,9 @@ impl Eq for Program {}
 
 impl Program {
     /// Generates the program for a block height, exactly as Monero's `v4_random_math_init`.
-    /// Deterministic; costs a few microseconds, so the kernel should use [`program_for_height`]
-    /// (cached) rather than calling this per hash.
+    /// Deterministic; costs tens of microseconds (generation plus one `mmap`/`mprotect` for the
+    /// machine code), so the kernel should use [`program_for_height`] (cached), not call this per
+    /// hash.
     ///
     /// [`program_for_height`]: super::program_for_height
     pub fn generate(height: u64) -> Program {

@@ -1,17 +1,21 @@
 //! The events a journal holds, and their byte encoding (type nibble, sub-kind nibble, payload).
 //!
-//! | type | event          | sub-kind (high nibble)          | payload                                  |
-//! |------|----------------|---------------------------------|------------------------------------------|
-//! | 1    | `JobReceived`  | 0                               | job id, algo (str), height, difficulty   |
-//! | 2    | `HashBatch`    | 0                               | count                                    |
-//! | 3    | `ShareFound`   | 0                               | job id (str), nonce, difficulty          |
-//! | 4    | `SubmitSent`   | 0                               | request id, job id (str), nonce          |
-//! | 5    | `SubmitResult` | [`SubmitOutcome`]               | request id, RTT ns, reason (str, ≥ 1.1)  |
-//! | 6    | `Session`      | [`SessionEvent`] variant        | per variant, see `encode`                |
-//! | 7    | `HugePages`    | [`HugePageStatus`]              | requested bytes, huge bytes, errno (S)   |
-//! | 8    | `Worker`       | [`WorkerEvent`] variant         | cpu + 1 (0: unpinned) / hashes / message |
-//! | 9    | `ClockOffset`  | 0                               | card, offset ns (S), RTT ns              |
-//! | 10   | `Supervision`  | [`SupervisionAction`]           | card, detail (str)                       |
+//! | type | event          | high nibble               | payload                                  |
+//! |------|----------------|---------------------------|------------------------------------------|
+//! | 1    | `JobReceived`  | 0                         | job id, algo (str), height, difficulty   |
+//! | 2    | `HashBatch`    | 0                         | count                                    |
+//! | 3    | `ShareFound`   | 0                         | job id (str), nonce, difficulty          |
+//! | 4    | `SubmitSent`   | 0                         | request id, job id (str), nonce          |
+//! | 5    | `SubmitResult` | [`SubmitOutcome`]         | request id, RTT ns, reason (str, ≥ 1.1)  |
+//! | 6    | `Session`      | [`SessionEvent`] variant  | see below                                |
+//! | 7    | `HugePages`    | [`HugePageStatus`]        | requested bytes, huge bytes, errno (S)   |
+//! | 8    | `Worker`       | [`WorkerEvent`] variant   | cpu + 1 (0: unpinned) / hashes / message |
+//! | 9    | `ClockOffset`  | 0                         | card, offset ns (S), RTT ns              |
+//! | 10   | `Supervision`  | [`SupervisionAction`]     | card, detail (str)                       |
+//!
+//! Session variants: 0 `Connected` (pool str), 1 `Login` (byte 0/1), 2 `Hung` (timer str,
+//! silent ms), 3 `Reconnect` (cause str, attempt), 4 `Failover` (from str, to str),
+//! 5 `Disconnected` (reason str). Sub-kind values are the enums' discriminants.
 //!
 //! Integers are ULEB128 unless marked (S) for SLEB128. Type 0 is never written, so zero-filled
 //! tails (preallocated or lost blocks after a crash) read as damage rather than events.

@@ -15,7 +15,7 @@
 //! | header length      | `u32`         | bytes of header that follow this field                  |
 //! | data version       | `u32`         | version of the event vocabulary ([`DATA_VERSION`])      |
 //! | pointer size       | `u8`          | `size_of::<usize>()` of the writer                      |
-//! | start, Unix        | `u64`         | ms since the Unix epoch when the journal was created     |
+//! | start, Unix        | `u64`         | ms since the Unix epoch at creation                     |
 //! | start, monotonic   | `u64`         | CLOCK_MONOTONIC ns at the same moment                   |
 //! | timer overhead     | `u32`         | measured ns per clock read; event times include it      |
 //! | flags              | `u32`         | [`FLAG_HOST`]: written by the host rather than an agent |

@@ -4,11 +4,11 @@
 //! long shares take to be accepted, why the session reconnected. Each thread records [`Event`]s
 //! into its own [`ThreadJournal`] (no lock, never blocks the hash loop); one writer thread appends
 //! the buffers to a size-capped, rotated file. [`read_file`] turns a file back into
-//! [`TimedEvent`]s, skipping past damage; [`report()`] and [`dump`] are what `phirig log report`
+//! [`TimedEvent`]s, skipping past damage; [`report()`] and [`dump()`] are what `phirig log report`
 //! and `phirig log dump` print.
 //!
-//! The byte format and its version history are documented in [`format`]; the event table in
-//! [`event`].
+//! The byte format and its version history are documented in [`format`](mod@format); the event
+//! table in [`event`].
 //!
 //! ```no_run
 //! use phirig_agent::journal::{Event, HeaderInfo, Journal, JournalConfig, ThreadKind};

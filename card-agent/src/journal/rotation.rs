@@ -28,7 +28,7 @@ pub fn rotate(path: &Path, keep: usize) -> io::Result<()> {
 /// Stops at the first missing number, so stale parts from an older, longer chain are not mixed in.
 pub fn parts(path: &Path) -> Vec<PathBuf> {
     let mut rotated = Vec::new();
-    // Bounded: nobody keeps ten thousand parts, and a bound keeps a odd directory from looping long.
+    // Bounded: nobody keeps ten thousand parts, and an odd directory cannot make this loop long.
     for n in 1..10_000 {
         let p = part_path(path, n);
         if !p.exists() {

@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 /// How a journal buffers, flushes, syncs and rotates. `Default` suits a rig.
 #[derive(Debug, Clone)]
 pub struct JournalConfig {
-    /// A thread's buffer is handed to the writer once it holds this many bytes.
+    /// A thread's buffer is handed to the writer once it holds this many bytes (41 B … 16 MiB).
     pub buffer_bytes: usize,
     /// Buffers that may wait for the writer before further ones are dropped.
     pub queue_buffers: usize,
@@ -180,7 +180,8 @@ impl Journal {
             writer: Some(writer),
             clock,
             drops,
-            buffer_bytes: config.buffer_bytes.max(BUFFER_HEADER_LEN + 16),
+            // The upper bound keeps a buffer's length well inside its u32 header field.
+            buffer_bytes: config.buffer_bytes.clamp(BUFFER_HEADER_LEN + 16, 16 << 20),
             flush_after_ns: u64::try_from(config.flush_interval.as_nanos()).unwrap_or(u64::MAX),
         })
     }
@@ -266,7 +267,8 @@ pub struct ThreadJournal {
 
 impl ThreadJournal {
     /// Records `ev` stamped with the current time. No lock, no syscall, never blocks: at worst
-    /// a full buffer is dropped (and counted) because the writer is behind.
+    /// a full buffer is dropped (and counted) because the writer is behind. The only allocation
+    /// is a fresh buffer each time one is handed off (every `buffer_bytes`).
     #[inline]
     pub fn record(&mut self, ev: &Event) {
         let now = self.clock.now_ns();

@@ -83,6 +83,8 @@ pub struct ConfigFile {
     pub http: HttpSection,
     pub print_time: Option<u64>,
     pub algo: Option<String>,
+    /// Seconds before reconnecting when every pool failed (xmrig's `retry-pause`).
+    pub retry_pause: Option<u64>,
 }
 
 impl ConfigFile {
@@ -99,11 +101,22 @@ impl ConfigFile {
 }
 
 /// Where the HTTP API listens and who may use it.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct HttpConfig {
     pub addr: SocketAddr,
     pub token: Option<String>,
     pub restricted_read: bool,
+}
+
+impl std::fmt::Debug for HttpConfig {
+    // Tokens never appear in logs, not even through a Debug print of the whole config.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpConfig")
+            .field("addr", &self.addr)
+            .field("token", &self.token.as_ref().map(|_| "<set>"))
+            .field("restricted_read", &self.restricted_read)
+            .finish()
+    }
 }
 
 /// Everything the miner needs, resolved.
@@ -138,6 +151,25 @@ pub fn resolve_token(raw: Option<String>) -> Result<Option<String>, ConfigError>
             Ok(Some(text.trim().to_string()).filter(|t| !t.is_empty()))
         }
         other => Ok(other.filter(|t| !t.is_empty())),
+    }
+}
+
+/// Stratum timeouts: flags win over the file (`retry-pause`, as xmrig names it), defaults otherwise.
+fn timeouts(args: &MineArgs, file: &ConfigFile) -> Timeouts {
+    let secs = |flag: Option<u64>, default: Duration| {
+        flag.map_or(default, |s| Duration::from_secs(s.max(1)))
+    };
+    let d = Timeouts::default();
+    let retry = secs(args.retry_pause.or(file.retry_pause), d.backoff_initial);
+    Timeouts {
+        connect: secs(args.connect_timeout, d.connect),
+        response: secs(args.response_timeout, d.response),
+        idle: secs(args.idle_timeout, d.idle),
+        backoff_initial: retry,
+        // A long retry pause must not exceed the cap it doubles towards.
+        backoff_max: d.backoff_max.max(retry),
+        probe_interval: secs(args.probe_interval, d.probe_interval),
+        ..d
     }
 }
 
@@ -210,7 +242,7 @@ impl MinerConfig {
                 .map(|a| a.to_string()),
         );
         let client = ClientConfig {
-            timeouts: Timeouts::default(),
+            timeouts: timeouts(args, &file),
             ..ClientConfig::new(pools, &user_agent(), algos)
         };
         let hw_aes = !args.no_aesni && file.cpu.hw_aes != Some(false);
@@ -318,6 +350,32 @@ mod tests {
             MinerConfig::resolve(&a).expect("config").client.pools[0].user,
             "override"
         );
+    }
+
+    #[test]
+    fn timeout_flags_reach_the_client() {
+        let mut a = args();
+        assert_eq!(
+            MinerConfig::resolve(&a).expect("config").client.timeouts,
+            Timeouts::default()
+        );
+        a.response_timeout = Some(2);
+        a.retry_pause = Some(90);
+        a.probe_interval = Some(0);
+        let t = MinerConfig::resolve(&a).expect("config").client.timeouts;
+        assert_eq!(t.response, Duration::from_secs(2));
+        assert_eq!(t.backoff_initial, Duration::from_secs(90));
+        assert!(t.backoff_max >= t.backoff_initial);
+        assert_eq!(t.probe_interval, Duration::from_secs(1), "zero is clamped");
+    }
+
+    #[test]
+    fn debug_output_hides_the_token() {
+        let mut a = args();
+        a.http_port = Some(0);
+        a.http_access_token = Some("s3cret-token".into());
+        let c = MinerConfig::resolve(&a).expect("config");
+        assert!(!format!("{c:?}").contains("s3cret-token"));
     }
 
     #[test]

@@ -101,10 +101,10 @@ fn on_client_event(state: &MinerState, ev: ClientEvent, seq: &mut u64, default_a
                             lock(&state.results).diff_current = diff;
                             state.remember_job(*seq, job);
                         }
-                        Err(e) => error!("{e}; the previous job keeps running"),
+                        Err(e) => refused(state, &e.to_string()),
                     }
                 }
-                Err(e) => error!("{e}; the previous job keeps running"),
+                Err(e) => refused(state, &e),
             }
         }
         ClientEvent::ShareOutcome { id, outcome } => match outcome {
@@ -127,12 +127,27 @@ fn on_client_event(state: &MinerState, ev: ClientEvent, seq: &mut u64, default_a
             r.connected_at = Some(std::time::Instant::now());
         }
         ClientEvent::Disconnected { pool, cause } => {
-            warn!("pool {pool} disconnected: {cause}");
+            // The job belonged to that connection: hashing on would only make stale shares.
+            let had_job = state.workers.current_job().is_some();
+            state.workers.clear_job();
+            if had_job {
+                warn!("pool {pool} disconnected: {cause}; hashing paused until the next job");
+            } else {
+                warn!("pool {pool} disconnected: {cause}");
+            }
             let mut r = lock(&state.results);
             r.failures += 1;
             r.connected_at = None;
         }
         ClientEvent::PoolRecovered { pool } => info!("pool {pool} answers again"),
+    }
+}
+
+/// Logs a refused job, saying truthfully what the workers do meanwhile.
+fn refused(state: &MinerState, why: &str) {
+    match state.workers.current_job() {
+        Some(_) => error!("{why}; the previous job keeps running"),
+        None => error!("{why}; no job to mine until the pool sends one we can"),
     }
 }
 

@@ -20,6 +20,9 @@ pub struct Job {
     pub pool: usize,
     /// Which connection to that pool delivered it; job ids are only valid within it.
     pub session: u64,
+    /// phirig proxy extension: nonce counters `[start, end)` reserved for this miner (see
+    /// [`JobParams::nonce_range`]); `None` from ordinary pools.
+    pub nonce_range: Option<(u64, u64)>,
 }
 
 impl Job {
@@ -59,6 +62,7 @@ impl Job {
             nicehash,
             pool,
             session,
+            nonce_range: params.nonce_range.map(|[start, end]| (start, end)),
         })
     }
 
@@ -79,6 +83,7 @@ impl Job {
             height: self.height,
             seed_hash: self.seed_hash.clone(),
             id: None,
+            nonce_range: self.nonce_range.map(|(start, end)| [start, end]),
         }
     }
 }
@@ -96,6 +101,7 @@ mod tests {
             height: Some(1),
             seed_hash: None,
             id: None,
+            nonce_range: None,
         }
     }
 
@@ -109,6 +115,18 @@ mod tests {
         let j = Job::from_params(&params(blob), 0, 1, false).unwrap();
         assert_eq!(j.nicehash_byte(), Some(0x5a));
         assert_eq!(Job::from_params(&j.to_params(), 0, 1, false).unwrap(), j);
+    }
+
+    #[test]
+    fn nonce_range_extension_is_optional_and_round_trips() {
+        let mut p = params(vec![0; 76]);
+        assert!(!serde_json::to_string(&p).unwrap().contains("nonce_range"));
+        p.nonce_range = Some([16, 32]);
+        let j = Job::from_params(&p, 0, 1, false).unwrap();
+        assert_eq!(j.nonce_range, Some((16, 32)));
+        assert_eq!(j.to_params().nonce_range, Some([16, 32]));
+        let wire = serde_json::to_string(&p).unwrap();
+        assert!(wire.contains(r#""nonce_range":[16,32]"#), "{wire}");
     }
 
     #[test]

@@ -44,6 +44,11 @@ pub struct JobParams {
     /// Some pools repeat the session id inside each job.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// phirig extension (sent by the host's proxy to its cards): the half-open range of nonce
+    /// counters `[start, end)` this miner may use. A counter is the nonce's low 24 bits; the top
+    /// byte is the blob's byte 42, as in NiceHash mode. Absent from ordinary pools.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nonce_range: Option<[u64; 2]>,
 }
 
 /// Result of a successful `login`.
@@ -422,6 +427,7 @@ mod tests {
             height: Some(7),
             seed_hash: None,
             id: None,
+            nonce_range: None,
         }
     }
 

@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::task::JoinHandle;
 
@@ -9,6 +10,10 @@ use super::config::ServerConfig;
 use super::fault::Fault;
 use super::shared::Shared;
 use super::stats::ServerStats;
+
+/// Longest [`ServerHandle::shutdown`] waits: the accept loop gives connections 2 s to close and
+/// then aborts them, so a healthy server is gone well within this.
+pub const SHUTDOWN_WAIT: Duration = Duration::from_secs(5);
 
 /// Control of a running [`super::PoolServer`]. Dropping it stops the server too (without waiting).
 pub struct ServerHandle {
@@ -61,12 +66,19 @@ impl ServerHandle {
         self.shared.next_template();
     }
 
-    /// Stop accepting, close every connection, and wait for the server task to end.
+    /// Stop accepting, close every connection, and wait for the server task to end, at most
+    /// [`SHUTDOWN_WAIT`]: a task still running then is aborted, so this always returns.
     pub async fn shutdown(mut self) {
         self.shared.shutdown.send_replace(true);
-        if let Some(task) = self.task.take() {
-            if let Err(e) = task.await {
-                tracing::warn!(error = %e, "pool server task ended badly");
+        if let Some(mut task) = self.task.take() {
+            match tokio::time::timeout(SHUTDOWN_WAIT, &mut task).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::warn!(error = %e, "pool server task ended badly"),
+                Err(_) => {
+                    // Not awaited again: a task that ignored its own deadline may ignore this too.
+                    tracing::warn!(wait = ?SHUTDOWN_WAIT, "pool server did not stop in time; aborting it");
+                    task.abort();
+                }
             }
         }
     }

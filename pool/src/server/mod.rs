@@ -32,7 +32,7 @@ mod verify;
 pub use config::{demo_config, ServerConfig};
 pub use error::ServerError;
 pub use fault::{Fault, FaultParseError};
-pub use handle::ServerHandle;
+pub use handle::{ServerHandle, SHUTDOWN_WAIT};
 pub use job_source::{random_hashing_blob, HASHING_BLOB_LEN};
 pub use listener::PoolServer;
 pub use sha3_hasher::Sha3ShareHasher;

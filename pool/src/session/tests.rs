@@ -40,6 +40,7 @@ fn job(id: &str) -> JobParams {
         height: Some(1),
         seed_hash: None,
         id: None,
+        nonce_range: None,
     }
 }
 

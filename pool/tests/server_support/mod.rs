@@ -2,13 +2,16 @@
 
 #![allow(dead_code)]
 
+use std::cell::RefCell;
 use std::io;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
 use phirig_pool::protocol::{Target, NICEHASH_BYTE_OFFSET, NONCE_OFFSET};
-use phirig_pool::server::{PoolServer, ServerConfig, ServerHandle, Sha3ShareHasher, ShareHasher};
+use phirig_pool::server::{
+    PoolServer, ServerConfig, ServerHandle, Sha3ShareHasher, ShareHasher, SHUTDOWN_WAIT,
+};
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -18,6 +21,39 @@ use tokio::time::timeout;
 pub const STEP: Duration = Duration::from_secs(5);
 /// How long "nothing arrives" is watched for.
 pub const QUIET: Duration = Duration::from_millis(400);
+
+/// Longest one test may run, runtime teardown included. Tests take about a second; far beyond
+/// that something blocks a thread where no `timeout` can reach (a reactor stuck in sync code,
+/// a runtime drop waiting on a blocking task), and the binary would hang without saying where.
+pub const TEST_LIMIT: Duration = Duration::from_secs(120);
+
+thread_local! {
+    /// Dropped when the test's thread ends (libtest runs each test on its own thread), which
+    /// disconnects the channel and stands the watchdog down.
+    static WATCHDOG: RefCell<Option<mpsc::Sender<()>>> = const { RefCell::new(None) };
+}
+
+/// Start (once per test) a watchdog that aborts the binary, naming the test, if the test's
+/// thread is still alive after [`TEST_LIMIT`]: a loud failure instead of a silent hang.
+pub fn arm_watchdog() {
+    WATCHDOG.with(|w| {
+        if w.borrow().is_some() {
+            return;
+        }
+        let (alive, watched) = mpsc::channel::<()>();
+        let name = std::thread::current()
+            .name()
+            .unwrap_or("<unnamed>")
+            .to_string();
+        std::thread::spawn(move || {
+            if let Err(mpsc::RecvTimeoutError::Timeout) = watched.recv_timeout(TEST_LIMIT) {
+                eprintln!("test {name} still running after {TEST_LIMIT:?}; aborting the binary");
+                std::process::abort();
+            }
+        });
+        *w.borrow_mut() = Some(alive);
+    });
+}
 
 /// Difficulty 1, no vardiff, no job timer, loopback with an ephemeral port.
 pub fn test_config() -> ServerConfig {
@@ -32,9 +68,24 @@ pub fn test_config() -> ServerConfig {
 }
 
 pub async fn start(config: ServerConfig) -> ServerHandle {
-    PoolServer::start(config, Arc::new(Sha3ShareHasher))
+    start_with(config, Arc::new(Sha3ShareHasher)).await
+}
+
+/// Start a server with this hasher; bounded like every other wait here.
+pub async fn start_with(config: ServerConfig, hasher: Arc<dyn ShareHasher>) -> ServerHandle {
+    arm_watchdog();
+    timeout(STEP, PoolServer::start(config, hasher))
         .await
+        .expect("server starts in time")
         .expect("server starts")
+}
+
+/// Shut a server down, bounded: a shutdown that never finishes fails the test instead of
+/// hanging the whole test binary. Longer than the server's own bound, so that one is tested.
+pub async fn stop(pool: ServerHandle) {
+    timeout(SHUTDOWN_WAIT + STEP, pool.shutdown())
+        .await
+        .expect("server shuts down in time");
 }
 
 /// A miner with no smarts: writes JSON lines, reads raw bytes and lines.
@@ -46,6 +97,7 @@ pub struct RawClient {
 
 impl RawClient {
     pub async fn connect(addr: SocketAddr) -> RawClient {
+        arm_watchdog();
         assert!(addr.ip().is_loopback());
         let stream = timeout(STEP, TcpStream::connect(addr))
             .await

@@ -158,6 +158,7 @@ impl Conn {
             height: Some(cfg.height),
             seed_hash: cfg.seed_hash.clone(),
             id: Some(session.id.clone()),
+            nonce_range: None,
         };
         (job, params)
     }

@@ -1,0 +1,84 @@
+//! The agent's command dispatch, callable from `phirig-agent` and from `phirig agent` alike.
+
+use crate::bench::{self, BenchOptions};
+use crate::cli::{BenchArgs, Cli, Command, HashArgs};
+use crate::cn::{self, AesPath, Algorithm};
+use crate::memory::PagePolicy;
+
+/// Runs what the command line asks for; the error is one readable line.
+pub fn run(cli: Cli) -> Result<(), String> {
+    match cli.command {
+        Some(Command::Hash(args)) => hash(&args),
+        Some(Command::Bench(args)) => run_bench(&args),
+        None => crate::miner::run(cli.mine).map_err(|e| e.to_string()),
+    }
+}
+
+/// The AES path the flags ask for, or the best one this CPU has.
+fn aes_path(no_aesni: bool) -> AesPath {
+    if no_aesni {
+        AesPath::Software
+    } else {
+        AesPath::detect()
+    }
+}
+
+fn hash(args: &HashArgs) -> Result<(), String> {
+    let algo: Algorithm = args
+        .algo
+        .parse()
+        .map_err(|e: cn::KernelError| e.to_string())?;
+    let input = hex::decode(args.input.trim()).map_err(|e| format!("input is not hex: {e}"))?;
+    if algo.needs_height() && args.height.is_none() {
+        return Err(format!(
+            "{algo} needs --height (the block height seeds its random program)"
+        ));
+    }
+    let out = cn::hash(
+        algo,
+        aes_path(args.no_aesni),
+        &input,
+        args.height.unwrap_or(0),
+    )
+    .map_err(|e| e.to_string())?;
+    println!("{}", hex::encode(out));
+    Ok(())
+}
+
+fn run_bench(args: &BenchArgs) -> Result<(), String> {
+    let algo: Algorithm = args
+        .algo
+        .parse()
+        .map_err(|e: cn::KernelError| e.to_string())?;
+    let pages = if args.no_hugepages {
+        PagePolicy::normal_only()
+    } else {
+        PagePolicy::default()
+    };
+    if args.reserve_hugepages {
+        let threads = args
+            .threads
+            .unwrap_or_else(|| crate::worker::Topology::detect().cores());
+        let need =
+            crate::memory::hugepages_needed(threads, args.intensity.unwrap_or(1), algo);
+        crate::memory::reserve_hugepages(need).map_err(|e| e.to_string())?;
+    }
+    let report = bench::run(&BenchOptions {
+        algo,
+        threads: args.threads,
+        intensity: args.intensity,
+        seconds: args.seconds,
+        aes: aes_path(args.no_aesni),
+        pages,
+    })
+    .map_err(|e| e.to_string())?;
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string(&report).map_err(|e| e.to_string())?
+        );
+    } else {
+        print!("{report}");
+    }
+    Ok(())
+}

@@ -1,0 +1,149 @@
+//! Polls an agent's `/v1/counters`: cumulative counters become rates, round trips become a clock offset.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use phirig_agent::hashrate::RateMeter;
+use serde::Deserialize;
+
+use crate::clock_offset::{Offset, OffsetEstimator, Sample};
+
+/// The agent's counters document (the fields the host uses).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct Counters {
+    pub boot_id: String,
+    pub wall_ns: u64,
+    pub hashes_total: u64,
+    #[serde(default)]
+    pub algo: String,
+    #[serde(default)]
+    pub paused: bool,
+    pub shares: ShareCounts,
+    #[serde(default)]
+    pub hugepages: [u64; 2],
+    #[serde(default)]
+    pub aes: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+pub struct ShareCounts {
+    pub found: u64,
+    pub accepted: u64,
+    pub rejected: u64,
+    pub stale: u64,
+    pub in_flight: u64,
+}
+
+/// What the host knows about one card.
+#[derive(Debug)]
+pub struct CardView {
+    pub name: String,
+    pub url: String,
+    token: Option<String>,
+    pub offset: OffsetEstimator,
+    pub meter: RateMeter,
+    pub last: Option<Counters>,
+    pub error: Option<String>,
+    /// Agent restarts seen (boot id changes).
+    pub restarts: u64,
+}
+
+fn host_wall_ns() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64)
+}
+
+impl CardView {
+    pub fn new(name: &str, base_url: &str, token: Option<String>) -> Self {
+        Self {
+            name: name.to_string(),
+            url: format!("{}/v1/counters", base_url.trim_end_matches('/')),
+            token,
+            offset: OffsetEstimator::default(),
+            meter: RateMeter::default(),
+            last: None,
+            error: None,
+            restarts: 0,
+        }
+    }
+
+    /// One poll, bounded by `timeout`; a failure is recorded, never raised: one slow card must not
+    /// hold up the others.
+    pub async fn poll(&mut self, http: &reqwest::Client, timeout: Duration) {
+        let mut req = http.get(&self.url).timeout(timeout);
+        if let Some(t) = &self.token {
+            req = req.bearer_auth(t);
+        }
+        let sent = host_wall_ns();
+        let result = match req.send().await {
+            Ok(resp) if resp.status().is_success() => resp.json::<Counters>().await.map_err(|e| format!("bad counters: {e}")),
+            Ok(resp) => Err(format!("HTTP {}", resp.status())),
+            Err(e) if e.is_timeout() => Err("timed out".into()),
+            Err(e) => Err(format!("unreachable: {e}")),
+        };
+        let received = host_wall_ns();
+        match result {
+            Ok(c) => {
+                self.offset.add(Sample { host_send_ns: sent, host_recv_ns: received, card_ns: c.wall_ns });
+                self.ingest(c);
+                self.error = None;
+            }
+            Err(e) => self.error = Some(e),
+        }
+    }
+
+    /// Feeds counters into the meter on the host's time line (card stamp minus the offset).
+    pub fn ingest(&mut self, c: Counters) {
+        if let Some(prev) = &self.last {
+            if prev.boot_id != c.boot_id {
+                self.restarts += 1;
+                self.meter = RateMeter::default();
+            }
+        }
+        let t = self.offset.to_host_ns(c.wall_ns).unwrap_or(c.wall_ns);
+        self.meter.record(t, c.hashes_total);
+        self.last = Some(c);
+    }
+
+    pub fn clock(&self) -> Option<Offset> {
+        self.offset.estimate()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn counters(boot: &str, wall_s: u64, hashes: u64) -> Counters {
+        Counters {
+            boot_id: boot.into(),
+            wall_ns: wall_s * 1_000_000_000,
+            hashes_total: hashes,
+            algo: "cn/0".into(),
+            paused: false,
+            shares: ShareCounts::default(),
+            hugepages: [1, 1],
+            aes: Some("aes-ni".into()),
+        }
+    }
+
+    #[test]
+    fn rates_come_from_counter_differences_and_reset_on_restart() {
+        let mut v = CardView::new("local", "http://127.0.0.1:1/", None);
+        assert_eq!(v.url, "http://127.0.0.1:1/v1/counters");
+        for s in 0..=10 {
+            v.ingest(counters("a", 1000 + s, s * 50));
+        }
+        assert_eq!(v.meter.rate(Duration::from_secs(10)), Some(50.0));
+        v.ingest(counters("b", 1011, 3));
+        assert_eq!(v.restarts, 1);
+        assert_eq!(v.meter.rate(Duration::from_secs(10)), None);
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_card_is_recorded_not_raised() {
+        // Port 9 on loopback: nothing listens there in the test environment.
+        let mut v = CardView::new("gone", "http://127.0.0.1:9", None);
+        v.poll(&reqwest::Client::new(), Duration::from_millis(500)).await;
+        assert!(v.error.is_some());
+        assert!(v.last.is_none());
+    }
+}

@@ -1,0 +1,91 @@
+//! This machine as a card: the agent runs as a child process of `phirig` (`phirig agent …`), in place.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::process::{Child, Command};
+
+/// How to start the local agent.
+#[derive(Debug, Clone)]
+pub struct LocalCardConfig {
+    pub pools: Vec<String>,
+    pub user: String,
+    pub pass: String,
+    pub algo: String,
+    pub threads: Option<usize>,
+    pub no_aesni: bool,
+    pub http_port: u16,
+    pub token: String,
+    pub log: PathBuf,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LocalCardError {
+    #[error("cannot find the phirig executable: {0}")]
+    Exe(std::io::Error),
+    #[error("cannot open the agent log {path}: {source}")]
+    Log { path: String, source: std::io::Error },
+    #[error("cannot start the local agent: {0}")]
+    Spawn(std::io::Error),
+}
+
+/// The running local agent; killed if dropped without `stop`.
+pub struct LocalCard {
+    child: Child,
+    pub log: PathBuf,
+}
+
+impl LocalCard {
+    pub fn start(cfg: &LocalCardConfig) -> Result<Self, LocalCardError> {
+        let exe = std::env::current_exe().map_err(LocalCardError::Exe)?;
+        let log = std::fs::File::create(&cfg.log).map_err(|source| LocalCardError::Log { path: cfg.log.display().to_string(), source })?;
+        let log_err = log.try_clone().map_err(|source| LocalCardError::Log { path: cfg.log.display().to_string(), source })?;
+        let mut cmd = Command::new(exe);
+        cmd.arg("agent");
+        for p in &cfg.pools {
+            cmd.args(["-o", p]);
+        }
+        cmd.args(["-u", &cfg.user, "-p", &cfg.pass, "-a", &cfg.algo]);
+        cmd.args(["--http-host", "127.0.0.1", "--http-port", &cfg.http_port.to_string(), "--print-time", "10"]);
+        if let Some(t) = cfg.threads {
+            cmd.args(["-t", &t.to_string()]);
+        }
+        if cfg.no_aesni {
+            cmd.arg("--no-aesni");
+        }
+        // The token goes through the environment, never the argument list (`ps` shows that).
+        cmd.env("PHIRIG_HTTP_TOKEN", &cfg.token);
+        cmd.stdin(Stdio::null()).stdout(log).stderr(log_err).kill_on_drop(true);
+        let child = cmd.spawn().map_err(LocalCardError::Spawn)?;
+        Ok(Self { child, log: cfg.log.clone() })
+    }
+
+    /// Whether the agent has exited (and how).
+    pub fn exited(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.try_wait().ok().flatten()
+    }
+
+    /// SIGTERM, then SIGKILL after `grace`.
+    pub async fn stop(mut self, grace: Duration) {
+        if let Some(pid) = self.child.id() {
+            // SAFETY: sending a signal to our own child's pid.
+            unsafe { libc::kill(pid as i32, libc::SIGTERM) };
+        }
+        if tokio::time::timeout(grace, self.child.wait()).await.is_err() {
+            let _ = self.child.kill().await;
+        }
+    }
+}
+
+/// A port on loopback nobody listens on right now.
+pub fn free_port() -> std::io::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// The last lines of a log file, for error messages.
+pub fn log_tail(path: &Path, lines: usize) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}

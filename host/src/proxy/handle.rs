@@ -1,0 +1,90 @@
+//! The running proxy as seen by its owner: address, stats, shutdown.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use super::shared::Shared;
+use super::stats::ProxyStats;
+
+/// Grace given to upstream submits still in flight at shutdown.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
+
+/// Control of a running proxy. Dropping it stops the tasks (without waiting).
+pub struct ProxyHandle {
+    pub(crate) local_addr: SocketAddr,
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) shutdown: watch::Sender<bool>,
+    pub(crate) tasks: Vec<JoinHandle<()>>,
+}
+
+impl ProxyHandle {
+    /// Where cards connect (the real port when the config said port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Per-card rows, upstream jobs received and the upstream client's figures.
+    pub fn stats(&self) -> ProxyStats {
+        let (cards, jobs) = {
+            let state = self.shared.state();
+            (state.card_stats(), state.jobs_received())
+        };
+        let upstream = self
+            .shared
+            .client()
+            .as_ref()
+            .map(|c| c.stats())
+            .unwrap_or_else(empty_client_stats);
+        ProxyStats {
+            cards,
+            jobs,
+            upstream,
+        }
+    }
+
+    /// Stop accepting, close every card, let the upstream client finish in-flight submits
+    /// (bounded), then stop it.
+    pub async fn shutdown(mut self) {
+        self.shutdown.send_replace(true);
+        let client = self.shared.client().take();
+        if let Some(client) = client {
+            client.shutdown(SHUTDOWN_GRACE).await;
+        }
+        for task in self.tasks.drain(..) {
+            if tokio::time::timeout(SHUTDOWN_GRACE, task).await.is_err() {
+                tracing::warn!("proxy task did not stop in time");
+            }
+        }
+    }
+}
+
+fn empty_client_stats() -> phirig_pool::client::ClientStats {
+    phirig_pool::client::ClientStats {
+        shares: Default::default(),
+        pools: Vec::new(),
+        reconnects: Default::default(),
+        current_pool: None,
+        uptime: Duration::ZERO,
+    }
+}
+
+impl Drop for ProxyHandle {
+    fn drop(&mut self) {
+        self.shutdown.send_replace(true);
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+impl std::fmt::Debug for ProxyHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProxyHandle")
+            .field("local_addr", &self.local_addr)
+            .finish_non_exhaustive()
+    }
+}

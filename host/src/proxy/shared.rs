@@ -1,0 +1,105 @@
+//! State shared by the proxy's tasks: the state machine, each card's outbox, the upstream client.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
+
+use phirig_pool::client::ClientHandle;
+use phirig_pool::protocol::ServerMessage;
+use phirig_pool::server::ShareHasher;
+use tokio::sync::{mpsc, Semaphore};
+
+use super::card::LocalReject;
+use super::slices::CardId;
+use super::state::{ProxyState, Verify, REJECT_CODE};
+use phirig_pool::protocol::Response;
+
+/// Locks are held briefly and never across an await.
+pub(crate) struct Shared {
+    pub state: Mutex<ProxyState>,
+    pub outboxes: Mutex<HashMap<CardId, mpsc::Sender<String>>>,
+    pub client: Mutex<Option<ClientHandle>>,
+    pub hasher: Arc<dyn ShareHasher>,
+    pub verify_permits: Arc<Semaphore>,
+}
+
+impl Shared {
+    pub fn state(&self) -> MutexGuard<'_, ProxyState> {
+        // A panic under the lock leaves counters behind; still usable.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn outboxes(&self) -> MutexGuard<'_, HashMap<CardId, mpsc::Sender<String>>> {
+        self.outboxes.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn client(&self) -> MutexGuard<'_, Option<ClientHandle>> {
+        self.client.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn open_outbox(&self, card: CardId, tx: mpsc::Sender<String>) {
+        self.outboxes().insert(card, tx);
+    }
+
+    pub fn close_outbox(&self, card: CardId) {
+        self.outboxes().remove(&card);
+    }
+
+    /// Queue a line for a card. A card whose outbox is full is not reading: drop its outbox,
+    /// which ends its connection.
+    pub fn send(&self, card: CardId, message: &ServerMessage) {
+        let mut outboxes = self.outboxes();
+        let Some(tx) = outboxes.get(&card) else {
+            return;
+        };
+        if tx.try_send(message.encode()).is_err() {
+            tracing::warn!(card, "card not reading (outbox full or closed); disconnecting it");
+            outboxes.remove(&card);
+        }
+    }
+
+    pub fn reply(&self, card: CardId, response: Response) {
+        self.send(card, &ServerMessage::Response(response));
+    }
+
+    pub fn refuse(&self, card: CardId, request: u64, why: LocalReject) {
+        self.reply(card, Response::error(request, REJECT_CODE, why.message()));
+    }
+
+    /// Hash a prechecked share off the reactor, then judge it and hand it upstream (or refuse).
+    pub async fn verify_and_forward(self: Arc<Self>, share: Verify) {
+        let hash = match self.verify_permits.clone().acquire_owned().await {
+            Ok(permit) => {
+                let hasher = Arc::clone(&self.hasher);
+                let (algo, blob, height) = (share.algo.clone(), share.blob.clone(), share.height);
+                tokio::task::spawn_blocking(move || {
+                    let _permit = permit;
+                    hasher.hash(&algo, &blob, height)
+                })
+                .await
+                .unwrap_or_else(|e| Err(format!("hasher panicked: {e}")))
+            }
+            Err(_) => Err("verifier closed".to_string()),
+        };
+        let (card, request) = (share.card, share.request);
+        // The state lock is held across the upstream submit so that the outcome (handled under
+        // the same lock) cannot overtake the record of who waits for it.
+        let refused = {
+            let mut state = self.state();
+            match state.verified(&share, hash) {
+                Ok(found) => match self.client().as_ref() {
+                    Some(client) => {
+                        let id = client.submit(found);
+                        state.submitted(id, card, request, Instant::now());
+                        None
+                    }
+                    None => Some(LocalReject::HashFailed),
+                },
+                Err(why) => Some(why),
+            }
+        };
+        if let Some(why) = refused {
+            self.refuse(card, request, why);
+        }
+    }
+}

@@ -1,0 +1,518 @@
+//! The proxy's state machine without I/O: upstream jobs, cards and their slices, share checks, outcomes.
+//!
+//! The tokio drivers (`downstream.rs`, `upstream.rs`) feed it events and send what it returns.
+//! Downstream job ids are `"{seq}.{slice}"`: the proxy's sequence number of the upstream job and
+//! the slice index inside it, so a submit names exactly one card's slice.
+
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use phirig_agent::worker::NonceRange;
+use phirig_pool::client::{FoundShare, Job, ShareId, ShareOutcome};
+use phirig_pool::protocol::{
+    JobParams, RequestId, Response, SubmitParams, NICEHASH_BYTE_OFFSET, NONCE_LEN, NONCE_OFFSET,
+};
+
+use super::card::{Card, LocalReject};
+use super::slices::{CardId, JobSlices};
+use super::stats::CardStats;
+
+/// JSON-RPC error code for every refusal, as Monero pools use.
+pub const REJECT_CODE: i64 = -1;
+
+/// One upstream job and the slices cut from it.
+#[derive(Debug)]
+struct UpstreamJob {
+    seq: u64,
+    job: Job,
+    slices: JobSlices,
+    /// Nonces submitted for this job by any card: a second submit is a duplicate.
+    seen: HashSet<u32>,
+}
+
+/// A share that passed the cheap checks and must now be hashed (off the reactor).
+#[derive(Debug, Clone)]
+pub struct Verify {
+    pub card: CardId,
+    pub request: RequestId,
+    pub algo: String,
+    pub height: u64,
+    /// The upstream blob with the submitted nonce in place.
+    pub blob: Vec<u8>,
+    pub claimed: [u8; 32],
+    pub nonce: u32,
+    /// The upstream job (carries target, pool and session for the upstream submit).
+    pub job: Job,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Waiting {
+    card: CardId,
+    request: RequestId,
+    deadline: Instant,
+}
+
+/// Everything the proxy knows; see the module doc.
+#[derive(Debug)]
+pub struct ProxyState {
+    cards: BTreeMap<CardId, Card>,
+    jobs: VecDeque<UpstreamJob>,
+    next_seq: u64,
+    next_card: CardId,
+    waiting: HashMap<ShareId, Waiting>,
+    recent_jobs: usize,
+    nicehash_slice_len: u64,
+    outcome_timeout: Duration,
+}
+
+impl ProxyState {
+    /// `recent_jobs` upstream jobs still take shares; `nicehash_slice_len` counters per slice
+    /// under a pool's NiceHash byte; a card waits at most `outcome_timeout` for an upstream verdict.
+    pub fn new(recent_jobs: usize, nicehash_slice_len: u64, outcome_timeout: Duration) -> Self {
+        ProxyState {
+            cards: BTreeMap::new(),
+            jobs: VecDeque::new(),
+            next_seq: 0,
+            next_card: 0,
+            waiting: HashMap::new(),
+            recent_jobs: recent_jobs.max(1),
+            nicehash_slice_len,
+            outcome_timeout,
+        }
+    }
+
+    /// A connection opened; returns its card id.
+    pub fn connect(&mut self, peer: SocketAddr) -> CardId {
+        let id = self.next_card;
+        self.next_card += 1;
+        self.cards.insert(id, Card::new(peer));
+        id
+    }
+
+    /// The connection closed. Its slices are never reused; shares in flight still get counted.
+    pub fn disconnect(&mut self, card: CardId) {
+        if let Some(c) = self.cards.get_mut(&card) {
+            c.connected = false;
+        }
+    }
+
+    /// The card logged in; returns its first job (none before the first upstream job).
+    pub fn login(&mut self, card: CardId, login: &str) -> Option<JobParams> {
+        let c = self.cards.get_mut(&card)?;
+        c.login = Some(login.to_string());
+        self.next_slice(card)
+    }
+
+    /// Whether the card has logged in.
+    pub fn logged_in(&self, card: CardId) -> bool {
+        self.cards.get(&card).is_some_and(|c| c.login.is_some())
+    }
+
+    /// A new upstream job: it replaces the current one for every logged-in card, each with a
+    /// fresh slice. Returns what to send to whom.
+    pub fn upstream_job(&mut self, job: Job) -> Vec<(CardId, JobParams)> {
+        let slices = JobSlices::new(job.nicehash_byte(), self.nicehash_slice_len);
+        self.jobs.push_back(UpstreamJob {
+            seq: self.next_seq,
+            job,
+            slices,
+            seen: HashSet::new(),
+        });
+        self.next_seq += 1;
+        while self.jobs.len() > self.recent_jobs {
+            self.jobs.pop_front();
+        }
+        let live: Vec<CardId> = self
+            .cards
+            .iter()
+            .filter(|(_, c)| c.connected && c.login.is_some())
+            .map(|(id, _)| *id)
+            .collect();
+        live.into_iter()
+            .filter_map(|id| self.next_slice(id).map(|p| (id, p)))
+            .collect()
+    }
+
+    /// A fresh slice of the newest job for `card` (at login, on a new job, or when the card
+    /// used its slice up). `None` when there is no job or its nonce space is spent.
+    pub fn next_slice(&mut self, card: CardId) -> Option<JobParams> {
+        let job = self.jobs.back_mut()?;
+        let c = self.cards.get_mut(&card)?;
+        let (index, range) = job.slices.allocate(card)?;
+        c.current = Some((job.seq, index));
+        c.slices += 1;
+        Some(downstream_params(job, index, range))
+    }
+
+    /// Upstream jobs received so far.
+    pub fn jobs_received(&self) -> u64 {
+        self.next_seq
+    }
+
+    /// Cheap checks of a submit, in order: login, flag, job id and slice owner, nonce inside
+    /// the slice, duplicate, result format. Records the nonce, so a resubmit is a duplicate.
+    pub fn precheck(
+        &mut self,
+        card: CardId,
+        request: RequestId,
+        params: &SubmitParams,
+    ) -> Result<Verify, LocalReject> {
+        let verdict = self.precheck_inner(card, request, params);
+        if let Some(c) = self.cards.get_mut(&card) {
+            if c.login.is_some() {
+                c.counts.submitted += 1;
+                if let Err(why) = verdict {
+                    if c.refused(why) {
+                        tracing::warn!(card, login = ?c.login, "card flagged: its shares are no longer sent upstream");
+                    }
+                }
+            }
+        }
+        verdict
+    }
+
+    fn precheck_inner(
+        &mut self,
+        card: CardId,
+        request: RequestId,
+        params: &SubmitParams,
+    ) -> Result<Verify, LocalReject> {
+        let c = self.cards.get(&card).ok_or(LocalReject::Unauthenticated)?;
+        if c.login.is_none() {
+            return Err(LocalReject::Unauthenticated);
+        }
+        if c.flagged {
+            return Err(LocalReject::Flagged);
+        }
+        let (seq, index) = parse_job_id(&params.job_id).ok_or(LocalReject::InvalidJobId)?;
+        let job = self
+            .jobs
+            .iter_mut()
+            .find(|j| j.seq == seq)
+            .ok_or(LocalReject::InvalidJobId)?;
+        let (owner, range) = job.slices.get(index).ok_or(LocalReject::InvalidJobId)?;
+        if owner != card {
+            return Err(LocalReject::InvalidJobId);
+        }
+        let nonce = params
+            .nonce_u32()
+            .map_err(|_| LocalReject::InvalidNonce)?;
+        if !range.contains_nonce(nonce) {
+            return Err(LocalReject::InvalidNonce);
+        }
+        if !job.seen.insert(nonce) {
+            return Err(LocalReject::Duplicate);
+        }
+        let claimed = params
+            .result_bytes()
+            .map_err(|_| LocalReject::InvalidResult)?;
+        let mut blob = job.job.blob.clone();
+        blob[NONCE_OFFSET..NONCE_OFFSET + NONCE_LEN].copy_from_slice(&nonce.to_le_bytes());
+        Ok(Verify {
+            card,
+            request,
+            algo: job.job.algo.clone().unwrap_or_default(),
+            height: job.job.height.unwrap_or(0),
+            blob,
+            claimed,
+            nonce,
+            job: job.job.clone(),
+        })
+    }
+
+    /// The hash came back (or the hasher failed): judge against the upstream target. `Ok` is
+    /// the share to hand to the upstream client.
+    pub fn verified(
+        &mut self,
+        share: &Verify,
+        hash: Result<[u8; 32], String>,
+    ) -> Result<FoundShare, LocalReject> {
+        let verdict = match hash {
+            Err(e) => {
+                tracing::warn!(error = %e, "share hasher failed");
+                Err(LocalReject::HashFailed)
+            }
+            Ok(h) if h != share.claimed => Err(LocalReject::InvalidResult),
+            Ok(h) if !share.job.target.is_met_by(&h) => Err(LocalReject::LowDifficulty),
+            Ok(h) => Ok(FoundShare::for_job(&share.job, share.nonce, h)),
+        };
+        if let (Err(why), Some(c)) = (&verdict, self.cards.get_mut(&share.card)) {
+            let why = *why;
+            if c.refused(why) {
+                tracing::warn!(card = share.card, login = ?c.login, "card flagged: its shares are no longer sent upstream");
+            }
+        }
+        verdict
+    }
+
+    /// The share went upstream as `id`; the card's request waits for its outcome.
+    pub fn submitted(&mut self, id: ShareId, card: CardId, request: RequestId, now: Instant) {
+        self.waiting.insert(
+            id,
+            Waiting {
+                card,
+                request,
+                deadline: now + self.outcome_timeout,
+            },
+        );
+    }
+
+    /// The upstream outcome of a share: count it and answer the card's request.
+    pub fn outcome(&mut self, id: ShareId, outcome: &ShareOutcome) -> Option<(CardId, Response)> {
+        let w = self.waiting.remove(&id)?;
+        let c = self.cards.get_mut(&w.card)?;
+        let response = match outcome {
+            ShareOutcome::Accepted => {
+                c.counts.accepted += 1;
+                Response::status(w.request, "OK")
+            }
+            ShareOutcome::Rejected(why) => {
+                c.counts.rejected += 1;
+                Response::error(w.request, REJECT_CODE, why)
+            }
+            ShareOutcome::Stale(why) => {
+                c.counts.stale += 1;
+                Response::error(w.request, REJECT_CODE, &format!("Stale share: {why}"))
+            }
+        };
+        c.connected.then_some((w.card, response))
+    }
+
+    /// Answer requests whose outcome is overdue (counted stale); a later outcome is ignored.
+    pub fn expire(&mut self, now: Instant) -> Vec<(CardId, Response)> {
+        let overdue: Vec<ShareId> = self
+            .waiting
+            .iter()
+            .filter(|(_, w)| w.deadline <= now)
+            .map(|(id, _)| *id)
+            .collect();
+        overdue
+            .into_iter()
+            .filter_map(|id| {
+                self.outcome(
+                    id,
+                    &ShareOutcome::Stale("no upstream outcome in time".into()),
+                )
+            })
+            .collect()
+    }
+
+    /// When the next outcome deadline falls.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        self.waiting.values().map(|w| w.deadline).min()
+    }
+
+    /// One row per card seen.
+    pub fn card_stats(&self) -> Vec<CardStats> {
+        self.cards.iter().map(|(id, c)| c.stats(*id)).collect()
+    }
+}
+
+/// The card's view of an upstream job: same blob but byte 42 = the slice's fixed byte (the
+/// pool's own byte for a NiceHash job), same target, and the `nonce_range` extension.
+fn downstream_params(job: &UpstreamJob, index: usize, range: NonceRange) -> JobParams {
+    let mut params = job.job.to_params();
+    if let Some(byte) = range.fixed_byte() {
+        let mut blob = job.job.blob.clone();
+        if let Some(slot) = blob.get_mut(NICEHASH_BYTE_OFFSET) {
+            *slot = byte;
+        }
+        params.blob = hex::encode(blob);
+    }
+    params.job_id = format!("{}.{index}", job.seq);
+    params.nonce_range = Some([range.start(), range.end()]);
+    params
+}
+
+fn parse_job_id(id: &str) -> Option<(u64, usize)> {
+    let (seq, index) = id.split_once('.')?;
+    Some((seq.parse().ok()?, index.parse().ok()?))
+}
+
+#[cfg(test)]
+mod tests {
+    use phirig_pool::protocol::Target;
+
+    use super::*;
+    use crate::proxy::slices::COUNTERS_PER_BYTE;
+
+    fn job(id: &str, nicehash_byte: Option<u8>) -> Job {
+        let mut blob = vec![0u8; 76];
+        if let Some(b) = nicehash_byte {
+            blob[NICEHASH_BYTE_OFFSET] = b;
+        }
+        Job {
+            job_id: id.into(),
+            blob,
+            target: Target::EASIEST,
+            algo: Some("cn/0".into()),
+            height: Some(5),
+            seed_hash: None,
+            nicehash: nicehash_byte.is_some(),
+            pool: 0,
+            session: 1,
+            nonce_range: None,
+        }
+    }
+
+    fn state() -> ProxyState {
+        ProxyState::new(4, 1 << 20, Duration::from_secs(5))
+    }
+
+    fn peer() -> SocketAddr {
+        "127.0.0.1:9".parse().unwrap()
+    }
+
+    fn submit(job_id: &str, nonce: u32, result: [u8; 32]) -> SubmitParams {
+        SubmitParams::new("s", job_id, nonce, &result, None)
+    }
+
+    fn range(p: &JobParams) -> (u8, u64, u64) {
+        let blob = hex::decode(&p.blob).unwrap();
+        let [s, e] = p.nonce_range.unwrap();
+        (blob[NICEHASH_BYTE_OFFSET], s, e)
+    }
+
+    #[test]
+    fn every_card_gets_its_own_byte_on_a_plain_job() {
+        let mut st = state();
+        let a = st.connect(peer());
+        let b = st.connect(peer());
+        assert!(st.login(a, "a").is_none());
+        assert!(st.login(b, "b").is_none());
+        let out = st.upstream_job(job("up1", None));
+        assert_eq!(out.len(), 2);
+        assert_eq!(range(&out[0].1), (0, 0, COUNTERS_PER_BYTE));
+        assert_eq!(range(&out[1].1), (1, 0, COUNTERS_PER_BYTE));
+        assert_eq!(out[0].1.job_id, "0.0");
+        assert_eq!(out[1].1.target, Target::EASIEST.to_hex());
+        // A late card and an exhausted card get fresh slices of the same job.
+        let c = st.connect(peer());
+        assert_eq!(range(&st.login(c, "c").unwrap()), (2, 0, COUNTERS_PER_BYTE));
+        assert_eq!(range(&st.next_slice(a).unwrap()).0, 3);
+        // A disconnected card is skipped on the next job; its old slice is never reused.
+        st.disconnect(b);
+        let out = st.upstream_job(job("up2", None));
+        assert_eq!(
+            out.iter().map(|(id, _)| *id).collect::<Vec<_>>(),
+            vec![a, c]
+        );
+    }
+
+    #[test]
+    fn nicehash_job_keeps_the_pool_byte_and_splits_counters() {
+        let mut st = state();
+        let a = st.connect(peer());
+        let b = st.connect(peer());
+        st.login(a, "a");
+        st.login(b, "b");
+        let out = st.upstream_job(job("nh", Some(0x5a)));
+        assert_eq!(range(&out[0].1), (0x5a, 0, 1 << 20));
+        assert_eq!(range(&out[1].1), (0x5a, 1 << 20, 2 << 20));
+    }
+
+    #[test]
+    fn submit_checks_slice_owner_range_duplicates_and_hash() {
+        let mut st = state();
+        let a = st.connect(peer());
+        let b = st.connect(peer());
+        let stranger = st.connect(peer());
+        st.login(a, "a");
+        st.login(b, "b");
+        st.upstream_job(job("up", None));
+        // Card a owns "0.0" (byte 0), b owns "0.1" (byte 1).
+        assert_eq!(
+            st.precheck(stranger, 1, &submit("0.0", 1, [0; 32])).unwrap_err(),
+            LocalReject::Unauthenticated
+        );
+        assert_eq!(
+            st.precheck(a, 1, &submit("0.1", 0x0100_0001, [0; 32])).unwrap_err(),
+            LocalReject::InvalidJobId
+        );
+        assert_eq!(
+            st.precheck(a, 1, &submit("9.0", 1, [0; 32])).unwrap_err(),
+            LocalReject::InvalidJobId
+        );
+        assert_eq!(
+            st.precheck(a, 1, &submit("0.0", 0x0100_0001, [0; 32])).unwrap_err(),
+            LocalReject::InvalidNonce
+        );
+        let v = st.precheck(a, 7, &submit("0.0", 0x42, [3; 32])).unwrap();
+        assert_eq!(v.blob[NONCE_OFFSET], 0x42);
+        assert_eq!(v.request, 7);
+        assert_eq!(
+            st.precheck(a, 1, &submit("0.0", 0x42, [3; 32])).unwrap_err(),
+            LocalReject::Duplicate
+        );
+        assert_eq!(
+            st.verified(&v, Ok([4; 32])).unwrap_err(),
+            LocalReject::InvalidResult
+        );
+        let share = st.verified(&v, Ok([3; 32])).unwrap();
+        assert_eq!((share.job_id.as_str(), share.nonce), ("up", 0x42));
+        // Unknown or foreign job ids count as stale; bad nonce, duplicate and bad result as invalid.
+        let counts = st.card_stats()[0].shares;
+        assert_eq!(
+            (counts.submitted, counts.invalid, counts.stale),
+            (5, 3, 2)
+        );
+    }
+
+    #[test]
+    fn low_difficulty_against_upstream_target() {
+        let mut st = state();
+        let a = st.connect(peer());
+        st.login(a, "a");
+        let mut j = job("up", None);
+        j.target = Target::from_difficulty(1 << 20);
+        st.upstream_job(j);
+        let v = st.precheck(a, 1, &submit("0.0", 5, [0xff; 32])).unwrap();
+        assert_eq!(
+            st.verified(&v, Ok([0xff; 32])).unwrap_err(),
+            LocalReject::LowDifficulty
+        );
+    }
+
+    #[test]
+    fn flagged_card_is_withheld() {
+        let mut st = state();
+        let a = st.connect(peer());
+        st.login(a, "a");
+        st.upstream_job(job("up", None));
+        for n in 0..5 {
+            let v = st.precheck(a, n, &submit("0.0", n as u32, [1; 32])).unwrap();
+            assert!(st.verified(&v, Ok([2; 32])).is_err());
+        }
+        assert!(st.card_stats()[0].flagged);
+        assert_eq!(
+            st.precheck(a, 9, &submit("0.0", 99, [1; 32])).unwrap_err(),
+            LocalReject::Flagged
+        );
+    }
+
+    #[test]
+    fn outcomes_answer_the_waiting_request_once() {
+        let mut st = state();
+        let a = st.connect(peer());
+        st.login(a, "a");
+        let t0 = Instant::now();
+        st.submitted(ShareId(1), a, 11, t0);
+        st.submitted(ShareId(2), a, 12, t0);
+        st.submitted(ShareId(3), a, 13, t0 + Duration::from_secs(10));
+        let (card, r) = st.outcome(ShareId(1), &ShareOutcome::Accepted).unwrap();
+        assert_eq!((card, r), (a, Response::status(11, "OK")));
+        assert!(st.outcome(ShareId(1), &ShareOutcome::Accepted).is_none());
+        let (_, r) = st
+            .outcome(ShareId(2), &ShareOutcome::Rejected("Low difficulty share".into()))
+            .unwrap();
+        assert_eq!(r, Response::error(12, REJECT_CODE, "Low difficulty share"));
+        assert_eq!(st.next_deadline(), Some(t0 + Duration::from_secs(15)));
+        assert!(st.expire(t0 + Duration::from_secs(6)).is_empty());
+        let expired = st.expire(t0 + Duration::from_secs(15));
+        assert_eq!(expired.len(), 1);
+        assert!(expired[0].1.result.is_err());
+        let s = st.card_stats()[0].shares;
+        assert_eq!((s.accepted, s.rejected, s.stale), (1, 1, 1));
+    }
+}

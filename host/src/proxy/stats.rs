@@ -1,0 +1,33 @@
+//! What `ProxyHandle::stats` reports: one row per card plus the upstream client's figures.
+
+use std::net::SocketAddr;
+
+use phirig_pool::client::ClientStats;
+
+pub use super::card::ShareCounts;
+
+/// A snapshot of the proxy.
+#[derive(Debug, Clone)]
+pub struct ProxyStats {
+    /// Every card seen since start, connected or not, in connection order.
+    pub cards: Vec<CardStats>,
+    /// Upstream jobs received.
+    pub jobs: u64,
+    pub upstream: ClientStats,
+}
+
+/// One card.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CardStats {
+    /// Proxy-local card id (connection order).
+    pub id: u64,
+    pub peer: SocketAddr,
+    /// Login name the card sent (empty before login).
+    pub login: String,
+    pub connected: bool,
+    pub shares: ShareCounts,
+    /// Too many invalid shares: its shares are no longer sent upstream.
+    pub flagged: bool,
+    /// Nonce slices handed to it, across all jobs.
+    pub slices: u64,
+}

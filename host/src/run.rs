@@ -1,0 +1,143 @@
+//! `phirig run`: start the cards' agents, mine, and show every card live. With no pool given, this
+//! machine mines against the built-in pool on loopback (the embedded default).
+
+use std::io::{IsTerminal, Write};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use phirig_agent::cn::Algorithm;
+use phirig_agent::share_hasher::KernelShareHasher;
+use phirig_pool::server::{demo_config, PoolServer, ServerHandle};
+use tracing::info;
+
+use crate::card_poll::CardView;
+use crate::cli::RunArgs;
+use crate::local_card::{free_port, log_tail, LocalCard, LocalCardConfig};
+use crate::table;
+use crate::HostError;
+
+/// Height sent with built-in pool jobs for algorithms that need one (cn/r).
+const DEMO_HEIGHT: u64 = 1_806_260;
+/// Starting difficulty of the built-in pool: a share every few seconds on a small machine.
+const DEMO_DIFFICULTY: u64 = 200;
+
+/// Starts the built-in pool on loopback, verifying every share with the kernel.
+pub async fn start_builtin_pool(algo: Algorithm, bind: SocketAddr, difficulty: u64) -> Result<ServerHandle, HostError> {
+    let mut cfg = demo_config(bind);
+    cfg.algo = algo.to_string();
+    if algo.needs_height() {
+        cfg.height = DEMO_HEIGHT;
+    }
+    cfg.start_difficulty = difficulty;
+    cfg.target_share_time = Duration::from_secs(10);
+    PoolServer::start(cfg, Arc::new(KernelShareHasher::default())).await.map_err(|e| HostError::Pool(e.to_string()))
+}
+
+pub async fn run(args: RunArgs) -> Result<(), HostError> {
+    let algo: Algorithm = args.algo.parse().map_err(|e: phirig_agent::cn::KernelError| HostError::Usage(e.to_string()))?;
+    let server = if args.url.is_empty() {
+        Some(start_builtin_pool(algo, "127.0.0.1:0".parse().map_err(|_| HostError::Usage("bad bind".into()))?, DEMO_DIFFICULTY).await?)
+    } else {
+        None
+    };
+    let pools = match &server {
+        Some(s) => vec![format!("stratum+tcp://{}", s.local_addr())],
+        None => args.url.clone(),
+    };
+    let token = format!("{:032x}", rand_token());
+    let port = free_port().map_err(|e| HostError::Io(format!("no free port: {e}")))?;
+    let log = std::env::temp_dir().join(format!("phirig-local-agent-{}.log", std::process::id()));
+    let card = LocalCard::start(&LocalCardConfig {
+        pools: pools.clone(),
+        user: args.user.clone(),
+        pass: args.pass.clone(),
+        algo: algo.to_string(),
+        threads: args.threads,
+        no_aesni: args.no_aesni,
+        http_port: port,
+        token: token.clone(),
+        log: log.clone(),
+    })
+    .map_err(|e| HostError::Card(e.to_string()))?;
+    banner(&server, &pools, &log);
+    let result = watch(&args, card, server.as_ref(), port, token).await;
+    if let Some(s) = server {
+        let stats = s.stats();
+        info!("built-in pool: {} shares accepted, {} rejected", stats.accepted, stats.rejected.total());
+        s.shutdown().await;
+    }
+    result
+}
+
+fn rand_token() -> u128 {
+    // Only needs to be unguessable by other local users for the life of this run.
+    let a = std::collections::hash_map::RandomState::new();
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = a.build_hasher();
+    h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos()));
+    let hi = h.finish();
+    let mut h2 = a.build_hasher();
+    h2.write_u64(hi ^ u64::from(std::process::id()));
+    (u128::from(hi) << 64) | u128::from(h2.finish())
+}
+
+fn banner(server: &Option<ServerHandle>, pools: &[String], log: &std::path::Path) {
+    let mut err = std::io::stderr();
+    match server {
+        Some(s) => {
+            let _ = writeln!(err, "phirig: mining on this machine against the built-in pool at {} ({} jobs, every share verified).", s.local_addr(), s.config().algo);
+            let _ = writeln!(err, "phirig: to mine for real: phirig run -o stratum+tcp://POOL:PORT -u WALLET -p x");
+        }
+        None => {
+            let _ = writeln!(err, "phirig: mining on this machine against {}", pools.join(", "));
+        }
+    }
+    let _ = writeln!(err, "phirig: local agent log: {}   (Ctrl-C stops)", log.display());
+}
+
+async fn watch(args: &RunArgs, mut card: LocalCard, server: Option<&ServerHandle>, port: u16, token: String) -> Result<(), HostError> {
+    let http = reqwest::Client::new();
+    let mut view = CardView::new("local", &format!("http://127.0.0.1:{port}"), Some(token));
+    let started = Instant::now();
+    let deadline = args.seconds.map(Duration::from_secs);
+    let tty = std::io::stdout().is_terminal();
+    let refresh = Duration::from_secs(args.refresh.max(1));
+    let mut last_print = Instant::now();
+    let mut printed_lines = 0;
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    let outcome = loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = tokio::signal::ctrl_c() => break Ok(()),
+        }
+        if let Some(status) = card.exited() {
+            break Err(HostError::Card(format!("the local agent exited ({status}); its log ends:\n{}", log_tail(&card.log, 15))));
+        }
+        view.poll(&http, Duration::from_millis(800)).await;
+        if last_print.elapsed() >= refresh {
+            last_print = Instant::now();
+            let pool_line = match server {
+                Some(s) => {
+                    let st = s.stats();
+                    format!("built-in pool {}: accepted {} rejected {}  uptime {}s", s.local_addr(), st.accepted, st.rejected.total(), started.elapsed().as_secs())
+                }
+                None => format!("uptime {}s", started.elapsed().as_secs()),
+            };
+            let text = table::render(std::slice::from_ref(&view), &pool_line);
+            let mut out = std::io::stdout();
+            if tty {
+                let _ = write!(out, "{}{}", table::rewind(printed_lines), text);
+                printed_lines = text.lines().count();
+            } else {
+                let _ = write!(out, "{text}");
+            }
+            let _ = out.flush();
+        }
+        if deadline.is_some_and(|d| started.elapsed() >= d) {
+            break Ok(());
+        }
+    };
+    card.stop(Duration::from_secs(10)).await;
+    outcome
+}
