@@ -164,7 +164,7 @@ impl std::fmt::Display for BenchReport {
             writeln!(f, "  thread {i:>3}  {hs:>10.1} H/s")?;
         }
         let [got, all] = self.hugepages;
-        let pct = if all == 0 { 0 } else { got * 100 / all };
+        let pct = (got * 100).checked_div(all).unwrap_or(0);
         writeln!(f, "  total       {:>10.1} H/s", self.total_hs)?;
         writeln!(
             f,

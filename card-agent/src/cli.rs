@@ -134,10 +134,18 @@ pub struct MineArgs {
     pub journal: Option<PathBuf>,
     /// Seconds to wait for a pool to answer a request (login, submit, keepalive) before
     /// treating the connection as hung and failing over.
-    #[arg(long = "response-timeout", value_name = "SECS", help_heading = "Advanced")]
+    #[arg(
+        long = "response-timeout",
+        value_name = "SECS",
+        help_heading = "Advanced"
+    )]
     pub response_timeout: Option<u64>,
     /// Seconds allowed for TCP connect plus TLS handshake.
-    #[arg(long = "connect-timeout", value_name = "SECS", help_heading = "Advanced")]
+    #[arg(
+        long = "connect-timeout",
+        value_name = "SECS",
+        help_heading = "Advanced"
+    )]
     pub connect_timeout: Option<u64>,
     /// Seconds without a new job before the connection counts as hung.
     #[arg(long = "idle-timeout", value_name = "SECS", help_heading = "Advanced")]
@@ -146,6 +154,10 @@ pub struct MineArgs {
     #[arg(long = "retry-pause", value_name = "SECS", help_heading = "Advanced")]
     pub retry_pause: Option<u64>,
     /// Seconds between background checks of a failed higher-priority pool.
-    #[arg(long = "probe-interval", value_name = "SECS", help_heading = "Advanced")]
+    #[arg(
+        long = "probe-interval",
+        value_name = "SECS",
+        help_heading = "Advanced"
+    )]
     pub probe_interval: Option<u64>,
 }

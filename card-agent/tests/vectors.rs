@@ -1,6 +1,6 @@
 //! Every published CryptoNight vector, on both AES paths, for 1 and 2 ways and the widest kernel.
 
-use phirig_agent::cn::{keccak256, AesPath, Algorithm, CnHasher, KernelError};
+use phirig_agent::cn::{keccak256, AesPath, Algorithm, CnHasher};
 use phirig_agent::memory::PagePolicy;
 
 const CRYPTONIGHT: &str = include_str!(concat!(
@@ -15,12 +15,6 @@ const MONERO_KECCAK: &str = include_str!(concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../testdata/monero-keccak.txt"
 ));
-
-/// Algorithms whose published vectors this kernel does not reproduce yet. Each is checked to
-/// still mismatch (so a fix shows up as a failure here, and the entry must then be removed).
-/// cn/upx2: property row as xmrig documents it (128 KiB, 0x4000 iterations, mask 0x1FFF0,
-/// variant-2 base, reversed shuffle), yet the hash differs; every shuffle order was tried.
-const KNOWN_MISMATCH: &[Algorithm] = &[Algorithm::CnUpx2];
 
 #[derive(Debug, Clone)]
 struct Vector {
@@ -104,25 +98,10 @@ fn check(vectors: &[Vector], aes: AesPath, ways: usize) -> usize {
         };
         let inputs: Vec<&[u8]> = batch.iter().map(|v| v.input.as_slice()).collect();
         let mut out = vec![[0u8; 32]; ways];
-        match hasher.hash_ways(&inputs, batch[0].height, &mut out) {
-            Err(KernelError::RandomMathUnavailable) => {
-                println!(
-                    "note: cn/r random math not available, {} vectors skipped",
-                    vectors.len()
-                );
-                return 0;
-            }
-            Err(e) => panic!("{algo} {} x{ways}: {e}", aes.name()),
-            Ok(()) => {}
+        if let Err(e) = hasher.hash_ways(&inputs, batch[0].height, &mut out) {
+            panic!("{algo} {} x{ways}: {e}", aes.name());
         }
         for (lane, (v, got)) in batch.iter().zip(&out).enumerate() {
-            if KNOWN_MISMATCH.contains(&algo) {
-                assert_ne!(
-                    got, &v.expected,
-                    "{algo} now matches: remove it from KNOWN_MISMATCH"
-                );
-                continue;
-            }
             assert_eq!(
                 hex::encode(got),
                 hex::encode(v.expected),
@@ -140,9 +119,6 @@ fn check(vectors: &[Vector], aes: AesPath, ways: usize) -> usize {
 fn check_file(text: &str, aes: AesPath) -> usize {
     let vectors = parse(text);
     let mut checked = 0;
-    for algo in KNOWN_MISMATCH {
-        println!("note: {algo} is a known mismatch, its vectors are not counted");
-    }
     for algo in Algorithm::ALL {
         let mine: Vec<Vector> = vectors.iter().filter(|v| v.algo == algo).cloned().collect();
         if mine.is_empty() {

@@ -64,6 +64,9 @@ pub struct RunArgs {
     /// Algorithm for the built-in pool (a real pool chooses its own).
     #[arg(short = 'a', long = "algo", default_value = "cn/0")]
     pub algo: String,
+    /// Starting share difficulty of the built-in pool (it adjusts toward a share every 10 s).
+    #[arg(long, default_value_t = 200)]
+    pub difficulty: u64,
     /// Worker threads on the local card.
     #[arg(short = 't', long)]
     pub threads: Option<usize>,

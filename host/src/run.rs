@@ -19,8 +19,6 @@ use crate::HostError;
 
 /// Height sent with built-in pool jobs for algorithms that need one (cn/r).
 const DEMO_HEIGHT: u64 = 1_806_260;
-/// Starting difficulty of the built-in pool: a share every few seconds on a small machine.
-const DEMO_DIFFICULTY: u64 = 200;
 
 /// Starts the built-in pool on loopback, verifying every share with the kernel.
 pub async fn start_builtin_pool(algo: Algorithm, bind: SocketAddr, difficulty: u64) -> Result<ServerHandle, HostError> {
@@ -37,7 +35,7 @@ pub async fn start_builtin_pool(algo: Algorithm, bind: SocketAddr, difficulty: u
 pub async fn run(args: RunArgs) -> Result<(), HostError> {
     let algo: Algorithm = args.algo.parse().map_err(|e: phirig_agent::cn::KernelError| HostError::Usage(e.to_string()))?;
     let server = if args.url.is_empty() {
-        Some(start_builtin_pool(algo, "127.0.0.1:0".parse().map_err(|_| HostError::Usage("bad bind".into()))?, DEMO_DIFFICULTY).await?)
+        Some(start_builtin_pool(algo, "127.0.0.1:0".parse().map_err(|_| HostError::Usage("bad bind".into()))?, args.difficulty).await?)
     } else {
         None
     };

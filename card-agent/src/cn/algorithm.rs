@@ -119,7 +119,7 @@ algorithms! {
     // Pico (TurtleCoin) addresses only the first half of its 256 KiB: the mask is the documented quirk.
     CnPico = Props { mask: 0x1FFF0, ..row("cn-pico", &["cn-pico/trtl", "cryptonight-pico", "cryptonight-pico/trtl", "cryptonight-turtle", "cn-trtl", "cryptonight_turtle"], MIB / 4, ITER / 8, Base::V2) };
     CnPicoTlo = row("cn-pico/tlo", &["cryptonight-pico/tlo", "cryptonight/ultra", "cn/ultra", "cryptonight-talleo", "cn-talleo"], MIB / 4, ITER / 8, Base::V2);
-    CnUpx2 = Props { mask: 0x1FFF0, reverse_shuffle: true, ..row("cn/upx2", &["cryptonight/upx2", "cn-extremelite/upx2", "cryptonight-upx/2", "cn-femto/upx2"], MIB / 16, ITER / 32, Base::V2) };
+    CnUpx2 = Props { reverse_shuffle: true, ..row("cn/upx2", &["cryptonight/upx2", "cn-extremelite/upx2", "cryptonight-upx/2", "cn-femto/upx2"], MIB / 8, ITER / 32, Base::V2) };
 }
 
 impl Algorithm {

@@ -27,8 +27,6 @@ pub enum KernelError {
     Memory(#[from] MemoryError),
     #[error("ways (intensity) must be 1..={max}, got {got}")]
     BadWays { got: usize, max: usize },
-    #[error("cn/r's random program generator is not available in this build")]
-    RandomMathUnavailable,
     #[error("hash_ways got {inputs} inputs and {outputs} output slots for a {ways}-way hasher")]
     WaysMismatch {
         ways: usize,

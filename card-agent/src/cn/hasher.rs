@@ -143,7 +143,7 @@ impl CnHasher {
             }
             match self.program.take() {
                 Some(p) if p.height() == height => p,
-                _ => RandomProgram::for_height(height)?,
+                _ => RandomProgram::for_height(height),
             }
         } else {
             RandomProgram::none()
@@ -186,4 +186,85 @@ pub fn hash(
     height: u64,
 ) -> Result<[u8; 32], KernelError> {
     CnHasher::new(algo, aes, 1, PagePolicy::default())?.hash(input, height)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn soft(algo: Algorithm, ways: usize) -> CnHasher {
+        CnHasher::new(algo, AesPath::Software, ways, PagePolicy::normal_only()).expect("hasher")
+    }
+
+    #[test]
+    fn bad_ways_are_refused() {
+        for ways in [0, MAX_WAYS + 1] {
+            let e = CnHasher::new(
+                Algorithm::Cn0,
+                AesPath::Software,
+                ways,
+                PagePolicy::normal_only(),
+            );
+            assert!(matches!(e, Err(KernelError::BadWays { got, .. }) if got == ways));
+        }
+    }
+
+    #[test]
+    fn bad_inputs_are_errors_not_panics() {
+        let mut h = soft(Algorithm::Cn1, 1);
+        assert!(matches!(
+            h.hash(&[0u8; 42], 0),
+            Err(KernelError::InputTooShort {
+                len: 42,
+                min: 43,
+                ..
+            })
+        ));
+        assert!(matches!(
+            h.hash(&[0u8; MAX_INPUT_LEN + 1], 0),
+            Err(KernelError::InputTooLong { .. })
+        ));
+        let mut r = soft(Algorithm::CnR, 1);
+        assert!(matches!(
+            r.hash(b"x", 0),
+            Err(KernelError::MissingHeight(Algorithm::CnR))
+        ));
+        let mut two = soft(Algorithm::CnUpx2, 2);
+        let mut out = [[0u8; 32]; 2];
+        assert!(matches!(
+            two.hash_ways(&[b"a"], 0, &mut out),
+            Err(KernelError::WaysMismatch { .. })
+        ));
+        assert!(matches!(
+            two.hash_ways(&[b"a", b"b"], 0, &mut out[..1]),
+            Err(KernelError::WaysMismatch { .. })
+        ));
+    }
+
+    #[test]
+    fn batches_wider_than_the_kernel_equal_single_hashes() {
+        // cn/half interleaves at most 2, so 3 ways run as 2 + 1.
+        let inputs: [&[u8]; 3] = [b"first input", b"second", b"the third one"];
+        let mut many = soft(Algorithm::CnHalf, 3);
+        assert_eq!(many.pages().len(), 3);
+        let mut out = [[0u8; 32]; 3];
+        many.hash_ways(&inputs, 0, &mut out).unwrap();
+        let mut one = soft(Algorithm::CnHalf, 1);
+        for (input, got) in inputs.iter().zip(&out) {
+            assert_eq!(&one.hash(input, 0).unwrap(), got);
+        }
+    }
+
+    #[test]
+    fn hardware_is_refused_only_when_missing() {
+        let r = CnHasher::new(
+            Algorithm::CnUpx2,
+            AesPath::Hardware,
+            1,
+            PagePolicy::normal_only(),
+        );
+        assert_eq!(r.is_ok(), AesPath::hardware_available());
+        assert_eq!(AesPath::Hardware.name(), "aes-ni");
+        assert_eq!(AesPath::Software.name(), "soft");
+    }
 }

@@ -2,7 +2,6 @@
 
 use std::sync::Arc;
 
-use super::error::KernelError;
 use crate::cnr::{program_for_height, Program};
 
 /// A generated cn/r program for one height, or nothing for the other algorithms.
@@ -19,11 +18,11 @@ impl RandomProgram {
     }
 
     /// The program for `height`, from the shared per-height cache.
-    pub(crate) fn for_height(height: u64) -> Result<Self, KernelError> {
-        Ok(Self {
+    pub(crate) fn for_height(height: u64) -> Self {
+        Self {
             height,
             program: Some(program_for_height(height)),
-        })
+        }
     }
 
     pub(crate) fn height(&self) -> u64 {

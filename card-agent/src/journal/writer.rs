@@ -123,6 +123,16 @@ pub struct Journal {
     flush_after_ns: u64,
 }
 
+impl std::fmt::Debug for Journal {
+    // The channel and thread handle say nothing useful; the buffer settings do.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Journal")
+            .field("buffer_bytes", &self.buffer_bytes)
+            .field("flush_after_ns", &self.flush_after_ns)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Journal {
     /// Creates the journal at `path` and starts its writer thread. A non-empty file already at
     /// `path` (the previous run's journal, often the one that explains a crash) is rotated to

@@ -38,7 +38,7 @@ impl AgentApi {
     pub fn summary(&self) -> Value {
         let s = &self.state;
         let uptime = s.started.elapsed().as_secs();
-        let (total, highest, threads) = {
+        let (total, highest, mut threads) = {
             let m = lock(&s.meters);
             (
                 m.total.rates(),
@@ -49,6 +49,8 @@ impl AgentApi {
                     .collect::<Vec<_>>(),
             )
         };
+        // One entry per thread from the start (dashboards index it); null until sampled.
+        threads.resize(s.workers.threads(), json!([null, null, null]));
         let hashes_total: u64 = s.workers.hash_counts().iter().sum();
         let results = lock(&s.results).clone();
         let stats = s.client_stats();
@@ -60,7 +62,7 @@ impl AgentApi {
             .and_then(|c| c.current_pool.and_then(|i| c.pools.get(i)))
             .and_then(|p| p.rtt.as_ref())
             .map_or(0, |r| r.median.as_millis() as u64);
-        let avg_time = if accepted > 0 { uptime / accepted } else { 0 };
+        let avg_time = uptime.checked_div(accepted).unwrap_or(0);
         let pages: Vec<PageKind> = s
             .workers
             .thread_info()

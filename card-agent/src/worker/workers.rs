@@ -14,6 +14,7 @@ use super::nonce_range::put_nonce;
 use super::self_test::self_test;
 use super::topology::{plan, Topology, MAX_INTENSITY};
 use crate::cn::{AesPath, Algorithm, CnHasher};
+use crate::journal::{Event, Journal, ThreadJournal, ThreadKind, WorkerEvent};
 use crate::memory::{PageKind, PagePolicy};
 use phirig_pool::protocol::hash_value;
 
@@ -27,6 +28,8 @@ pub struct WorkerConfig {
     pub pages: PagePolicy,
     /// How long an idle worker sleeps between looks at the job slot.
     pub idle_poll: Duration,
+    /// Event journal; each worker records into its own buffer, never taking a lock to hash.
+    pub journal: Option<Arc<Journal>>,
 }
 
 impl Default for WorkerConfig {
@@ -38,6 +41,7 @@ impl Default for WorkerConfig {
             pin: true,
             pages: PagePolicy::default(),
             idle_poll: Duration::from_millis(5),
+            journal: None,
         }
     }
 }
@@ -247,6 +251,34 @@ impl Drop for Workers {
     }
 }
 
+/// How often a worker records its hash count in the journal.
+const JOURNAL_BATCH_INTERVAL: Duration = Duration::from_secs(1);
+
+/// A worker's journal buffer and the hashes not yet recorded.
+struct WorkerLog {
+    journal: Option<ThreadJournal>,
+    pending: u64,
+    since: std::time::Instant,
+}
+
+impl WorkerLog {
+    fn record(&mut self, ev: &Event) {
+        if let Some(j) = &mut self.journal {
+            j.record(ev);
+        }
+    }
+
+    /// Adds hashes; writes one `HashBatch` event a second rather than one per batch.
+    fn hashed(&mut self, n: u64) {
+        self.pending += n;
+        if self.journal.is_some() && self.since.elapsed() >= JOURNAL_BATCH_INTERVAL {
+            let count = std::mem::take(&mut self.pending);
+            self.since = std::time::Instant::now();
+            self.record(&Event::HashBatch { count });
+        }
+    }
+}
+
 /// Runs a worker and restarts it after a panic, so a core is never silently lost.
 fn supervise(index: usize, shared: &Shared) {
     let cpu = shared
@@ -260,9 +292,21 @@ fn supervise(index: usize, shared: &Shared) {
         }
     }
     lock(&shared.threads[index].info).cpu = cpu;
+    let mut log = WorkerLog {
+        journal: shared.config.journal.as_ref().map(|j| j.thread(index as u32, ThreadKind::Hash)),
+        pending: 0,
+        since: std::time::Instant::now(),
+    };
+    log.record(&Event::Worker(WorkerEvent::Start { cpu: cpu.map(|c| c as u32) }));
     while !shared.stop.load(Ordering::Acquire) {
-        match catch_unwind(AssertUnwindSafe(|| mine(index, shared))) {
-            Ok(()) => return,
+        match catch_unwind(AssertUnwindSafe(|| mine(index, shared, &mut log))) {
+            Ok(()) => {
+                let hashes = shared.threads[index].hashes.load(Ordering::Relaxed);
+                let pending = std::mem::take(&mut log.pending);
+                log.record(&Event::HashBatch { count: pending });
+                log.record(&Event::Worker(WorkerEvent::Stop { hashes }));
+                return;
+            }
             Err(payload) => {
                 let message = payload
                     .downcast_ref::<&str>()
@@ -324,13 +368,13 @@ fn prepare(index: usize, shared: &Shared, algo: Algorithm) -> Path {
     }
 }
 
-fn mine(index: usize, shared: &Shared) {
+fn mine(index: usize, shared: &Shared, log: &mut WorkerLog) {
     let state = &shared.threads[index];
     let mut seen_epoch = u64::MAX;
     let mut job: Option<Arc<ActiveJob>> = None;
     let mut path: Option<Path> = None;
     let mut blobs: Vec<Vec<u8>> = Vec::new();
-    let mut out = vec![[0u8; 32]; MAX_INTENSITY];
+    let mut out = [[0u8; 32]; MAX_INTENSITY];
     let mut exhausted_seq = None;
     while !shared.stop.load(Ordering::Acquire) {
         let epoch = shared.epoch.load(Ordering::Acquire);
@@ -396,6 +440,7 @@ fn mine(index: usize, shared: &Shared) {
             continue;
         }
         state.hashes.fetch_add(count as u64, Ordering::Relaxed);
+        log.hashed(count as u64);
         for lane in 0..count {
             if hash_value(&out[lane]) < active.job.target {
                 let _ = shared.notes.send(WorkerNote::Share(FoundResult {

@@ -53,7 +53,10 @@ impl Shared {
             return;
         };
         if tx.try_send(message.encode()).is_err() {
-            tracing::warn!(card, "card not reading (outbox full or closed); disconnecting it");
+            tracing::warn!(
+                card,
+                "card not reading (outbox full or closed); disconnecting it"
+            );
             outboxes.remove(&card);
         }
     }

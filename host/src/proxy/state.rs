@@ -195,9 +195,7 @@ impl ProxyState {
         if owner != card {
             return Err(LocalReject::InvalidJobId);
         }
-        let nonce = params
-            .nonce_u32()
-            .map_err(|_| LocalReject::InvalidNonce)?;
+        let nonce = params.nonce_u32().map_err(|_| LocalReject::InvalidNonce)?;
         if !range.contains_nonce(nonce) {
             return Err(LocalReject::InvalidNonce);
         }
@@ -423,11 +421,13 @@ mod tests {
         st.upstream_job(job("up", None));
         // Card a owns "0.0" (byte 0), b owns "0.1" (byte 1).
         assert_eq!(
-            st.precheck(stranger, 1, &submit("0.0", 1, [0; 32])).unwrap_err(),
+            st.precheck(stranger, 1, &submit("0.0", 1, [0; 32]))
+                .unwrap_err(),
             LocalReject::Unauthenticated
         );
         assert_eq!(
-            st.precheck(a, 1, &submit("0.1", 0x0100_0001, [0; 32])).unwrap_err(),
+            st.precheck(a, 1, &submit("0.1", 0x0100_0001, [0; 32]))
+                .unwrap_err(),
             LocalReject::InvalidJobId
         );
         assert_eq!(
@@ -435,14 +435,16 @@ mod tests {
             LocalReject::InvalidJobId
         );
         assert_eq!(
-            st.precheck(a, 1, &submit("0.0", 0x0100_0001, [0; 32])).unwrap_err(),
+            st.precheck(a, 1, &submit("0.0", 0x0100_0001, [0; 32]))
+                .unwrap_err(),
             LocalReject::InvalidNonce
         );
         let v = st.precheck(a, 7, &submit("0.0", 0x42, [3; 32])).unwrap();
         assert_eq!(v.blob[NONCE_OFFSET], 0x42);
         assert_eq!(v.request, 7);
         assert_eq!(
-            st.precheck(a, 1, &submit("0.0", 0x42, [3; 32])).unwrap_err(),
+            st.precheck(a, 1, &submit("0.0", 0x42, [3; 32]))
+                .unwrap_err(),
             LocalReject::Duplicate
         );
         assert_eq!(
@@ -453,10 +455,7 @@ mod tests {
         assert_eq!((share.job_id.as_str(), share.nonce), ("up", 0x42));
         // Unknown or foreign job ids count as stale; bad nonce, duplicate and bad result as invalid.
         let counts = st.card_stats()[0].shares;
-        assert_eq!(
-            (counts.submitted, counts.invalid, counts.stale),
-            (5, 3, 2)
-        );
+        assert_eq!((counts.submitted, counts.invalid, counts.stale), (5, 3, 2));
     }
 
     #[test]
@@ -481,7 +480,9 @@ mod tests {
         st.login(a, "a");
         st.upstream_job(job("up", None));
         for n in 0..5 {
-            let v = st.precheck(a, n, &submit("0.0", n as u32, [1; 32])).unwrap();
+            let v = st
+                .precheck(a, n, &submit("0.0", n as u32, [1; 32]))
+                .unwrap();
             assert!(st.verified(&v, Ok([2; 32])).is_err());
         }
         assert!(st.card_stats()[0].flagged);
@@ -504,7 +505,10 @@ mod tests {
         assert_eq!((card, r), (a, Response::status(11, "OK")));
         assert!(st.outcome(ShareId(1), &ShareOutcome::Accepted).is_none());
         let (_, r) = st
-            .outcome(ShareId(2), &ShareOutcome::Rejected("Low difficulty share".into()))
+            .outcome(
+                ShareId(2),
+                &ShareOutcome::Rejected("Low difficulty share".into()),
+            )
             .unwrap();
         assert_eq!(r, Response::error(12, REJECT_CODE, "Low difficulty share"));
         assert_eq!(st.next_deadline(), Some(t0 + Duration::from_secs(15)));

@@ -20,10 +20,9 @@ pub(crate) async fn run(
 ) {
     loop {
         let now = Instant::now();
-        let wake = shared
-            .state()
-            .next_deadline()
-            .map_or(IDLE_TICK, |d| d.saturating_duration_since(now).min(IDLE_TICK));
+        let wake = shared.state().next_deadline().map_or(IDLE_TICK, |d| {
+            d.saturating_duration_since(now).min(IDLE_TICK)
+        });
         tokio::select! {
             event = events.recv() => match event {
                 Some(event) => handle(&shared, event),
