@@ -6,7 +6,7 @@ use serde::Serialize;
 use tokio::sync::mpsc;
 
 use crate::cn::{AesPath, Algorithm};
-use crate::memory::{PageKind, PagePolicy};
+use crate::memory::PagePolicy;
 use crate::worker::{MiningJob, NonceRange, WorkerConfig, WorkerNote, Workers};
 
 /// What the benchmark measured. Field names are relied on by scripts and by `phirig bench`.
@@ -120,19 +120,14 @@ pub fn run(opts: &BenchOptions) -> Result<BenchReport, BenchError> {
         .zip(&after)
         .map(|(b, a)| (a - b) as f64 / elapsed)
         .collect();
-    let pages: Vec<PageKind> = workers
-        .thread_info()
-        .into_iter()
-        .flat_map(|t| t.pages)
-        .collect();
-    let huge = pages.iter().filter(|p| p.is_huge()).count();
+    let hugepages = workers.hugepages();
     let rss_bytes = current_rss();
     let report = BenchReport {
         algo: opts.algo.to_string(),
         threads: workers.threads(),
         intensity,
         aes: opts.aes.name().to_string(),
-        hugepages: [huge, pages.len()],
+        hugepages,
         rss_bytes,
         total_hs: thread_hs.iter().sum(),
         thread_hs,

@@ -59,8 +59,7 @@ fn run_bench(args: &BenchArgs) -> Result<(), String> {
         let threads = args
             .threads
             .unwrap_or_else(|| crate::worker::Topology::detect().cores());
-        let need =
-            crate::memory::hugepages_needed(threads, args.intensity.unwrap_or(1), algo);
+        let need = crate::memory::hugepages_needed(threads, args.intensity.unwrap_or(1), algo);
         crate::memory::reserve_hugepages(need).map_err(|e| e.to_string())?;
     }
     let report = bench::run(&BenchOptions {

@@ -163,28 +163,69 @@ fn a_new_job_takes_over_within_a_batch_and_bad_jobs_are_refused() {
 
 #[test]
 fn workers_journal_their_start_hashes_and_stop() {
-    use phirig_agent::journal::{read_file, Event, HeaderInfo, Journal, JournalConfig, WorkerEvent};
+    use phirig_agent::journal::{
+        read_file, Event, HeaderInfo, Journal, JournalConfig, WorkerEvent,
+    };
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("agent.journal");
-    let journal = std::sync::Arc::new(Journal::create(&path, JournalConfig::default(), HeaderInfo::from_env(0, 0)).expect("journal"));
+    let journal = std::sync::Arc::new(
+        Journal::create(&path, JournalConfig::default(), HeaderInfo::from_env(0, 0))
+            .expect("journal"),
+    );
     let algo: Algorithm = "cn-pico".parse().expect("algo");
     let (tx, mut rx) = unbounded_channel();
-    let workers = Workers::start(WorkerConfig { journal: Some(journal.clone()), ..config(2) }, algo, tx);
-    workers.set_job(job(1, algo, 1, NonceRange::new(0, 300, None))).expect("job");
-    let notes = collect(&mut rx, Duration::from_secs(60), |n| n.iter().any(|x| matches!(x, WorkerNote::Exhausted { .. })));
-    assert!(notes.iter().any(|x| matches!(x, WorkerNote::Exhausted { .. })), "{notes:?}");
+    let workers = Workers::start(
+        WorkerConfig {
+            journal: Some(journal.clone()),
+            ..config(2)
+        },
+        algo,
+        tx,
+    );
+    workers
+        .set_job(job(1, algo, 1, NonceRange::new(0, 300, None)))
+        .expect("job");
+    let notes = collect(&mut rx, Duration::from_secs(60), |n| {
+        n.iter().any(|x| matches!(x, WorkerNote::Exhausted { .. }))
+    });
+    assert!(
+        notes
+            .iter()
+            .any(|x| matches!(x, WorkerNote::Exhausted { .. })),
+        "{notes:?}"
+    );
     workers.stop();
     let journal = std::sync::Arc::try_unwrap(journal).expect("workers released the journal");
     journal.close().expect("close");
     let file = read_file(&path).expect("read back");
     assert!(file.problems.is_empty(), "{:?}", file.problems);
-    let starts = file.events.iter().filter(|e| matches!(e.event, Event::Worker(WorkerEvent::Start { .. }))).count();
+    let starts = file
+        .events
+        .iter()
+        .filter(|e| matches!(e.event, Event::Worker(WorkerEvent::Start { .. })))
+        .count();
     let stops: u64 = file
         .events
         .iter()
-        .filter_map(|e| if let Event::Worker(WorkerEvent::Stop { hashes }) = e.event { Some(hashes) } else { None })
+        .filter_map(|e| {
+            if let Event::Worker(WorkerEvent::Stop { hashes }) = e.event {
+                Some(hashes)
+            } else {
+                None
+            }
+        })
         .sum();
-    let batches: u64 = file.events.iter().filter_map(|e| if let Event::HashBatch { count } = e.event { Some(count) } else { None }).sum();
+    let batches: u64 = file
+        .events
+        .iter()
+        .filter_map(|e| {
+            if let Event::HashBatch { count } = e.event {
+                Some(count)
+            } else {
+                None
+            }
+        })
+        .sum();
     assert_eq!(starts, 2);
     assert_eq!(stops, 300, "Stop events carry each thread's total");
     assert_eq!(batches, 300, "HashBatch events add up to the hashes done");

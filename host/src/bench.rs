@@ -14,12 +14,23 @@ use crate::HostError;
 fn bench_script(card: &Card, args: &BenchArgs) -> Result<String, HostError> {
     let mut words: Vec<String> = match card.kind {
         CardKind::Local => {
-            let me = std::env::current_exe().map_err(|e| HostError::Io(format!("cannot find the phirig executable: {e}")))?;
+            let me = std::env::current_exe()
+                .map_err(|e| HostError::Io(format!("cannot find the phirig executable: {e}")))?;
             vec![me.display().to_string(), "agent".into()]
         }
-        _ => vec![format!("{}/phirig-agent", args.remote_dir.trim_end_matches('/'))],
+        _ => vec![format!(
+            "{}/phirig-agent",
+            args.remote_dir.trim_end_matches('/')
+        )],
     };
-    words.extend(["bench".into(), "--algo".into(), args.algo.clone(), "--seconds".into(), args.seconds.to_string(), "--json".into()]);
+    words.extend([
+        "bench".into(),
+        "--algo".into(),
+        args.algo.clone(),
+        "--seconds".into(),
+        args.seconds.to_string(),
+        "--json".into(),
+    ]);
     if let Some(t) = args.threads {
         words.extend(["--threads".into(), t.to_string()]);
     }
@@ -27,7 +38,11 @@ fn bench_script(card: &Card, args: &BenchArgs) -> Result<String, HostError> {
 }
 
 /// Runs the benchmark on one card and parses its JSON line.
-async fn bench_card(card: Card, script: String, ssh: SshOptions) -> (String, Result<BenchReport, String>) {
+async fn bench_card(
+    card: Card,
+    script: String,
+    ssh: SshOptions,
+) -> (String, Result<BenchReport, String>) {
     let out = match ssh_run(&card, &ssh, &script, Input::None).await {
         Ok(o) => o,
         Err(e) => return (card.name, Err(e.to_string())),
@@ -37,7 +52,13 @@ async fn bench_card(card: Card, script: String, ssh: SshOptions) -> (String, Res
         .lines()
         .rev()
         .find_map(|l| serde_json::from_str::<BenchReport>(l).ok())
-        .ok_or_else(|| if out.success() { format!("no benchmark result in: {}", text.trim()) } else { "benchmark failed (see the card's stderr)".to_string() });
+        .ok_or_else(|| {
+            if out.success() {
+                format!("no benchmark result in: {}", text.trim())
+            } else {
+                "benchmark failed (see the card's stderr)".to_string()
+            }
+        });
     (card.name, parsed)
 }
 
@@ -48,7 +69,10 @@ pub async fn bench(args: BenchArgs) -> Result<(), HostError> {
         list.cards.push("local".into());
     }
     let found = cards(&list)?;
-    let ssh = SshOptions { extra_args: args.cards.ssh_args.clone(), ..SshOptions::default() };
+    let ssh = SshOptions {
+        extra_args: args.cards.ssh_args.clone(),
+        ..SshOptions::default()
+    };
     let mut tasks = Vec::new();
     for card in found {
         let script = bench_script(&card, &args)?;
@@ -69,13 +93,22 @@ pub async fn bench(args: BenchArgs) -> Result<(), HostError> {
                 Err(e) => serde_json::json!({"card": name, "error": e}),
             })
             .collect();
-        let total: f64 = results.iter().filter_map(|(_, r)| r.as_ref().ok()).map(|b| b.total_hs).sum();
-        println!("{}", serde_json::json!({"algo": args.algo, "cards": rows, "total_hs": total}));
+        let total: f64 = results
+            .iter()
+            .filter_map(|(_, r)| r.as_ref().ok())
+            .map(|b| b.total_hs)
+            .sum();
+        println!(
+            "{}",
+            serde_json::json!({"algo": args.algo, "cards": rows, "total_hs": total})
+        );
     } else {
         print!("{}", render(&results));
     }
     if results.iter().any(|(_, r)| r.is_err()) {
-        return Err(HostError::Card("some cards could not be benchmarked".into()));
+        return Err(HostError::Card(
+            "some cards could not be benchmarked".into(),
+        ));
     }
     Ok(())
 }
@@ -83,14 +116,22 @@ pub async fn bench(args: BenchArgs) -> Result<(), HostError> {
 /// One row per card plus the rig total.
 pub fn render(results: &[(String, Result<BenchReport, String>)]) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "{:<12} {:>10} {:>8} {:>9} {:>10} {:>7}", "card", "H/s", "threads", "intensity", "huge pages", "aes");
+    let _ = writeln!(
+        out,
+        "{:<12} {:>10} {:>8} {:>9} {:>10} {:>7}",
+        "card", "H/s", "threads", "intensity", "huge pages", "aes"
+    );
     let mut total = 0.0;
     for (name, r) in results {
         match r {
             Ok(b) => {
                 total += b.total_hs;
                 let pages = format!("{}/{}", b.hugepages[0], b.hugepages[1]);
-                let _ = writeln!(out, "{:<12} {:>10.1} {:>8} {:>9} {:>10} {:>7}", name, b.total_hs, b.threads, b.intensity, pages, b.aes);
+                let _ = writeln!(
+                    out,
+                    "{:<12} {:>10.1} {:>8} {:>9} {:>10} {:>7}",
+                    name, b.total_hs, b.threads, b.intensity, pages, b.aes
+                );
             }
             Err(e) => {
                 let _ = writeln!(out, "{name:<12} FAILED: {e}");

@@ -48,7 +48,9 @@ pub struct CardView {
 }
 
 fn host_wall_ns() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64)
 }
 
 impl CardView {
@@ -74,7 +76,10 @@ impl CardView {
         }
         let sent = host_wall_ns();
         let result = match req.send().await {
-            Ok(resp) if resp.status().is_success() => resp.json::<Counters>().await.map_err(|e| format!("bad counters: {e}")),
+            Ok(resp) if resp.status().is_success() => resp
+                .json::<Counters>()
+                .await
+                .map_err(|e| format!("bad counters: {e}")),
             Ok(resp) => Err(format!("HTTP {}", resp.status())),
             Err(e) if e.is_timeout() => Err("timed out".into()),
             Err(e) => Err(format!("unreachable: {e}")),
@@ -82,7 +87,11 @@ impl CardView {
         let received = host_wall_ns();
         match result {
             Ok(c) => {
-                self.offset.add(Sample { host_send_ns: sent, host_recv_ns: received, card_ns: c.wall_ns });
+                self.offset.add(Sample {
+                    host_send_ns: sent,
+                    host_recv_ns: received,
+                    card_ns: c.wall_ns,
+                });
                 self.ingest(c);
                 self.error = None;
             }
@@ -142,7 +151,8 @@ mod tests {
     async fn an_unreachable_card_is_recorded_not_raised() {
         // Port 9 on loopback: nothing listens there in the test environment.
         let mut v = CardView::new("gone", "http://127.0.0.1:9", None);
-        v.poll(&reqwest::Client::new(), Duration::from_millis(500)).await;
+        v.poll(&reqwest::Client::new(), Duration::from_millis(500))
+            .await;
         assert!(v.error.is_some());
         assert!(v.last.is_none());
     }

@@ -3,13 +3,20 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use phirig_deploy::{card_rows, render_table, select_cards, AgentBinaries, Card, CardKind, CardSpec, DeployConfig, Deployer, MpssDiscovery, SshOptions};
+use phirig_deploy::{
+    card_rows, render_table, select_cards, AgentBinaries, Card, CardKind, CardSpec, DeployConfig,
+    Deployer, MpssDiscovery, SshOptions,
+};
 
 use crate::cli::{CardArgs, DeployArgs};
 use crate::HostError;
 
 fn discovery(args: &CardArgs) -> MpssDiscovery {
-    MpssDiscovery { sysfs_root: args.sysfs_root.clone(), etc_root: args.etc_root.clone(), ssh_user: args.ssh_user.clone() }
+    MpssDiscovery {
+        sysfs_root: args.sysfs_root.clone(),
+        etc_root: args.etc_root.clone(),
+        ssh_user: args.ssh_user.clone(),
+    }
 }
 
 /// The cards named with `--card`, or every MPSS card.
@@ -17,7 +24,10 @@ pub fn cards(args: &CardArgs) -> Result<Vec<Card>, HostError> {
     let named = args
         .cards
         .iter()
-        .map(|c| c.parse::<CardSpec>().map_err(|e| HostError::Usage(format!("--card {c}: {e}"))))
+        .map(|c| {
+            c.parse::<CardSpec>()
+                .map_err(|e| HostError::Usage(format!("--card {c}: {e}")))
+        })
         .collect::<Result<Vec<_>, _>>()?;
     select_cards(&named, &[], &discovery(args)).map_err(|e| HostError::Card(e.to_string()))
 }
@@ -27,7 +37,8 @@ fn agent_binary(explicit: &Option<PathBuf>) -> Result<(PathBuf, bool), HostError
     if let Some(p) = explicit {
         return Ok((p.clone(), false));
     }
-    let me = std::env::current_exe().map_err(|e| HostError::Io(format!("cannot find the phirig executable: {e}")))?;
+    let me = std::env::current_exe()
+        .map_err(|e| HostError::Io(format!("cannot find the phirig executable: {e}")))?;
     let sibling = me.with_file_name("phirig-agent");
     if sibling.is_file() {
         Ok((sibling, false))
@@ -37,11 +48,18 @@ fn agent_binary(explicit: &Option<PathBuf>) -> Result<(PathBuf, bool), HostError
 }
 
 fn ssh_options(args: &CardArgs) -> SshOptions {
-    SshOptions { extra_args: args.ssh_args.clone(), ..SshOptions::default() }
+    SshOptions {
+        extra_args: args.ssh_args.clone(),
+        ..SshOptions::default()
+    }
 }
 
 /// A deployer for one card: the agent listens on the card's own address (loopback for `local`).
-fn deployer_for(card: &Card, args: &CardArgs, deploy: Option<&DeployArgs>) -> Result<Deployer, HostError> {
+fn deployer_for(
+    card: &Card,
+    args: &CardArgs,
+    deploy: Option<&DeployArgs>,
+) -> Result<Deployer, HostError> {
     let mut agent_args = Vec::new();
     let mut binaries = AgentBinaries::default();
     let mut remote_dir = DeployConfig::default().remote_dir;
@@ -55,13 +73,29 @@ fn deployer_for(card: &Card, args: &CardArgs, deploy: Option<&DeployArgs>) -> Re
         for u in &d.url {
             agent_args.extend(["-o".to_string(), u.clone()]);
         }
-        agent_args.extend(["-u".into(), d.user.clone(), "-p".into(), d.pass.clone(), "--rig-id".into(), card.name.clone()]);
+        agent_args.extend([
+            "-u".into(),
+            d.user.clone(),
+            "-p".into(),
+            d.pass.clone(),
+            "--rig-id".into(),
+            card.name.clone(),
+        ]);
         if let Some(a) = &d.algo {
             agent_args.extend(["-a".into(), a.clone()]);
         }
     }
-    let host = if card.kind == CardKind::Local { "127.0.0.1".to_string() } else { card.address.clone() };
-    agent_args.extend(["--http-host".into(), host, "--http-port".into(), args.agent_port.to_string()]);
+    let host = if card.kind == CardKind::Local {
+        "127.0.0.1".to_string()
+    } else {
+        card.address.clone()
+    };
+    agent_args.extend([
+        "--http-host".into(),
+        host,
+        "--http-port".into(),
+        args.agent_port.to_string(),
+    ]);
     Ok(Deployer::new(DeployConfig {
         binaries,
         remote_dir,
@@ -78,7 +112,10 @@ pub async fn list(args: &CardArgs, check: bool, json: bool) -> Result<(), HostEr
     let deployer = Arc::new(deployer_for(&Card::local(), args, None)?);
     let rows = card_rows(&deployer, &found, check).await;
     if json {
-        println!("{}", serde_json::to_string_pretty(&rows).map_err(|e| HostError::Io(e.to_string()))?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&rows).map_err(|e| HostError::Io(e.to_string()))?
+        );
     } else {
         print!("{}", render_table(&rows));
     }
@@ -117,9 +154,16 @@ pub async fn deploy(args: DeployArgs, restart_only: bool) -> Result<(), HostErro
         let d = deployer_for(&card, &args.cards, Some(&args))?;
         tasks.push(tokio::spawn(async move {
             let r = if restart_only {
-                d.restart(&card).await.map(|s| format!("restarted, pid {}, {}", s.pid, s.url))
+                d.restart(&card)
+                    .await
+                    .map(|s| format!("restarted, pid {}, {}", s.pid, s.url))
             } else {
-                d.deploy(&card).await.map(|(u, s)| format!("copied {} (sha3-256 {} verified), pid {}, {}", u.remote_binary, u.sha3_256, s.pid, s.url))
+                d.deploy(&card).await.map(|(u, s)| {
+                    format!(
+                        "copied {} (sha3-256 {} verified), pid {}, {}",
+                        u.remote_binary, u.sha3_256, s.pid, s.url
+                    )
+                })
             };
             (card.name.clone(), r.map_err(|e| e.to_string()))
         }));
@@ -132,7 +176,11 @@ pub async fn stop(args: CardArgs) -> Result<(), HostError> {
     for card in cards(&args)? {
         let d = deployer_for(&card, &args, None)?;
         tasks.push(tokio::spawn(async move {
-            let r = d.stop(&card).await.map(|o| format!("{o:?}")).map_err(|e| e.to_string());
+            let r = d
+                .stop(&card)
+                .await
+                .map(|o| format!("{o:?}"))
+                .map_err(|e| e.to_string());
             (card.name.clone(), r)
         }));
     }
@@ -144,7 +192,11 @@ pub async fn status(args: CardArgs) -> Result<(), HostError> {
     for card in cards(&args)? {
         let d = deployer_for(&card, &args, None)?;
         tasks.push(tokio::spawn(async move {
-            let r = d.status(&card).await.map(|s| s.summary().to_string()).map_err(|e| e.to_string());
+            let r = d
+                .status(&card)
+                .await
+                .map(|s| s.summary().to_string())
+                .map_err(|e| e.to_string());
             (card.name.clone(), r)
         }));
     }

@@ -6,7 +6,11 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "phirig", version, about = "phirig: a mining host for rigs of coprocessor cards")]
+#[command(
+    name = "phirig",
+    version,
+    about = "phirig: a mining host for rigs of coprocessor cards"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -90,7 +94,11 @@ pub struct HttpArgs {
     /// Host API port (0: off).
     #[arg(long = "http-port", default_value_t = 0)]
     pub http_port: u16,
-    #[arg(long = "http-access-token", env = "PHIRIG_HTTP_TOKEN", hide_env_values = true)]
+    #[arg(
+        long = "http-access-token",
+        env = "PHIRIG_HTTP_TOKEN",
+        hide_env_values = true
+    )]
     pub http_access_token: Option<String>,
 }
 
@@ -167,7 +175,11 @@ pub struct CardArgs {
     #[arg(long, default_value_t = 8640)]
     pub agent_port: u16,
     /// API token for the agents (or PHIRIG_HTTP_TOKEN).
-    #[arg(long = "http-access-token", env = "PHIRIG_HTTP_TOKEN", hide_env_values = true)]
+    #[arg(
+        long = "http-access-token",
+        env = "PHIRIG_HTTP_TOKEN",
+        hide_env_values = true
+    )]
     pub token: Option<String>,
 }
 

@@ -54,7 +54,10 @@ impl Default for OffsetEstimator {
 
 impl OffsetEstimator {
     pub fn new(window: usize) -> Self {
-        Self { window: window.max(1), samples: VecDeque::new() }
+        Self {
+            window: window.max(1),
+            samples: VecDeque::new(),
+        }
     }
 
     /// Adds a sample; a reply that arrived before it was sent (clock trouble) is ignored.
@@ -92,7 +95,11 @@ mod tests {
     /// A card 5 ms ahead, answering after `out` ns on the way there and `back` ns on the way back.
     fn poll(t0: u64, out: u64, back: u64) -> Sample {
         let true_offset = 5_000_000;
-        Sample { host_send_ns: t0, host_recv_ns: t0 + out + back, card_ns: t0 + out + true_offset }
+        Sample {
+            host_send_ns: t0,
+            host_recv_ns: t0 + out + back,
+            card_ns: t0 + out + true_offset,
+        }
     }
 
     #[test]
@@ -105,9 +112,15 @@ mod tests {
         e.add(poll(20_000_000, 60_000, 40_000));
         let o = e.estimate().expect("estimate");
         assert_eq!(o.min_rtt_ns, 100_000);
-        assert!((o.offset_ns - 5_000_000).unsigned_abs() <= o.bound_ns, "{o:?}");
+        assert!(
+            (o.offset_ns - 5_000_000).unsigned_abs() <= o.bound_ns,
+            "{o:?}"
+        );
         assert!((o.offset_ns - 5_000_000).abs() < 50_000);
-        assert_eq!(e.to_host_ns(25_000_000), Some((25_000_000 - o.offset_ns) as u64));
+        assert_eq!(
+            e.to_host_ns(25_000_000),
+            Some((25_000_000 - o.offset_ns) as u64)
+        );
     }
 
     #[test]
@@ -126,7 +139,11 @@ mod tests {
         e.add(poll(100, 500, 500));
         e.add(poll(200, 700, 700));
         assert_eq!(e.estimate().map(|o| o.min_rtt_ns), Some(1000));
-        e.add(Sample { host_send_ns: 10, host_recv_ns: 5, card_ns: 0 });
+        e.add(Sample {
+            host_send_ns: 10,
+            host_recv_ns: 5,
+            card_ns: 0,
+        });
         assert_eq!(e.estimate().map(|o| o.samples), Some(2));
     }
 }

@@ -25,7 +25,10 @@ pub enum LocalCardError {
     #[error("cannot find the phirig executable: {0}")]
     Exe(std::io::Error),
     #[error("cannot open the agent log {path}: {source}")]
-    Log { path: String, source: std::io::Error },
+    Log {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("cannot start the local agent: {0}")]
     Spawn(std::io::Error),
 }
@@ -39,15 +42,28 @@ pub struct LocalCard {
 impl LocalCard {
     pub fn start(cfg: &LocalCardConfig) -> Result<Self, LocalCardError> {
         let exe = std::env::current_exe().map_err(LocalCardError::Exe)?;
-        let log = std::fs::File::create(&cfg.log).map_err(|source| LocalCardError::Log { path: cfg.log.display().to_string(), source })?;
-        let log_err = log.try_clone().map_err(|source| LocalCardError::Log { path: cfg.log.display().to_string(), source })?;
+        let log = std::fs::File::create(&cfg.log).map_err(|source| LocalCardError::Log {
+            path: cfg.log.display().to_string(),
+            source,
+        })?;
+        let log_err = log.try_clone().map_err(|source| LocalCardError::Log {
+            path: cfg.log.display().to_string(),
+            source,
+        })?;
         let mut cmd = Command::new(exe);
         cmd.arg("agent");
         for p in &cfg.pools {
             cmd.args(["-o", p]);
         }
         cmd.args(["-u", &cfg.user, "-p", &cfg.pass, "-a", &cfg.algo]);
-        cmd.args(["--http-host", "127.0.0.1", "--http-port", &cfg.http_port.to_string(), "--print-time", "10"]);
+        cmd.args([
+            "--http-host",
+            "127.0.0.1",
+            "--http-port",
+            &cfg.http_port.to_string(),
+            "--print-time",
+            "10",
+        ]);
         if let Some(t) = cfg.threads {
             cmd.args(["-t", &t.to_string()]);
         }
@@ -56,9 +72,15 @@ impl LocalCard {
         }
         // The token goes through the environment, never the argument list (`ps` shows that).
         cmd.env("PHIRIG_HTTP_TOKEN", &cfg.token);
-        cmd.stdin(Stdio::null()).stdout(log).stderr(log_err).kill_on_drop(true);
+        cmd.stdin(Stdio::null())
+            .stdout(log)
+            .stderr(log_err)
+            .kill_on_drop(true);
         let child = cmd.spawn().map_err(LocalCardError::Spawn)?;
-        Ok(Self { child, log: cfg.log.clone() })
+        Ok(Self {
+            child,
+            log: cfg.log.clone(),
+        })
     }
 
     /// Whether the agent has exited (and how).
@@ -72,7 +94,10 @@ impl LocalCard {
             // SAFETY: sending a signal to our own child's pid.
             unsafe { libc::kill(pid as i32, libc::SIGTERM) };
         }
-        if tokio::time::timeout(grace, self.child.wait()).await.is_err() {
+        if tokio::time::timeout(grace, self.child.wait())
+            .await
+            .is_err()
+        {
             let _ = self.child.kill().await;
         }
     }
@@ -80,7 +105,9 @@ impl LocalCard {
 
 /// A port on loopback nobody listens on right now.
 pub fn free_port() -> std::io::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
 }
 
 /// The last lines of a log file, for error messages.

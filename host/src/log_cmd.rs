@@ -21,7 +21,10 @@ pub fn report_cmd(file: &Path, json: bool) -> Result<(), HostError> {
     let journal = load(file)?;
     let r = report(&journal, &ReportOptions::default());
     if json {
-        println!("{}", serde_json::to_string_pretty(&r).map_err(|e| HostError::Io(e.to_string()))?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&r).map_err(|e| HostError::Io(e.to_string()))?
+        );
     } else {
         print!("{r}");
     }

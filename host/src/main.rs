@@ -28,7 +28,10 @@ fn main() -> ExitCode {
     // Copied to a card as `phirig-agent`, this binary is the agent (one file to deploy).
     let mut argv = std::env::args();
     let invoked_as = argv.next().unwrap_or_default();
-    if std::path::Path::new(&invoked_as).file_name().is_some_and(|n| n == "phirig-agent") {
+    if std::path::Path::new(&invoked_as)
+        .file_name()
+        .is_some_and(|n| n == "phirig-agent")
+    {
         let mut rest = argv.peekable();
         if rest.peek().is_some_and(|a| a == "agent") {
             rest.next();
@@ -41,7 +44,11 @@ fn main() -> ExitCode {
         return agent_main(args.into_iter());
     }
     phirig_agent::miner::init_logging();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("phirig: cannot start the async runtime: {e}");
@@ -61,7 +68,11 @@ async fn dispatch(command: Command) -> Result<(), HostError> {
     match command {
         Command::Run(args) => run::run(args).await,
         Command::Pool(PoolCommand::Serve(args)) => pool_serve::serve(args).await,
-        Command::Cards { cards: args, check, json } => cards::list(&args, check, json).await,
+        Command::Cards {
+            cards: args,
+            check,
+            json,
+        } => cards::list(&args, check, json).await,
         Command::Deploy(args) => cards::deploy(args, false).await,
         Command::Restart(args) => cards::deploy(args, true).await,
         Command::Stop(args) => cards::stop(args).await,

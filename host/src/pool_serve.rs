@@ -11,16 +11,27 @@ use crate::run::start_builtin_pool;
 use crate::HostError;
 
 pub async fn serve(args: PoolServeArgs) -> Result<(), HostError> {
-    let algo: Algorithm = args.algo.parse().map_err(|e: phirig_agent::cn::KernelError| HostError::Usage(e.to_string()))?;
+    let algo: Algorithm = args
+        .algo
+        .parse()
+        .map_err(|e: phirig_agent::cn::KernelError| HostError::Usage(e.to_string()))?;
     let fault = match &args.fault {
-        Some(f) => Some(f.parse::<Fault>().map_err(|e| HostError::Usage(format!("--fault: {e}")))?),
+        Some(f) => Some(
+            f.parse::<Fault>()
+                .map_err(|e| HostError::Usage(format!("--fault: {e}")))?,
+        ),
         None => None,
     };
     let server = start_builtin_pool(algo, args.bind, args.difficulty).await?;
     if let Some(f) = fault {
         server.set_fault(f);
     }
-    println!("phirig pool: serving {} on {} (difficulty {}, every share verified)", algo, server.local_addr(), args.difficulty);
+    println!(
+        "phirig pool: serving {} on {} (difficulty {}, every share verified)",
+        algo,
+        server.local_addr(),
+        args.difficulty
+    );
     let mut tick = tokio::time::interval(Duration::from_secs(10));
     tick.tick().await;
     loop {

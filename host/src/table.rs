@@ -30,7 +30,11 @@ pub fn render(cards: &[CardView], pool: &str) -> String {
             };
         }
         let (sh, pages, aes) = match &c.last {
-            Some(l) => (l.shares, format!("{}/{}", l.hugepages[0], l.hugepages[1]), l.aes.clone().unwrap_or_default()),
+            Some(l) => (
+                l.shares,
+                format!("{}/{}", l.hugepages[0], l.hugepages[1]),
+                l.aes.clone().unwrap_or_default(),
+            ),
             None => (Default::default(), "-".into(), "-".into()),
         };
         acc += sh.accepted;
@@ -38,7 +42,13 @@ pub fn render(cards: &[CardView], pool: &str) -> String {
         stale += sh.stale;
         let clock = c.clock().map_or_else(
             || "-".into(),
-            |o| format!("{:+.2}±{:.2}ms", o.offset_ns as f64 / 1e6, o.bound_ns as f64 / 1e6),
+            |o| {
+                format!(
+                    "{:+.2}±{:.2}ms",
+                    o.offset_ns as f64 / 1e6,
+                    o.bound_ns as f64 / 1e6
+                )
+            },
         );
         let status = match (&c.error, &c.last) {
             (Some(e), _) => e.clone(),
@@ -49,7 +59,17 @@ pub fn render(cards: &[CardView], pool: &str) -> String {
         let _ = writeln!(
             out,
             "{:<10} {:>9} {:>9} {:>9} {:>6} {:>6} {:>6} {:>8} {:>7} {:>16}  {}",
-            c.name, rate(rates[0]), rate(rates[1]), rate(rates[2]), sh.accepted, sh.rejected, sh.stale, pages, aes, clock, status
+            c.name,
+            rate(rates[0]),
+            rate(rates[1]),
+            rate(rates[2]),
+            sh.accepted,
+            sh.rejected,
+            sh.stale,
+            pages,
+            aes,
+            clock,
+            status
         );
     }
     let _ = writeln!(
@@ -86,7 +106,10 @@ mod tests {
 
     #[test]
     fn rows_and_total_add_up() {
-        let mut cards = vec![CardView::new("mic0", "http://x", None), CardView::new("mic1", "http://y", None)];
+        let mut cards = vec![
+            CardView::new("mic0", "http://x", None),
+            CardView::new("mic1", "http://y", None),
+        ];
         for (i, c) in cards.iter_mut().enumerate() {
             for s in 0..=10u64 {
                 c.ingest(Counters {
@@ -95,7 +118,13 @@ mod tests {
                     hashes_total: s * 100 * (i as u64 + 1),
                     algo: "cn/0".into(),
                     paused: false,
-                    shares: ShareCounts { found: 3, accepted: 2, rejected: 1, stale: 0, in_flight: 0 },
+                    shares: ShareCounts {
+                        found: 3,
+                        accepted: 2,
+                        rejected: 1,
+                        stale: 0,
+                        in_flight: 0,
+                    },
                     hugepages: [2, 2],
                     aes: Some("aes-ni".into()),
                 });

@@ -24,13 +24,43 @@ fn phirig(args: &[&str], limit: Duration) -> Output {
 
 #[test]
 fn run_mines_against_the_builtin_pool_and_shares_are_accepted() {
-    let out = phirig(&["run", "-a", "cn-pico", "--difficulty", "20", "-t", "1", "--seconds", "12", "--refresh", "2"], Duration::from_secs(90));
+    let out = phirig(
+        &[
+            "run",
+            "-a",
+            "cn-pico",
+            "--difficulty",
+            "20",
+            "-t",
+            "1",
+            "--seconds",
+            "12",
+            "--refresh",
+            "2",
+        ],
+        Duration::from_secs(90),
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "exit {:?}\n{stdout}\n{stderr}", out.status);
+    assert!(
+        out.status.success(),
+        "exit {:?}\n{stdout}\n{stderr}",
+        out.status
+    );
     assert!(stderr.contains("built-in pool"), "no banner: {stderr}");
-    assert!(stderr.contains("phirig run -o stratum+tcp://"), "banner does not say how to use a real pool");
-    assert!(stdout.contains("local") && stdout.contains("RIG"), "no table: {stdout}");
+    assert!(
+        stderr.contains("phirig run -o stratum+tcp://"),
+        "banner does not say how to use a real pool"
+    );
+    assert!(
+        stdout.contains("local") && stdout.contains("RIG"),
+        "no table: {stdout}"
+    );
+    // The card mined through the host's proxy, one upstream connection for the rig.
+    assert!(
+        stdout.contains("proxy 1 cards"),
+        "card not behind the proxy: {stdout}"
+    );
     // The pool's own count, verified with the kernel.
     let accepted: u64 = stderr
         .lines()
@@ -38,27 +68,72 @@ fn run_mines_against_the_builtin_pool_and_shares_are_accepted() {
         .and_then(|rest| rest.split_whitespace().next())
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("no pool summary in: {stderr}"));
-    assert!(accepted > 0, "no share accepted in 12 s: {stdout}\n{stderr}");
+    assert!(
+        accepted > 0,
+        "no share accepted in 12 s: {stdout}\n{stderr}"
+    );
     assert!(stderr.contains("0 rejected"), "{stderr}");
 }
 
 #[test]
 fn bench_prints_a_row_per_card_and_json_for_scripts() {
-    let out = phirig(&["bench", "--card", "local", "-a", "cn-pico", "--seconds", "1", "-t", "1", "--json"], Duration::from_secs(90));
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = phirig(
+        &[
+            "bench",
+            "--card",
+            "local",
+            "-a",
+            "cn-pico",
+            "--seconds",
+            "1",
+            "-t",
+            "1",
+            "--json",
+        ],
+        Duration::from_secs(90),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
     assert_eq!(v["cards"][0]["card"], "local");
     assert_eq!(v["cards"][0]["result"]["threads"], 1);
     assert!(v["total_hs"].as_f64().is_some_and(|h| h > 0.0), "{v}");
-    let text = phirig(&["bench", "--card", "local", "-a", "cn-pico", "--seconds", "1", "-t", "1"], Duration::from_secs(90));
+    let text = phirig(
+        &[
+            "bench",
+            "--card",
+            "local",
+            "-a",
+            "cn-pico",
+            "--seconds",
+            "1",
+            "-t",
+            "1",
+        ],
+        Duration::from_secs(90),
+    );
     let table = String::from_utf8_lossy(&text.stdout);
-    assert!(table.lines().any(|l| l.starts_with("local")) && table.lines().any(|l| l.starts_with("RIG")), "{table}");
+    assert!(
+        table.lines().any(|l| l.starts_with("local"))
+            && table.lines().any(|l| l.starts_with("RIG")),
+        "{table}"
+    );
 }
 
 #[test]
 fn cards_lists_the_local_card() {
-    let out = phirig(&["cards", "--card", "local", "--json"], Duration::from_secs(30));
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = phirig(
+        &["cards", "--card", "local", "--json"],
+        Duration::from_secs(30),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
     assert_eq!(v[0]["name"], "local");
 }
@@ -67,7 +142,10 @@ fn cards_lists_the_local_card() {
 fn bad_input_is_one_clear_line_and_a_failure() {
     for (args, needle) in [
         (vec!["run", "-a", "cn/bogus", "--seconds", "1"], "cn/bogus"),
-        (vec!["log", "dump", "/nonexistent/phirig.journal"], "/nonexistent/phirig.journal"),
+        (
+            vec!["log", "dump", "/nonexistent/phirig.journal"],
+            "/nonexistent/phirig.journal",
+        ),
         (vec!["cards", "--card=-oProxyCommand=x"], "--card"),
         (vec!["agent", "hash", "--algo", "cn/r", "00"], "height"),
     ] {

@@ -191,6 +191,7 @@ pub fn hash(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cn::MAX_INPUT_LEN;
 
     fn soft(algo: Algorithm, ways: usize) -> CnHasher {
         CnHasher::new(algo, AesPath::Software, ways, PagePolicy::normal_only()).expect("hasher")

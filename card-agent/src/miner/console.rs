@@ -1,7 +1,6 @@
 //! The console status line, printed every `--print-time` seconds.
 
 use super::state::{lock, MinerState};
-use crate::memory::PageKind;
 
 fn fmt_rate(r: Option<f64>) -> String {
     r.map_or_else(|| "n/a".into(), |v| format!("{v:.1}"))
@@ -18,18 +17,8 @@ pub fn status_line(state: &MinerState) -> String {
         .pool_url
         .clone()
         .unwrap_or_else(|| "(connecting)".into());
-    let pages: Vec<PageKind> = state
-        .workers
-        .thread_info()
-        .into_iter()
-        .flat_map(|t| t.pages)
-        .collect();
-    let huge = pages.iter().filter(|p| p.is_huge()).count();
-    let pct = if pages.is_empty() {
-        0
-    } else {
-        huge * 100 / pages.len()
-    };
+    let [huge, all] = state.workers.hugepages();
+    let pct = (huge * 100).checked_div(all).unwrap_or(0);
     format!(
         "speed 10s/60s/15m {} {} {} H/s max {:.1} | accepted {} rejected {} stale {} | pool {} | huge pages {}% {}/{}",
         fmt_rate(rates[0]),
@@ -42,6 +31,6 @@ pub fn status_line(state: &MinerState) -> String {
         pool,
         pct,
         huge,
-        pages.len()
+        all
     )
 }

@@ -36,7 +36,11 @@ pub fn mining_job(job: &Job, seq: u64, default_algo: Algorithm) -> Result<Mining
         target: job.target.as_u64(),
         algo,
         height: job.height.unwrap_or(0),
-        range: NonceRange::full(fixed),
+        // Rig mode: the host's proxy hands each card its own slice of the counters.
+        range: match job.nonce_range {
+            Some((start, end)) => NonceRange::new(start, end, fixed),
+            None => NonceRange::full(fixed),
+        },
     };
     mj.validate().map_err(|e| e.to_string())?;
     Ok(mj)
@@ -189,5 +193,49 @@ fn on_worker_note(state: &MinerState, note: WorkerNote) {
         WorkerNote::Panicked { thread, message } => {
             error!("thread {thread} panicked ({message}); restarting it")
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use phirig_pool::protocol::Target;
+
+    fn job(algo: Option<&str>, nicehash: bool, nonce_range: Option<(u64, u64)>) -> Job {
+        let mut blob = vec![0u8; 76];
+        blob[NICEHASH_BYTE_OFFSET] = 0x7e;
+        Job {
+            job_id: "j1".into(),
+            blob,
+            target: Target::from_difficulty(1000),
+            algo: algo.map(str::to_string),
+            height: None,
+            seed_hash: None,
+            nicehash,
+            pool: 0,
+            session: 1,
+            nonce_range,
+        }
+    }
+
+    #[test]
+    fn rig_mode_mines_only_the_slice_under_the_fixed_byte() {
+        let cn0: Algorithm = "cn/0".parse().expect("algo");
+        let mj = mining_job(&job(None, true, Some((100, 200))), 1, cn0).expect("job");
+        assert_eq!(
+            (mj.range.start(), mj.range.end(), mj.range.fixed_byte()),
+            (100, 200, Some(0x7e))
+        );
+        assert!(mj.range.contains_nonce(0x7e00_0064) && !mj.range.contains_nonce(0x7e00_00c8));
+        let plain = mining_job(&job(Some("cn-pico/trtl"), false, None), 2, cn0).expect("job");
+        assert_eq!(plain.range.len(), 1 << 32);
+        assert_eq!(plain.algo.to_string(), "cn-pico");
+    }
+
+    #[test]
+    fn unknown_algorithms_are_refused_with_the_name() {
+        let cn0: Algorithm = "cn/0".parse().expect("algo");
+        let err = mining_job(&job(Some("cn/nonsense"), false, None), 1, cn0).unwrap_err();
+        assert!(err.contains("cn/nonsense") && err.contains("j1"), "{err}");
     }
 }

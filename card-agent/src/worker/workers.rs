@@ -232,6 +232,16 @@ impl Workers {
             .collect()
     }
 
+    /// Scratchpads on huge pages and scratchpads in all, over every thread.
+    pub fn hugepages(&self) -> [usize; 2] {
+        let pages: Vec<PageKind> = self
+            .thread_info()
+            .into_iter()
+            .flat_map(|t| t.pages)
+            .collect();
+        [pages.iter().filter(|p| p.is_huge()).count(), pages.len()]
+    }
+
     /// Stops and joins every thread.
     pub fn stop(mut self) {
         self.shutdown();
@@ -293,11 +303,17 @@ fn supervise(index: usize, shared: &Shared) {
     }
     lock(&shared.threads[index].info).cpu = cpu;
     let mut log = WorkerLog {
-        journal: shared.config.journal.as_ref().map(|j| j.thread(index as u32, ThreadKind::Hash)),
+        journal: shared
+            .config
+            .journal
+            .as_ref()
+            .map(|j| j.thread(index as u32, ThreadKind::Hash)),
         pending: 0,
         since: std::time::Instant::now(),
     };
-    log.record(&Event::Worker(WorkerEvent::Start { cpu: cpu.map(|c| c as u32) }));
+    log.record(&Event::Worker(WorkerEvent::Start {
+        cpu: cpu.map(|c| c as u32),
+    }));
     while !shared.stop.load(Ordering::Acquire) {
         match catch_unwind(AssertUnwindSafe(|| mine(index, shared, &mut log))) {
             Ok(()) => {

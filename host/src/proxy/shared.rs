@@ -5,14 +5,16 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
 use phirig_pool::client::ClientHandle;
-use phirig_pool::protocol::ServerMessage;
+use phirig_pool::protocol::{Response, ServerMessage};
 use phirig_pool::server::ShareHasher;
 use tokio::sync::{mpsc, Semaphore};
 
 use super::card::LocalReject;
 use super::slices::CardId;
 use super::state::{ProxyState, Verify, REJECT_CODE};
-use phirig_pool::protocol::Response;
+
+/// Answer to a verified share that arrives after the upstream client was stopped.
+const SHUTTING_DOWN: &str = "Proxy shutting down; share not forwarded";
 
 /// Locks are held briefly and never across an await.
 pub(crate) struct Shared {
@@ -96,13 +98,16 @@ impl Shared {
                         state.submitted(id, card, request, Instant::now());
                         None
                     }
-                    None => Some(LocalReject::HashFailed),
+                    None => {
+                        state.not_forwarded(card);
+                        Some(SHUTTING_DOWN)
+                    }
                 },
-                Err(why) => Some(why),
+                Err(why) => Some(why.message()),
             }
         };
-        if let Some(why) = refused {
-            self.refuse(card, request, why);
+        if let Some(message) = refused {
+            self.reply(card, Response::error(request, REJECT_CODE, message));
         }
     }
 }

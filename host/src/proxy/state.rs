@@ -244,6 +244,13 @@ impl ProxyState {
         verdict
     }
 
+    /// A verified share could not go upstream (the client was stopped): counted stale.
+    pub fn not_forwarded(&mut self, card: CardId) {
+        if let Some(c) = self.cards.get_mut(&card) {
+            c.counts.stale += 1;
+        }
+    }
+
     /// The share went upstream as `id`; the card's request waits for its outcome.
     pub fn submitted(&mut self, id: ShareId, card: CardId, request: RequestId, now: Instant) {
         self.waiting.insert(
