@@ -195,6 +195,7 @@ fn workers_journal_their_start_hashes_and_stop() {
         "{notes:?}"
     );
     workers.stop();
+    drop(workers);
     let journal = std::sync::Arc::try_unwrap(journal).expect("workers released the journal");
     journal.close().expect("close");
     let file = read_file(&path).expect("read back");

@@ -12,9 +12,13 @@ use tracing::info;
 
 use crate::cli::MineArgs;
 use crate::http::{serve, AuthPolicy};
+use crate::journal::{HeaderInfo, Journal, JournalConfig, ThreadKind};
 use crate::worker::Workers;
 pub use config::{ConfigError, MinerConfig};
 pub use state::MinerState;
+
+/// Journal thread id of the pool loop (hash threads use 0, 1, …).
+pub const POOL_THREAD_ID: u32 = 1 << 16;
 
 #[derive(Debug, thiserror::Error)]
 pub enum MinerError {
@@ -22,6 +26,8 @@ pub enum MinerError {
     Config(#[from] ConfigError),
     #[error(transparent)]
     Http(#[from] crate::http::HttpError),
+    #[error("journal: {0}")]
+    Journal(#[from] crate::journal::JournalError),
     #[error("cannot start the async runtime: {0}")]
     Runtime(std::io::Error),
 }
@@ -48,8 +54,26 @@ pub async fn run_async(config: MinerConfig) -> Result<(), MinerError> {
         config.workers.aes.name(),
         config.client.pools.len()
     );
-    let workers = Workers::start(config.workers.clone(), config.algo, tx);
+    let journal = match &config.journal {
+        Some(path) => {
+            let port = config.http.as_ref().map_or(0, |h| h.addr.port());
+            let j = Journal::create(
+                path,
+                JournalConfig::default(),
+                HeaderInfo::from_env(0, port),
+            )?;
+            info!("journal: {}", path.display());
+            Some(Arc::new(j))
+        }
+        None => None,
+    };
+    let mut worker_config = config.workers.clone();
+    worker_config.journal = journal.clone();
+    let workers = Workers::start(worker_config, config.algo, tx);
     let state = Arc::new(MinerState::new(workers, config.algo));
+    if let Some(j) = &journal {
+        state.set_journal(j.thread(POOL_THREAD_ID, ThreadKind::Pool));
+    }
     let api_task = match &config.http {
         Some(http) => {
             let routes = Arc::new(api::AgentApi {
@@ -70,9 +94,21 @@ pub async fn run_async(config: MinerConfig) -> Result<(), MinerError> {
     run_loop::run(config, state.clone(), notes).await;
     if let Some(t) = api_task {
         t.abort();
+        let _ = t.await;
     }
-    // The last reference: stops and joins the worker threads.
+    // Workers first, so their last hash counts reach the journal before it closes.
+    state.workers.stop();
+    state.close_journal();
     drop(state);
+    if let Some(j) = journal {
+        match Arc::try_unwrap(j) {
+            Ok(j) => {
+                j.close()?;
+            }
+            // An API connection still holds the state: write out what we have.
+            Err(j) => j.flush()?,
+        }
+    }
     info!("stopped");
     Ok(())
 }

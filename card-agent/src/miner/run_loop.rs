@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use phirig_pool::client::{self, ClientEvent, FoundShare, Job, ShareOutcome};
+use phirig_pool::client::{self, ClientEvent, FoundShare, Job, ShareId, ShareOutcome};
 use tokio::sync::mpsc::UnboundedReceiver;
 use tracing::{error, info, warn};
 
@@ -11,6 +11,7 @@ use super::config::MinerConfig;
 use super::console::status_line;
 use super::state::{lock, monotonic_ns, MinerState};
 use crate::cn::Algorithm;
+use crate::journal::{Event, SessionEvent, SubmitOutcome};
 use crate::worker::{MiningJob, NonceRange, WorkerNote};
 use phirig_pool::protocol::{hash_value, NICEHASH_BYTE_OFFSET};
 
@@ -97,6 +98,12 @@ fn on_client_event(state: &MinerState, ev: ClientEvent, seq: &mut u64, default_a
                     let diff = job.target.difficulty();
                     match state.workers.set_job(mj) {
                         Ok(()) => {
+                            state.journal(&Event::JobReceived {
+                                job_id: job.job_id.clone(),
+                                algo: algo.to_string(),
+                                height: job.height.unwrap_or(0),
+                                difficulty: diff,
+                            });
                             info!(
                                 "new job {} from pool {} algo {algo} diff {diff} height {:?}",
                                 job.job_id, job.pool, job.height
@@ -111,26 +118,34 @@ fn on_client_event(state: &MinerState, ev: ClientEvent, seq: &mut u64, default_a
                 Err(e) => refused(state, &e),
             }
         }
-        ClientEvent::ShareOutcome { id, outcome } => match outcome {
-            ShareOutcome::Accepted => {
-                let c = state.client_stats().map(|s| s.shares).unwrap_or_default();
-                info!(
-                    "share {} accepted ({}/{})",
-                    id.0,
-                    c.accepted,
-                    c.accepted + c.rejected + c.stale
-                );
-            }
-            ShareOutcome::Rejected(reason) => warn!("share {} rejected: {reason}", id.0),
-            ShareOutcome::Stale(reason) => warn!("share {} stale: {reason}", id.0),
-        },
+        ClientEvent::ShareOutcome { id, outcome } => {
+            let (kind, reason) = match &outcome {
+                ShareOutcome::Accepted => (SubmitOutcome::Accepted, String::new()),
+                ShareOutcome::Rejected(r) => (SubmitOutcome::Rejected, r.clone()),
+                ShareOutcome::Stale(r) => (SubmitOutcome::Stale, r.clone()),
+            };
+            let rtt_ns = state.journal_rtt_ns(id.0);
+            state.journal(&Event::SubmitResult {
+                request_id: id.0,
+                outcome: kind,
+                rtt_ns,
+                reason,
+            });
+            log_outcome(state, id, outcome);
+        }
         ClientEvent::Connected { pool, url } => {
             info!("connected to pool {pool} {url}");
+            state.journal(&Event::Session(SessionEvent::Connected {
+                pool: url.clone(),
+            }));
             let mut r = lock(&state.results);
             r.pool_url = Some(url);
             r.connected_at = Some(std::time::Instant::now());
         }
         ClientEvent::Disconnected { pool, cause } => {
+            state.journal(&Event::Session(SessionEvent::Disconnected {
+                reason: format!("{}: {cause}", cause.kind()),
+            }));
             // The job belonged to that connection: hashing on would only make stale shares.
             let had_job = state.workers.current_job().is_some();
             state.workers.clear_job();
@@ -155,6 +170,22 @@ fn refused(state: &MinerState, why: &str) {
     }
 }
 
+fn log_outcome(state: &MinerState, id: ShareId, outcome: ShareOutcome) {
+    match outcome {
+        ShareOutcome::Accepted => {
+            let c = state.client_stats().map(|s| s.shares).unwrap_or_default();
+            info!(
+                "share {} accepted ({}/{})",
+                id.0,
+                c.accepted,
+                c.accepted + c.rejected + c.stale
+            );
+        }
+        ShareOutcome::Rejected(reason) => warn!("share {} rejected: {reason}", id.0),
+        ShareOutcome::Stale(reason) => warn!("share {} stale: {reason}", id.0),
+    }
+}
+
 fn on_worker_note(state: &MinerState, note: WorkerNote) {
     match note {
         WorkerNote::Share(found) => {
@@ -166,6 +197,18 @@ fn on_worker_note(state: &MinerState, note: WorkerNote) {
             let share = FoundShare::for_job(&job, found.nonce, found.hash);
             let id = lock(&state.client).as_ref().map(|c| c.submit(share));
             if let Some(id) = id {
+                let difficulty = job.target.difficulty();
+                state.journal(&Event::ShareFound {
+                    job_id: found.job_id.clone(),
+                    nonce: found.nonce,
+                    difficulty,
+                });
+                state.journal(&Event::SubmitSent {
+                    request_id: id.0,
+                    job_id: found.job_id.clone(),
+                    nonce: found.nonce,
+                });
+                state.journal_submitted(id.0);
                 info!(
                     "thread {} found share {} nonce {:08x} for job {}",
                     found.thread, id.0, found.nonce, found.job_id

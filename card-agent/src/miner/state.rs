@@ -10,6 +10,7 @@ use tokio::sync::Notify;
 
 use crate::cn::Algorithm;
 use crate::hashrate::RateMeter;
+use crate::journal::{Event, ThreadJournal};
 use crate::worker::Workers;
 
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -57,6 +58,14 @@ pub struct MinerState {
     pub jobs: Mutex<VecDeque<(u64, Job)>>,
     pub stopping: AtomicBool,
     pub stop: Notify,
+    /// The pool loop's journal buffer and when each share was submitted (for its round trip).
+    log: Mutex<Option<PoolLog>>,
+}
+
+/// Journal state of the pool loop (one task: the lock is never contended).
+pub struct PoolLog {
+    pub journal: ThreadJournal,
+    pub submitted: std::collections::HashMap<u64, Instant>,
 }
 
 impl MinerState {
@@ -72,6 +81,44 @@ impl MinerState {
             jobs: Mutex::new(VecDeque::new()),
             stopping: AtomicBool::new(false),
             stop: Notify::new(),
+            log: Mutex::new(None),
+        }
+    }
+
+    /// Starts journaling the pool loop's events into `journal`.
+    pub fn set_journal(&self, journal: ThreadJournal) {
+        *lock(&self.log) = Some(PoolLog {
+            journal,
+            submitted: Default::default(),
+        });
+    }
+
+    /// Records an event when journaling is on.
+    pub fn journal(&self, ev: &Event) {
+        if let Some(log) = lock(&self.log).as_mut() {
+            log.journal.record(ev);
+        }
+    }
+
+    /// Notes when share `id` went out, for the round trip recorded with its result.
+    pub fn journal_submitted(&self, id: u64) {
+        if let Some(log) = lock(&self.log).as_mut() {
+            log.submitted.insert(id, Instant::now());
+        }
+    }
+
+    /// How long ago share `id` went out (0 if unknown), forgetting it.
+    pub fn journal_rtt_ns(&self, id: u64) -> u64 {
+        lock(&self.log)
+            .as_mut()
+            .and_then(|log| log.submitted.remove(&id))
+            .map_or(0, |t| t.elapsed().as_nanos() as u64)
+    }
+
+    /// Flushes and releases the pool loop's journal buffer.
+    pub fn close_journal(&self) {
+        if let Some(mut log) = lock(&self.log).take() {
+            log.journal.flush();
         }
     }
 

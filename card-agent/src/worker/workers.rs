@@ -132,7 +132,7 @@ impl Shared {
 /// The running workers.
 pub struct Workers {
     shared: Arc<Shared>,
-    handles: Vec<JoinHandle<()>>,
+    handles: Mutex<Vec<JoinHandle<()>>>,
 }
 
 impl Workers {
@@ -166,7 +166,10 @@ impl Workers {
                     .expect("spawning a worker thread")
             })
             .collect();
-        Self { shared, handles }
+        Self {
+            shared,
+            handles: Mutex::new(handles),
+        }
     }
 
     pub fn threads(&self) -> usize {
@@ -242,14 +245,11 @@ impl Workers {
         [pages.iter().filter(|p| p.is_huge()).count(), pages.len()]
     }
 
-    /// Stops and joins every thread.
-    pub fn stop(mut self) {
-        self.shutdown();
-    }
-
-    fn shutdown(&mut self) {
+    /// Stops and joins every thread (their journal buffers are flushed as they end). Idempotent.
+    pub fn stop(&self) {
         self.shared.stop.store(true, Ordering::Release);
-        for h in self.handles.drain(..) {
+        let handles = std::mem::take(&mut *lock(&self.handles));
+        for h in handles {
             let _ = h.join();
         }
     }
@@ -257,7 +257,7 @@ impl Workers {
 
 impl Drop for Workers {
     fn drop(&mut self) {
-        self.shutdown();
+        self.stop();
     }
 }
 
