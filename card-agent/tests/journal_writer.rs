@@ -170,8 +170,7 @@ fn creating_in_a_missing_directory_is_an_io_error() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("no/such/dir/j");
     let err = Journal::create(&path, JournalConfig::default(), HeaderInfo::default())
-        .err()
-        .expect("must fail");
+        .expect_err("must fail");
     assert!(matches!(err, JournalError::Io { .. }), "{err}");
     assert!(err.to_string().contains("no/such/dir"), "{err}");
 }

@@ -3,6 +3,7 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use phirig_agent::hashrate::RateMeter;
+use phirig_pool::session::LedgerCounts;
 use serde::Deserialize;
 
 use crate::clock_offset::{Offset, OffsetEstimator, Sample};
@@ -17,20 +18,11 @@ pub struct Counters {
     pub algo: String,
     #[serde(default)]
     pub paused: bool,
-    pub shares: ShareCounts,
+    pub shares: LedgerCounts,
     #[serde(default)]
     pub hugepages: [u64; 2],
     #[serde(default)]
     pub aes: Option<String>,
-}
-
-#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
-pub struct ShareCounts {
-    pub found: u64,
-    pub accepted: u64,
-    pub rejected: u64,
-    pub stale: u64,
-    pub in_flight: u64,
 }
 
 /// What the host knows about one card.
@@ -128,7 +120,7 @@ mod tests {
             hashes_total: hashes,
             algo: "cn/0".into(),
             paused: false,
-            shares: ShareCounts::default(),
+            shares: LedgerCounts::default(),
             hugepages: [1, 1],
             aes: Some("aes-ni".into()),
         }

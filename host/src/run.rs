@@ -111,13 +111,7 @@ async fn start_proxy(
         pool.pass = args.pass.clone();
         upstream.push(pool);
     }
-    let mut algos = vec![algo.to_string()];
-    algos.extend(
-        Algorithm::ALL
-            .iter()
-            .filter(|a| **a != algo)
-            .map(|a| a.to_string()),
-    );
+    let algos = phirig_agent::miner::config::advertised_algos(algo);
     let client = ClientConfig::new(
         upstream,
         &format!("phirig/{}", env!("CARGO_PKG_VERSION")),

@@ -102,7 +102,8 @@ pub const REFRESH: Duration = Duration::from_secs(2);
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::card_poll::{Counters, ShareCounts};
+    use crate::card_poll::Counters;
+    use phirig_pool::session::LedgerCounts;
 
     #[test]
     fn rows_and_total_add_up() {
@@ -118,7 +119,7 @@ mod tests {
                     hashes_total: s * 100 * (i as u64 + 1),
                     algo: "cn/0".into(),
                     paused: false,
-                    shares: ShareCounts {
+                    shares: LedgerCounts {
                         found: 3,
                         accepted: 2,
                         rejected: 1,

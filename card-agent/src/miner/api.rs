@@ -7,7 +7,6 @@ use serde_json::{json, Value};
 
 use super::state::{lock, monotonic_ns, wall_ns, MinerState};
 use crate::http::{ApiRequest, ApiResponse, Routes};
-use crate::memory::PageKind;
 
 /// Routes over the shared miner state.
 pub struct AgentApi {
@@ -63,13 +62,7 @@ impl AgentApi {
             .and_then(|p| p.rtt.as_ref())
             .map_or(0, |r| r.median.as_millis() as u64);
         let avg_time = uptime.checked_div(accepted).unwrap_or(0);
-        let pages: Vec<PageKind> = s
-            .workers
-            .thread_info()
-            .into_iter()
-            .flat_map(|t| t.pages)
-            .collect();
-        let huge = pages.iter().filter(|p| p.is_huge()).count();
+        let hugepages = s.workers.hugepages();
         let algo = lock(&s.algo).to_string();
         let conn_uptime = results.connected_at.map_or(0, |t| t.elapsed().as_secs());
         json!({
@@ -84,7 +77,7 @@ impl AgentApi {
             "paused": s.workers.is_paused(),
             "donate_level": 0,
             "algorithms": crate::cn::Algorithm::ALL.iter().map(|a| a.to_string()).collect::<Vec<_>>(),
-            "hugepages": [huge, pages.len()],
+            "hugepages": hugepages,
             "hashrate": { "total": rate_array(total), "highest": (highest * 100.0).round() / 100.0, "threads": threads },
             "results": {
                 "diff_current": results.diff_current,
@@ -147,12 +140,6 @@ impl AgentApi {
         let s = &self.state;
         let hashes = s.workers.hash_counts();
         let shares = s.client_stats().map(|c| c.shares).unwrap_or_default();
-        let pages: Vec<PageKind> = s
-            .workers
-            .thread_info()
-            .into_iter()
-            .flat_map(|t| t.pages)
-            .collect();
         json!({
             "boot_id": s.boot_id,
             "monotonic_ns": monotonic_ns(),
@@ -163,9 +150,8 @@ impl AgentApi {
             "threads": hashes.iter().enumerate().map(|(i, h)| json!({"index": i, "hashes": h})).collect::<Vec<_>>(),
             "hashes_total": hashes.iter().sum::<u64>(),
             "restarts": s.workers.restarts().iter().sum::<u64>(),
-            "shares": { "found": shares.found, "accepted": shares.accepted, "rejected": shares.rejected,
-                        "stale": shares.stale, "in_flight": shares.in_flight },
-            "hugepages": [pages.iter().filter(|p| p.is_huge()).count(), pages.len()],
+            "shares": shares,
+            "hugepages": s.workers.hugepages(),
             "aes": s.workers.thread_info().first().and_then(|t| t.aes),
         })
     }

@@ -131,6 +131,14 @@ pub struct MinerConfig {
     pub journal: Option<std::path::PathBuf>,
 }
 
+/// Every algorithm we can mine, `first` first: what a login advertises to the pool.
+pub fn advertised_algos(first: Algorithm) -> Vec<String> {
+    std::iter::once(first)
+        .chain(Algorithm::ALL.iter().copied().filter(|a| *a != first))
+        .map(|a| a.to_string())
+        .collect()
+}
+
 /// The agent string sent at login.
 pub fn user_agent() -> String {
     format!("phirig-agent/{}", env!("CARGO_PKG_VERSION"))
@@ -233,14 +241,7 @@ impl MinerConfig {
             pool.tls_fingerprint = args.tls_fingerprint.clone().or(e.tls_fingerprint.clone());
             pools.push(pool);
         }
-        // Advertise every algorithm we can mine, the configured one first.
-        let mut algos = vec![algo.to_string()];
-        algos.extend(
-            Algorithm::ALL
-                .iter()
-                .filter(|a| **a != algo)
-                .map(|a| a.to_string()),
-        );
+        let algos = advertised_algos(algo);
         let client = ClientConfig {
             timeouts: timeouts(args, &file),
             ..ClientConfig::new(pools, &user_agent(), algos)

@@ -15,7 +15,8 @@ pub const DEFAULT_MAX_HELD: usize = 4096;
 const REMEMBERED_JOBS: usize = 64;
 
 /// Counters that always add up: `found = accepted + rejected + stale + in_flight`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// Serialized as-is in the agent's `/v1/counters`, which the host reads back.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct LedgerCounts {
     pub found: u64,
     pub accepted: u64,
