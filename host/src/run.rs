@@ -67,7 +67,7 @@ pub async fn run(args: RunArgs) -> Result<(), HostError> {
     // One upstream connection for the rig; the cards mine slices of its jobs through the proxy,
     // and the host re-verifies every share before it goes upstream.
     let proxy = start_proxy(&args, algo, &pools).await?;
-    let token = format!("{:032x}", rand_token());
+    let token = format!("{:032x}", rand::random::<u128>());
     let port = free_port().map_err(|e| HostError::Io(format!("no free port: {e}")))?;
     let log = std::env::temp_dir().join(format!("phirig-local-agent-{}.log", std::process::id()));
     let card = LocalCard::start(&LocalCardConfig {
@@ -146,22 +146,6 @@ fn pool_line(server: Option<&ServerHandle>, proxy: &ProxyHandle, up: Duration) -
         st.cards.iter().filter(|c| c.connected).count(),
         up.as_secs()
     )
-}
-
-fn rand_token() -> u128 {
-    // Only needs to be unguessable by other local users for the life of this run.
-    let a = std::collections::hash_map::RandomState::new();
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = a.build_hasher();
-    h.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos()),
-    );
-    let hi = h.finish();
-    let mut h2 = a.build_hasher();
-    h2.write_u64(hi ^ u64::from(std::process::id()));
-    (u128::from(hi) << 64) | u128::from(h2.finish())
 }
 
 fn banner(server: &Option<ServerHandle>, pools: &[String], log: &std::path::Path) {
