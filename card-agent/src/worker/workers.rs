@@ -398,6 +398,8 @@ fn mine(index: usize, shared: &Shared, log: &mut WorkerLog) {
             seen_epoch = epoch;
             job = lock(&shared.job).clone();
             if let Some(active) = &job {
+                // One copy of the blob per lane, per job: a batch then only writes nonces.
+                blobs = vec![active.job.blob.clone(); MAX_INTENSITY];
                 let algo = active.job.algo;
                 let same = match &path {
                     Some(Path::Ready(h)) => h.algorithm() == algo,
@@ -430,22 +432,16 @@ fn mine(index: usize, shared: &Shared, log: &mut WorkerLog) {
             continue;
         };
         let count = (run.end - run.start) as usize;
-        blobs.resize_with(ways, Vec::new);
         let mut nonces = [0u32; MAX_INTENSITY];
-        for (lane, blob) in blobs.iter_mut().enumerate() {
-            if blob.len() != active.job.blob.len() {
-                *blob = active.job.blob.clone();
-            } else {
-                blob.copy_from_slice(&active.job.blob);
-            }
+        for (lane, blob) in blobs.iter_mut().take(ways).enumerate() {
             // A short last run still fills every lane; the spare lanes repeat the last nonce and
             // their results are neither counted nor reported.
             let counter = run.start + (lane.min(count - 1)) as u64;
             nonces[lane] = active.job.range.nonce(counter);
             put_nonce(blob, nonces[lane]);
         }
-        let inputs: Vec<&[u8]> = blobs.iter().map(|b| b.as_slice()).collect();
-        if let Err(e) = hasher.hash_ways(&inputs, active.job.height, &mut out[..ways]) {
+        let inputs: [&[u8]; MAX_INTENSITY] = std::array::from_fn(|lane| blobs[lane].as_slice());
+        if let Err(e) = hasher.hash_ways(&inputs[..ways], active.job.height, &mut out[..ways]) {
             // Validation should make this unreachable; refuse the job rather than spin on errors.
             let _ = shared.notes.send(WorkerNote::Refused {
                 thread: index,
