@@ -14,6 +14,7 @@ pub mod log_cmd;
 pub mod pool_serve;
 pub mod proxy;
 pub mod run;
+pub mod snapshot;
 pub mod table;
 
 /// Every failure of a `phirig` command, printed as one line.

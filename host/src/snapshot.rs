@@ -1,0 +1,284 @@
+//! One picture of the rig at an instant: what the table, the host API and the metrics all render.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use phirig_agent::hashrate::WINDOWS;
+use phirig_pool::session::LedgerCounts;
+use serde::Serialize;
+
+use crate::card_poll::CardView;
+use crate::proxy::{CardStats, ProxyStats};
+
+/// The rig: every card, the totals, and the upstream connection.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RigSnapshot {
+    /// Host wall clock when the snapshot was taken (ns since the Unix epoch).
+    pub taken_ns: u64,
+    pub uptime_s: u64,
+    /// Algorithm of the current upstream job (empty before the first one).
+    pub algo: String,
+    pub cards: Vec<CardSnapshot>,
+    pub total: RigTotal,
+    pub upstream: Option<UpstreamSnapshot>,
+}
+
+/// One card as the host sees it: its agent's counters plus the proxy's accounting of its shares.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CardSnapshot {
+    pub name: String,
+    /// "mining", "paused", "starting", or the last poll error.
+    pub status: String,
+    pub error: Option<String>,
+    /// H/s over 10 s, 60 s, 15 min; `None` until the window has data.
+    pub hashrate: [Option<f64>; 3],
+    pub hashes_total: u64,
+    pub boot_id: Option<String>,
+    /// Agent restarts seen (boot id changes).
+    pub restarts: u64,
+    pub algo: String,
+    /// Shares as the agent counts them.
+    pub shares: LedgerCounts,
+    /// Shares as the proxy counts them (absent when the card never connected to the proxy).
+    pub proxy: Option<ProxyCardSnapshot>,
+    /// [allocated, wanted] huge pages.
+    pub hugepages: [u64; 2],
+    pub aes: Option<String>,
+    pub clock: Option<ClockSnapshot>,
+    pub temperature_c: Option<f64>,
+}
+
+/// The proxy's figures for one card (matched by its login name).
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct ProxyCardSnapshot {
+    pub connected: bool,
+    pub flagged: bool,
+    pub slices: u64,
+    pub submitted: u64,
+    pub accepted: u64,
+    pub rejected: u64,
+    pub stale: u64,
+    pub invalid: u64,
+    pub withheld: u64,
+}
+
+/// The card's clock against the host's (minimum-RTT estimate).
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct ClockSnapshot {
+    /// Card clock minus host clock.
+    pub offset_ns: i64,
+    /// The true offset lies within ± this.
+    pub bound_ns: u64,
+    pub min_rtt_ns: u64,
+    pub samples: usize,
+}
+
+/// Sums over the cards.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RigTotal {
+    /// A window's total is `None` while any card's is (a partial sum would mislead).
+    pub hashrate: [Option<f64>; 3],
+    pub hashes_total: u64,
+    pub shares: LedgerCounts,
+    pub cards: usize,
+    pub cards_mining: usize,
+}
+
+/// The rig's one upstream connection.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct UpstreamSnapshot {
+    pub pool: Option<String>,
+    pub connected: bool,
+    pub uptime_s: u64,
+    pub jobs: u64,
+    pub shares: LedgerCounts,
+    /// Ended sessions by cause (`hung-response`, `closed`, …).
+    pub reconnects: Vec<(String, u64)>,
+    pub rtt_ms: Option<RttMs>,
+}
+
+/// Round trips of upstream requests, in milliseconds.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RttMs {
+    pub min: f64,
+    pub median: f64,
+    pub p99: f64,
+    pub samples: usize,
+}
+
+fn now_ns() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64)
+}
+
+fn proxy_card<'a>(proxy: Option<&'a ProxyStats>, name: &str) -> Option<&'a CardStats> {
+    // A card may have connected several times (restarts): the newest connection speaks for it.
+    proxy?.cards.iter().rev().find(|c| c.login == name)
+}
+
+impl CardSnapshot {
+    pub fn from_view(view: &CardView, proxy: Option<&ProxyStats>) -> Self {
+        let last = view.last.as_ref();
+        let status = match (&view.error, last) {
+            (Some(e), _) => e.clone(),
+            (None, Some(l)) if l.paused => "paused".into(),
+            (None, Some(_)) => "mining".into(),
+            (None, None) => "starting".into(),
+        };
+        Self {
+            name: view.name.clone(),
+            status,
+            error: view.error.clone(),
+            hashrate: WINDOWS.map(|w| view.meter.rate(w)),
+            hashes_total: last.map_or(0, |l| l.hashes_total),
+            boot_id: last.map(|l| l.boot_id.clone()),
+            restarts: view.restarts,
+            algo: last.map_or_else(String::new, |l| l.algo.clone()),
+            shares: last.map_or_else(LedgerCounts::default, |l| l.shares),
+            proxy: proxy_card(proxy, &view.name).map(|c| ProxyCardSnapshot {
+                connected: c.connected,
+                flagged: c.flagged,
+                slices: c.slices,
+                submitted: c.shares.submitted,
+                accepted: c.shares.accepted,
+                rejected: c.shares.rejected,
+                stale: c.shares.stale,
+                invalid: c.shares.invalid,
+                withheld: c.shares.withheld,
+            }),
+            hugepages: last.map_or([0, 0], |l| l.hugepages),
+            aes: last.and_then(|l| l.aes.clone()),
+            clock: view.clock().map(|o| ClockSnapshot {
+                offset_ns: o.offset_ns,
+                bound_ns: o.bound_ns,
+                min_rtt_ns: o.min_rtt_ns,
+                samples: o.samples,
+            }),
+            temperature_c: None,
+        }
+    }
+}
+
+impl RigSnapshot {
+    /// Builds the picture from the polled cards and, when the rig runs one, the proxy.
+    pub fn build(cards: &[CardView], proxy: Option<&ProxyStats>, uptime_s: u64) -> Self {
+        let cards: Vec<CardSnapshot> = cards
+            .iter()
+            .map(|v| CardSnapshot::from_view(v, proxy))
+            .collect();
+        let mut total = RigTotal {
+            hashrate: [Some(0.0); 3],
+            cards: cards.len(),
+            ..RigTotal::default()
+        };
+        for c in &cards {
+            for (t, r) in total.hashrate.iter_mut().zip(c.hashrate) {
+                *t = match (*t, r) {
+                    (Some(a), Some(b)) => Some(a + b),
+                    _ => None,
+                };
+            }
+            total.hashes_total += c.hashes_total;
+            total.shares.found += c.shares.found;
+            total.shares.accepted += c.shares.accepted;
+            total.shares.rejected += c.shares.rejected;
+            total.shares.stale += c.shares.stale;
+            total.shares.in_flight += c.shares.in_flight;
+            if c.error.is_none() && c.status == "mining" {
+                total.cards_mining += 1;
+            }
+        }
+        if cards.is_empty() {
+            total.hashrate = [None; 3];
+        }
+        let algo = cards
+            .iter()
+            .find(|c| !c.algo.is_empty())
+            .map_or_else(String::new, |c| c.algo.clone());
+        Self {
+            taken_ns: now_ns(),
+            uptime_s,
+            algo,
+            cards,
+            total,
+            upstream: proxy.map(UpstreamSnapshot::from_proxy),
+        }
+    }
+}
+
+impl UpstreamSnapshot {
+    pub fn from_proxy(p: &ProxyStats) -> Self {
+        let up = &p.upstream;
+        let current = up.current_pool.and_then(|i| up.pools.get(i));
+        Self {
+            pool: current.map(|c| c.url.clone()),
+            connected: current.is_some(),
+            uptime_s: up.uptime.as_secs(),
+            jobs: p.jobs,
+            shares: up.shares,
+            reconnects: up
+                .reconnects
+                .iter()
+                .map(|(k, v)| (k.to_string(), *v))
+                .collect(),
+            rtt_ms: current.and_then(|c| c.rtt.as_ref()).map(|r| RttMs {
+                min: r.min.as_secs_f64() * 1e3,
+                median: r.median.as_secs_f64() * 1e3,
+                p99: r.p99.as_secs_f64() * 1e3,
+                samples: r.samples,
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::card_poll::Counters;
+
+    fn view(name: &str, per_s: u64) -> CardView {
+        let mut v = CardView::new(name, "http://x", None);
+        for s in 0..=10u64 {
+            v.ingest(Counters {
+                boot_id: "b".into(),
+                wall_ns: (100 + s) * 1_000_000_000,
+                hashes_total: s * per_s,
+                algo: "cn/0".into(),
+                paused: false,
+                shares: LedgerCounts {
+                    found: 2,
+                    accepted: 1,
+                    rejected: 1,
+                    stale: 0,
+                    in_flight: 0,
+                },
+                hugepages: [1, 2],
+                aes: Some("aes-ni".into()),
+            });
+        }
+        v
+    }
+
+    #[test]
+    fn totals_are_sums_of_cards_and_unknown_windows_stay_unknown() {
+        let cards = vec![view("mic0", 100), view("mic1", 50)];
+        let s = RigSnapshot::build(&cards, None, 12);
+        assert_eq!(s.cards.len(), 2);
+        assert_eq!(s.total.hashrate[0], Some(150.0));
+        assert_eq!(s.total.hashrate[2], None, "15 min window not full yet");
+        assert_eq!(s.total.hashes_total, 1500);
+        assert_eq!(s.total.shares.accepted, 2);
+        assert_eq!(s.total.cards_mining, 2);
+        assert_eq!(s.algo, "cn/0");
+        assert_eq!(s.cards[1].hugepages, [1, 2]);
+        assert!(s.upstream.is_none());
+        let json = serde_json::to_value(&s).expect("serialises");
+        assert_eq!(json["cards"][0]["name"], "mic0");
+    }
+
+    #[test]
+    fn an_empty_rig_has_no_rate() {
+        let s = RigSnapshot::build(&[], None, 0);
+        assert_eq!(s.total.hashrate, [None; 3]);
+    }
+}
