@@ -129,9 +129,23 @@ pub struct MineArgs {
     /// Seconds between console status lines.
     #[arg(long = "print-time", default_value_t = 10)]
     pub print_time: u64,
-    /// Event journal file.
+    /// Rig mode: mine under the host's proxy (the host starts agents with it). Turns the event
+    /// journal on by default, as `phirig-agent.journal` in the working directory.
     #[arg(long)]
+    pub rig: bool,
+    /// Event journal file (on by default in rig mode).
+    #[arg(long, conflicts_with = "no_journal")]
     pub journal: Option<PathBuf>,
+    /// No event journal, even in rig mode.
+    #[arg(long = "no-journal")]
+    pub no_journal: bool,
+    /// Seconds between fsyncs of the journal (0 = only when it is closed).
+    #[arg(long = "journal-fsync", value_name = "SECS", default_value_t = 10)]
+    pub journal_fsync: u64,
+    /// Size cap of the journal file in MiB: it is rotated to FILE.1 … FILE.4 beyond that.
+    #[arg(long = "journal-max-mb", value_name = "MIB", default_value_t = 64,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub journal_max_mb: u64,
     /// Seconds to wait for a pool to answer a request (login, submit, keepalive) before
     /// treating the connection as hung and failing over.
     #[arg(

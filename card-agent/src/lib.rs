@@ -15,4 +15,5 @@ pub mod journal;
 pub mod memory;
 pub mod miner;
 pub mod share_hasher;
+pub mod upgrade;
 pub mod worker;

@@ -1,6 +1,6 @@
 //! Every published CryptoNight vector, on both AES paths, for 1 and 2 ways and the widest kernel.
 
-use phirig_agent::cn::{keccak256, AesPath, Algorithm, CnHasher};
+use phirig_agent::cn::{interleave_limit, keccak256, AesPath, Algorithm, CnHasher};
 use phirig_agent::memory::PagePolicy;
 
 const CRYPTONIGHT: &str = include_str!(concat!(
@@ -70,11 +70,9 @@ fn paths() -> Vec<AesPath> {
 
 /// Ways to check for an algorithm: 1, 2 and the widest the kernel interleaves.
 fn ways_for(algo: Algorithm) -> Vec<usize> {
-    if algo.scratchpad_bytes() <= 1 << 20 {
-        vec![1, 2, 5]
-    } else {
-        vec![1, 2]
-    }
+    let mut ways = vec![1, 2, interleave_limit(algo.scratchpad_bytes())];
+    ways.dedup();
+    ways
 }
 
 /// Checks `vectors` (all of one algorithm) on `aes` with `ways` lanes; each vector lands in

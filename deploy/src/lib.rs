@@ -8,13 +8,18 @@
 pub mod discovery;
 pub mod remote;
 pub mod ssh;
+pub mod upgrade;
 pub mod watchdog;
+pub mod zerocopy;
 
 pub use discovery::{
     render_table, select_cards, Card, CardKind, CardRow, CardSpec, CardState, MpssDiscovery,
     SshTarget,
 };
-pub use remote::{card_rows, AgentBinaries, AgentStatus, DeployConfig, DeployError, Deployer};
+pub use remote::{
+    card_rows, expand_agent_args, AgentBinaries, AgentStatus, DeployConfig, DeployError, Deployer,
+    StartReport, StopOutcome,
+};
 pub use ssh::{shell_quote, SshOptions};
 pub use watchdog::{
     run_watchdog, DeployerOps, Supervised, SupervisionAction, Watchdog, WatchdogConfig,

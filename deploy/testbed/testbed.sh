@@ -85,7 +85,7 @@ CONF
     # too: the card has its own root home, and the host's dotfiles (e.g. a pyenv init in
     # .bashrc, which bash sources for ssh commands) must not run, or be killed mid-way, there.
     ip netns exec "$ns" unshare -m --propagation private sh -c \
-        "mount -t tmpfs -o size=64m,mode=755 phirig-card-$i '$CARD_DIR' && mount -t tmpfs -o size=4m,mode=700 phirig-card-home-$i /root && exec $SSHD -f '$dir/sshd_config' -E '$dir/sshd.log'"
+        "mount -t tmpfs -o size=256m,mode=755 phirig-card-$i '$CARD_DIR' && mount -t tmpfs -o size=4m,mode=700 phirig-card-home-$i /root && exec $SSHD -f '$dir/sshd_config' -E '$dir/sshd.log'"
     local n=0
     while ! { [ -f "$dir/sshd.pid" ] && kill -0 "$(cat "$dir/sshd.pid")" 2>/dev/null; }; do
         n=$((n + 1))

@@ -1,6 +1,8 @@
 //! Deploy over real ssh into network-namespace cards: discovery, copy + digest, start, API, stop,
 //! corrupt uploads and unreachable cards. Needs root; skips otherwise.
 
+#[path = "support/mining.rs"]
+mod mining;
 mod support;
 
 use phirig_deploy::discovery::{select_cards, Card, CardKind};
@@ -8,7 +10,7 @@ use phirig_deploy::remote::{local_digest, DeployError, Deployer, DigestMethod, S
 use phirig_deploy::ssh::{run, Input};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use support::{agent_stub, Testbed, AGENT_PORT, CARD_DIR};
+use support::{deployable_agent, Testbed, AGENT_PORT, CARD_DIR};
 use tokio::task::JoinSet;
 
 async fn ls_card_dir(dep: &Deployer, card: &Card) -> String {
@@ -21,6 +23,12 @@ async fn ls_card_dir(dep: &Deployer, card: &Card) -> String {
     .await
     .expect("ls over ssh");
     out.stdout_text()
+}
+
+/// Total hashes in a `/v1/counters` body.
+fn hashes_total(body: &str) -> u64 {
+    let v: serde_json::Value = serde_json::from_str(body).expect("counters JSON");
+    v["hashes_total"].as_u64().expect("hashes_total")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -41,9 +49,15 @@ async fn four_cards_discover_deploy_verify_start_stop() {
         assert_eq!(d.kind, CardKind::Mpss);
     }
 
+    // The real agent, mining against a real pool reached over each card's link.
+    let pool = mining::start_pool().await;
     let token = support::token();
-    let dep = Arc::new(Deployer::new(Testbed::deploy_config(&token)));
-    let want = local_digest(&agent_stub()).await.expect("digest");
+    let dep = Arc::new(Deployer::new(Testbed::agent_config(
+        &token,
+        pool.local_addr().port(),
+        mining::ALGO,
+    )));
+    let want = local_digest(&deployable_agent()).await.expect("digest");
     let mut set = JoinSet::new();
     for card in discovered.clone() {
         let dep = dep.clone();
@@ -61,29 +75,87 @@ async fn four_cards_discover_deploy_verify_start_stop() {
                     .unwrap_or_default()
                     .contains(" aes")
         );
+        assert!(!started.already_running);
         pids.push(started.pid);
     }
     assert_eq!(pids.len(), 4);
     eprintln!("deployed: {:?}", t0.elapsed());
 
-    // Each card's API answers with the token and refuses without it.
+    // Each card's API answers with the token and refuses without it or with a wrong one.
     let http = reqwest::Client::new();
+    let mut first = Vec::new();
     for card in &discovered {
         let body = dep.fetch(card).await.expect("fetch with token");
-        assert!(body.contains("\"agent\": \"stub\""), "{body}");
-        let url = format!("http://{}:{AGENT_PORT}/v1/counters", card.address);
-        let anon = http.get(&url).send().await.expect("anon get");
-        assert_eq!(anon.status(), 401);
+        let v: serde_json::Value = serde_json::from_str(&body).expect("counters JSON");
+        assert_eq!(v["algo"], mining::ALGO, "{body}");
+        assert_eq!(v["threads"].as_array().map(Vec::len), Some(1), "{body}");
+        first.push(hashes_total(&body));
+        for path in ["/v1/counters", "/1/summary"] {
+            let url = format!("http://{}:{AGENT_PORT}{path}", card.address);
+            let anon = http.get(&url).send().await.expect("anon get");
+            assert_eq!(anon.status(), 401, "{path} without token");
+            let wrong = http
+                .get(&url)
+                .bearer_auth("nope")
+                .send()
+                .await
+                .expect("get");
+            assert_eq!(wrong.status(), 403, "{path} with a wrong token");
+            let ok = http
+                .get(&url)
+                .bearer_auth(&token)
+                .send()
+                .await
+                .expect("get");
+            assert_eq!(ok.status(), 200, "{path} with the token");
+        }
         let st = dep.status(card).await.expect("status");
         assert!(
-            st.binary_present && st.healthy && st.pid.is_some(),
+            st.binary_present && st.healthy && st.pid.is_some() && !st.stopped_by_operator,
             "{st:?}"
         );
         assert_eq!(st.summary(), "running");
+        // Exactly one agent process in the card, the one the pid file names.
+        assert_eq!(
+            Testbed::pids_named(card.mic_index.expect("mpss index"), "phirig-agent"),
+            vec![st.pid.expect("pid")]
+        );
         // The copy lives only on the card: the host's mount point stays empty.
         assert!(ls_card_dir(&dep, card).await.contains("phirig-agent"));
     }
     assert!(!std::path::Path::new(CARD_DIR).join("agent").exists());
+
+    // They mine: every card's hash count grows and the pool accepts shares from every card.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let stats = pool.stats();
+        let mut grown = 0;
+        for (card, before) in discovered.iter().zip(&first) {
+            let now = hashes_total(&dep.fetch(card).await.expect("fetch"));
+            if now > *before {
+                grown += 1;
+            }
+        }
+        let sharing = discovered
+            .iter()
+            .filter(|c| stats.workers.get(&c.name).is_some_and(|w| w.accepted > 0))
+            .count();
+        if grown == 4 && sharing == 4 {
+            eprintln!(
+                "mining: {} shares accepted, {} rejected after {:?}",
+                stats.accepted,
+                stats.rejected.total(),
+                t0.elapsed()
+            );
+            assert_eq!(stats.rejected.total(), 0, "{stats:?}");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not all cards mining: {grown} counting, {sharing} with accepted shares: {stats:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
 
     // The token never shows in any process's arguments.
     let ps = std::process::Command::new("ps")
@@ -97,11 +169,14 @@ async fn four_cards_discover_deploy_verify_start_stop() {
         assert_eq!(dep.stop(card).await.expect("stop"), StopOutcome::Terminated);
         let st = dep.status(card).await.expect("status");
         assert_eq!(st.summary(), "stopped");
+        assert!(st.stopped_by_operator);
         assert_eq!(
             dep.stop(card).await.expect("stop again"),
             StopOutcome::NotRunning
         );
+        assert!(Testbed::pids_named(card.mic_index.expect("index"), "phirig-agent").is_empty());
     }
+    pool.shutdown().await;
     eprintln!("four cards: {:?}", t0.elapsed());
 }
 
@@ -111,9 +186,9 @@ async fn every_digest_method_verifies_the_copy() {
         return;
     };
     let card = &bed.static_cards()[0];
-    let want = local_digest(&agent_stub()).await.expect("digest");
+    let want = local_digest(&deployable_agent()).await.expect("digest");
     // Detection on this card picks openssl (Debian has SHA3 in OpenSSL 3).
-    let dep = Deployer::new(Testbed::deploy_config("t"));
+    let dep = Deployer::new(Testbed::agent_config("t", 1, mining::ALGO));
     assert_eq!(
         dep.profile(card).await.expect("probe").digest,
         DigestMethod::Openssl
@@ -123,7 +198,7 @@ async fn every_digest_method_verifies_the_copy() {
         DigestMethod::Python3,
         DigestMethod::Stream,
     ] {
-        let mut cfg = Testbed::deploy_config("t");
+        let mut cfg = Testbed::agent_config("t", 1, mining::ALGO);
         cfg.digest_method = Some(m);
         let dep = Deployer::new(cfg);
         let up = dep
@@ -210,16 +285,26 @@ async fn hostile_remote_dir_and_args_are_quoted_end_to_end() {
         return;
     };
     let card = &bed.static_cards()[0];
+    // The stub, not the real agent: the real one refuses unknown arguments, and this test needs
+    // the hostile argument echoed back to see that it arrived as one literal word.
     let mut cfg = Testbed::deploy_config("t0k'en $(x)");
     let dir = format!("{CARD_DIR}/it's a $(touch pwned) `dir`; rm -rf x\nline2");
     cfg.remote_dir = dir.clone();
     cfg.agent_args.push("arg with 'quotes' and $HOME".into());
+    cfg.agent_args
+        .push("{card} at {card_ip} via {host_ip}".into());
     let dep = Deployer::new(cfg);
     let (_, started) = dep.deploy(card).await.expect("deploy into hostile dir");
     let body = dep.fetch(card).await.expect("fetch");
     // The stub echoes its extra arguments: the hostile one arrived as one literal word.
     let json: serde_json::Value = serde_json::from_str(&body).expect("json");
     assert_eq!(json["args"][0], "arg with 'quotes' and $HOME");
+    // Placeholders are expanded per card, inside the one word.
+    let host_side = format!("172.31.{}.254", bed.first + 1);
+    assert_eq!(
+        json["args"][1],
+        format!("{} at {} via {host_side}", card.name, card.address)
+    );
     assert_eq!(json["pid"], started.pid);
     let out = run(
         card,

@@ -37,6 +37,8 @@ pub struct CardView {
     pub error: Option<String>,
     /// Agent restarts seen (boot id changes).
     pub restarts: u64,
+    /// The last successful poll's round trip (for the host journal).
+    pub last_sample: Option<Sample>,
 }
 
 fn host_wall_ns() -> u64 {
@@ -56,6 +58,7 @@ impl CardView {
             last: None,
             error: None,
             restarts: 0,
+            last_sample: None,
         }
     }
 
@@ -79,11 +82,13 @@ impl CardView {
         let received = host_wall_ns();
         match result {
             Ok(c) => {
-                self.offset.add(Sample {
+                let sample = Sample {
                     host_send_ns: sent,
                     host_recv_ns: received,
                     card_ns: c.wall_ns,
-                });
+                };
+                self.offset.add(sample);
+                self.last_sample = Some(sample);
                 self.ingest(c);
                 self.error = None;
             }

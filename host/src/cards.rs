@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use phirig_deploy::{
     card_rows, render_table, select_cards, AgentBinaries, Card, CardKind, CardSpec, DeployConfig,
-    Deployer, MpssDiscovery, SshOptions,
+    Deployer, MpssDiscovery, SshOptions, StopOutcome,
 };
 
 use crate::cli::{CardArgs, DeployArgs};
@@ -33,7 +33,7 @@ pub fn cards(args: &CardArgs) -> Result<Vec<Card>, HostError> {
 }
 
 /// The binary to copy: `--binary`, else `phirig-agent` beside us, else ourselves (run as `phirig agent`).
-fn agent_binary(explicit: &Option<PathBuf>) -> Result<(PathBuf, bool), HostError> {
+pub(crate) fn agent_binary(explicit: &Option<PathBuf>) -> Result<(PathBuf, bool), HostError> {
     if let Some(p) = explicit {
         return Ok((p.clone(), false));
     }
@@ -45,6 +45,22 @@ fn agent_binary(explicit: &Option<PathBuf>) -> Result<(PathBuf, bool), HostError
     } else {
         Ok((me, true))
     }
+}
+
+/// Where the agent lives on the cards for `stop`, `status` and `cards --check`: the config
+/// file's `[agent] remote-dir` (what `deploy -c` used), else the default. `deploy` and `restart`
+/// take `--remote-dir` instead.
+fn remote_dir(args: &CardArgs) -> Result<String, HostError> {
+    let from_file = match &args.config {
+        Some(path) => {
+            crate::config::load(path)
+                .map_err(|e| HostError::Usage(e.to_string()))?
+                .agent
+                .remote_dir
+        }
+        None => None,
+    };
+    Ok(from_file.unwrap_or_else(|| DeployConfig::default().remote_dir))
 }
 
 fn ssh_options(args: &CardArgs) -> SshOptions {
@@ -62,7 +78,7 @@ fn deployer_for(
 ) -> Result<Deployer, HostError> {
     let mut agent_args = Vec::new();
     let mut binaries = AgentBinaries::default();
-    let mut remote_dir = DeployConfig::default().remote_dir;
+    let mut remote_dir = remote_dir(args)?;
     if let Some(d) = deploy {
         let (binary, is_host) = agent_binary(&d.binary)?;
         if is_host {
@@ -153,6 +169,7 @@ pub async fn deploy(args: DeployArgs, restart_only: bool) -> Result<(), HostErro
     for card in cards(&args.cards)? {
         let d = deployer_for(&card, &args.cards, Some(&args))?;
         tasks.push(tokio::spawn(async move {
+            // Both clear a `phirig stop`: the watchdog supervises the card again.
             let r = if restart_only {
                 d.restart(&card)
                     .await
@@ -179,7 +196,16 @@ pub async fn stop(args: CardArgs) -> Result<(), HostError> {
             let r = d
                 .stop(&card)
                 .await
-                .map(|o| format!("{o:?}"))
+                .map(|o| {
+                    let what = match o {
+                        StopOutcome::NotRunning => "was not running",
+                        StopOutcome::Terminated => "stopped",
+                        StopOutcome::Killed => "killed (ignored TERM)",
+                    };
+                    format!(
+                        "{what}; stays stopped (the watchdog leaves it) until restart or deploy"
+                    )
+                })
                 .map_err(|e| e.to_string());
             (card.name.clone(), r)
         }));
@@ -195,7 +221,16 @@ pub async fn status(args: CardArgs) -> Result<(), HostError> {
             let r = d
                 .status(&card)
                 .await
-                .map(|s| s.summary().to_string())
+                .map(|s| {
+                    let mut line = s.summary().to_string();
+                    if let Some(pid) = s.pid {
+                        line.push_str(&format!(", pid {pid}"));
+                    }
+                    if s.stopped_by_operator {
+                        line.push_str(" (by the operator: the watchdog leaves it stopped)");
+                    }
+                    line
+                })
                 .map_err(|e| e.to_string());
             (card.name.clone(), r)
         }));

@@ -16,6 +16,8 @@ pub struct Cli {
     pub command: Command,
 }
 
+// Parsed once per process: boxing `RunArgs` to shrink the enum would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Mine: start the cards' agents and show what every card is doing. With no pool given, this
@@ -47,6 +49,11 @@ pub enum Command {
     Restart(DeployArgs),
     /// Is the agent there, running, answering?
     Status(CardArgs),
+    /// Replace the running agents with a new binary (sent to all cards at once, zero-copy).
+    Upgrade(UpgradeArgs),
+    /// The config file: print a commented example, or check one.
+    #[command(subcommand)]
+    Config(ConfigCommand),
     /// Run the card agent in this process (the local card runs this way).
     #[command(disable_help_flag = true)]
     Agent {
@@ -85,6 +92,138 @@ pub struct RunArgs {
     pub refresh: u64,
     #[command(flatten)]
     pub http: HttpArgs,
+    #[command(flatten)]
+    pub rig: RigArgs,
+    #[command(flatten)]
+    pub tuning: TuningArgs,
+    /// Config file (TOML, or JSON when it ends in .json); a flag given on the command line wins.
+    #[arg(short = 'c', long = "config")]
+    pub config: Option<PathBuf>,
+}
+
+/// Pool, timeout, agent and watchdog settings of `phirig run` (each also a config-file key).
+#[derive(Debug, Args, Clone, Default)]
+pub struct TuningArgs {
+    /// NiceHash mode for the pools given with -o.
+    #[arg(long, help_heading = "Pool")]
+    pub nicehash: bool,
+    /// TLS for the pools given with -o.
+    #[arg(long, help_heading = "Pool")]
+    pub tls: bool,
+    /// Pin the pools' TLS certificate by its SHA-256 fingerprint (hex).
+    #[arg(long = "tls-fingerprint", help_heading = "Pool")]
+    pub tls_fingerprint: Option<String>,
+    /// Seconds allowed for TCP connect plus TLS handshake to a pool.
+    #[arg(
+        long = "connect-timeout",
+        value_name = "SECS",
+        help_heading = "Timeouts"
+    )]
+    pub connect_timeout: Option<u64>,
+    /// Seconds before reconnecting when every pool failed (doubles per failure).
+    #[arg(long = "retry-pause", value_name = "SECS", help_heading = "Timeouts")]
+    pub retry_pause: Option<u64>,
+    /// Interleaved hashes per thread on every card (1–5; default: from the card's L2 size).
+    #[arg(long, help_heading = "Agent")]
+    pub intensity: Option<usize>,
+    /// Restart a card whose rate stays below this fraction of its benchmark …
+    #[arg(long = "watchdog-restart-below", help_heading = "Watchdog")]
+    pub watchdog_restart_below: Option<f64>,
+    /// … for this many minutes.
+    #[arg(long = "watchdog-minutes", help_heading = "Watchdog")]
+    pub watchdog_minutes: Option<f64>,
+    /// Longest pause in seconds between restart attempts of a failing card.
+    #[arg(
+        long = "watchdog-backoff",
+        value_name = "SECS",
+        help_heading = "Watchdog"
+    )]
+    pub watchdog_backoff: Option<u64>,
+    /// One card's own setting, CARD.KEY=VALUE with KEY threads, benchmark (H/s) or agent-port;
+    /// repeatable.
+    #[arg(
+        long = "card-set",
+        value_name = "CARD.KEY=VALUE",
+        help_heading = "Cards"
+    )]
+    pub card_set: Vec<crate::config::CardSetting>,
+    /// The config file's `[[pools]]` after the merge (each with its own login and TLS settings);
+    /// empty when the pools come from -o. Read it through `config::pool_configs`.
+    #[arg(skip)]
+    pub pools: Vec<crate::config::PoolEntry>,
+}
+
+/// `phirig run` over cards: which cards, how the host reaches them and they reach it back.
+/// (Not `CardArgs`: its `--http-access-token` would clash with the host API's.)
+#[derive(Debug, Args, Clone)]
+pub struct RigArgs {
+    /// A card: mic0, local, root@172.31.1.1, user@host:port. Repeatable. None: every MPSS card
+    /// (and none of those: this machine mines alone against the built-in pool).
+    #[arg(long = "card")]
+    pub cards: Vec<String>,
+    /// Root of the sysfs tree MPSS cards appear in.
+    #[arg(long, default_value = "/sys")]
+    pub sysfs_root: PathBuf,
+    /// Root of /etc (MPSS keeps micN.conf under etc/mpss).
+    #[arg(long, default_value = "/etc")]
+    pub etc_root: PathBuf,
+    /// SSH user for MPSS cards.
+    #[arg(long, default_value = "root")]
+    pub ssh_user: String,
+    /// Extra ssh option (e.g. `-i KEY`, `-oUserKnownHostsFile=…`); repeatable.
+    #[arg(long = "ssh-arg", allow_hyphen_values = true)]
+    pub ssh_args: Vec<String>,
+    /// Agent HTTP port on each card.
+    #[arg(long, default_value_t = 8640)]
+    pub agent_port: u16,
+    /// The agent binary to copy (default: `phirig-agent` beside `phirig`, else `phirig` itself).
+    #[arg(long)]
+    pub binary: Option<PathBuf>,
+    /// Directory on the cards.
+    #[arg(long, default_value = "/var/lib/phirig")]
+    pub remote_dir: String,
+    /// Where the proxy listens for the cards' stratum connections.
+    #[arg(long, default_value = "0.0.0.0:3334")]
+    pub proxy_bind: SocketAddr,
+    /// The address cards dial to reach the proxy (default: this machine's address on the route to
+    /// each card, e.g. 172.31.(N+1).254 for MPSS card N).
+    #[arg(long)]
+    pub proxy_host: Option<IpAddr>,
+    /// Nonces per lease a card gets at a time (its unleased rest is reassigned if it dies).
+    #[arg(long, default_value_t = crate::proxy::DEFAULT_LEASE_LEN)]
+    pub lease_len: u64,
+    /// Each card's benchmark (H/s): the watchdog restarts a card far below it for minutes.
+    #[arg(long)]
+    pub card_benchmark: Option<f64>,
+    /// Seconds between the watchdog's probes of a healthy card.
+    #[arg(long, default_value_t = 2)]
+    pub watchdog_interval: u64,
+    /// Send keepalives upstream (also how a silent pool is noticed between shares).
+    #[arg(short = 'k', long)]
+    pub keepalive: bool,
+    /// Seconds between upstream keepalives (with `-k`).
+    #[arg(long, value_name = "SECS", help_heading = "Advanced")]
+    pub keepalive_interval: Option<u64>,
+    /// Seconds to wait for the pool to answer a request before treating the upstream
+    /// connection as hung and failing over.
+    #[arg(long, value_name = "SECS", help_heading = "Advanced")]
+    pub response_timeout: Option<u64>,
+    /// Seconds without a new upstream job before the connection counts as hung.
+    #[arg(long, value_name = "SECS", help_heading = "Advanced")]
+    pub idle_timeout: Option<u64>,
+    /// Seconds between background checks of a failed higher-priority pool.
+    #[arg(long, value_name = "SECS", help_heading = "Advanced")]
+    pub probe_interval: Option<u64>,
+    /// Write the rig snapshot (JSON) to this file at every refresh, atomically.
+    #[arg(long)]
+    pub status_json: Option<PathBuf>,
+    /// Host event journal (clock-offset samples, supervision actions); default `phirig.journal`
+    /// when running with cards.
+    #[arg(long, conflicts_with = "no_journal")]
+    pub journal: Option<PathBuf>,
+    /// No host journal.
+    #[arg(long)]
+    pub no_journal: bool,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -100,6 +239,9 @@ pub struct HttpArgs {
         hide_env_values = true
     )]
     pub http_access_token: Option<String>,
+    /// Require the token for reads too (control always needs it).
+    #[arg(long = "restricted-read")]
+    pub restricted_read: bool,
 }
 
 #[derive(Debug, Args)]
@@ -117,6 +259,14 @@ pub struct BenchArgs {
     pub remote_dir: String,
     #[command(flatten)]
     pub cards: CardArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print a commented example config file (the same as phirig.example.toml).
+    Example,
+    /// Read a config file and say whether it is valid, without starting anything.
+    Check { file: PathBuf },
 }
 
 #[derive(Debug, Subcommand)]
@@ -181,6 +331,28 @@ pub struct CardArgs {
         hide_env_values = true
     )]
     pub token: Option<String>,
+    /// Config file (TOML, or JSON when it ends in .json); a flag given on the command line wins.
+    #[arg(short = 'c', long = "config")]
+    pub config: Option<PathBuf>,
+}
+
+/// `phirig upgrade [--binary PATH] [CARD…]`.
+#[derive(Debug, Args)]
+pub struct UpgradeArgs {
+    #[command(flatten)]
+    pub cards: CardArgs,
+    /// The new agent (default: `phirig-agent` beside `phirig`, else `phirig` itself).
+    #[arg(long)]
+    pub binary: Option<PathBuf>,
+    /// Cards, as with --card.
+    #[arg(value_name = "CARD")]
+    pub card_names: Vec<String>,
+    /// Send with plain copies only.
+    #[arg(long)]
+    pub no_zerocopy: bool,
+    /// Seconds each agent has to come back as the new build.
+    #[arg(long, default_value_t = 60)]
+    pub restart_timeout: u64,
 }
 
 /// What `phirig deploy` starts on each card.
@@ -194,8 +366,8 @@ pub struct DeployArgs {
     /// Directory on the card.
     #[arg(long, default_value = "/var/lib/phirig")]
     pub remote_dir: String,
-    /// Pool for the agents; repeat for failover.
-    #[arg(short = 'o', long = "url", required = true)]
+    /// Pool for the agents; repeat for failover (required here or in the config file).
+    #[arg(short = 'o', long = "url")]
     pub url: Vec<String>,
     #[arg(short = 'u', long = "user", default_value = "phirig")]
     pub user: String,

@@ -4,18 +4,23 @@
 //! Not here: hashing (`phirig-agent`), stratum (`phirig-pool`), ssh and discovery (`phirig-deploy`).
 //! This crate wires them.
 
+pub mod api;
 pub mod bench;
 pub mod card_poll;
 pub mod cards;
 pub mod cli;
 pub mod clock_offset;
+pub mod config;
 pub mod local_card;
 pub mod log_cmd;
 pub mod pool_serve;
 pub mod proxy;
+pub mod rig;
 pub mod run;
 pub mod snapshot;
 pub mod table;
+pub mod temperature;
+pub mod upgrade_cmd;
 
 /// Every failure of a `phirig` command, printed as one line.
 #[derive(Debug, thiserror::Error)]

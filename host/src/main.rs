@@ -2,9 +2,9 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
-use phirig_host::cli::{Cli, Command, LogCommand, PoolCommand};
-use phirig_host::{bench, cards, log_cmd, pool_serve, run, HostError};
+use clap::{CommandFactory, FromArgMatches, Parser};
+use phirig_host::cli::{Cli, Command, ConfigCommand, LogCommand, PoolCommand};
+use phirig_host::{bench, cards, config, log_cmd, pool_serve, run, upgrade_cmd, HostError};
 
 /// Runs the agent with `args` (everything after the program name).
 fn agent_main(args: impl Iterator<Item = String>) -> ExitCode {
@@ -38,10 +38,19 @@ fn main() -> ExitCode {
         }
         return agent_main(rest);
     }
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let mut cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
     // `phirig agent …` is the card agent itself, with its own runtime and logging.
     if let Command::Agent { args } = cli.command {
         return agent_main(args.into_iter());
+    }
+    // The config file fills what the command line left out; a bad file starts nothing.
+    if let Err(e) = config::apply(&mut cli.command, &matches) {
+        eprintln!("phirig: {e}");
+        return ExitCode::from(2);
     }
     phirig_agent::miner::init_logging();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -77,9 +86,24 @@ async fn dispatch(command: Command) -> Result<(), HostError> {
         Command::Restart(args) => cards::deploy(args, true).await,
         Command::Stop(args) => cards::stop(args).await,
         Command::Status(args) => cards::status(args).await,
+        Command::Upgrade(args) => upgrade_cmd::upgrade(args).await,
         Command::Log(LogCommand::Report { file, json }) => log_cmd::report_cmd(&file, json),
         Command::Log(LogCommand::Dump { file }) => log_cmd::dump_cmd(&file),
         Command::Bench(args) => bench::bench(args).await,
+        Command::Config(ConfigCommand::Example) => {
+            print!("{}", config::EXAMPLE);
+            Ok(())
+        }
+        Command::Config(ConfigCommand::Check { file }) => {
+            let f = config::load(&file).map_err(|e| HostError::Usage(e.to_string()))?;
+            println!(
+                "{}: valid ({} cards, {} pools)",
+                file.display(),
+                f.cards.len(),
+                f.pools.len()
+            );
+            Ok(())
+        }
         Command::Agent { .. } => Ok(()),
     }
 }

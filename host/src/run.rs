@@ -1,7 +1,7 @@
-//! `phirig run`: start the cards' agents, mine, and show every card live. With no pool given, this
-//! machine mines against the built-in pool on loopback (the embedded default).
+//! `phirig run`: start the cards' agents, mine, and show every card live. With no cards, this
+//! machine mines alone (the embedded default); with no pool given, against the built-in pool.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -17,7 +17,8 @@ use crate::card_poll::CardView;
 use crate::cli::RunArgs;
 use crate::local_card::{free_port, log_tail, LocalCard, LocalCardConfig};
 use crate::proxy::{self, ProxyConfig, ProxyHandle};
-use crate::table;
+use crate::rig::{self, pool_line, Faces};
+use crate::snapshot::RigSnapshot;
 use crate::HostError;
 
 /// Height sent with built-in pool jobs for algorithms that need one (cn/r).
@@ -41,11 +42,31 @@ pub async fn start_builtin_pool(
         .map_err(|e| HostError::Pool(e.to_string()))
 }
 
+/// The cards to mine on: `--card`s, else every MPSS card; none means the embedded default.
+fn rig_cards(args: &RunArgs) -> Result<Vec<phirig_deploy::Card>, HostError> {
+    let named = args
+        .rig
+        .cards
+        .iter()
+        .map(|c| {
+            c.parse::<phirig_deploy::CardSpec>()
+                .map_err(|e| HostError::Usage(format!("--card {c}: {e}")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let mpss = phirig_deploy::MpssDiscovery {
+        sysfs_root: args.rig.sysfs_root.clone(),
+        etc_root: args.rig.etc_root.clone(),
+        ssh_user: args.rig.ssh_user.clone(),
+    };
+    phirig_deploy::select_cards(&named, &[], &mpss).map_err(|e| HostError::Card(e.to_string()))
+}
+
 pub async fn run(args: RunArgs) -> Result<(), HostError> {
     let algo: Algorithm = args
         .algo
         .parse()
         .map_err(|e: phirig_agent::cn::KernelError| HostError::Usage(e.to_string()))?;
+    let cards = rig_cards(&args)?;
     let server = if args.url.is_empty() {
         Some(
             start_builtin_pool(
@@ -64,9 +85,48 @@ pub async fn run(args: RunArgs) -> Result<(), HostError> {
         Some(s) => vec![format!("stratum+tcp://{}", s.local_addr())],
         None => args.url.clone(),
     };
-    // One upstream connection for the rig; the cards mine slices of its jobs through the proxy,
-    // and the host re-verifies every share before it goes upstream.
-    let proxy = start_proxy(&args, algo, &pools).await?;
+    // One upstream connection for the rig; the cards mine leases of its jobs through the proxy,
+    // and the host re-verifies every share before it goes upstream. Alone, this machine's agent
+    // reaches the proxy on loopback; cards reach it on their links.
+    let bind = if cards.is_empty() {
+        SocketAddr::from(([127, 0, 0, 1], 0))
+    } else {
+        args.rig.proxy_bind
+    };
+    let proxy = start_proxy(&args, algo, &pools, bind).await?;
+    let result = if cards.is_empty() {
+        run_local(&args, algo, server.as_ref(), &pools, &proxy).await
+    } else {
+        if let Some(s) = &server {
+            eprintln!(
+                "phirig: no pool given: the cards mine against the built-in pool at {} ({} jobs).",
+                s.local_addr(),
+                s.config().algo
+            );
+        }
+        rig::run_cards(&args, cards, &proxy, server.as_ref()).await
+    };
+    proxy.shutdown().await;
+    if let Some(s) = server {
+        let stats = s.stats();
+        info!(
+            "built-in pool: {} shares accepted, {} rejected",
+            stats.accepted,
+            stats.rejected.total()
+        );
+        s.shutdown().await;
+    }
+    result
+}
+
+/// The embedded default: this machine is the only card, its agent a child process.
+async fn run_local(
+    args: &RunArgs,
+    algo: Algorithm,
+    server: Option<&ServerHandle>,
+    pools: &[String],
+    proxy: &ProxyHandle,
+) -> Result<(), HostError> {
     let token = format!("{:032x}", rand::random::<u128>());
     let port = free_port().map_err(|e| HostError::Io(format!("no free port: {e}")))?;
     let log = std::env::temp_dir().join(format!("phirig-local-agent-{}.log", std::process::id()));
@@ -82,73 +142,43 @@ pub async fn run(args: RunArgs) -> Result<(), HostError> {
         log: log.clone(),
     })
     .map_err(|e| HostError::Card(e.to_string()))?;
-    banner(&server, &pools, &log);
-    let result = watch(&args, card, server.as_ref(), &proxy, port, token).await;
-    proxy.shutdown().await;
-    if let Some(s) = server {
-        let stats = s.stats();
-        info!(
-            "built-in pool: {} shares accepted, {} rejected",
-            stats.accepted,
-            stats.rejected.total()
-        );
-        s.shutdown().await;
-    }
-    result
+    banner(server, pools, &log);
+    watch(args, card, server, proxy, port, token).await
 }
 
-/// The proxy on loopback, with the configured pools upstream (failover in the order given).
+/// The proxy on `bind`, with the configured pools upstream (failover in the order given).
 async fn start_proxy(
     args: &RunArgs,
     algo: Algorithm,
     pools: &[String],
+    bind: SocketAddr,
 ) -> Result<ProxyHandle, HostError> {
-    let mut upstream = Vec::new();
-    for url in pools {
-        let parsed =
-            PoolUrl::parse(url).map_err(|e| HostError::Usage(format!("pool {url}: {e}")))?;
-        let mut pool = PoolConfig::new(parsed, &args.user);
-        pool.pass = args.pass.clone();
-        upstream.push(pool);
+    // The configured pools (flags or config file); with none, the built-in pool.
+    let mut upstream = crate::config::pool_configs(args)?;
+    if upstream.is_empty() {
+        for url in pools {
+            let parsed =
+                PoolUrl::parse(url).map_err(|e| HostError::Usage(format!("pool {url}: {e}")))?;
+            let mut pool = PoolConfig::new(parsed, &args.user);
+            pool.pass = args.pass.clone();
+            upstream.push(pool);
+        }
     }
     let algos = phirig_agent::miner::config::advertised_algos(algo);
-    let client = ClientConfig::new(
+    let mut client = ClientConfig::new(
         upstream,
         &format!("phirig/{}", env!("CARGO_PKG_VERSION")),
         algos,
     );
-    let bind: SocketAddr = ([127, 0, 0, 1], 0).into();
-    proxy::start(
-        ProxyConfig::new(bind, client),
-        Arc::new(KernelShareHasher::default()),
-    )
-    .await
-    .map_err(|e| HostError::Pool(e.to_string()))
+    client.timeouts = crate::config::timeouts(args);
+    let mut config = ProxyConfig::new(bind, client);
+    config.lease_len = args.rig.lease_len;
+    proxy::start(config, Arc::new(KernelShareHasher::default()))
+        .await
+        .map_err(|e| HostError::Pool(e.to_string()))
 }
 
-/// The line under the table: where the rig's one upstream connection goes and how it fares.
-fn pool_line(server: Option<&ServerHandle>, proxy: &ProxyHandle, up: Duration) -> String {
-    let st = proxy.stats();
-    let up_shares = st.upstream.shares;
-    let pool = st
-        .upstream
-        .current_pool
-        .and_then(|i| st.upstream.pools.get(i))
-        .map_or_else(|| "(connecting)".to_string(), |p| p.url.clone());
-    let builtin = server.map_or(String::new(), |s| {
-        format!(" (built-in, {} verified)", s.stats().accepted)
-    });
-    format!(
-        "upstream {pool}{builtin}: accepted {} rejected {} stale {} | proxy {} cards | uptime {}s",
-        up_shares.accepted,
-        up_shares.rejected,
-        up_shares.stale,
-        st.cards.iter().filter(|c| c.connected).count(),
-        up.as_secs()
-    )
-}
-
-fn banner(server: &Option<ServerHandle>, pools: &[String], log: &std::path::Path) {
+fn banner(server: Option<&ServerHandle>, pools: &[String], log: &std::path::Path) {
     let mut err = std::io::stderr();
     match server {
         Some(s) => {
@@ -182,13 +212,19 @@ async fn watch(
     token: String,
 ) -> Result<(), HostError> {
     let http = reqwest::Client::new();
-    let mut view = CardView::new("local", &format!("http://127.0.0.1:{port}"), Some(token));
+    let mut views = [CardView::new(
+        "local",
+        &format!("http://127.0.0.1:{port}"),
+        Some(token),
+    )];
+    let mut faces = Faces::start(
+        &args.http,
+        args.rig.status_json.clone(),
+        Duration::from_secs(args.refresh.max(1)),
+    )
+    .await?;
     let started = Instant::now();
     let deadline = args.seconds.map(Duration::from_secs);
-    let tty = std::io::stdout().is_terminal();
-    let refresh = Duration::from_secs(args.refresh.max(1));
-    let mut last_print = Instant::now();
-    let mut printed_lines = 0;
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let outcome = loop {
         tokio::select! {
@@ -201,20 +237,10 @@ async fn watch(
                 log_tail(&card.log, 15)
             )));
         }
-        view.poll(&http, Duration::from_millis(800)).await;
-        if last_print.elapsed() >= refresh {
-            last_print = Instant::now();
-            let pool_line = pool_line(server, proxy, started.elapsed());
-            let text = table::render(std::slice::from_ref(&view), &pool_line);
-            let mut out = std::io::stdout();
-            if tty {
-                let _ = write!(out, "{}{}", table::rewind(printed_lines), text);
-                printed_lines = text.lines().count();
-            } else {
-                let _ = write!(out, "{text}");
-            }
-            let _ = out.flush();
-        }
+        rig::poll_all(&mut views, &http, rig::POLL_TIMEOUT).await;
+        let snap = RigSnapshot::build(&views, Some(&proxy.stats()), started.elapsed().as_secs())
+            .with_temperatures(&args.rig.sysfs_root);
+        faces.show(snap, &pool_line(server, proxy, started.elapsed()), false);
         if deadline.is_some_and(|d| started.elapsed() >= d) {
             break Ok(());
         }

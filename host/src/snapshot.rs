@@ -20,6 +20,19 @@ pub struct RigSnapshot {
     pub cards: Vec<CardSnapshot>,
     pub total: RigTotal,
     pub upstream: Option<UpstreamSnapshot>,
+    /// The proxy's nonce leases (absent without a proxy).
+    pub leases: Option<LeaseSnapshot>,
+}
+
+/// How the proxy's nonce leases fare: a gone card's unleased remainder is reassigned.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct LeaseSnapshot {
+    /// Gone cards' unleased remainders adopted by other cards, over all jobs.
+    pub reassigned: u64,
+    /// Nonces of the newest job released by gone cards and not adopted yet.
+    pub orphaned: u64,
+    /// Cards connected to the proxy now.
+    pub connected: usize,
 }
 
 /// One card as the host sees it: its agent's counters plus the proxy's accounting of its shares.
@@ -53,6 +66,8 @@ pub struct ProxyCardSnapshot {
     pub connected: bool,
     pub flagged: bool,
     pub slices: u64,
+    /// Leases that came from a gone card's unleased remainder.
+    pub adopted: u64,
     pub submitted: u64,
     pub accepted: u64,
     pub rejected: u64,
@@ -139,6 +154,7 @@ impl CardSnapshot {
                 connected: c.connected,
                 flagged: c.flagged,
                 slices: c.slices,
+                adopted: c.adopted,
                 submitted: c.shares.submitted,
                 accepted: c.shares.accepted,
                 rejected: c.shares.rejected,
@@ -202,7 +218,22 @@ impl RigSnapshot {
             cards,
             total,
             upstream: proxy.map(UpstreamSnapshot::from_proxy),
+            leases: proxy.map(|p| LeaseSnapshot {
+                reassigned: p.reassigned,
+                orphaned: p.orphaned,
+                connected: p.cards.iter().filter(|c| c.connected).count(),
+            }),
         }
+    }
+}
+
+impl RigSnapshot {
+    /// Fills each card's temperature where this machine can see it (this machine, MPSS cards).
+    pub fn with_temperatures(mut self, sysfs_root: &std::path::Path) -> Self {
+        for c in &mut self.cards {
+            c.temperature_c = crate::temperature::card_temperature(sysfs_root, &c.name);
+        }
+        self
     }
 }
 

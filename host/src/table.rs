@@ -1,87 +1,103 @@
-//! The live table: one row per card and a rig total, refreshed in place on a terminal.
+//! The live table: one row per card and a rig total, rendered from a `RigSnapshot`, refreshed in place on a terminal.
 
 use std::fmt::Write;
 use std::time::Duration;
 
-use phirig_agent::hashrate::WINDOWS;
-
-use crate::card_poll::CardView;
+use crate::snapshot::{CardSnapshot, RigSnapshot};
 
 fn rate(r: Option<f64>) -> String {
     r.map_or_else(|| "-".into(), |v| format!("{v:.1}"))
 }
 
+fn clock(c: &CardSnapshot) -> String {
+    c.clock.as_ref().map_or_else(
+        || "-".into(),
+        |o| {
+            format!(
+                "{:+.2}±{:.2}ms",
+                o.offset_ns as f64 / 1e6,
+                o.bound_ns as f64 / 1e6
+            )
+        },
+    )
+}
+
+/// The proxy's view of a card: leases handed out, invalid shares, and `!` when flagged.
+fn proxy_cols(c: &CardSnapshot) -> (String, String) {
+    match &c.proxy {
+        Some(p) => (
+            p.slices.to_string(),
+            format!("{}{}", p.invalid, if p.flagged { "!" } else { "" }),
+        ),
+        None => ("-".into(), "-".into()),
+    }
+}
+
 /// Renders the table; `pool` is a one-line pool summary shown under it.
-pub fn render(cards: &[CardView], pool: &str) -> String {
+pub fn render(snap: &RigSnapshot, pool: &str) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{:<10} {:>9} {:>9} {:>9} {:>6} {:>6} {:>6} {:>8} {:>7} {:>16}  status",
-        "card", "H/s 10s", "60s", "15m", "acc", "rej", "stale", "hugepg", "aes", "clock offset"
+        "{:<18} {:>9} {:>9} {:>9} {:>6} {:>5} {:>5} {:>6} {:>5} {:>7} {:>7} {:>5} {:>16}  status",
+        "card",
+        "H/s 10s",
+        "60s",
+        "15m",
+        "acc",
+        "rej",
+        "stale",
+        "slices",
+        "inval",
+        "hugepg",
+        "aes",
+        "temp",
+        "clock offset"
     );
-    let mut totals = [Some(0.0f64); 3];
-    let (mut acc, mut rej, mut stale) = (0, 0, 0);
-    for c in cards {
-        let rates = WINDOWS.map(|w| c.meter.rate(w));
-        for (t, r) in totals.iter_mut().zip(rates) {
-            *t = match (*t, r) {
-                (Some(a), Some(b)) => Some(a + b),
-                _ => None,
-            };
-        }
-        let (sh, pages, aes) = match &c.last {
-            Some(l) => (
-                l.shares,
-                format!("{}/{}", l.hugepages[0], l.hugepages[1]),
-                l.aes.clone().unwrap_or_default(),
-            ),
-            None => (Default::default(), "-".into(), "-".into()),
+    for c in &snap.cards {
+        let (slices, invalid) = proxy_cols(c);
+        let pages = if c.hashes_total == 0 && c.hugepages == [0, 0] {
+            "-".to_string()
+        } else {
+            format!("{}/{}", c.hugepages[0], c.hugepages[1])
         };
-        acc += sh.accepted;
-        rej += sh.rejected;
-        stale += sh.stale;
-        let clock = c.clock().map_or_else(
-            || "-".into(),
-            |o| {
-                format!(
-                    "{:+.2}±{:.2}ms",
-                    o.offset_ns as f64 / 1e6,
-                    o.bound_ns as f64 / 1e6
-                )
-            },
-        );
-        let status = match (&c.error, &c.last) {
-            (Some(e), _) => e.clone(),
-            (None, Some(l)) if l.paused => "paused".into(),
-            (None, Some(l)) => format!("mining {}", l.algo),
-            (None, None) => "starting".into(),
+        let status = if c.status == "mining" && !c.algo.is_empty() {
+            format!("mining {}", c.algo)
+        } else {
+            c.status.clone()
         };
         let _ = writeln!(
             out,
-            "{:<10} {:>9} {:>9} {:>9} {:>6} {:>6} {:>6} {:>8} {:>7} {:>16}  {}",
+            "{:<18} {:>9} {:>9} {:>9} {:>6} {:>5} {:>5} {:>6} {:>5} {:>7} {:>7} {:>5} {:>16}  {}",
             c.name,
-            rate(rates[0]),
-            rate(rates[1]),
-            rate(rates[2]),
-            sh.accepted,
-            sh.rejected,
-            sh.stale,
+            rate(c.hashrate[0]),
+            rate(c.hashrate[1]),
+            rate(c.hashrate[2]),
+            c.shares.accepted,
+            c.shares.rejected,
+            c.shares.stale,
+            slices,
+            invalid,
             pages,
-            aes,
-            clock,
+            c.aes.as_deref().unwrap_or("-"),
+            c.temperature_c
+                .map_or_else(|| "-".into(), |t| format!("{t:.0}C")),
+            clock(c),
             status
         );
     }
+    let t = &snap.total;
     let _ = writeln!(
         out,
-        "{:<10} {:>9} {:>9} {:>9} {:>6} {:>6} {:>6}",
+        "{:<18} {:>9} {:>9} {:>9} {:>6} {:>5} {:>5}  {}/{} cards mining",
         "RIG",
-        rate(totals[0]),
-        rate(totals[1]),
-        rate(totals[2]),
-        acc,
-        rej,
-        stale
+        rate(t.hashrate[0]),
+        rate(t.hashrate[1]),
+        rate(t.hashrate[2]),
+        t.shares.accepted,
+        t.shares.rejected,
+        t.shares.stale,
+        t.cards_mining,
+        t.cards
     );
     let _ = writeln!(out, "{pool}");
     out
@@ -102,7 +118,7 @@ pub const REFRESH: Duration = Duration::from_secs(2);
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::card_poll::Counters;
+    use crate::card_poll::{CardView, Counters};
     use phirig_pool::session::LedgerCounts;
 
     #[test]
@@ -131,10 +147,14 @@ mod tests {
                 });
             }
         }
-        let t = render(&cards, "pool 127.0.0.1:3333");
+        cards[1].error = Some("timed out".into());
+        let snap = RigSnapshot::build(&cards, None, 5);
+        let t = render(&snap, "pool 127.0.0.1:3333");
         let rig = t.lines().find(|l| l.starts_with("RIG")).expect("rig row");
         assert!(rig.contains("300.0"), "{t}");
+        assert!(rig.contains("1/2 cards mining"), "{t}");
         assert!(t.contains("mic1") && t.contains("200.0") && t.contains("2/2"));
+        assert!(t.contains("mining cn/0") && t.contains("timed out"), "{t}");
         assert_eq!(rig.split_whitespace().nth(4), Some("4"));
         assert_eq!(rewind(3), "\x1b[3F\x1b[J");
     }

@@ -538,7 +538,7 @@ async fn nicehash_upstream_keeps_the_pool_byte_and_splits_beneath_it() {
 }
 
 #[tokio::test]
-async fn a_card_that_dies_frees_nothing_and_a_new_card_gets_fresh_work() {
+async fn a_card_that_dies_hands_its_unleased_nonces_to_the_next_card() {
     let pool = upstream("cn/0", DIFFICULTY, Fault::None, Arc::new(Sha3ShareHasher)).await;
     let proxy = start_proxy(&[pool.local_addr()], "cn/0", Arc::new(Sha3ShareHasher)).await;
     let mut a = Card::connect(proxy.local_addr()).await;
@@ -551,6 +551,10 @@ async fn a_card_that_dies_frees_nothing_and_a_new_card_gets_fresh_work() {
     let job_c = c.login("c").await;
     let slices = [slice_of(&job_a), slice_of(&job_b), slice_of(&job_c)];
     assert!(disjoint(&slices), "{slices:?}");
+    // c continues b's block right after b's abandoned lease.
+    assert_eq!(slices[2].fixed_byte(), slices[1].fixed_byte());
+    assert_eq!(slices[2].start(), slices[1].end());
+    assert_eq!(proxy.stats().reassigned, 1);
     let (nonce, hash) = share(&job_c);
     assert_eq!(c.submit(&job_c, nonce, &hash).await, Ok("OK".into()));
     // The next job goes to the live cards only.
@@ -561,5 +565,53 @@ async fn a_card_that_dies_frees_nothing_and_a_new_card_gets_fresh_work() {
     let (nonce, hash) = share(&next_a);
     assert_eq!(a.submit(&next_a, nonce, &hash).await, Ok("OK".into()));
     assert_eq!(pool.stats().accepted, 2);
+    stop(proxy, vec![pool]).await;
+}
+
+#[tokio::test]
+async fn a_gone_cards_unleased_nonces_go_to_the_next_card_and_its_shares_are_accepted() {
+    let pool = upstream("cn/0", DIFFICULTY, Fault::None, Arc::new(Sha3ShareHasher)).await;
+    let mut config = ProxyConfig::new(
+        "127.0.0.1:0".parse().expect("addr"),
+        client_config(&[pool.local_addr()], "cn/0"),
+    );
+    config.lease_len = 1 << 16;
+    let proxy = proxy::start(config, Arc::new(Sha3ShareHasher))
+        .await
+        .expect("proxy starts");
+    wait_until("first upstream job", || proxy.stats().jobs >= 1).await;
+
+    let mut a = Card::connect(proxy.local_addr()).await;
+    let first = slice_of(&a.login("dies").await);
+    let second = slice_of(&a.getjob().await);
+    assert_eq!(first.fixed_byte(), second.fixed_byte());
+    assert_eq!((first.len(), second.start()), (1 << 16, first.end()));
+    let mut other = Card::connect(proxy.local_addr()).await;
+    let other_slice = slice_of(&other.login("stays").await);
+    assert_ne!(other_slice.fixed_byte(), first.fixed_byte());
+    drop(a);
+    wait_until("the proxy sees the card go", || proxy.stats().orphaned > 0).await;
+
+    // The card comes back (or a new one arrives): it continues the dead card's block after the
+    // abandoned lease, not a fresh byte; nothing is leased twice.
+    let mut b = Card::connect(proxy.local_addr()).await;
+    let job = b.login("dies").await;
+    let adopted = slice_of(&job);
+    assert_eq!(adopted.fixed_byte(), first.fixed_byte());
+    assert_eq!(adopted.start(), second.end());
+    assert!(disjoint(&[first, second, other_slice, adopted]));
+    let st = proxy.stats();
+    assert_eq!((st.reassigned, st.orphaned), (1, 0));
+    let row = st
+        .cards
+        .iter()
+        .rev()
+        .find(|c| c.login == "dies")
+        .expect("row");
+    assert_eq!((row.adopted, row.connected), (1, true));
+    // Its shares from the adopted lease are accepted upstream.
+    let (nonce, hash) = share(&job);
+    assert!(adopted.contains_nonce(nonce));
+    assert_eq!(b.submit(&job, nonce, &hash).await, Ok("OK".into()));
     stop(proxy, vec![pool]).await;
 }

@@ -20,13 +20,24 @@ use super::random_math::RandomProgram;
 pub(crate) type KernelFn =
     unsafe fn(inputs: &[&[u8]], sps: &[*mut u8], prog: &RandomProgram, out: &mut [[u8; 32]]);
 
-/// Most ways one kernel interleaves: small scratchpads gain from up to 5, 2 MiB+ ones from 2.
-pub(crate) const fn kernel_ways(algo: Algorithm) -> usize {
-    if algo.scratchpad_bytes() <= 1 << 20 {
+/// Most hashes one kernel interleaves for a scratchpad of `bytes`. The loop is bound by the
+/// latency of its dependent scratchpad reads (L2 or L3) and of the division/square-root chain,
+/// so more independent ways fill the wait: small scratchpads gain up to 5, 2 MiB ones up to 3
+/// (their reads mostly miss a 1 MiB L2, and three pads per core still fit a server L3), the
+/// 4 MiB heavy ones 2. More ways than that run out of registers.
+pub const fn interleave_limit(bytes: usize) -> usize {
+    if bytes <= 1 << 20 {
         5
+    } else if bytes <= 2 << 20 {
+        3
     } else {
         2
     }
+}
+
+/// Most ways one kernel of `algo` interleaves.
+pub(crate) const fn kernel_ways(algo: Algorithm) -> usize {
+    interleave_limit(algo.scratchpad_bytes())
 }
 
 #[inline(always)]
@@ -87,11 +98,18 @@ fn pick<const ID: usize, const W: usize>(aes: AesPath) -> Option<KernelFn> {
 }
 
 macro_rules! table {
-    ($algo:expr, $aes:expr, $w:expr; two: $($two:ident),*; five: $($five:ident),*) => {
+    ($algo:expr, $aes:expr, $w:expr; two: $($two:ident),*; three: $($three:ident),*;
+     five: $($five:ident),*) => {
         match $algo {
             $(Algorithm::$two => match $w {
                 1 => pick::<{ Algorithm::$two as usize }, 1>($aes),
                 2 => pick::<{ Algorithm::$two as usize }, 2>($aes),
+                _ => None,
+            },)*
+            $(Algorithm::$three => match $w {
+                1 => pick::<{ Algorithm::$three as usize }, 1>($aes),
+                2 => pick::<{ Algorithm::$three as usize }, 2>($aes),
+                3 => pick::<{ Algorithm::$three as usize }, 3>($aes),
                 _ => None,
             },)*
             $(Algorithm::$five => match $w {
@@ -109,8 +127,8 @@ macro_rules! table {
 /// The kernel for `ways` interleaved hashes (1..=[`kernel_ways`]) of `algo` on `aes`.
 pub(crate) fn kernel(algo: Algorithm, aes: AesPath, ways: usize) -> Option<KernelFn> {
     table!(algo, aes, ways;
-        two: Cn0, Cn1, Cn2, CnR, CnFast, CnHalf, CnXao, CnRto, CnRwz, CnZls, CnDouble, CnCcx,
-             CnHeavy0, CnHeavyTube, CnHeavyXhv;
+        two: CnHeavy0, CnHeavyTube, CnHeavyXhv;
+        three: Cn0, Cn1, Cn2, CnR, CnFast, CnHalf, CnXao, CnRto, CnRwz, CnZls, CnDouble, CnCcx;
         five: CnLite0, CnLite1, CnPico, CnPicoTlo, CnUpx2)
 }
 

@@ -8,6 +8,7 @@ use super::algorithm::{Algorithm, Base, Heavy, Props};
 use super::backend::Backend;
 use super::keccak_state::State;
 use super::random_math::RandomProgram;
+use crate::cnr::Runner;
 
 /// Compile-time access to one row of the property table.
 pub(crate) struct Row<const ID: usize>;
@@ -74,14 +75,22 @@ impl<B: Backend + Conceal> Lane<B> {
     }
 }
 
-/// Monero v2's integer square root, exact for every input: a double-precision estimate followed
-/// by the published fix-up, so the FPU rounding mode does not matter.
+/// Monero v2's integer square root, exact for every input: `floor(2 * (sqrt(2^64 + n) - 2^32))`.
+///
+/// The estimate needs no integer-to-float conversion: a double whose exponent field is 1023 and
+/// whose mantissa is the top 52 bits of `n` *is* `(2^64 + n') / 2^64`. Its square root lies in
+/// [1, sqrt 2), so the root's mantissa field is `2^52 * (sqrt(2^64 + n') / 2^32 - 1)` and its top
+/// 33 bits are the result, give or take one (the 12 dropped bits of `n` and the rounding of
+/// `sqrt` move it by less than 2^-19 of a unit). The published fix-up then makes it exact, so the
+/// FPU rounding mode does not matter. Latency is one `sqrtsd` plus a few integer operations,
+/// which matters because this sits on a loop-carried chain (square root, next divisor, division).
 #[inline(always)]
 pub(crate) fn int_sqrt_v2(n: u64) -> u64 {
-    let x = (n as f64 + 18446744073709551616.0).sqrt() * 2.0 - 8589934592.0;
-    // SAFETY: x is finite and in [0, 2^33) for every u64 n, so it fits an i64 exactly; the
-    // unchecked conversion is one `cvttsd2si` instead of the saturating sequence.
-    let mut r = unsafe { x.to_int_unchecked::<i64>() } as u64;
+    const ONE: u64 = 1023 << 52;
+    let x = scalar_f64(f64::from_bits(ONE + (n >> 12)));
+    let root = scalar_f64(x.sqrt()).to_bits();
+    // root >= ONE because x >= 1.0: removing the exponent field cannot wrap.
+    let mut r = (root >> 19) - (ONE >> 19);
     let s = r >> 1;
     let b = r & 1;
     let r2 = s.wrapping_mul(s + b).wrapping_add(r << 32);
@@ -92,6 +101,28 @@ pub(crate) fn int_sqrt_v2(n: u64) -> u64 {
         r = r.wrapping_add(1);
     }
     r
+}
+
+/// Keeps `x` a scalar in an xmm register, opaque to the optimiser.
+///
+/// With several ways in one loop body LLVM's SLP vectoriser would otherwise pack the ways'
+/// square roots into one `sqrtpd` and their fix-ups into SSE2 64-bit multiply emulation: more
+/// instructions, and the ways then wait for each other, which undoes the point of interleaving.
+#[inline(always)]
+fn scalar_f64(x: f64) -> f64 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let mut x = x;
+        // SAFETY: an empty template: the register is left as it is; nothing else is touched.
+        unsafe {
+            core::arch::asm!("/* {x} */", x = inout(xmm_reg) x, options(pure, nomem, nostack, preserves_flags));
+        }
+        x
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        x
+    }
 }
 
 /// Variant 2's division step: low 32 bits of the quotient, remainder in the high 32 bits.
@@ -135,12 +166,27 @@ fn v1_byte_tweak(hi: u64) -> u64 {
     hi ^ ((((0x75310u32 >> index) & 0x30) as u64) << 24)
 }
 
-/// One iteration of one way.
+/// What the first half of an iteration hands to the second.
+pub(crate) struct Mid<B: Backend> {
+    a: B::V,
+    c: B::V,
+}
+
+impl<B: Backend> Clone for Mid<B> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<B: Backend> Copy for Mid<B> {}
+
+/// First half of one iteration of one way: the AES round on the line `a` points at, the
+/// variant's first store, and so the address of the second line.
 ///
 /// # Safety
 /// `lane.sp` must point to a 64-byte aligned scratchpad of `Row::<ID>::P.memory` bytes.
 #[inline(always)]
-unsafe fn step<B: Backend + Conceal, const ID: usize>(lane: &mut Lane<B>, prog: &RandomProgram) {
+unsafe fn first_half<B: Backend + Conceal, const ID: usize>(lane: &mut Lane<B>) -> Mid<B> {
     let p = Row::<ID>::P;
     let mask = p.mask as u64;
     let sp = lane.sp;
@@ -192,6 +238,26 @@ unsafe fn step<B: Backend + Conceal, const ID: usize>(lane: &mut Lane<B>, prog: 
         }
         Base::V0 => unsafe { B::store(at, B::xor(lane.b, c)) },
     }
+    Mid { a, c }
+}
+
+/// Second half: the multiply on the second line, the variant's integer math and shuffle, and
+/// the new `a`, `b` and address.
+///
+/// # Safety
+/// As for [`first_half`].
+#[inline(always)]
+unsafe fn second_half<B: Backend + Conceal, const ID: usize>(
+    lane: &mut Lane<B>,
+    mid: Mid<B>,
+    prog: Option<Runner<'_>>,
+) {
+    let p = Row::<ID>::P;
+    let mask = p.mask as u64;
+    let sp = lane.sp;
+    // SAFETY: as in `first_half`.
+    let line = |x: u64| -> *mut u8 { unsafe { sp.add((x & mask) as usize) } };
+    let Mid { a, mut c } = mid;
 
     let idx = B::lo(c);
     let at = line(idx);
@@ -207,7 +273,9 @@ unsafe fn step<B: Backend + Conceal, const ID: usize>(lane: &mut Lane<B>, prog: 
             r[6] = B::lo(lane.b) as u32;
             r[7] = B::lo(lane.b1) as u32;
             r[8] = B::hi(lane.b1) as u32;
-            prog.run(r);
+            if let Some(prog) = prog {
+                prog.run(r);
+            }
             lane.al ^= r[2] as u64 | (r[3] as u64) << 32;
             lane.ah ^= r[0] as u64 | (r[1] as u64) << 32;
         } else {
@@ -298,22 +366,37 @@ pub(crate) unsafe fn run<B: Backend + Conceal, const ID: usize, const W: usize>(
     lanes: &mut [Lane<B>; W],
     prog: &RandomProgram,
 ) {
+    // Resolved once: the loop then calls the program's code directly.
+    let prog = prog.runner();
+    // Every way's first half, then every way's second half: each way's first scratchpad read
+    // issues right after the previous way's, not behind its whole iteration, so the ways' reads
+    // are in flight together (the out-of-order window does not reach a whole iteration ahead).
     // Unrolled by hand with constant indices: LLVM then keeps every lane's state in registers
     // instead of walking an array on the stack (a `for` over the lanes was left rolled).
-    macro_rules! lane {
-        ($i:literal) => {
+    let zero = Mid {
+        a: B::set(0, 0),
+        c: B::set(0, 0),
+    };
+    let mut mids = [zero; W];
+    macro_rules! first {
+        ($($i:literal)*) => {$(
             if W > $i {
                 // SAFETY: forwarded from the caller; `W > $i` keeps the index in bounds.
-                unsafe { step::<B, ID>(&mut lanes[$i], prog) };
+                mids[$i] = unsafe { first_half::<B, ID>(&mut lanes[$i]) };
             }
-        };
+        )*};
+    }
+    macro_rules! second {
+        ($($i:literal)*) => {$(
+            if W > $i {
+                // SAFETY: as above.
+                unsafe { second_half::<B, ID>(&mut lanes[$i], mids[$i], prog) };
+            }
+        )*};
     }
     for _ in 0..Row::<ID>::P.iterations {
-        lane!(0);
-        lane!(1);
-        lane!(2);
-        lane!(3);
-        lane!(4);
+        first!(0 1 2 3 4);
+        second!(0 1 2 3 4);
     }
 }
 
@@ -359,6 +442,23 @@ mod tests {
             x ^= x << 17;
             samples.push(x);
             samples.push(x >> (x % 64));
+        }
+        // Inputs whose root is an exact integer plus or minus one: where an estimate is off by one.
+        for _ in 0..2000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let r = (x >> 31) as u128; // 33 bits
+            let v = r + (1u128 << 33);
+            // (r + 2^33)^2 / 4 - 2^64 is the n at which the root reaches r.
+            let edge = v * v / 4;
+            if let Some(n) = edge.checked_sub(1u128 << 64) {
+                for d in [-2i128, -1, 0, 1, 2] {
+                    if let Ok(n) = u64::try_from(n as i128 + d) {
+                        samples.push(n);
+                    }
+                }
+            }
         }
         for n in samples {
             assert_eq!(int_sqrt_v2(n), isqrt_reference(n), "n = {n}");

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::cnr::{program_for_height, Program};
+use crate::cnr::{program_for_height, Program, Runner};
 
 /// A generated cn/r program for one height, or nothing for the other algorithms.
 #[derive(Debug, Default, Clone)]
@@ -29,11 +29,10 @@ impl RandomProgram {
         self.height
     }
 
-    /// Runs the program on `r`: r[0..4] are its registers, r[4..9] its read-only inputs.
+    /// The program resolved for the main loop (None for the algorithms without random math).
+    /// Its `run` works on `r`: r[0..4] are the program's registers, r[4..9] its read-only inputs.
     #[inline(always)]
-    pub(crate) fn run(&self, r: &mut [u32; 9]) {
-        if let Some(p) = &self.program {
-            p.run(r);
-        }
+    pub(crate) fn runner(&self) -> Option<Runner<'_>> {
+        self.program.as_deref().map(Program::runner)
     }
 }

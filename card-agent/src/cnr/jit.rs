@@ -1,7 +1,9 @@
 //! cn/r programs compiled to x86-64 machine code, each in its own read+execute page.
 //!
-//! Compiling costs one `mmap` and one `mprotect` per height; running is one indirect call with the
-//! registers in CPU registers, several times faster than any interpreter. Where the platform is not
+//! Compiling costs one `mmap` and one `mprotect` per height; running is one `call` from an `asm!`
+//! block that hands over the nine registers in CPU registers (see `x86_encoder` for the plan), so
+//! the main loop keeps its own state in registers across it: several times faster than any
+//! interpreter, and no spills around an ABI call. Where the platform is not
 //! x86-64 Unix, or the OS refuses executable memory (W^X policies), `compile` returns `None` and
 //! the caller keeps interpreting.
 
@@ -12,13 +14,10 @@ mod imp {
     use crate::cnr::instruction::Instruction;
     use crate::cnr::x86_encoder;
 
-    type Entry = unsafe extern "C" fn(*mut u32);
-
     /// One compiled program: an anonymous mapping holding its code, unmapped on drop.
     pub(crate) struct CompiledProgram {
         page: NonNull<libc::c_void>,
         len: usize,
-        entry: Entry,
     }
 
     // SAFETY: the mapping is written once before it becomes executable and never changes again;
@@ -55,17 +54,44 @@ mod imp {
                 unsafe { libc::munmap(raw, len) };
                 return None;
             }
-            // SAFETY: the page now holds a complete System V function taking one pointer
-            // (see x86_encoder: it only touches rcx, r8-r11, flags and the nine u32 at rdi).
-            let entry = unsafe { std::mem::transmute::<*mut libc::c_void, Entry>(raw) };
-            Some(CompiledProgram { page, len, entry })
+            Some(CompiledProgram { page, len })
         }
 
-        #[inline]
+        /// Runs the program on `r` (reads `r[0..9]`, writes `r[0..4]`).
+        #[inline(always)]
         pub(crate) fn run(&self, r: &mut [u32; 9]) {
-            // SAFETY: the code reads r[0..9] and writes r[0..4] through the pointer, which is valid
-            // for nine u32 for the duration of the call.
-            unsafe { (self.entry)(r.as_mut_ptr()) }
+            let [mut r0, mut r1, mut r2, mut r3, r4, r5, r6, r7, r8] = *r;
+            // SAFETY: the page holds code from `x86_encoder::encode`, read+execute for as long as
+            // `self` lives: it reads the nine registers named below, writes r8d..r11d, ecx and
+            // the flags, touches no memory, and returns with `ret`. The `call` pushes a return
+            // address, so rsp first steps over the 128-byte red zone the surrounding code may
+            // use; `asm!` without `nostack` keeps rsp aligned for a call.
+            // `nomem` holds: the pointer is only a call target (an instruction fetch), never
+            // read or written as data.
+            #[allow(clippy::pointers_in_nomem_asm_block)]
+            unsafe {
+                core::arch::asm!(
+                    "lea rsp, [rsp - 128]",
+                    "call {entry}",
+                    "lea rsp, [rsp + 128]",
+                    entry = in(reg) self.page.as_ptr(),
+                    inout("r8d") r0,
+                    inout("r9d") r1,
+                    inout("r10d") r2,
+                    inout("r11d") r3,
+                    in("eax") r4,
+                    in("edx") r5,
+                    in("esi") r6,
+                    in("edi") r7,
+                    in("r12d") r8,
+                    out("ecx") _,
+                    options(pure, nomem),
+                );
+            }
+            r[0] = r0;
+            r[1] = r1;
+            r[2] = r2;
+            r[3] = r3;
         }
     }
 

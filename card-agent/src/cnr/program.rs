@@ -81,9 +81,16 @@ impl Program {
     /// Executes the program in place: writes `r[0..4]`, reads `r[0..9]`, leaves `r[4..9]` as is.
     #[inline]
     pub fn run(&self, r: &mut [u32; 9]) {
+        self.runner().run(r);
+    }
+
+    /// The program resolved once for a hot loop: the machine code if there is some, otherwise
+    /// the interpreter, without the per-run checks of [`Program::run`].
+    #[inline]
+    pub fn runner(&self) -> Runner<'_> {
         match &self.compiled {
-            Some(compiled) => compiled.run(r),
-            None => executor::execute(&self.code, r),
+            Some(compiled) => Runner(How::Compiled(compiled)),
+            None => Runner(How::Interpreted(&self.code)),
         }
     }
 
@@ -119,6 +126,39 @@ impl Program {
     pub fn instructions(&self) -> &[Instruction] {
         &self.code[..self.len()]
     }
+}
+
+/// How a hot loop runs one program: borrowed from the [`Program`], copied into the loop.
+#[derive(Clone, Copy)]
+pub struct Runner<'a>(How<'a>);
+
+#[derive(Clone, Copy)]
+enum How<'a> {
+    Compiled(&'a CompiledProgram),
+    Interpreted(&'a [Instruction; SLOTS]),
+}
+
+impl Runner<'_> {
+    /// Executes the program in place, as [`Program::run`].
+    #[inline(always)]
+    pub fn run(self, r: &mut [u32; 9]) {
+        match self.0 {
+            How::Compiled(compiled) => compiled.run(r),
+            How::Interpreted(code) => {
+                // Through a copy: `r` itself never has its address taken, so the main loop
+                // can keep its registers in CPU registers on the compiled path.
+                let mut copy = *r;
+                interpret(code, &mut copy);
+                *r = copy;
+            }
+        }
+    }
+}
+
+/// The interpreter out of line: inlined, its 71 dispatch slots would crowd the hot loop's code.
+#[inline(never)]
+fn interpret(code: &[Instruction; SLOTS], r: &mut [u32; 9]) {
+    executor::execute(code, r);
 }
 
 impl fmt::Debug for Program {

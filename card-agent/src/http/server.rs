@@ -1,4 +1,5 @@
-//! The listener: each request is read whole (bounded), authorised, and answered by a `Routes`.
+//! The listener: each request is authorised, read whole (bounded) and answered by a `Routes`; an
+//! agent binary upload is the one body streamed instead (to `crate::upgrade`).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -65,6 +66,10 @@ pub trait Routes: Send + Sync + 'static {
     fn handle_text(&self, _req: &ApiRequest) -> Option<String> {
         None
     }
+    /// Where `PUT /v1/binary` goes; `None`: this API takes no uploads (answered 404).
+    fn upgrader(&self) -> Option<&crate::upgrade::Upgrader> {
+        None
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -128,6 +133,18 @@ async fn answer(
             StatusCode::FORBIDDEN,
             "wrong access token or control disabled",
         ),
+        // Authorised uploads stream to disk: they are far larger than any in-memory body.
+        Access::Granted
+            if method == Method::PUT
+                && path == crate::upgrade::BINARY_PATH
+                && routes.upgrader().is_some() =>
+        {
+            let (parts, body) = req.into_parts();
+            match routes.upgrader() {
+                Some(up) => up.handle(&parts.headers, body).await,
+                None => ApiResponse::not_found(),
+            }
+        }
         Access::Granted => match Limited::new(req.into_body(), MAX_BODY).collect().await {
             Err(_) => ApiResponse::error(StatusCode::PAYLOAD_TOO_LARGE, "request body too large"),
             Ok(body) => {

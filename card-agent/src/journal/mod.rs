@@ -28,6 +28,7 @@ pub mod format;
 mod leb128;
 mod reader;
 pub mod report;
+pub mod report_host;
 mod report_text;
 pub mod rotation;
 mod writer;

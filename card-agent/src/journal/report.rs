@@ -3,6 +3,7 @@
 use super::event::{Event, HugePageStatus, SessionEvent, SubmitOutcome, WorkerEvent};
 use super::format::ThreadKind;
 use super::reader::{JournalFile, TimedEvent};
+use super::report_host::{card_clocks, supervision, CardClock, SupervisionStep};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
@@ -44,6 +45,10 @@ pub struct Report {
     pub reconnects: Vec<Reconnect>,
     pub huge_pages: Vec<HugePages>,
     pub gaps: Vec<Gap>,
+    /// Host journals: each card's clock against the host's.
+    pub card_clocks: Vec<CardClock>,
+    /// Host journals: every deployment and supervision step.
+    pub supervision: Vec<SupervisionStep>,
     pub problems: Vec<String>,
 }
 
@@ -190,6 +195,8 @@ pub fn report(journal: &JournalFile, options: &ReportOptions) -> Report {
         reconnects: reconnects(&events),
         huge_pages,
         gaps: gaps(&events, options.gap_threshold, end_ns),
+        card_clocks: card_clocks(&events),
+        supervision: supervision(&events),
         problems: journal.problems.iter().map(|p| p.to_string()).collect(),
     }
 }

@@ -184,6 +184,33 @@ impl fmt::Display for Report {
             )?;
         }
 
+        if !self.card_clocks.is_empty() {
+            writeln!(
+                f,
+                "\ncard clocks (card - host, from the fastest round trip):"
+            )?;
+            for c in &self.card_clocks {
+                writeln!(
+                    f,
+                    "  card {:<3} {:+.3} ms ± {:.3} ms  (min RTT {:.3} ms, {} samples, raw spread {:.3} ms)",
+                    c.card, c.offset_ms, c.bound_ms, c.min_rtt_ms, c.samples, c.offset_spread_ms
+                )?;
+            }
+        }
+        if !self.supervision.is_empty() {
+            writeln!(f, "\nsupervision: {} step(s)", self.supervision.len())?;
+            for s in &self.supervision {
+                writeln!(
+                    f,
+                    "  {}  card {:<3} {:<9} {}",
+                    clock(s.at_s),
+                    s.card,
+                    s.action.to_string(),
+                    s.detail
+                )?;
+            }
+        }
+
         if !self.problems.is_empty() {
             writeln!(f, "\nproblems reading the journal: {}", self.problems.len())?;
             for p in &self.problems {

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use hyper::{Method, StatusCode};
 use serde_json::{json, Value};
 
+use super::config::ConfigError;
 use super::state::{lock, monotonic_ns, wall_ns, MinerState};
 use crate::http::{ApiRequest, ApiResponse, Routes};
 
@@ -12,9 +13,18 @@ use crate::http::{ApiRequest, ApiResponse, Routes};
 pub struct AgentApi {
     pub state: Arc<MinerState>,
     pub worker_id: String,
+    /// Takes `PUT /v1/binary` (self-upgrade); `None` disables it.
+    pub upgrader: Option<Arc<crate::upgrade::Upgrader>>,
+    /// xmrig's `restricted`: the API cannot be used for control (no access token configured).
+    pub restricted: bool,
 }
 
 impl Routes for AgentApi {
+    fn is_control(&self, method: &Method, path: &str) -> bool {
+        // The config holds the pool password and the token itself: reading it is control too.
+        (method != Method::GET && method != Method::HEAD) || path == "/1/config"
+    }
+
     fn handle(&self, req: ApiRequest) -> ApiResponse {
         match (&req.method, req.path.as_str()) {
             (&Method::GET, "/1/summary" | "/2/summary" | "/api.json") => {
@@ -23,8 +33,17 @@ impl Routes for AgentApi {
             (&Method::GET, "/2/backends" | "/1/backends") => ApiResponse::ok(self.backends()),
             (&Method::GET, "/v1/counters") => ApiResponse::ok(self.counters()),
             (&Method::POST, "/json_rpc") => self.json_rpc(&req.body),
+            (&Method::GET, "/1/config") => match self.state.reloader.get() {
+                Some(r) => ApiResponse::ok(r.current_json()),
+                None => ApiResponse::not_found(),
+            },
+            (&Method::PUT | &Method::POST, "/1/config") => self.put_config(&req.body),
             _ => ApiResponse::not_found(),
         }
+    }
+
+    fn upgrader(&self) -> Option<&crate::upgrade::Upgrader> {
+        self.upgrader.as_deref()
     }
 }
 
@@ -69,10 +88,11 @@ impl AgentApi {
             "id": s.boot_id,
             "worker_id": self.worker_id,
             "uptime": uptime,
-            "restricted": false,
+            "restricted": self.restricted,
             "kind": "miner",
             "ua": super::super::miner::config::user_agent(),
-            "version": env!("CARGO_PKG_VERSION"),
+            "version": format!("{}+{}", env!("CARGO_PKG_VERSION"), crate::upgrade::build_id()),
+            "build": crate::upgrade::build_id(),
             "algo": algo,
             "paused": s.workers.is_paused(),
             "donate_level": 0,
@@ -142,6 +162,7 @@ impl AgentApi {
         let shares = s.client_stats().map(|c| c.shares).unwrap_or_default();
         json!({
             "boot_id": s.boot_id,
+            "build": crate::upgrade::build_id(),
             "monotonic_ns": monotonic_ns(),
             "wall_ns": wall_ns(),
             "uptime_s": s.started.elapsed().as_secs_f64(),
@@ -154,6 +175,51 @@ impl AgentApi {
             "hugepages": s.workers.hugepages(),
             "aes": s.workers.thread_info().first().and_then(|t| t.aes),
         })
+    }
+
+    /// `PUT /1/config`: validate whole, save, apply live; 400 with the reason otherwise.
+    fn put_config(&self, body: &[u8]) -> ApiResponse {
+        let Some(reloader) = self.state.reloader.get() else {
+            return ApiResponse::not_found();
+        };
+        match reloader.put(body) {
+            Ok(plan) => {
+                let mut applied = Vec::new();
+                if plan.client {
+                    applied.push("pools: reconnecting");
+                }
+                if plan.workers {
+                    applied.push("cpu: restarting the workers");
+                }
+                let restart: Vec<&str> = if plan.http_needs_restart {
+                    vec!["http: takes effect when the agent is restarted"]
+                } else {
+                    vec![]
+                };
+                ApiResponse::ok(
+                    json!({"status": "OK", "applied": applied, "restart_required": restart}),
+                )
+            }
+            Err(e @ super::reload::ReloadError::Save { .. }) => {
+                tracing::error!("config reload refused: {e}");
+                ApiResponse::error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string())
+            }
+            Err(e) => {
+                // Parser messages quote the offending value, which could be a secret: the
+                // client gets the reason, the log only the verdict.
+                match &e {
+                    super::reload::ReloadError::Invalid(ConfigError::Body(_)) => {
+                        tracing::warn!(
+                            "config reload refused: not a valid config; the running config stays"
+                        )
+                    }
+                    other => {
+                        tracing::warn!("config reload refused: {other}; the running config stays")
+                    }
+                }
+                ApiResponse::error(StatusCode::BAD_REQUEST, &e.to_string())
+            }
+        }
     }
 
     /// `{"method": "pause" | "resume" | "stop"}`, JSON-RPC style as xmrig's.

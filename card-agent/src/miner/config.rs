@@ -7,9 +7,11 @@ use std::time::Duration;
 use phirig_pool::client::{ClientConfig, PoolConfig, Timeouts};
 use phirig_pool::protocol::PoolUrl;
 use serde::Deserialize;
+use serde_json::{json, Value};
 
 use crate::cli::MineArgs;
 use crate::cn::{AesPath, Algorithm};
+use crate::journal::JournalConfig;
 use crate::memory::PagePolicy;
 use crate::worker::WorkerConfig;
 
@@ -30,6 +32,8 @@ pub enum ConfigError {
     NoUser(String),
     #[error("{0}")]
     Algorithm(String),
+    #[error("config is not valid: {0}")]
+    Body(String),
     #[error("cannot read the access token file {path}: {source}")]
     TokenFile {
         path: String,
@@ -89,14 +93,34 @@ pub struct ConfigFile {
 
 impl ConfigFile {
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        Self::load_value(path).map(|(file, _)| file)
+    }
+
+    /// The file parsed, and as raw JSON (kept whole for `GET /1/config`).
+    pub fn load_value(path: &Path) -> Result<(Self, Value), ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
             path: path.display().to_string(),
             source,
         })?;
-        serde_json::from_str(&text).map_err(|e| ConfigError::Parse {
+        let parse = |e: serde_json::Error| ConfigError::Parse {
             path: path.display().to_string(),
             reason: e.to_string(),
-        })
+        };
+        let raw: Value = serde_json::from_str(&text).map_err(parse)?;
+        let file = serde_json::from_value(raw.clone()).map_err(parse)?;
+        Ok((file, raw))
+    }
+
+    /// A config sent through the API (`PUT /1/config`): the same JSON as the file.
+    pub fn from_body(body: &[u8]) -> Result<(Self, Value), ConfigError> {
+        let raw: Value =
+            serde_json::from_slice(body).map_err(|e| ConfigError::Body(e.to_string()))?;
+        if !raw.is_object() {
+            return Err(ConfigError::Body("expected a JSON object".into()));
+        }
+        let file =
+            serde_json::from_value(raw.clone()).map_err(|e| ConfigError::Body(e.to_string()))?;
+        Ok((file, raw))
     }
 }
 
@@ -129,6 +153,30 @@ pub struct MinerConfig {
     pub http: Option<HttpConfig>,
     pub print_time: Duration,
     pub journal: Option<std::path::PathBuf>,
+    /// fsync interval, rotation size: from `--journal-fsync` and `--journal-max-mb`.
+    pub journal_config: JournalConfig,
+}
+
+/// The journal file rig mode writes when no `--journal` is given.
+pub const RIG_JOURNAL_FILE: &str = "phirig-agent.journal";
+
+/// Where the journal goes: `--no-journal` wins, then `--journal FILE`, then rig mode's default.
+pub fn journal_path(args: &MineArgs) -> Option<std::path::PathBuf> {
+    if args.no_journal {
+        return None;
+    }
+    args.journal
+        .clone()
+        .or_else(|| args.rig.then(|| std::path::PathBuf::from(RIG_JOURNAL_FILE)))
+}
+
+/// The journal's fsync interval and size cap from the flags.
+pub fn journal_config(args: &MineArgs) -> JournalConfig {
+    JournalConfig {
+        fsync_interval: (args.journal_fsync > 0).then(|| Duration::from_secs(args.journal_fsync)),
+        max_file_bytes: args.journal_max_mb.max(1) << 20,
+        ..JournalConfig::default()
+    }
 }
 
 /// Every algorithm we can mine, `first` first: what a login advertises to the pool.
@@ -162,6 +210,15 @@ pub fn resolve_token(raw: Option<String>) -> Result<Option<String>, ConfigError>
     }
 }
 
+/// The card's own address in rig mode: the local address of the route to the host's proxy (the
+/// first pool). A UDP `connect` only looks the route up; nothing is sent.
+fn rig_address(client: &ClientConfig) -> Option<IpAddr> {
+    let pool = client.pools.first()?;
+    let sock = std::net::UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0)).ok()?;
+    sock.connect((pool.url.host.as_str(), pool.url.port)).ok()?;
+    Some(sock.local_addr().ok()?.ip()).filter(|ip| !ip.is_unspecified())
+}
+
 /// Stratum timeouts: flags win over the file (`retry-pause`, as xmrig names it), defaults otherwise.
 fn timeouts(args: &MineArgs, file: &ConfigFile) -> Timeouts {
     let secs = |flag: Option<u64>, default: Duration| {
@@ -188,6 +245,11 @@ impl MinerConfig {
             Some(p) => ConfigFile::load(p)?,
             None => ConfigFile::default(),
         };
+        Self::resolve_with(args, &file)
+    }
+
+    /// Resolves `file` under the command-line `args` (flags win).
+    pub fn resolve_with(args: &MineArgs, file: &ConfigFile) -> Result<Self, ConfigError> {
         let mut entries: Vec<PoolEntry> = if args.url.is_empty() {
             file.pools
                 .iter()
@@ -243,7 +305,7 @@ impl MinerConfig {
         }
         let algos = advertised_algos(algo);
         let client = ClientConfig {
-            timeouts: timeouts(args, &file),
+            timeouts: timeouts(args, file),
             ..ClientConfig::new(pools, &user_agent(), algos)
         };
         let hw_aes = !args.no_aesni && file.cpu.hw_aes != Some(false);
@@ -273,6 +335,7 @@ impl MinerConfig {
                 addr: SocketAddr::new(
                     args.http_host
                         .or(file.http.host)
+                        .or_else(|| args.rig.then(|| rig_address(&client)).flatten())
                         .unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST)),
                     port,
                 ),
@@ -293,9 +356,180 @@ impl MinerConfig {
             algo,
             http,
             print_time: Duration::from_secs(file.print_time.unwrap_or(args.print_time).max(1)),
-            journal: args.journal.clone(),
+            journal: journal_path(args),
+            journal_config: journal_config(args),
         })
     }
+
+    /// The effective configuration as xmrig's JSON (what `GET /1/config` shows when the agent
+    /// was not started from a file). Includes the access token: the route needs the token.
+    pub fn to_json(&self) -> Value {
+        let pools: Vec<Value> = self
+            .client
+            .pools
+            .iter()
+            .map(|p| {
+                json!({
+                    "url": p.url.to_string(),
+                    "user": p.user,
+                    "pass": p.pass,
+                    "rig-id": p.rig_id,
+                    "nicehash": p.nicehash,
+                    "keepalive": p.keepalive,
+                    "tls": p.url.tls,
+                    "tls-fingerprint": p.tls_fingerprint,
+                })
+            })
+            .collect();
+        let http = match &self.http {
+            Some(h) => json!({
+                "enabled": true,
+                "host": h.addr.ip().to_string(),
+                "port": h.addr.port(),
+                "access-token": h.token,
+                "restricted": h.restricted_read,
+            }),
+            None => json!({"enabled": false}),
+        };
+        json!({
+            "algo": self.algo.to_string(),
+            "pools": pools,
+            "cpu": {
+                "enabled": true,
+                "huge-pages": self.workers.pages != PagePolicy::normal_only(),
+                "hw-aes": self.workers.aes != AesPath::Software,
+                "threads": self.workers.threads,
+                "intensity": self.workers.intensity,
+            },
+            "http": http,
+            "print-time": self.print_time.as_secs(),
+            "retry-pause": self.client.timeouts.backoff_initial.as_secs(),
+        })
+    }
+}
+
+/// The command-line flags a reloaded config is resolved under: those the JSON can say itself
+/// (pools, login, algorithm, threads, retry pause) are dropped so the new JSON decides them;
+/// the rest (HTTP, journal, timeouts the JSON has no key for, `--no-hugepages`) still apply.
+#[derive(Clone)]
+pub struct ReloadArgs {
+    args: MineArgs,
+    file: Option<std::path::PathBuf>,
+}
+
+impl std::fmt::Debug for ReloadArgs {
+    // The flags may hold the API token.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReloadArgs")
+            .field("file", &self.file)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ReloadArgs {
+    pub fn new(args: &MineArgs) -> Self {
+        let flags = MineArgs {
+            url: Vec::new(),
+            user: None,
+            pass: None,
+            rig_id: None,
+            algo: None,
+            threads: None,
+            intensity: None,
+            nicehash: false,
+            keepalive: false,
+            tls: false,
+            tls_fingerprint: None,
+            retry_pause: None,
+            config: None,
+            ..args.clone()
+        };
+        Self {
+            args: flags,
+            file: args.config.clone(),
+        }
+    }
+
+    /// The `-c` file, if the agent was started with one (SIGHUP reloads it, PUTs are saved to it).
+    pub fn file(&self) -> Option<&Path> {
+        self.file.as_deref()
+    }
+
+    /// Resolves a new config file under the remaining flags, validating everything.
+    pub fn resolve(&self, file: &ConfigFile) -> Result<MinerConfig, ConfigError> {
+        let c = MinerConfig::resolve_with(&self.args, file)?;
+        c.client
+            .validate()
+            .map_err(|e| ConfigError::Body(e.to_string()))?;
+        Ok(c)
+    }
+}
+
+/// What a reload changes, so only that is restarted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ReloadPlan {
+    /// Pools, login, timeouts: reconnect the stratum client.
+    pub client: bool,
+    /// Threads, intensity, AES path, pages: restart the workers.
+    pub workers: bool,
+    /// HTTP address or token: only a restart of the agent applies it.
+    pub http_needs_restart: bool,
+}
+
+impl ReloadPlan {
+    pub fn between(old: &MinerConfig, new: &MinerConfig) -> Self {
+        let w = |c: &MinerConfig| {
+            (
+                c.workers.threads,
+                c.workers.intensity,
+                c.workers.aes,
+                c.workers.pages,
+            )
+        };
+        let h = |c: &MinerConfig| {
+            c.http
+                .as_ref()
+                .map(|h| (h.addr, h.token.clone(), h.restricted_read))
+        };
+        Self {
+            client: old.client != new.client,
+            workers: w(old) != w(new),
+            http_needs_restart: h(old) != h(new),
+        }
+    }
+}
+
+/// Writes `value` to `path` atomically (temporary file in the same directory, fsync, rename), so
+/// a crash leaves either the old or the new config, never half of one.
+pub fn write_config_file(path: &Path, value: &Value) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let text = serde_json::to_string_pretty(value).map_err(std::io::Error::other)?;
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
+    let result = (|| {
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)?;
+        f.write_all(text.as_bytes())?;
+        f.write_all(b"\n")?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
 }
 
 #[cfg(test)]
@@ -377,6 +611,100 @@ mod tests {
         a.http_access_token = Some("s3cret-token".into());
         let c = MinerConfig::resolve(&a).expect("config");
         assert!(!format!("{c:?}").contains("s3cret-token"));
+    }
+
+    #[test]
+    fn rig_mode_journals_by_default_and_flags_win() {
+        let mut a = args();
+        assert_eq!(MinerConfig::resolve(&a).expect("config").journal, None);
+        a.rig = true;
+        let c = MinerConfig::resolve(&a).expect("config");
+        assert_eq!(c.journal, Some(RIG_JOURNAL_FILE.into()));
+        a.journal = Some("/tmp/x.journal".into());
+        assert_eq!(
+            MinerConfig::resolve(&a).expect("config").journal,
+            Some("/tmp/x.journal".into())
+        );
+        a.journal = None;
+        a.no_journal = true;
+        assert_eq!(MinerConfig::resolve(&a).expect("config").journal, None);
+        a.journal_fsync = 0;
+        a.journal_max_mb = 2;
+        let c = MinerConfig::resolve(&a).expect("config");
+        assert_eq!(c.journal_config.fsync_interval, None, "0 = only on close");
+        assert_eq!(c.journal_config.max_file_bytes, 2 << 20);
+        // The API listens on the card's side of the route to the proxy (loopback here).
+        a.http_port = Some(0);
+        let c = MinerConfig::resolve(&a).expect("config");
+        assert_eq!(
+            c.http.expect("http").addr.ip(),
+            IpAddr::V4(Ipv4Addr::LOCALHOST)
+        );
+        a.journal_fsync = 3;
+        assert_eq!(
+            MinerConfig::resolve(&a)
+                .expect("config")
+                .journal_config
+                .fsync_interval,
+            Some(Duration::from_secs(3))
+        );
+    }
+
+    #[test]
+    fn a_reload_takes_the_new_json_over_the_flags_and_plans_the_restarts() {
+        let mut a = args();
+        a.threads = Some(1);
+        a.http_port = Some(4000);
+        let old = MinerConfig::resolve(&a).expect("config");
+        let reload = ReloadArgs::new(&a);
+        let (file, _) = ConfigFile::from_body(
+            br#"{"pools":[{"url":"127.0.0.1:4444","user":"w2"}],"cpu":{"threads":2}}"#,
+        )
+        .expect("body");
+        let new = reload.resolve(&file).expect("new config");
+        assert_eq!(new.client.pools[0].url.port, 4444);
+        assert_eq!(new.client.pools[0].user, "w2");
+        assert_eq!(new.workers.threads, Some(2));
+        assert_eq!(
+            new.http.as_ref().map(|h| h.addr.port()),
+            Some(4000),
+            "flag kept"
+        );
+        let plan = ReloadPlan::between(&old, &new);
+        assert!(
+            plan.client && plan.workers && !plan.http_needs_restart,
+            "{plan:?}"
+        );
+        assert_eq!(ReloadPlan::between(&new, &new), ReloadPlan::default());
+        // The effective JSON reads back to the same config.
+        let again = ConfigFile::from_body(old.to_json().to_string().as_bytes()).expect("json");
+        let back = ReloadArgs::new(&a).resolve(&again.0).expect("round trip");
+        assert_eq!(ReloadPlan::between(&old, &back), ReloadPlan::default());
+        // Bad bodies are clear errors.
+        for bad in [&b"not json"[..], b"[1]", br#"{"pools":"x"}"#] {
+            assert!(matches!(
+                ConfigFile::from_body(bad),
+                Err(ConfigError::Body(_))
+            ));
+        }
+        let (nopool, _) = ConfigFile::from_body(b"{}").expect("empty object parses");
+        assert!(matches!(reload.resolve(&nopool), Err(ConfigError::NoPool)));
+    }
+
+    #[test]
+    fn config_files_are_written_whole() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("c.json");
+        std::fs::write(&path, "old").expect("write");
+        write_config_file(&path, &json!({"a": 1})).expect("write config");
+        let back: Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).expect("read")).expect("json");
+        assert_eq!(back, json!({"a": 1}));
+        assert_eq!(
+            std::fs::read_dir(dir.path()).expect("dir").count(),
+            1,
+            "temp file left"
+        );
     }
 
     #[test]

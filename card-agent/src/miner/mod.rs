@@ -3,6 +3,7 @@
 pub mod api;
 pub mod config;
 pub mod console;
+pub mod reload;
 pub mod run_loop;
 pub mod state;
 
@@ -12,7 +13,7 @@ use tracing::info;
 
 use crate::cli::MineArgs;
 use crate::http::{serve, AuthPolicy};
-use crate::journal::{HeaderInfo, Journal, JournalConfig, ThreadKind};
+use crate::journal::{HeaderInfo, Journal, ThreadKind};
 use crate::worker::Workers;
 pub use config::{ConfigError, MinerConfig};
 pub use state::MinerState;
@@ -30,23 +31,36 @@ pub enum MinerError {
     Journal(#[from] crate::journal::JournalError),
     #[error("cannot start the async runtime: {0}")]
     Runtime(std::io::Error),
+    #[error("cannot re-execute the upgraded binary: {0}")]
+    Reexec(std::io::Error),
 }
 
 /// Mines with the given flags until stopped.
 pub fn run(args: MineArgs) -> Result<(), MinerError> {
     init_logging();
-    let config = MinerConfig::resolve(&args)?;
+    let (config, raw) = match &args.config {
+        Some(p) => {
+            let (file, raw) = config::ConfigFile::load_value(p)?;
+            (MinerConfig::resolve_with(&args, &file)?, Some(raw))
+        }
+        None => (MinerConfig::resolve(&args)?, None),
+    };
+    let reload_args = config::ReloadArgs::new(&args);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .thread_name("agent-io")
         .build()
         .map_err(MinerError::Runtime)?;
-    runtime.block_on(run_async(config))
+    runtime.block_on(run_async(config, reload_args, raw))
 }
 
-/// Mines on the current runtime until stopped.
-pub async fn run_async(config: MinerConfig) -> Result<(), MinerError> {
+/// Mines on the current runtime until stopped. `raw` is the `-c` file's JSON, if any.
+pub async fn run_async(
+    mut config: MinerConfig,
+    reload_args: config::ReloadArgs,
+    raw: Option<serde_json::Value>,
+) -> Result<(), MinerError> {
     let (tx, notes) = tokio::sync::mpsc::unbounded_channel();
     info!(
         "phirig-agent {} aes {} pools {}",
@@ -59,7 +73,7 @@ pub async fn run_async(config: MinerConfig) -> Result<(), MinerError> {
             let port = config.http.as_ref().map_or(0, |h| h.addr.port());
             let j = Journal::create(
                 path,
-                JournalConfig::default(),
+                config.journal_config.clone(),
                 HeaderInfo::from_env(0, port),
             )?;
             info!("journal: {}", path.display());
@@ -67,31 +81,38 @@ pub async fn run_async(config: MinerConfig) -> Result<(), MinerError> {
         }
         None => None,
     };
-    let mut worker_config = config.workers.clone();
-    worker_config.journal = journal.clone();
-    let workers = Workers::start(worker_config, config.algo, tx);
+    let (reloader, reloads) = reload::Reloader::new(reload_args, config.clone(), raw);
+    // The run loop's copy carries the journal, so restarted workers keep journaling.
+    config.workers.journal = journal.clone();
+    let workers = Workers::start(config.workers.clone(), config.algo, tx);
     let state = Arc::new(MinerState::new(workers, config.algo));
+    let _ = state.reloader.set(reloader);
     if let Some(j) = &journal {
         state.set_journal(j.thread(POOL_THREAD_ID, ThreadKind::Pool));
     }
+    // A weak handle: the upgrader must not keep the state (and its journal) alive at shutdown.
+    let weak = Arc::downgrade(&state);
+    let upgrader = Arc::new(crate::upgrade::Upgrader::new(move || {
+        if let Some(s) = weak.upgrade() {
+            s.request_stop();
+        }
+    }));
     let api_task = match &config.http {
         Some(http) => {
+            let auth = AuthPolicy::new(http.token.clone(), http.restricted_read);
             let routes = Arc::new(api::AgentApi {
                 state: state.clone(),
                 worker_id: hostname(),
+                upgrader: Some(upgrader.clone()),
+                restricted: !auth.has_token(),
             });
-            let (addr, task) = serve(
-                http.addr,
-                routes,
-                AuthPolicy::new(http.token.clone(), http.restricted_read),
-            )
-            .await?;
+            let (addr, task) = serve(http.addr, routes, auth).await?;
             info!("HTTP API on http://{addr}");
             Some(task)
         }
         None => None,
     };
-    run_loop::run(config, state.clone(), notes).await;
+    run_loop::run(config, state.clone(), notes, reloads).await;
     if let Some(t) = api_task {
         t.abort();
         let _ = t.await;
@@ -110,6 +131,10 @@ pub async fn run_async(config: MinerConfig) -> Result<(), MinerError> {
         }
     }
     info!("stopped");
+    if upgrader.installed() {
+        // Same path, argv and environment: configuration and token file carry over.
+        return Err(MinerError::Reexec(upgrader.reexec()));
+    }
     Ok(())
 }
 

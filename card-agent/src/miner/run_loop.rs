@@ -3,12 +3,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use phirig_pool::client::{self, ClientEvent, FoundShare, Job, ShareId, ShareOutcome};
+use phirig_pool::client::{self, ClientEvent, FoundShare, HangCause, Job, ShareId, ShareOutcome};
 use tokio::sync::mpsc::UnboundedReceiver;
 use tracing::{error, info, warn};
 
 use super::config::MinerConfig;
 use super::console::status_line;
+use super::reload::Reload;
 use super::state::{lock, monotonic_ns, MinerState};
 use crate::cn::Algorithm;
 use crate::journal::{Event, SessionEvent, SubmitOutcome};
@@ -47,11 +48,12 @@ pub fn mining_job(job: &Job, seq: u64, default_algo: Algorithm) -> Result<Mining
     Ok(mj)
 }
 
-/// Runs until stopped (API `stop`, SIGTERM or Ctrl-C).
+/// Runs until stopped (API `stop`, SIGTERM or Ctrl-C). Applies reloaded configs as they come.
 pub async fn run(
-    config: MinerConfig,
+    mut config: MinerConfig,
     state: Arc<MinerState>,
     mut notes: UnboundedReceiver<WorkerNote>,
+    mut reloads: UnboundedReceiver<Reload>,
 ) {
     let (handle, mut events) = client::spawn(config.client.clone());
     *lock(&state.client) = Some(handle);
@@ -59,22 +61,34 @@ pub async fn run(
     let mut sample = tokio::time::interval(Duration::from_secs(1));
     let mut print = tokio::time::interval(config.print_time);
     print.tick().await;
-    let mut sigterm =
-        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut sigterm = signal(SignalKind::terminate()).ok();
+    let mut sighup = signal(SignalKind::hangup()).ok();
     loop {
         tokio::select! {
             ev = events.recv() => match ev {
-                Some(ev) => on_client_event(&state, ev, &mut seq, config.algo),
+                Some(ev) => on_client_event(&state, ev, &mut seq, &config),
                 None => { error!("pool client stopped"); break; }
             },
             Some(note) = notes.recv() => on_worker_note(&state, note),
-            _ = sample.tick() => state.sample(monotonic_ns()),
+            Some(reload) = reloads.recv() => {
+                apply_reload(&state, &mut config, reload);
+                print = tokio::time::interval(config.print_time);
+                print.tick().await;
+            }
+            _ = sample.tick() => {
+                state.sample(monotonic_ns());
+                state.flush_journal();
+            }
+            _ = recv_signal(&mut sighup) => match state.reloader.get().map(|r| r.reload_file()) {
+                Some(Ok(_)) => info!("SIGHUP: configuration file read again"),
+                Some(Err(e)) => error!("SIGHUP: {e}; the running configuration stays"),
+                None => {}
+            },
             _ = print.tick() => info!("{}", status_line(&state)),
             _ = state.stop.notified() => { info!("stop requested through the API"); break; }
             _ = tokio::signal::ctrl_c() => { info!("interrupted; stopping"); break; }
-            _ = async { match sigterm.as_mut() { Some(s) => { s.recv().await; } None => std::future::pending::<()>().await } } => {
-                info!("SIGTERM; stopping"); break;
-            }
+            _ = recv_signal(&mut sigterm) => { info!("SIGTERM; stopping"); break; }
         }
     }
     // Stop hashing first, then give submits already on the wire a bounded time to be answered.
@@ -88,7 +102,56 @@ pub async fn run(
     }
 }
 
-fn on_client_event(state: &MinerState, ev: ClientEvent, seq: &mut u64, default_algo: Algorithm) {
+/// Waits for a signal; forever when it could not be installed.
+async fn recv_signal(s: &mut Option<tokio::signal::unix::Signal>) {
+    match s.as_mut() {
+        Some(s) => {
+            s.recv().await;
+        }
+        None => std::future::pending::<()>().await,
+    }
+}
+
+/// Applies a validated new configuration: only what changed is restarted.
+fn apply_reload(state: &MinerState, config: &mut MinerConfig, reload: Reload) {
+    let Reload {
+        config: mut new,
+        plan,
+    } = reload;
+    new.workers.journal = config.workers.journal.clone();
+    if plan.client {
+        let handle = lock(&state.client);
+        if let Some(Err(e)) = handle.as_ref().map(|c| c.reconfigure(new.client.clone())) {
+            error!("new pool list refused: {e}; staying on the old one");
+            new.client = config.client.clone();
+        } else {
+            info!(
+                "configuration reloaded: reconnecting to {} pool(s), first {}",
+                new.client.pools.len(),
+                new.client
+                    .pools
+                    .first()
+                    .map_or(String::new(), |p| p.url.to_string())
+            );
+        }
+    }
+    if plan.workers {
+        info!("configuration reloaded: restarting the workers");
+        // Joining waits at most one hash batch per thread.
+        tokio::task::block_in_place(|| state.workers.restart(new.workers.clone(), new.algo));
+    }
+    if plan.http_needs_restart {
+        warn!("configuration reloaded: the HTTP API settings change when the agent is restarted");
+    }
+    // Journal and HTTP stay as started (they are not part of a reload).
+    new.journal = config.journal.clone();
+    new.http = config.http.clone();
+    *config = new;
+    info!("configuration reloaded");
+}
+
+fn on_client_event(state: &MinerState, ev: ClientEvent, seq: &mut u64, config: &MinerConfig) {
+    let default_algo = config.algo;
     match ev {
         ClientEvent::Job(job) => {
             *seq += 1;
@@ -138,13 +201,51 @@ fn on_client_event(state: &MinerState, ev: ClientEvent, seq: &mut u64, default_a
             state.journal(&Event::Session(SessionEvent::Connected {
                 pool: url.clone(),
             }));
+            // The client reports a connection once the pool accepted the login.
+            state.journal(&Event::Session(SessionEvent::Login { ok: true }));
             let mut r = lock(&state.results);
+            if let Some(from) = r.last_pool.filter(|from| *from != pool) {
+                let name = |i: usize| {
+                    config
+                        .client
+                        .pools
+                        .get(i)
+                        .map_or_else(|| format!("#{i}"), |p| p.url.to_string())
+                };
+                state.journal(&Event::Session(SessionEvent::Failover {
+                    from: name(from),
+                    to: name(pool),
+                }));
+            }
+            r.last_pool = Some(pool);
             r.pool_url = Some(url);
             r.connected_at = Some(std::time::Instant::now());
         }
         ClientEvent::Disconnected { pool, cause } => {
+            let t = &config.client.timeouts;
+            // Which timer found the session hung, and after how long a silence.
+            let timer = match &cause {
+                HangCause::ResponseTimeout { .. } => Some(t.response),
+                HangCause::IdleTimeout => Some(t.idle),
+                HangCause::WriteStalled => Some(t.write_stall),
+                _ => None,
+            };
+            if let Some(after) = timer {
+                state.journal(&Event::Session(SessionEvent::Hung {
+                    timer: cause.kind().to_string(),
+                    silent_ms: after.as_millis() as u64,
+                }));
+            }
+            if matches!(cause, HangCause::LoginRejected(_)) {
+                state.journal(&Event::Session(SessionEvent::Login { ok: false }));
+            }
             state.journal(&Event::Session(SessionEvent::Disconnected {
                 reason: format!("{}: {cause}", cause.kind()),
+            }));
+            let attempt = lock(&state.results).failures + 1;
+            state.journal(&Event::Session(SessionEvent::Reconnect {
+                cause: cause.kind().to_string(),
+                attempt: u32::try_from(attempt).unwrap_or(u32::MAX),
             }));
             // The job belonged to that connection: hashing on would only make stale shares.
             let had_job = state.workers.current_job().is_some();
@@ -216,7 +317,20 @@ fn on_worker_note(state: &MinerState, note: WorkerNote) {
             }
         }
         WorkerNote::Exhausted { seq } => {
-            warn!("nonce space of job #{seq} used up; waiting for the next job")
+            // Only the host's proxy hands out slices and answers `getjob`; an ordinary pool
+            // might drop us for an unknown method, and its 2^32 nonces outlast any job.
+            let sliced = state
+                .job_by_seq(seq)
+                .is_some_and(|j| j.nonce_range.is_some());
+            let current = state.workers.current_job().is_some_and(|j| j.seq == seq);
+            if sliced && current {
+                info!("nonce slice of job #{seq} used up; asking for a fresh one");
+                if let Some(c) = lock(&state.client).as_ref() {
+                    c.request_job();
+                }
+            } else if !sliced {
+                warn!("nonce space of job #{seq} used up; waiting for the next job")
+            }
         }
         WorkerNote::Ready {
             thread,

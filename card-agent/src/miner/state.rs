@@ -28,6 +28,8 @@ pub struct Results {
     pub pool_url: Option<String>,
     pub connected_at: Option<Instant>,
     pub failures: u64,
+    /// Index of the pool of the last login, to journal failovers.
+    pub last_pool: Option<usize>,
 }
 
 impl Results {
@@ -60,6 +62,8 @@ pub struct MinerState {
     pub stop: Notify,
     /// The pool loop's journal buffer and when each share was submitted (for its round trip).
     log: Mutex<Option<PoolLog>>,
+    /// Configuration reload (`PUT /1/config`, SIGHUP); set once at start.
+    pub reloader: std::sync::OnceLock<super::reload::Reloader>,
 }
 
 /// Journal state of the pool loop (one task: the lock is never contended).
@@ -82,6 +86,7 @@ impl MinerState {
             stopping: AtomicBool::new(false),
             stop: Notify::new(),
             log: Mutex::new(None),
+            reloader: std::sync::OnceLock::new(),
         }
     }
 
@@ -113,6 +118,14 @@ impl MinerState {
             .as_mut()
             .and_then(|log| log.submitted.remove(&id))
             .map_or(0, |t| t.elapsed().as_nanos() as u64)
+    }
+
+    /// Hands the pool loop's buffered events to the journal writer (called every second, so
+    /// they reach the file within about a second even when the loop is quiet).
+    pub fn flush_journal(&self) {
+        if let Some(log) = lock(&self.log).as_mut() {
+            log.journal.flush();
+        }
     }
 
     /// Flushes and releases the pool loop's journal buffer.

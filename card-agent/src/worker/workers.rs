@@ -14,7 +14,7 @@ use super::nonce_range::put_nonce;
 use super::self_test::self_test;
 use super::topology::{plan, Topology, MAX_INTENSITY};
 use crate::cn::{AesPath, Algorithm, CnHasher};
-use crate::journal::{Event, Journal, ThreadJournal, ThreadKind, WorkerEvent};
+use crate::journal::{Event, HugePageStatus, Journal, ThreadJournal, ThreadKind, WorkerEvent};
 use crate::memory::{PageKind, PagePolicy};
 use phirig_pool::protocol::hash_value;
 
@@ -105,6 +105,9 @@ pub struct ThreadInfo {
 }
 
 struct Shared {
+    /// Threads running; `threads` may be longer after a restart with fewer threads, so the
+    /// cumulative counters of the retired ones are kept (totals never go backwards).
+    running: usize,
     stop: AtomicBool,
     paused: AtomicBool,
     epoch: AtomicU64,
@@ -131,7 +134,8 @@ impl Shared {
 
 /// The running workers.
 pub struct Workers {
-    shared: Arc<Shared>,
+    /// Replaced whole by [`Workers::restart`]; the hash loop only ever sees its own `Shared`.
+    shared: Mutex<Arc<Shared>>,
     handles: Mutex<Vec<JoinHandle<()>>>,
 }
 
@@ -142,75 +146,73 @@ impl Workers {
         algo: Algorithm,
         notes: UnboundedSender<WorkerNote>,
     ) -> Self {
-        let topology = Topology::detect();
-        let threads = config
-            .threads
-            .unwrap_or_else(|| plan(&topology, algo.scratchpad_bytes()).threads)
-            .max(1);
-        let shared = Arc::new(Shared {
-            stop: AtomicBool::new(false),
-            paused: AtomicBool::new(false),
-            epoch: AtomicU64::new(0),
-            job: Mutex::new(None),
-            threads: (0..threads).map(|_| ThreadState::default()).collect(),
-            notes,
-            config,
-            topology,
-        });
-        let handles = (0..threads)
-            .map(|index| {
-                let shared = shared.clone();
-                std::thread::Builder::new()
-                    .name(format!("cn-worker-{index}"))
-                    .spawn(move || supervise(index, &shared))
-                    .expect("spawning a worker thread")
-            })
-            .collect();
+        let (shared, handles) = launch(config, algo, notes, None);
         Self {
-            shared,
+            shared: Mutex::new(shared),
             handles: Mutex::new(handles),
         }
     }
 
+    fn shared(&self) -> Arc<Shared> {
+        lock(&self.shared).clone()
+    }
+
+    /// Stops every thread and starts them again on `config` (thread count, intensity, AES
+    /// path, pages), for a configuration reload. The current job, its nonce cursor (so no
+    /// nonce is hashed twice), the pause state and the cumulative counters carry over.
+    pub fn restart(&self, config: WorkerConfig, algo: Algorithm) {
+        let old = self.shared();
+        old.stop.store(true, Ordering::Release);
+        for h in std::mem::take(&mut *lock(&self.handles)) {
+            let _ = h.join();
+        }
+        let (shared, handles) = launch(config, algo, old.notes.clone(), Some(&old));
+        *lock(&self.shared) = shared;
+        *lock(&self.handles) = handles;
+    }
+
+    /// Threads running.
     pub fn threads(&self) -> usize {
-        self.shared.threads.len()
+        self.shared().running
     }
 
     /// Switches every worker to `job` within one hash batch. A job that cannot be mined is refused
     /// and the current one keeps running.
     pub fn set_job(&self, job: MiningJob) -> Result<(), JobError> {
         job.validate()?;
-        *lock(&self.shared.job) = Some(Arc::new(ActiveJob::new(job)));
-        self.shared.epoch.fetch_add(1, Ordering::Release);
+        let shared = self.shared();
+        *lock(&shared.job) = Some(Arc::new(ActiveJob::new(job)));
+        shared.epoch.fetch_add(1, Ordering::Release);
         Ok(())
     }
 
     /// Stops mining until the next job (e.g. the pool connection is down and the job is stale).
     pub fn clear_job(&self) {
-        *lock(&self.shared.job) = None;
-        self.shared.epoch.fetch_add(1, Ordering::Release);
+        let shared = self.shared();
+        *lock(&shared.job) = None;
+        shared.epoch.fetch_add(1, Ordering::Release);
     }
 
     /// The job being mined, if any.
     pub fn current_job(&self) -> Option<MiningJob> {
-        lock(&self.shared.job).as_ref().map(|a| a.job.clone())
+        lock(&self.shared().job).as_ref().map(|a| a.job.clone())
     }
 
     pub fn pause(&self) {
-        self.shared.paused.store(true, Ordering::Release);
+        self.shared().paused.store(true, Ordering::Release);
     }
 
     pub fn resume(&self) {
-        self.shared.paused.store(false, Ordering::Release);
+        self.shared().paused.store(false, Ordering::Release);
     }
 
     pub fn is_paused(&self) -> bool {
-        self.shared.paused.load(Ordering::Acquire)
+        self.shared().paused.load(Ordering::Acquire)
     }
 
     /// Cumulative hashes per thread.
     pub fn hash_counts(&self) -> Vec<u64> {
-        self.shared
+        self.shared()
             .threads
             .iter()
             .map(|t| t.hashes.load(Ordering::Relaxed))
@@ -219,7 +221,7 @@ impl Workers {
 
     /// Restarts per thread (after panics).
     pub fn restarts(&self) -> Vec<u64> {
-        self.shared
+        self.shared()
             .threads
             .iter()
             .map(|t| t.restarts.load(Ordering::Relaxed))
@@ -228,9 +230,11 @@ impl Workers {
 
     /// What each thread last reported about its path.
     pub fn thread_info(&self) -> Vec<ThreadInfo> {
-        self.shared
+        let shared = self.shared();
+        shared
             .threads
             .iter()
+            .take(shared.running)
             .map(|t| lock(&t.info).clone())
             .collect()
     }
@@ -247,7 +251,7 @@ impl Workers {
 
     /// Stops and joins every thread (their journal buffers are flushed as they end). Idempotent.
     pub fn stop(&self) {
-        self.shared.stop.store(true, Ordering::Release);
+        self.shared().stop.store(true, Ordering::Release);
         let handles = std::mem::take(&mut *lock(&self.handles));
         for h in handles {
             let _ = h.join();
@@ -259,6 +263,54 @@ impl Drop for Workers {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// Builds the shared state (carrying `previous`'s job and counters over) and spawns the threads.
+fn launch(
+    config: WorkerConfig,
+    algo: Algorithm,
+    notes: UnboundedSender<WorkerNote>,
+    previous: Option<&Shared>,
+) -> (Arc<Shared>, Vec<JoinHandle<()>>) {
+    let topology = Topology::detect();
+    let running = config
+        .threads
+        .unwrap_or_else(|| plan(&topology, algo.scratchpad_bytes()).threads)
+        .max(1);
+    let kept = previous.map_or(0, |p| p.threads.len());
+    let threads = (0..running.max(kept))
+        .map(|i| {
+            let t = ThreadState::default();
+            if let Some(old) = previous.and_then(|p| p.threads.get(i)) {
+                t.hashes
+                    .store(old.hashes.load(Ordering::Relaxed), Ordering::Relaxed);
+                t.restarts
+                    .store(old.restarts.load(Ordering::Relaxed), Ordering::Relaxed);
+            }
+            t
+        })
+        .collect();
+    let shared = Arc::new(Shared {
+        running,
+        stop: AtomicBool::new(false),
+        paused: AtomicBool::new(previous.is_some_and(|p| p.paused.load(Ordering::Acquire))),
+        epoch: AtomicU64::new(0),
+        job: Mutex::new(previous.and_then(|p| lock(&p.job).clone())),
+        threads,
+        notes,
+        config,
+        topology,
+    });
+    let handles = (0..running)
+        .map(|index| {
+            let shared = shared.clone();
+            std::thread::Builder::new()
+                .name(format!("cn-worker-{index}"))
+                .spawn(move || supervise(index, &shared))
+                .expect("spawning a worker thread")
+        })
+        .collect();
+    (shared, handles)
 }
 
 /// How often a worker records its hash count in the journal.
@@ -332,6 +384,9 @@ fn supervise(index: usize, shared: &Shared) {
                 shared.threads[index]
                     .restarts
                     .fetch_add(1, Ordering::Relaxed);
+                log.record(&Event::Worker(WorkerEvent::Panic {
+                    message: message.clone(),
+                }));
                 let _ = shared.notes.send(WorkerNote::Panicked {
                     thread: index,
                     message,
@@ -342,13 +397,30 @@ fn supervise(index: usize, shared: &Shared) {
     }
 }
 
+/// What this worker's scratchpads got, for the journal.
+fn hugepage_event(pages: &[PageKind], algo: Algorithm) -> Event {
+    let huge = pages.iter().filter(|p| p.is_huge()).count();
+    let status = match huge {
+        0 => HugePageStatus::Failed,
+        n if n == pages.len() => HugePageStatus::Allocated,
+        _ => HugePageStatus::Partial,
+    };
+    let each = algo.scratchpad_bytes() as u64;
+    Event::HugePages {
+        status,
+        requested_bytes: each * pages.len() as u64,
+        huge_bytes: each * huge as u64,
+        errno: 0,
+    }
+}
+
 /// A hasher on one algorithm, or the reason this worker will not mine it.
 enum Path {
     Ready(CnHasher),
     Refused(Algorithm),
 }
 
-fn prepare(index: usize, shared: &Shared, algo: Algorithm) -> Path {
+fn prepare(index: usize, shared: &Shared, algo: Algorithm, log: &mut WorkerLog) -> Path {
     let ways = shared.intensity_for(algo);
     let aes = shared.config.aes;
     let made = CnHasher::new(algo, aes, ways, shared.config.pages)
@@ -357,6 +429,7 @@ fn prepare(index: usize, shared: &Shared, algo: Algorithm) -> Path {
     match made {
         Ok(h) => {
             let pages = h.pages().to_vec();
+            log.record(&hugepage_event(&pages, algo));
             {
                 let mut info = lock(&shared.threads[index].info);
                 info.algo = Some(algo.to_string());
@@ -408,7 +481,7 @@ fn mine(index: usize, shared: &Shared, log: &mut WorkerLog) {
                 };
                 if !same {
                     drop(path.take()); // free the old scratchpads before taking new ones
-                    path = Some(prepare(index, shared, algo));
+                    path = Some(prepare(index, shared, algo, log));
                 }
             }
         }

@@ -1,6 +1,7 @@
 //! What to deploy where: binaries per platform, remote directory, agent arguments, token, timeouts.
 
 use crate::ssh::SshOptions;
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -33,9 +34,16 @@ pub struct DeployConfig {
     /// Directory on this machine for the local card's pid file, log and token file.
     pub local_dir: PathBuf,
     /// Agent arguments (config path, pool, …); `--no-aesni` is appended where the card lacks AES.
+    /// `{card}`, `{card_ip}` and `{host_ip}` in a word are replaced per card (see
+    /// [`super::expand_agent_args`]), e.g. `-o stratum+tcp://{host_ip}:3333 --http-host {card_ip}`.
     pub agent_args: Vec<String>,
+    /// Extra agent arguments for one card (by card name), after `agent_args`: per-card threads,
+    /// ports and the like.
+    pub card_args: BTreeMap<String, Vec<String>>,
     /// The agent's HTTP port on the card.
     pub agent_port: u16,
+    /// A card's own agent port, where it differs from `agent_port`.
+    pub card_ports: BTreeMap<String, u16>,
     /// Health check path; a 2xx answer means the agent is up.
     pub health_path: String,
     /// Bearer token for the agent API. Sent to the card on stdin into a 0600 file whose path the
@@ -57,7 +65,9 @@ impl Default for DeployConfig {
             remote_dir: "/var/lib/phirig".into(),
             local_dir: std::env::temp_dir().join("phirig-local"),
             agent_args: Vec::new(),
+            card_args: BTreeMap::new(),
             agent_port: 8640,
+            card_ports: BTreeMap::new(),
             health_path: "/v1/counters".into(),
             token: None,
             health_timeout: Duration::from_secs(15),
@@ -76,7 +86,9 @@ impl std::fmt::Debug for DeployConfig {
             .field("remote_dir", &self.remote_dir)
             .field("local_dir", &self.local_dir)
             .field("agent_args", &self.agent_args)
+            .field("card_args", &self.card_args)
             .field("agent_port", &self.agent_port)
+            .field("card_ports", &self.card_ports)
             .field("health_path", &self.health_path)
             .field("token", &self.token.as_ref().map(|_| "<redacted>"))
             .field("health_timeout", &self.health_timeout)

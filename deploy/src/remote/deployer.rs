@@ -1,5 +1,6 @@
 //! Deploy, start, stop, restart and status of the agent on one card, over ssh or locally.
 
+use super::agent_args::expand as expand_agent_args;
 use super::config::{DeployConfig, DigestMethod};
 use super::digest::{local_digest, parse_digest_reply, remote_digest};
 use super::error::DeployError;
@@ -7,7 +8,7 @@ use super::health::{check_once, health_url, wait_healthy};
 use super::paths::AgentPaths;
 use super::profile::{choose_binary, parse_probe, BinaryChoice, CardProfile, PROBE_SCRIPT};
 use super::report::{AgentStatus, StartReport, StopOutcome, UploadReport};
-use super::scripts;
+use super::scripts::{self, Intent, Launched};
 use crate::discovery::{Card, CardKind};
 use crate::ssh::{run, shell_quote, Input, Output};
 use std::collections::HashMap;
@@ -36,7 +37,13 @@ impl Deployer {
 
     /// The agent's health URL on `card`.
     pub fn url(&self, card: &Card) -> String {
-        health_url(card, self.config.agent_port, &self.config.health_path)
+        let port = self
+            .config
+            .card_ports
+            .get(&card.name)
+            .copied()
+            .unwrap_or(self.config.agent_port);
+        health_url(card, port, &self.config.health_path)
     }
 
     async fn sh(&self, card: &Card, script: &str, input: Input<'_>) -> Result<Output, DeployError> {
@@ -196,18 +203,28 @@ impl Deployer {
         }
     }
 
-    /// Starts the agent detached (setsid, nohup, pid file, log) and waits for its health check.
+    /// Starts the agent detached (setsid, nohup, pid file, log) and waits for its health check;
+    /// an agent already running is left alone. Clears the operator's "stopped" mark.
     /// The token goes over stdin into a 0600 file; the agent finds it through `PHIRIG_TOKEN_FILE`.
     pub async fn start(&self, card: &Card) -> Result<StartReport, DeployError> {
-        self.launch(card, false).await
+        self.launch_as(card, false, Intent::Operator).await
     }
 
-    /// Start, first stopping a running agent in the same round trip when `stop_first`.
-    async fn launch(&self, card: &Card, stop_first: bool) -> Result<StartReport, DeployError> {
+    /// Start, first stopping a running agent in the same round trip when `stop_first`; all under
+    /// the card's lock. `None` when `intent` is the supervisor's and the operator stopped the card.
+    async fn launch(
+        &self,
+        card: &Card,
+        stop_first: bool,
+        intent: Intent,
+    ) -> Result<Option<StartReport>, DeployError> {
         let choice = self.choose(card).await?;
         let paths = self.paths(card, Some(&choice));
         let mut argv = vec![paths.binary.clone()];
-        argv.extend(self.config.agent_args.iter().cloned());
+        argv.extend(expand_agent_args(&self.config.agent_args, card).await?);
+        if let Some(extra) = self.config.card_args.get(&card.name) {
+            argv.extend(expand_agent_args(extra, card).await?);
+        }
         if choice.no_aesni {
             argv.push("--no-aesni".into());
         }
@@ -217,16 +234,22 @@ impl Deployer {
             &argv,
             token.is_some(),
             stop_first.then_some(self.config.stop_grace),
+            intent,
         );
         let input = token.map_or(Input::None, |t| Input::Bytes(t.as_bytes()));
         let out = self.sh_ok(card, "start", &script, input).await?;
         let reply = out.stdout_text();
-        let pid: u32 = reply
-            .trim()
-            .parse()
-            .map_err(|_| Self::bad_reply(card, "start", reply.clone()))?;
+        let (pid, already_running) = match scripts::parse_launch(&reply) {
+            Some(Launched::Started(pid)) => (pid, false),
+            Some(Launched::AlreadyRunning(pid)) => (pid, true),
+            Some(Launched::OperatorStopped) => {
+                info!(card = %card.name, "stopped by the operator: not started");
+                return Ok(None);
+            }
+            None => return Err(Self::bad_reply(card, "start", reply)),
+        };
         let url = self.url(card);
-        info!(card = %card.name, pid, %url, "agent started, waiting for health check");
+        info!(card = %card.name, pid, already_running, %url, "agent started, waiting for health check");
         let healthy = wait_healthy(&self.http, card, &url, token, self.config.health_timeout).await;
         if let Err(DeployError::Health {
             card: c,
@@ -244,29 +267,65 @@ impl Deployer {
         }
         healthy?;
         info!(card = %card.name, pid, "agent healthy");
-        Ok(StartReport {
+        Ok(Some(StartReport {
             card: card.name.clone(),
             pid,
             url,
-        })
+            already_running,
+        }))
+    }
+
+    /// [`Self::launch`] for an intent that always starts.
+    async fn launch_as(
+        &self,
+        card: &Card,
+        stop_first: bool,
+        intent: Intent,
+    ) -> Result<StartReport, DeployError> {
+        self.launch(card, stop_first, intent)
+            .await?
+            .ok_or_else(|| Self::bad_reply(card, "start", "operator-stopped".into()))
     }
 
     /// `upload` (skipped for the local card), then stop any running agent and start (one trip).
+    /// Clears the operator's "stopped" mark.
     pub async fn deploy(&self, card: &Card) -> Result<(UploadReport, StartReport), DeployError> {
         let up = self.upload(card).await?;
-        let started = self.launch(card, true).await?;
+        let started = self.launch_as(card, true, Intent::Operator).await?;
         Ok((up, started))
     }
 
-    /// Stop then start (one round trip), without copying.
+    /// Stop then start (one round trip), without copying. Clears the operator's "stopped" mark.
     pub async fn restart(&self, card: &Card) -> Result<StartReport, DeployError> {
-        self.launch(card, true).await
+        self.launch_as(card, true, Intent::Operator).await
     }
 
-    /// TERM the pid from the pid file, KILL it after the grace period, remove the pid file.
+    /// The watchdog's restart: like [`Self::restart`], but `None` (and nothing started) when the
+    /// operator has stopped the card, even if that stop landed after the watchdog decided.
+    pub async fn supervised_restart(
+        &self,
+        card: &Card,
+    ) -> Result<Option<StartReport>, DeployError> {
+        self.launch(card, true, Intent::Supervisor).await
+    }
+
+    /// The watchdog's redeploy: copy, then start unless the operator has stopped the card.
+    pub async fn supervised_deploy(
+        &self,
+        card: &Card,
+    ) -> Result<Option<(UploadReport, StartReport)>, DeployError> {
+        let up = self.upload(card).await?;
+        Ok(self
+            .launch(card, true, Intent::Supervisor)
+            .await?
+            .map(|s| (up, s)))
+    }
+
+    /// The operator's stop: marks the card "stopped" (the watchdog leaves it so until the next
+    /// start, restart or deploy), TERMs the agent and KILLs it after the grace period.
     pub async fn stop(&self, card: &Card) -> Result<StopOutcome, DeployError> {
         let paths = self.paths(card, None);
-        let script = scripts::stop_script(&paths.pidfile, self.config.stop_grace);
+        let script = scripts::stop_script(&paths, self.config.stop_grace);
         let out = self.sh_ok(card, "stop", &script, Input::None).await?;
         let reply = out.stdout_text();
         let outcome =
@@ -275,23 +334,35 @@ impl Deployer {
         Ok(outcome)
     }
 
-    /// Binary present? Process alive? Health check answering?
+    /// Binary present? Process alive? Health check answering? Stopped by the operator?
     pub async fn status(&self, card: &Card) -> Result<AgentStatus, DeployError> {
+        Ok(self.probe(card).await?.0)
+    }
+
+    /// [`Self::status`] plus the health check's body (the agent's counters) when it answered.
+    pub async fn probe(&self, card: &Card) -> Result<(AgentStatus, Option<String>), DeployError> {
         let local = self.config.binaries.x86_64.as_deref();
         let paths =
             AgentPaths::for_card(card, &self.config.remote_dir, &self.config.local_dir, local);
-        let script = scripts::status_script(&paths.binary, &paths.pidfile);
+        let script = scripts::status_script(&paths);
         let out = self.sh_ok(card, "status", &script, Input::None).await?;
         let reply = out.stdout_text();
-        let (binary_present, pid) =
+        let st =
             scripts::parse_status(&reply).ok_or_else(|| Self::bad_reply(card, "status", reply))?;
-        let healthy = pid.is_some() && self.fetch(card).await.is_ok();
-        Ok(AgentStatus {
-            card: card.name.clone(),
-            binary_present,
-            pid,
-            healthy,
-        })
+        let body = match st.pid {
+            Some(_) => self.fetch(card).await.ok(),
+            None => None,
+        };
+        Ok((
+            AgentStatus {
+                card: card.name.clone(),
+                binary_present: st.binary_present,
+                pid: st.pid,
+                healthy: body.is_some(),
+                stopped_by_operator: st.stopped_by_operator,
+            },
+            body,
+        ))
     }
 
     /// The health check body (e.g. the agent's counters JSON), one attempt.

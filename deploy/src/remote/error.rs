@@ -43,6 +43,8 @@ pub enum DeployError {
         step: &'static str,
         reply: String,
     },
+    #[error("card {card}: cannot tell this host's address towards the card: {detail}")]
+    HostAddress { card: String, detail: String },
     #[error("card {card}: agent not healthy at {url}: {detail}")]
     Health {
         card: String,

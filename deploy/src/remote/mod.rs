@@ -1,5 +1,6 @@
 //! Putting the agent on a card and controlling it there: copy + digest check, start, stop, status.
 
+mod agent_args;
 mod config;
 mod deployer;
 mod digest;
@@ -11,6 +12,7 @@ mod report;
 mod rows;
 mod scripts;
 
+pub use agent_args::{expand as expand_agent_args, host_ip_for};
 pub use config::{AgentBinaries, DeployConfig, DigestMethod};
 pub use deployer::Deployer;
 pub use digest::{digest_script, local_digest, parse_digest_reply, remote_digest};
@@ -20,3 +22,4 @@ pub use paths::AgentPaths;
 pub use profile::{choose_binary, parse_probe, BinaryChoice, CardProfile, PROBE_SCRIPT};
 pub use report::{AgentStatus, StartReport, StopOutcome, UploadReport};
 pub use rows::card_rows;
+pub use scripts::Intent;

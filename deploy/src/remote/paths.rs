@@ -12,6 +12,10 @@ pub struct AgentPaths {
     pub pidfile: String,
     pub log: String,
     pub token: String,
+    /// `flock`ed around every start and stop, so two of them never interleave on one card.
+    pub lock: String,
+    /// Present while the operator wants the agent stopped; the watchdog leaves such a card alone.
+    pub stopped_marker: String,
 }
 
 impl AgentPaths {
@@ -37,6 +41,8 @@ impl AgentPaths {
             pidfile: join("agent.pid"),
             log: join("agent.log"),
             token: join("agent.token"),
+            lock: join("agent.lock"),
+            stopped_marker: join("stopped"),
             dir,
         }
     }

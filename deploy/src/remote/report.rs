@@ -20,6 +20,8 @@ pub struct StartReport {
     pub card: String,
     pub pid: u32,
     pub url: String,
+    /// A plain start found this agent already running and started no second one.
+    pub already_running: bool,
 }
 
 /// What `stop` found and did.
@@ -41,6 +43,8 @@ pub struct AgentStatus {
     pub pid: Option<u32>,
     /// The health check answered 2xx (only tried when the process is alive).
     pub healthy: bool,
+    /// The operator stopped it (`phirig stop`); the watchdog leaves it stopped until a start.
+    pub stopped_by_operator: bool,
 }
 
 impl AgentStatus {
@@ -49,7 +53,9 @@ impl AgentStatus {
         match (self.pid.is_some(), self.healthy, self.binary_present) {
             (true, true, _) => "running",
             (true, false, _) => "unhealthy",
-            (false, _, true) => "stopped",
+            (false, _, true) if self.stopped_by_operator => "stopped",
+            // Crashed, killed, or never started: the watchdog would restart it.
+            (false, _, true) => "not running",
             (false, _, false) => "no binary",
         }
     }

@@ -34,8 +34,42 @@ pub fn copy_verify_script(
     )
 }
 
-/// TERM the pid in the pid file, KILL after `grace`; prints `notrunning`, `terminated` or `killed`.
-pub fn stop_script(pidfile: &str, grace: Duration) -> String {
+/// Who asks for a start. The operator's start clears the "stopped" marker; the watchdog's
+/// respects it and starts nothing, so a card stopped on purpose stays stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Intent {
+    Operator,
+    Supervisor,
+}
+
+/// `alive PID`: the process exists and is not a zombie. A killed agent whose parent shell has
+/// exited waits as a zombie until init reaps it, which some inits do late; `kill -0` alone would
+/// call it running.
+const ALIVE_FN: &str = r#"alive() { kill -0 "$1" 2>/dev/null || return 1; st=$(sed -n 's/^State:[[:space:]]*\([A-Z]\).*/\1/p' "/proc/$1/status" 2>/dev/null); [ "$st" != Z ]; }
+"#;
+
+/// How long a start or stop waits for another one on the same card to finish.
+const LOCK_WAIT_SECS: u32 = 60;
+
+/// Creates the agent directory and takes the card's agent lock on fd 9 for the rest of the
+/// script: a `phirig restart` racing the watchdog (another process, maybe another host) then
+/// runs strictly before or after it, never interleaved. Cards without `flock(1)` run unlocked.
+fn lock_prelude(paths: &AgentPaths) -> String {
+    format!(
+        r#"{ALIVE_FN}umask 077 && mkdir -p {dir} || exit 1
+if command -v flock >/dev/null 2>&1; then
+  exec 9>>{lock} || exit 1
+  flock -w {LOCK_WAIT_SECS} 9 || {{ echo "another start or stop on this card did not finish within {LOCK_WAIT_SECS} s" >&2; exit 75; }}
+fi
+"#,
+        dir = shell_quote(&paths.dir),
+        lock = shell_quote(&paths.lock),
+    )
+}
+
+/// TERM the pid in the pid file, KILL after `grace`; prints `notrunning`, `terminated` or
+/// `killed`. No lock, no marker: the building block of [`stop_script`] and [`launch_script`].
+fn stop_body(pidfile: &str, grace: Duration) -> String {
     // Polls of 0.2 s; a `sleep` without fractions (old busybox) fails at once and we sleep 1 s,
     // which only makes the bounded wait longer, never endless.
     let polls = (grace.as_millis() / 200).max(1);
@@ -43,16 +77,27 @@ pub fn stop_script(pidfile: &str, grace: Duration) -> String {
         r#"pf={pf}
 pid=$(cat "$pf" 2>/dev/null)
 case "$pid" in ''|*[!0-9]*) rm -f "$pf"; echo notrunning; exit 0;; esac
-if ! kill -0 "$pid" 2>/dev/null; then rm -f "$pf"; echo notrunning; exit 0; fi
+if ! alive "$pid"; then rm -f "$pf"; echo notrunning; exit 0; fi
 kill -TERM "$pid" 2>/dev/null
 i=0
-while kill -0 "$pid" 2>/dev/null; do
+while alive "$pid"; do
   i=$((i+1))
   if [ "$i" -gt {polls} ]; then kill -KILL "$pid" 2>/dev/null; rm -f "$pf"; echo killed; exit 0; fi
   sleep 0.2 2>/dev/null || sleep 1
 done
 rm -f "$pf"; echo terminated"#,
         pf = shell_quote(pidfile),
+    )
+}
+
+/// The operator's stop: under the card lock, leave the "stopped" marker (so the watchdog does not
+/// bring the agent back), then TERM, and KILL after `grace`. Prints like [`stop_body`].
+pub fn stop_script(paths: &AgentPaths, grace: Duration) -> String {
+    format!(
+        "{prelude}: > {marker} || exit 1\n{body}",
+        prelude = lock_prelude(paths),
+        marker = shell_quote(&paths.stopped_marker),
+        body = stop_body(&paths.pidfile, grace),
     )
 }
 
@@ -65,27 +110,49 @@ pub fn parse_stop(reply: &str) -> Option<StopOutcome> {
     }
 }
 
-/// Starts `argv` detached (setsid, nohup, log, pid file) and prints its pid. With `token_on_stdin`
-/// the script first stores stdin as the 0600 token file and points `PHIRIG_TOKEN_FILE` at it.
-/// With `stop_first`, a running agent is stopped in the same round trip.
+/// What a launch script did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Launched {
+    Started(u32),
+    /// A plain start found the agent running and left it alone.
+    AlreadyRunning(u32),
+    /// A supervisor start found the operator's "stopped" marker and started nothing.
+    OperatorStopped,
+}
+
+/// Starts `argv` detached (setsid, nohup, log, pid file) under the card lock. With
+/// `token_on_stdin` the script first stores stdin as the 0600 token file and points
+/// `PHIRIG_TOKEN_FILE` at it. With `stop_first`, a running agent is stopped in the same round
+/// trip; without it, a running agent is left alone (no second copy). See [`parse_launch`].
 pub fn launch_script(
     paths: &AgentPaths,
     argv: &[String],
     token_on_stdin: bool,
     stop_first: Option<Duration>,
+    intent: Intent,
 ) -> String {
-    let mut script = String::new();
-    if let Some(grace) = stop_first {
-        // In a subshell: the stop script's `exit`s must not end this one.
-        script.push_str(&format!(
-            "(\n{}\n) >/dev/null 2>&1\n",
-            stop_script(&paths.pidfile, grace)
-        ));
+    let mut script = lock_prelude(paths);
+    let marker = shell_quote(&paths.stopped_marker);
+    match intent {
+        Intent::Supervisor => script.push_str(&format!(
+            "if [ -e {marker} ]; then echo operator-stopped; exit 0; fi\n"
+        )),
+        Intent::Operator => script.push_str(&format!("rm -f {marker} || exit 1\n")),
     }
-    script.push_str(&format!(
-        "umask 077 && mkdir -p {dir} && cd {dir} || exit 1\n",
-        dir = shell_quote(&paths.dir)
-    ));
+    match stop_first {
+        // In a subshell: the stop body's `exit`s must not end this one.
+        Some(grace) => script.push_str(&format!(
+            "(\n{}\n) >/dev/null 2>&1\n",
+            stop_body(&paths.pidfile, grace)
+        )),
+        None => script.push_str(&format!(
+            r#"pid=$(cat {pf} 2>/dev/null)
+case "$pid" in ''|*[!0-9]*) ;; *) if alive "$pid"; then echo "already $pid"; exit 0; fi;; esac
+"#,
+            pf = shell_quote(&paths.pidfile)
+        )),
+    }
+    script.push_str(&format!("cd {} || exit 1\n", shell_quote(&paths.dir)));
     let mut env = String::new();
     if token_on_stdin {
         let tmp = shell_quote(&format!("{}.tmp", paths.token));
@@ -94,8 +161,9 @@ pub fn launch_script(
         env = format!("PHIRIG_TOKEN_FILE={tok} ");
     }
     // A simple command with `&` keeps `$!` the agent's pid: setsid and nohup exec in place.
+    // `9>&-`: the agent must not inherit the lock, or it would hold it for its whole life.
     script.push_str(&format!(
-        "{env}setsid nohup {cmd} > {log} 2>&1 < /dev/null &\npid=$!\necho \"$pid\" > {pidfile} && echo \"$pid\"",
+        "{env}setsid nohup {cmd} > {log} 2>&1 < /dev/null 9>&- &\npid=$!\necho \"$pid\" > {pidfile} && echo \"$pid\"",
         cmd = shell_join(argv),
         log = shell_quote(&paths.log),
         pidfile = shell_quote(&paths.pidfile),
@@ -103,20 +171,40 @@ pub fn launch_script(
     script
 }
 
-/// Prints `binary`/`nobinary`, then `running <pid>` or `stopped`.
-pub fn status_script(binary: &str, pidfile: &str) -> String {
+pub fn parse_launch(reply: &str) -> Option<Launched> {
+    let reply = reply.trim();
+    if reply == "operator-stopped" {
+        return Some(Launched::OperatorStopped);
+    }
+    if let Some(pid) = reply.strip_prefix("already ") {
+        return pid.parse().ok().map(Launched::AlreadyRunning);
+    }
+    reply.parse().ok().map(Launched::Started)
+}
+
+/// Prints `binary`/`nobinary`, `running <pid>`/`stopped`, then `operator-stopped`/`supervised`.
+pub fn status_script(paths: &AgentPaths) -> String {
     format!(
-        r#"if [ -f {bin} ]; then echo binary; else echo nobinary; fi
+        r#"{ALIVE_FN}if [ -f {bin} ]; then echo binary; else echo nobinary; fi
 pid=$(cat {pf} 2>/dev/null)
-case "$pid" in ''|*[!0-9]*) echo stopped; exit 0;; esac
-if kill -0 "$pid" 2>/dev/null; then echo "running $pid"; else echo stopped; fi"#,
-        bin = shell_quote(binary),
-        pf = shell_quote(pidfile),
+case "$pid" in ''|*[!0-9]*) echo stopped;; *) if alive "$pid"; then echo "running $pid"; else echo stopped; fi;; esac
+if [ -e {marker} ]; then echo operator-stopped; else echo supervised; fi"#,
+        bin = shell_quote(&paths.binary),
+        pf = shell_quote(&paths.pidfile),
+        marker = shell_quote(&paths.stopped_marker),
     )
 }
 
-/// (binary present, pid of the live agent).
-pub fn parse_status(reply: &str) -> Option<(bool, Option<u32>)> {
+/// What [`status_script`] saw.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StatusReply {
+    pub binary_present: bool,
+    /// Pid of the live agent.
+    pub pid: Option<u32>,
+    pub stopped_by_operator: bool,
+}
+
+pub fn parse_status(reply: &str) -> Option<StatusReply> {
     let mut lines = reply.lines().map(str::trim);
     let binary_present = match lines.next()? {
         "binary" => true,
@@ -127,7 +215,16 @@ pub fn parse_status(reply: &str) -> Option<(bool, Option<u32>)> {
         "stopped" => None,
         l => Some(l.strip_prefix("running ")?.parse().ok()?),
     };
-    Some((binary_present, pid))
+    let stopped_by_operator = match lines.next()? {
+        "operator-stopped" => true,
+        "supervised" => false,
+        _ => return None,
+    };
+    Some(StatusReply {
+        binary_present,
+        pid,
+        stopped_by_operator,
+    })
 }
 
 /// The last lines of a log file.
@@ -149,32 +246,141 @@ mod tests {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    fn paths_in(d: &str, binary: &str) -> AgentPaths {
+        AgentPaths {
+            dir: d.into(),
+            binary: binary.into(),
+            pidfile: format!("{d}/agent.pid"),
+            log: format!("{d}/agent.log"),
+            token: format!("{d}/agent.token"),
+            lock: format!("{d}/agent.lock"),
+            stopped_marker: format!("{d}/stopped"),
+        }
+    }
+
+    fn argv(words: &[&str]) -> Vec<String> {
+        words.iter().map(|s| s.to_string()).collect()
+    }
+
+    /// Exists and is not a zombie waiting for a slow init to reap it.
+    fn alive(pid: u32) -> bool {
+        std::fs::read_to_string(format!("/proc/{pid}/status")).is_ok_and(|s| {
+            !s.lines()
+                .any(|l| l.starts_with("State:") && l.contains('Z'))
+        })
+    }
+
     #[test]
     fn launch_status_stop_locally() {
         let dir = tempfile::tempdir().expect("tempdir");
         let d = dir.path().join("a 'b' $(c)");
         let d = d.to_str().expect("utf8");
-        let paths = AgentPaths {
-            dir: d.into(),
-            binary: "sleep".into(),
-            pidfile: format!("{d}/agent.pid"),
-            log: format!("{d}/agent.log"),
-            token: format!("{d}/agent.token"),
+        let paths = paths_in(d, "sleep");
+        let sleep = argv(&["sleep", "30"]);
+        let launch = |stop_first, intent| {
+            parse_launch(&sh(&launch_script(
+                &paths, &sleep, false, stop_first, intent,
+            )))
         };
-        let argv = vec!["sleep".to_string(), "30".to_string()];
-        let pid: u32 = sh(&launch_script(&paths, &argv, false, None))
-            .trim()
-            .parse()
-            .expect("pid");
-        let st = parse_status(&sh(&status_script(&format!("{d}/none"), &paths.pidfile)));
-        assert_eq!(st, Some((false, Some(pid))));
-        let out = sh(&stop_script(&paths.pidfile, Duration::from_secs(2)));
-        assert_eq!(parse_stop(&out), Some(StopOutcome::Terminated));
-        let st = parse_status(&sh(&status_script(&paths.pidfile, &paths.pidfile)));
-        assert_eq!(st, Some((false, None)), "pid file removed");
+        let Some(Launched::Started(pid)) = launch(None, Intent::Operator) else {
+            panic!("not started")
+        };
+        // A second plain start leaves the running agent alone.
         assert_eq!(
-            parse_stop(&sh(&stop_script(&paths.pidfile, Duration::from_secs(1)))),
+            launch(None, Intent::Operator),
+            Some(Launched::AlreadyRunning(pid))
+        );
+        let st = parse_status(&sh(&status_script(&paths_in(d, &format!("{d}/none")))));
+        assert_eq!(
+            st,
+            Some(StatusReply {
+                binary_present: false,
+                pid: Some(pid),
+                stopped_by_operator: false
+            })
+        );
+        let out = sh(&stop_script(&paths, Duration::from_secs(2)));
+        assert_eq!(parse_stop(&out), Some(StopOutcome::Terminated));
+        assert!(!alive(pid));
+        let st = parse_status(&sh(&status_script(&paths_in(d, &paths.pidfile))));
+        assert_eq!(
+            st,
+            Some(StatusReply {
+                binary_present: false,
+                pid: None,
+                stopped_by_operator: true
+            }),
+            "pid file removed, marker left"
+        );
+        assert_eq!(
+            parse_stop(&sh(&stop_script(&paths, Duration::from_secs(1)))),
             Some(StopOutcome::NotRunning)
+        );
+        // The watchdog's start respects the operator's stop …
+        let grace = Some(Duration::from_secs(1));
+        assert_eq!(
+            launch(grace, Intent::Supervisor),
+            Some(Launched::OperatorStopped)
+        );
+        assert_eq!(
+            parse_status(&sh(&status_script(&paths))).map(|s| s.pid),
+            Some(None)
+        );
+        // … the operator's start clears it, and then the watchdog may restart.
+        let Some(Launched::Started(p1)) = launch(grace, Intent::Operator) else {
+            panic!("operator start")
+        };
+        let Some(Launched::Started(p2)) = launch(grace, Intent::Supervisor) else {
+            panic!("supervisor restart")
+        };
+        assert!(
+            p1 != p2 && !alive(p1) && alive(p2),
+            "{p1} {} {p2} {}",
+            alive(p1),
+            alive(p2)
+        );
+        let st = parse_status(&sh(&status_script(&paths))).expect("status");
+        assert!(!st.stopped_by_operator);
+        assert_eq!(
+            parse_stop(&sh(&stop_script(&paths, Duration::from_secs(2)))),
+            Some(StopOutcome::Terminated)
+        );
+    }
+
+    #[test]
+    fn concurrent_restarts_leave_exactly_one_agent() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let d = dir.path().to_str().expect("utf8");
+        let paths = paths_in(d, "sleep");
+        let script = launch_script(
+            &paths,
+            &argv(&["sleep", "30"]),
+            false,
+            Some(Duration::from_secs(2)),
+            Intent::Operator,
+        );
+        // Eight restarts at once; without the lock their stop and start steps interleave and
+        // agents are orphaned (started, then their pid file overwritten).
+        let handles: Vec<_> = (0..8)
+            .map(|_| {
+                let script = script.clone();
+                std::thread::spawn(move || parse_launch(&sh(&script)))
+            })
+            .collect();
+        let pids: Vec<u32> = handles
+            .into_iter()
+            .map(|h| match h.join().expect("thread") {
+                Some(Launched::Started(p)) => p,
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        let live: Vec<u32> = pids.iter().copied().filter(|p| alive(*p)).collect();
+        assert_eq!(live.len(), 1, "started {pids:?}, alive {live:?}");
+        let st = parse_status(&sh(&status_script(&paths))).expect("status");
+        assert_eq!(st.pid, Some(live[0]));
+        assert_eq!(
+            parse_stop(&sh(&stop_script(&paths, Duration::from_secs(2)))),
+            Some(StopOutcome::Terminated)
         );
     }
 
@@ -182,34 +388,47 @@ mod tests {
     fn stubborn_process_is_killed_after_grace() {
         let dir = tempfile::tempdir().expect("tempdir");
         let d = dir.path().to_str().expect("utf8");
-        let paths = AgentPaths {
-            dir: d.into(),
-            binary: "sh".into(),
-            pidfile: format!("{d}/agent.pid"),
-            log: format!("{d}/agent.log"),
-            token: format!("{d}/agent.token"),
-        };
+        let paths = paths_in(d, "sh");
         // Ignores TERM; a bounded sleep loop so nothing outlives the test.
-        let argv: Vec<String> = [
+        let argv = argv(&[
             "sh",
             "-c",
             "trap '' TERM; i=0; while [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-        sh(&launch_script(&paths, &argv, false, None));
+        ]);
+        sh(&launch_script(&paths, &argv, false, None, Intent::Operator));
         std::thread::sleep(Duration::from_millis(200));
-        let out = sh(&stop_script(&paths.pidfile, Duration::from_millis(600)));
+        let out = sh(&stop_script(&paths, Duration::from_millis(600)));
         assert_eq!(parse_stop(&out), Some(StopOutcome::Killed));
     }
 
     #[test]
     fn replies() {
-        assert_eq!(parse_status("binary\nrunning 42\n"), Some((true, Some(42))));
-        assert_eq!(parse_status("nobinary\nstopped\n"), Some((false, None)));
-        assert_eq!(parse_status("binary\nrunning x\n"), None);
-        assert_eq!(parse_status("binary\n"), None);
+        let st = |b, pid, op| {
+            Some(StatusReply {
+                binary_present: b,
+                pid,
+                stopped_by_operator: op,
+            })
+        };
+        assert_eq!(
+            parse_status("binary\nrunning 42\nsupervised\n"),
+            st(true, Some(42), false)
+        );
+        assert_eq!(
+            parse_status("nobinary\nstopped\noperator-stopped\n"),
+            st(false, None, true)
+        );
+        assert_eq!(parse_status("binary\nrunning x\nsupervised"), None);
+        assert_eq!(parse_status("binary\nstopped\n"), None);
+        assert_eq!(parse_status("binary\nstopped\nmaybe"), None);
         assert_eq!(parse_stop("what"), None);
+        assert_eq!(parse_launch("17\n"), Some(Launched::Started(17)));
+        assert_eq!(parse_launch("already 9"), Some(Launched::AlreadyRunning(9)));
+        assert_eq!(
+            parse_launch("operator-stopped\n"),
+            Some(Launched::OperatorStopped)
+        );
+        assert_eq!(parse_launch("already x"), None);
+        assert_eq!(parse_launch(""), None);
     }
 }

@@ -113,4 +113,6 @@ pub struct AgentSeen {
     pub running: bool,
     /// Current hash rate (H/s) when known.
     pub hash_rate: Option<f64>,
+    /// The operator stopped the agent on purpose (`phirig stop`): not a failure to repair.
+    pub stopped_by_operator: bool,
 }

@@ -14,7 +14,7 @@ use tracing::{debug, info, warn};
 
 enum Done {
     Probed(String, Observation),
-    Acted(String, SupervisionAction, Result<(), DeployError>),
+    Acted(String, Vec<(SupervisionAction, Result<(), DeployError>)>),
 }
 
 /// A card to supervise and its benchmark rate (H/s) for the low-rate rule.
@@ -81,33 +81,47 @@ pub async fn run_watchdog<O: CardOps>(
                     Done::Probed(name, obs) => {
                         debug!(card = %name, ?obs, "probed");
                         let actions = dog.observe(&name, &obs, Instant::now());
-                        let mut acting = false;
+                        let mut work = Vec::new();
                         for action in actions {
                             record(&journal, &action);
                             if needs_work(action.kind) {
-                                if let Some(card) = by_name.get(&name).cloned() {
-                                    acting = true;
-                                    let ops = ops.clone();
-                                    tasks.spawn(async move {
-                                        let r = ops.act(&card, &action).await;
-                                        Done::Acted(card.name, action, r)
-                                    });
-                                }
+                                work.push(action);
                             }
                         }
-                        if !acting {
-                            busy.remove(&name);
+                        match by_name.get(&name).cloned() {
+                            // One task per card, its actions in order: the card stays busy
+                            // (no probe, no other action) until all of them finished.
+                            Some(card) if !work.is_empty() => {
+                                let ops = ops.clone();
+                                tasks.spawn(async move {
+                                    let mut done = Vec::new();
+                                    for action in work {
+                                        let r = ops.act(&card, &action).await;
+                                        let failed = r.is_err();
+                                        done.push((action, r));
+                                        if failed {
+                                            break;
+                                        }
+                                    }
+                                    Done::Acted(card.name, done)
+                                });
+                            }
+                            _ => {
+                                busy.remove(&name);
+                            }
                         }
                     }
-                    Done::Acted(name, action, result) => {
+                    Done::Acted(name, done) => {
                         busy.remove(&name);
-                        match result {
-                            Ok(()) => info!(card = %name, action = %action.kind, "done"),
-                            Err(e) => {
-                                warn!(card = %name, action = %action.kind, error = %e, "action failed");
-                                let more = dog.action_failed(&name, e.is_unreachable(), &e.to_string(), Instant::now());
-                                for a in more {
-                                    record(&journal, &a);
+                        for (action, result) in done {
+                            match result {
+                                Ok(()) => info!(card = %name, action = %action.kind, cause = %action.cause, "done"),
+                                Err(e) => {
+                                    warn!(card = %name, action = %action.kind, cause = %action.cause, error = %e, "action failed");
+                                    let more = dog.action_failed(&name, e.is_unreachable(), &e.to_string(), Instant::now());
+                                    for a in more {
+                                        record(&journal, &a);
+                                    }
                                 }
                             }
                         }
@@ -157,6 +171,7 @@ mod tests {
                     binary_present: true,
                     running: self.running.load(Ordering::SeqCst),
                     hash_rate: None,
+                    stopped_by_operator: false,
                 }),
             }
         }

@@ -1,11 +1,13 @@
 //! The watchdog's hands: probing a card and carrying out an action, over ssh and sysfs.
 
 use super::action::{ActionKind, AgentSeen, Observation, SupervisionAction};
+use super::counters::CounterSample;
 use crate::discovery::{Card, MpssDiscovery};
 use crate::remote::{DeployError, Deployer};
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Mutex;
+use tracing::info;
 
 /// Probing and acting, separated from the decisions so the driver can be tested with fakes.
 pub trait CardOps: Send + Sync + 'static {
@@ -18,12 +20,14 @@ pub trait CardOps: Send + Sync + 'static {
 }
 
 /// [`CardOps`] over a [`Deployer`] (ssh) and MPSS sysfs. Hash rates come from whoever computes
-/// them (the host's aggregator) through [`DeployerOps::set_hash_rate`].
+/// them (the host's aggregator) through [`DeployerOps::set_hash_rate`]; for a card nobody sets
+/// one for, the rate is computed here from the agent's `/v1/counters` between two probes.
 pub struct DeployerOps {
     pub deployer: Deployer,
     /// Needed for the MPSS state and reset/boot; `None` skips both.
     pub mpss: Option<MpssDiscovery>,
     rates: Mutex<HashMap<String, f64>>,
+    counters: Mutex<HashMap<String, CounterSample>>,
 }
 
 impl DeployerOps {
@@ -32,6 +36,7 @@ impl DeployerOps {
             deployer,
             mpss,
             rates: Mutex::new(HashMap::new()),
+            counters: Mutex::new(HashMap::new()),
         }
     }
 
@@ -46,6 +51,18 @@ impl DeployerOps {
         self.rates.lock().ok()?.get(card).copied()
     }
 
+    /// The rate between the previous counters of `card` and `body` (`None` on the first sample,
+    /// after the agent restarted, or when the body is not counters).
+    fn rate_from_counters(&self, card: &str, body: Option<&str>) -> Option<f64> {
+        let mut seen = self.counters.lock().ok()?;
+        let Some(now) = body.and_then(CounterSample::parse) else {
+            seen.remove(card);
+            return None;
+        };
+        let before = seen.insert(card.to_string(), now.clone());
+        now.rate_since(&before?)
+    }
+
     fn mpss_for(&self, card: &Card) -> Option<(&MpssDiscovery, u32)> {
         let idx = card.mic_index?;
         let m = self.mpss.as_ref()?;
@@ -56,36 +73,45 @@ impl DeployerOps {
 impl CardOps for DeployerOps {
     async fn observe(&self, card: &Card) -> Observation {
         let mpss_state = self.mpss_for(card).and_then(|(m, i)| m.read_state(i).ok());
-        let agent = match self.deployer.status(card).await {
-            Ok(s) => Ok(AgentSeen {
-                binary_present: s.binary_present,
-                running: s.pid.is_some(),
-                hash_rate: self.rate(&card.name),
-            }),
+        let agent = match self.deployer.probe(card).await {
+            Ok((s, body)) => {
+                let counted = self.rate_from_counters(&card.name, body.as_deref());
+                Ok(AgentSeen {
+                    binary_present: s.binary_present,
+                    running: s.pid.is_some(),
+                    hash_rate: self.rate(&card.name).or(counted),
+                    stopped_by_operator: s.stopped_by_operator,
+                })
+            }
             Err(e) => Err(e.to_string()),
         };
         Observation { mpss_state, agent }
     }
 
     async fn act(&self, card: &Card, action: &SupervisionAction) -> Result<(), DeployError> {
-        match action.kind {
-            ActionKind::Restart => self.deployer.restart(card).await.map(drop),
-            ActionKind::Redeploy => self.deployer.deploy(card).await.map(drop),
+        let started = match action.kind {
+            ActionKind::Restart => self.deployer.supervised_restart(card).await?.is_some(),
+            ActionKind::Redeploy => self.deployer.supervised_deploy(card).await?.is_some(),
             ActionKind::ResetCard | ActionKind::BootCard => {
                 let word = if action.kind == ActionKind::ResetCard {
                     "reset"
                 } else {
                     "boot"
                 };
-                match self.mpss_for(card) {
-                    Some((m, i)) => Ok(m.write_state(i, word)?),
-                    None => Ok(()),
+                if let Some((m, i)) = self.mpss_for(card) {
+                    m.write_state(i, word)?;
                 }
+                true
             }
             ActionKind::MarkUnreachable { .. } | ActionKind::Recovered | ActionKind::MarkFailed => {
-                Ok(())
+                true
             }
+        };
+        if !started {
+            // The operator's stop landed between our probe and our start: theirs wins.
+            info!(card = %card.name, action = %action.kind, "skipped: stopped by the operator");
         }
+        Ok(())
     }
 }
 

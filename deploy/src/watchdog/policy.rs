@@ -178,7 +178,12 @@ impl Watchdog {
         if w.unreachable.take().is_some() {
             out.push(act(ActionKind::Recovered, Cause::Reachable));
         }
-        if !seen.binary_present {
+        if seen.stopped_by_operator && !seen.running {
+            // Stopped on purpose: nothing to repair until someone starts it again, and the
+            // low-rate clock starts afresh then.
+            w.started_at = now;
+            w.low_since = None;
+        } else if !seen.binary_present {
             w.started_at = now;
             w.low_since = None;
             out.push(act(ActionKind::Redeploy, Cause::BinaryGone));
@@ -242,6 +247,7 @@ mod tests {
                 binary_present,
                 running,
                 hash_rate,
+                stopped_by_operator: false,
             }),
         }
     }
@@ -275,6 +281,42 @@ mod tests {
         );
         assert_eq!(kinds(&a), vec![ActionKind::Redeploy]);
         assert_eq!(a[0].cause, Cause::BinaryGone);
+    }
+
+    #[test]
+    fn operator_stop_is_left_alone_until_started_again() {
+        let (mut w, t0) = dog(WatchdogConfig {
+            start_grace: Duration::ZERO,
+            low_rate_window: Duration::from_secs(3),
+            ..WatchdogConfig::default()
+        });
+        let s = |secs| t0 + Duration::from_secs(secs);
+        let stopped = |binary_present| Observation {
+            mpss_state: None,
+            agent: Ok(AgentSeen {
+                binary_present,
+                running: false,
+                hash_rate: None,
+                stopped_by_operator: true,
+            }),
+        };
+        // A low rate seen just before the stop does not carry over the stopped time.
+        assert!(w
+            .observe("mic0", &seen(true, true, Some(1.0)), s(0))
+            .is_empty());
+        for t in 1..20 {
+            assert!(
+                w.observe("mic0", &stopped(true), s(t)).is_empty(),
+                "at {t} s"
+            );
+        }
+        assert!(w.observe("mic0", &stopped(false), s(20)).is_empty());
+        // Started again by the operator (marker gone): supervised as before.
+        assert!(w
+            .observe("mic0", &seen(true, true, Some(1.0)), s(21))
+            .is_empty());
+        let a = w.observe("mic0", &seen(true, false, None), s(22));
+        assert_eq!(kinds(&a), vec![ActionKind::Restart]);
     }
 
     #[test]
@@ -376,6 +418,7 @@ mod tests {
             binary_present: false,
             running: false,
             hash_rate: None,
+            stopped_by_operator: false,
         });
         let a = w.observe("mic0", &st(CardState::Online, fresh), t0);
         assert_eq!(kinds(&a), vec![ActionKind::Redeploy]);

@@ -14,12 +14,111 @@ const LOCK_FILE: &str = "/tmp/phirig-testbed.lock";
 pub const CARD_DIR: &str = "/var/lib/phirig-card";
 pub const AGENT_PORT: u16 = 8640;
 
+/// The deploy crate's directory, also when another crate's tests include this module by path.
+fn deploy_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../deploy")
+}
+
 fn script() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testbed/testbed.sh")
+    deploy_dir().join("testbed/testbed.sh")
 }
 
 pub fn agent_stub() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/agent_stub.py")
+    deploy_dir().join("tests/fixtures/agent_stub.py")
+}
+
+/// The real `phirig-agent` binary of this build: `$PHIRIG_AGENT_BINARY` when set, else
+/// `target/<profile>/phirig-agent` beside the test executable's directory, brought up to date
+/// first with `cargo build -p phirig-agent --bin phirig-agent` into the same target directory
+/// (a no-op when `cargo test --workspace --all-targets` just built it; without it a test would
+/// deploy whatever agent an earlier build left there).
+pub fn agent_binary() -> PathBuf {
+    static BINARY: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BINARY.get_or_init(find_or_build_agent).clone()
+}
+
+/// [`agent_binary`] without its debug info (about 12 MB instead of 95), for copying to cards:
+/// what one deploys is a stripped build. Made once per build, beside the binary; the unstripped
+/// binary when `strip` is missing.
+pub fn deployable_agent() -> PathBuf {
+    static STRIPPED: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    STRIPPED
+        .get_or_init(|| {
+            let agent = agent_binary();
+            let Some(dir) = agent.parent() else {
+                return agent;
+            };
+            let out = dir.join("testbed-agent").join("phirig-agent");
+            let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+            if out.is_file() && modified(&out) >= modified(&agent) {
+                return out;
+            }
+            std::fs::create_dir_all(dir.join("testbed-agent")).expect("mkdir testbed-agent");
+            // Written under a unique name and renamed: test binaries may race here.
+            let tmp = dir
+                .join("testbed-agent")
+                .join(format!(".phirig-agent.{}", std::process::id()));
+            match Command::new("strip")
+                .arg("-o")
+                .arg(&tmp)
+                .arg(&agent)
+                .status()
+            {
+                Ok(st) if st.success() => {
+                    std::fs::rename(&tmp, &out).expect("rename stripped agent");
+                    out
+                }
+                _ => {
+                    let _ = std::fs::remove_file(&tmp);
+                    eprintln!("strip unavailable: deploying the unstripped agent");
+                    agent
+                }
+            }
+        })
+        .clone()
+}
+
+fn find_or_build_agent() -> PathBuf {
+    if let Some(p) = std::env::var_os("PHIRIG_AGENT_BINARY") {
+        return PathBuf::from(p);
+    }
+    let exe = std::env::current_exe().expect("test executable path");
+    // target/<profile>/deps/<test> → target/<profile>
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("test executable lives in target/<profile>/deps")
+        .to_path_buf();
+    let agent = profile_dir.join("phirig-agent");
+    let target_dir = profile_dir
+        .parent()
+        .expect("target/<profile> has a parent")
+        .to_path_buf();
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let workspace = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("crate inside the workspace")
+        .to_path_buf();
+    let mut cmd = Command::new(cargo);
+    cmd.current_dir(&workspace)
+        .args(["build", "-q", "-p", "phirig-agent", "--bin", "phirig-agent"])
+        .env("CARGO_TARGET_DIR", &target_dir);
+    if profile_dir.file_name().is_some_and(|n| n == "release") {
+        cmd.arg("--release");
+    }
+    match cmd.status() {
+        Ok(st) if st.success() => {}
+        // A tree mid-edit elsewhere may not build; an existing agent still tests deploy.
+        other if agent.is_file() => {
+            eprintln!(
+                "cargo build -p phirig-agent failed ({other:?}): using the existing {}",
+                agent.display()
+            );
+        }
+        other => panic!("cargo build -p phirig-agent failed ({other:?}) and no agent exists"),
+    }
+    assert!(agent.is_file(), "{} missing after build", agent.display());
+    agent
 }
 
 /// Why the namespace tests cannot run here, if they cannot.
@@ -157,7 +256,8 @@ impl Testbed {
         }
     }
 
-    /// Deploy config for the stub agent with a token.
+    /// Deploy config for the stub agent with a token (for tests that need the stub's echo of its
+    /// arguments, or only copy a file); [`Testbed::agent_config`] runs the real miner.
     pub fn deploy_config(token: &str) -> DeployConfig {
         DeployConfig {
             binaries: AgentBinaries {
@@ -173,6 +273,66 @@ impl Testbed {
             ssh: Self::ssh_options(),
             ..DeployConfig::default()
         }
+    }
+
+    /// Deploy config for the real agent (see [`deployable_agent`]) mining `algo` with one thread
+    /// against a pool on this host's side of each card's link at `pool_port`, its API on the
+    /// card's address with reads restricted to the token.
+    pub fn agent_config(token: &str, pool_port: u16, algo: &str) -> DeployConfig {
+        let args = [
+            "-o",
+            &format!("stratum+tcp://{{host_ip}}:{pool_port}"),
+            "-u",
+            "phirig-testbed",
+            "-p",
+            "x",
+            "--rig-id",
+            "{card}",
+            "-a",
+            algo,
+            "-t",
+            "1",
+            "--http-host",
+            "{card_ip}",
+            "--http-port",
+            &AGENT_PORT.to_string(),
+            "--restricted-read",
+            "--print-time",
+            "60",
+        ];
+        DeployConfig {
+            binaries: AgentBinaries {
+                x86_64: Some(deployable_agent()),
+                k1om: None,
+            },
+            agent_args: args.iter().map(|a| a.to_string()).collect(),
+            // A busy 2-core machine: give the self-test and the first pool login time.
+            health_timeout: Duration::from_secs(20),
+            stop_grace: Duration::from_secs(5),
+            ..Self::deploy_config(token)
+        }
+    }
+
+    /// The pids of processes named `comm` in card `i`'s network namespace.
+    pub fn pids_named(i: u32, comm: &str) -> Vec<u32> {
+        let out = Command::new("ip")
+            .args(["netns", "pids", &Self::netns(i)])
+            .output()
+            .expect("ip netns pids");
+        String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .filter_map(|p| p.parse::<u32>().ok())
+            .filter(|p| {
+                let status =
+                    std::fs::read_to_string(format!("/proc/{p}/status")).unwrap_or_default();
+                let name = std::fs::read_to_string(format!("/proc/{p}/comm")).unwrap_or_default();
+                // Zombies wait for a slow init to reap them; they are not running agents.
+                name.trim() == comm
+                    && !status
+                        .lines()
+                        .any(|l| l.starts_with("State:") && l.contains('Z'))
+            })
+            .collect()
     }
 
     /// Runs a command inside card `i`'s network namespace (not its mount namespace).

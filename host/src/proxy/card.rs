@@ -67,6 +67,8 @@ pub struct Card {
     pub counts: ShareCounts,
     pub flagged: bool,
     pub slices: u64,
+    /// Leases that came from a gone card's unleased remainder.
+    pub adopted: u64,
 }
 
 /// Share counters of one card. `submitted = accepted + rejected + stale + invalid + withheld +
@@ -96,6 +98,7 @@ impl Card {
             counts: ShareCounts::default(),
             flagged: false,
             slices: 0,
+            adopted: 0,
         }
     }
 
@@ -123,6 +126,7 @@ impl Card {
             shares: self.counts,
             flagged: self.flagged,
             slices: self.slices,
+            adopted: self.adopted,
         }
     }
 }

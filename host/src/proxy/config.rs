@@ -5,6 +5,9 @@ use std::time::Duration;
 
 use phirig_pool::client::ClientConfig;
 
+/// Default lease: 2^20 nonces, minutes of a card's work at CryptoNight speeds.
+pub const DEFAULT_LEASE_LEN: u64 = 1 << 20;
+
 /// Everything [`super::start`] needs. Build with [`ProxyConfig::new`] and override fields.
 #[derive(Debug, Clone)]
 pub struct ProxyConfig {
@@ -14,8 +17,11 @@ pub struct ProxyConfig {
     pub upstream: ClientConfig,
     /// How many upstream jobs still take shares from cards (older ones: "Invalid job id").
     pub recent_jobs: usize,
-    /// Nonce counters per slice when the upstream job is NiceHash (2^24 counters in all).
+    /// Nonce counters per card block when the upstream job is NiceHash (2^24 counters in all).
     pub nicehash_slice_len: u64,
+    /// Nonce counters per lease: a card gets its block in leases of this size and asks for the
+    /// next with `getjob`; a gone card's unleased rest goes to another card.
+    pub lease_len: u64,
     /// Longest a card's submit waits for the upstream outcome before it is answered as stale.
     pub outcome_timeout: Duration,
     /// Connections beyond this are closed at once.
@@ -36,6 +42,7 @@ impl ProxyConfig {
             upstream,
             recent_jobs: 4,
             nicehash_slice_len: 1 << 20,
+            lease_len: DEFAULT_LEASE_LEN,
             outcome_timeout: Duration::from_secs(60),
             max_cards: 256,
             verify_threads: 2,

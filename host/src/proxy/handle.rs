@@ -29,9 +29,14 @@ impl ProxyHandle {
 
     /// Per-card rows, upstream jobs received and the upstream client's figures.
     pub fn stats(&self) -> ProxyStats {
-        let (cards, jobs) = {
+        let (cards, jobs, reassigned, orphaned) = {
             let state = self.shared.state();
-            (state.card_stats(), state.jobs_received())
+            (
+                state.card_stats(),
+                state.jobs_received(),
+                state.reassigned(),
+                state.orphaned(),
+            )
         };
         let upstream = self
             .shared
@@ -42,6 +47,8 @@ impl ProxyHandle {
         ProxyStats {
             cards,
             jobs,
+            reassigned,
+            orphaned,
             upstream,
         }
     }

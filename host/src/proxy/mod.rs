@@ -1,15 +1,19 @@
-//! The host's stratum proxy: one upstream client session, a downstream server for the cards, one nonce slice per card.
+//! The host's stratum proxy: one upstream client session, a downstream server for the cards, nonce leases per card.
 //!
 //! **Jobs.** Every upstream job is re-issued to each logged-in card with the same blob, target,
-//! algo and height, a proxy-local job id `"{seq}.{slice}"` (mapped back to the upstream job on
-//! submit), and the card's own nonce slice ([`slices::JobSlices`]):
+//! algo and height, a proxy-local job id `"{seq}.{lease}"` (mapped back to the upstream job on
+//! submit), and the card's current nonce lease ([`slices::JobSlices`]). Each card owns a
+//! *block* of the job's nonce space and receives it in leases of [`ProxyConfig::lease_len`]
+//! counters; when a card goes away, its current lease is abandoned and the unleased rest of its
+//! block is handed to the next card that asks for work, so no nonce repeats within a job and
+//! none is lost to a dead card.
 //!
-//! * Upstream job *not* NiceHash: the proxy owns all 2^32 nonces. Each slice is one top byte
+//! * Upstream job *not* NiceHash: the proxy owns all 2^32 nonces. Each block is one top byte
 //!   (`0, 1, …, 255` per job) with all 2^24 counters under it; the byte is written at blob offset
 //!   42 and every card is told the `nicehash` extension. So a third-party miner (xmrig) pointed at
 //!   the proxy keeps that byte and still gets work disjoint from every other card.
 //! * Upstream job NiceHash (the pool owns byte 42): the byte is left as the pool sent it and the
-//!   2^24 counters beneath it are split into slices of [`ProxyConfig::nicehash_slice_len`]. Only
+//!   2^24 counters beneath it are split into blocks of [`ProxyConfig::nicehash_slice_len`]. Only
 //!   miners that honour `nonce_range` (phirig agents) stay disjoint here; a third-party miner
 //!   only sees the `nicehash` byte and may overlap another card. Its duplicates are still caught
 //!   (and out-of-slice nonces refused), never sent upstream; that is the trade-off of a pool
@@ -19,8 +23,8 @@
 //! `getjob` results) carry `"nonce_range": [start, end]`: the half-open range of nonce
 //! *counters* the card may use. Nonce = `(blob[42] << 24) | counter`, counters `< 2^24`, i.e.
 //! `NonceRange::new(start, end, Some(blob[42]))`. The login result lists the extensions
-//! `nicehash`, `nonce_range` and `keepalive`. A card that used its slice up sends
-//! `{"id":N,"method":"getjob"}` and gets a fresh slice of the newest job as the result
+//! `nicehash`, `nonce_range` and `keepalive`. A card that used its lease up sends
+//! `{"id":N,"method":"getjob"}` and gets its next lease of the newest job as the result
 //! (or the error "No work available" when the job's space is spent).
 //!
 //! **Shares.** A submit is checked (job known and the slice the card's, nonce inside it, not a
@@ -50,11 +54,11 @@ use tokio::net::TcpListener;
 use tokio::sync::{watch, Semaphore};
 
 pub use card::{LocalReject, ShareCounts, FLAG_INVALID_PERCENT, FLAG_MIN_INVALID};
-pub use config::ProxyConfig;
+pub use config::{ProxyConfig, DEFAULT_LEASE_LEN};
 pub use downstream::NONCE_RANGE_EXTENSION;
 pub use error::ProxyError;
 pub use handle::ProxyHandle;
-pub use slices::{CardId, JobSlices, COUNTERS_PER_BYTE};
+pub use slices::{CardId, JobSlices, Lease, COUNTERS_PER_BYTE};
 pub use stats::{CardStats, ProxyStats};
 
 /// Start the proxy on the current tokio runtime: bind the card listener, start the upstream
@@ -79,6 +83,7 @@ pub async fn start(
         state: Mutex::new(state::ProxyState::new(
             config.recent_jobs,
             config.nicehash_slice_len,
+            config.lease_len,
             config.outcome_timeout,
         )),
         outboxes: Mutex::new(HashMap::new()),

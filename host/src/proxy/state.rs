@@ -63,13 +63,22 @@ pub struct ProxyState {
     waiting: HashMap<ShareId, Waiting>,
     recent_jobs: usize,
     nicehash_slice_len: u64,
+    lease_len: u64,
     outcome_timeout: Duration,
+    /// Orphaned remainders adopted by other cards, over all jobs.
+    reassigned: u64,
 }
 
 impl ProxyState {
-    /// `recent_jobs` upstream jobs still take shares; `nicehash_slice_len` counters per slice
-    /// under a pool's NiceHash byte; a card waits at most `outcome_timeout` for an upstream verdict.
-    pub fn new(recent_jobs: usize, nicehash_slice_len: u64, outcome_timeout: Duration) -> Self {
+    /// `recent_jobs` upstream jobs still take shares; `nicehash_slice_len` counters per card block
+    /// under a pool's NiceHash byte; `lease_len` counters per lease; a card waits at most
+    /// `outcome_timeout` for an upstream verdict.
+    pub fn new(
+        recent_jobs: usize,
+        nicehash_slice_len: u64,
+        lease_len: u64,
+        outcome_timeout: Duration,
+    ) -> Self {
         ProxyState {
             cards: BTreeMap::new(),
             jobs: VecDeque::new(),
@@ -78,7 +87,9 @@ impl ProxyState {
             waiting: HashMap::new(),
             recent_jobs: recent_jobs.max(1),
             nicehash_slice_len,
+            lease_len,
             outcome_timeout,
+            reassigned: 0,
         }
     }
 
@@ -90,10 +101,22 @@ impl ProxyState {
         id
     }
 
-    /// The connection closed. Its slices are never reused; shares in flight still get counted.
+    /// The connection closed. Its current leases are abandoned (never reused); the unleased rest
+    /// of its blocks goes to the next card that needs work. Shares in flight still get counted.
     pub fn disconnect(&mut self, card: CardId) {
         if let Some(c) = self.cards.get_mut(&card) {
             c.connected = false;
+        }
+        for job in &mut self.jobs {
+            let freed = job.slices.release(card);
+            if freed > 0 {
+                tracing::info!(
+                    card,
+                    seq = job.seq,
+                    counters = freed,
+                    "card gone: its unleased nonces wait for another card"
+                );
+            }
         }
     }
 
@@ -112,7 +135,7 @@ impl ProxyState {
     /// A new upstream job: it replaces the current one for every logged-in card, each with a
     /// fresh slice. Returns what to send to whom.
     pub fn upstream_job(&mut self, job: Job) -> Vec<(CardId, JobParams)> {
-        let slices = JobSlices::new(job.nicehash_byte(), self.nicehash_slice_len);
+        let slices = JobSlices::new(job.nicehash_byte(), self.nicehash_slice_len, self.lease_len);
         self.jobs.push_back(UpstreamJob {
             seq: self.next_seq,
             job,
@@ -134,15 +157,38 @@ impl ProxyState {
             .collect()
     }
 
-    /// A fresh slice of the newest job for `card` (at login, on a new job, or when the card
-    /// used its slice up). `None` when there is no job or its nonce space is spent.
+    /// The next lease of the newest job for `card` (at login, on a new job, or when the card
+    /// used its lease up). `None` when there is no job or its nonce space is spent.
     pub fn next_slice(&mut self, card: CardId) -> Option<JobParams> {
         let job = self.jobs.back_mut()?;
         let c = self.cards.get_mut(&card)?;
-        let (index, range) = job.slices.allocate(card)?;
-        c.current = Some((job.seq, index));
+        if !c.connected {
+            return None;
+        }
+        let lease = job.slices.allocate(card)?;
+        c.current = Some((job.seq, lease.index));
         c.slices += 1;
-        Some(downstream_params(job, index, range))
+        if lease.adopted {
+            c.adopted += 1;
+            self.reassigned += 1;
+            tracing::info!(
+                card,
+                seq = job.seq,
+                start = lease.range.start(),
+                "card adopted a gone card's unleased nonces"
+            );
+        }
+        Some(downstream_params(job, lease.index, lease.range))
+    }
+
+    /// Orphaned remainders adopted by other cards so far.
+    pub fn reassigned(&self) -> u64 {
+        self.reassigned
+    }
+
+    /// Counters of the newest job released by gone cards and not yet adopted.
+    pub fn orphaned(&self) -> u64 {
+        self.jobs.back().map_or(0, |j| j.slices.orphaned())
     }
 
     /// Upstream jobs received so far.
@@ -362,7 +408,7 @@ mod tests {
     }
 
     fn state() -> ProxyState {
-        ProxyState::new(4, 1 << 20, Duration::from_secs(5))
+        ProxyState::new(4, 1 << 20, COUNTERS_PER_BYTE, Duration::from_secs(5))
     }
 
     fn peer() -> SocketAddr {
@@ -415,6 +461,57 @@ mod tests {
         let out = st.upstream_job(job("nh", Some(0x5a)));
         assert_eq!(range(&out[0].1), (0x5a, 0, 1 << 20));
         assert_eq!(range(&out[1].1), (0x5a, 1 << 20, 2 << 20));
+    }
+
+    #[test]
+    fn a_gone_cards_unleased_nonces_go_to_the_next_card_and_old_leases_stay_its_own() {
+        let mut st = ProxyState::new(4, 1 << 20, 1 << 20, Duration::from_secs(5));
+        let a = st.connect(peer());
+        let b = st.connect(peer());
+        st.login(a, "a");
+        st.login(b, "b");
+        let out = st.upstream_job(job("up", None));
+        assert_eq!(range(&out[1].1), (1, 0, 1 << 20));
+        // b mines two leases of byte 1, then dies.
+        assert_eq!(range(&st.next_slice(b).unwrap()), (1, 1 << 20, 2 << 20));
+        st.disconnect(b);
+        assert_eq!(st.orphaned(), COUNTERS_PER_BYTE - (2 << 20));
+        assert!(st.next_slice(b).is_none(), "a gone card gets no work");
+        // b comes back as a new connection: it adopts the rest of byte 1, not a fresh byte.
+        let b2 = st.connect(peer());
+        let p = st.login(b2, "b").unwrap();
+        assert_eq!(range(&p), (1, 2 << 20, 3 << 20));
+        assert_eq!((st.reassigned(), st.orphaned()), (1, 0));
+        let rows = st.card_stats();
+        assert_eq!((rows[2].login.as_str(), rows[2].adopted), ("b", 1));
+        // Its abandoned leases are not its own: a share for them is refused.
+        assert_eq!(
+            st.precheck(b2, 1, &submit("0.1", 0x0100_0001, [0; 32]))
+                .unwrap_err(),
+            LocalReject::InvalidJobId
+        );
+        // Its new lease takes shares.
+        assert!(st
+            .precheck(b2, 2, &submit(&p.job_id, 0x0120_0001, [0; 32]))
+            .is_ok());
+    }
+
+    #[test]
+    fn reassignment_keeps_the_nicehash_byte() {
+        let mut st = ProxyState::new(4, 1 << 21, 1 << 20, Duration::from_secs(5));
+        let a = st.connect(peer());
+        let b = st.connect(peer());
+        st.login(a, "a");
+        st.login(b, "b");
+        let out = st.upstream_job(job("nh", Some(0x5a)));
+        assert_eq!(range(&out[0].1), (0x5a, 0, 1 << 20));
+        st.disconnect(a);
+        // b used up its own lease; the next one is a's unleased half block, same pool byte.
+        let p = st.next_slice(b).unwrap();
+        assert_eq!(range(&p), (0x5a, 3 << 20, 4 << 20));
+        let p = st.next_slice(b).unwrap();
+        assert_eq!(range(&p), (0x5a, 1 << 20, 2 << 20));
+        assert_eq!(st.reassigned(), 1);
     }
 
     #[test]

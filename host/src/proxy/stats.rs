@@ -13,6 +13,10 @@ pub struct ProxyStats {
     pub cards: Vec<CardStats>,
     /// Upstream jobs received.
     pub jobs: u64,
+    /// Gone cards' unleased remainders adopted by other cards, over all jobs.
+    pub reassigned: u64,
+    /// Counters of the newest job released by gone cards and not adopted yet.
+    pub orphaned: u64,
     pub upstream: ClientStats,
 }
 
@@ -28,6 +32,8 @@ pub struct CardStats {
     pub shares: ShareCounts,
     /// Too many invalid shares: its shares are no longer sent upstream.
     pub flagged: bool,
-    /// Nonce slices handed to it, across all jobs.
+    /// Nonce leases handed to it, across all jobs.
     pub slices: u64,
+    /// Leases that came from a gone card's unleased remainder.
+    pub adopted: u64,
 }

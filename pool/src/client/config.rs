@@ -6,7 +6,7 @@ use crate::session::Timeouts;
 use super::tls::{parse_fingerprint, TlsConfigError};
 
 /// One pool of the failover list.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PoolConfig {
     pub url: PoolUrl,
     /// Wallet or account login.
@@ -44,7 +44,7 @@ impl PoolConfig {
 }
 
 /// Everything [`super::spawn`] needs.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientConfig {
     /// Highest priority first; mining returns to the first healthy one.
     pub pools: Vec<PoolConfig>,

@@ -161,6 +161,17 @@ impl Driver {
                 _ = sleep_until_opt(drain_at) => {}
                 cmd = self.commands.recv() => match cmd {
                     Some(Command::Share) => self.offer_held(&mut session),
+                    Some(Command::GetJob) => {
+                        if let Err(why) = session.request_job(Instant::now()) {
+                            tracing::debug!(pool, ?why, "getjob not sent");
+                        }
+                    }
+                    Some(Command::Reconfigure(cfg)) => {
+                        self.pending_config = Some(*cfg);
+                        if draining.is_none() {
+                            draining = Some((Instant::now() + FAILBACK_DRAIN.min(t.response), HangCause::Reconfigured));
+                        }
+                    }
                     Some(Command::Shutdown { grace, done }) => {
                         let deadline = Instant::now() + grace;
                         self.shutdown = Some((deadline, Some(done)));
@@ -172,6 +183,10 @@ impl Driver {
                     }
                 },
                 Some((p, ok)) = self.probe_rx.recv() => {
+                    // A probe started before a reconfiguration may name a pool that is gone.
+                    if p >= self.probing.len() {
+                        continue;
+                    }
                     self.probing[p] = false;
                     if ok && self.sick[p] {
                         self.set_sick(p, false);

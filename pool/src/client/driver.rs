@@ -47,6 +47,8 @@ pub(crate) struct Driver {
     pub(super) probe_rx: mpsc::UnboundedReceiver<(usize, bool)>,
     /// Set once shutdown was asked for: (drain deadline, who to tell when done).
     pub(super) shutdown: Option<(Instant, Option<oneshot::Sender<()>>)>,
+    /// A new configuration, applied when the current session has drained.
+    pub(super) pending_config: Option<ClientConfig>,
 }
 
 impl Driver {
@@ -71,6 +73,7 @@ impl Driver {
             probe_tx,
             probe_rx,
             shutdown: None,
+            pending_config: None,
         }
     }
 
@@ -86,17 +89,29 @@ impl Driver {
             if cause.pool_is_sick() {
                 self.set_sick(pool, true);
             }
-            let (next, wait) = next_pool(&self.sick, pool, &cause, logged_in);
+            let ended_url = self.cfg.pools[pool].url.to_string();
+            let (next, wait) = match self.pending_config.take() {
+                Some(cfg) => {
+                    self.apply_config(cfg);
+                    (0, false)
+                }
+                None => next_pool(&self.sick, pool, &cause, logged_in),
+            };
             let delay = if wait && self.shutdown.is_none() {
                 Some(self.backoff.next_delay())
             } else {
                 None
             };
-            self.note_end(pool, &cause, next, delay).await;
+            self.note_end(pool, &ended_url, &cause, next, delay).await;
+            pool = next;
             if let Some(delay) = delay {
                 self.wait(delay).await;
+                // A reconfiguration during the wait starts over on the new list.
+                if let Some(cfg) = self.pending_config.take() {
+                    self.apply_config(cfg);
+                    pool = 0;
+                }
             }
-            pool = next;
         }
         self.finish().await;
     }
@@ -110,14 +125,35 @@ impl Driver {
         }
     }
 
+    /// Takes a new pool list and timeouts; the share ledger and reconnect counts carry over.
+    fn apply_config(&mut self, cfg: ClientConfig) {
+        let n = cfg.pools.len();
+        let urls: Vec<String> = cfg.pools.iter().map(|p| p.url.to_string()).collect();
+        tracing::info!(
+            "stratum client reconfigured: {n} pool(s), first {}",
+            urls.first().map_or("(none)", String::as_str)
+        );
+        self.backoff = Backoff::new(cfg.timeouts.backoff_initial, cfg.timeouts.backoff_max);
+        self.cfg = cfg;
+        self.sick = vec![false; n];
+        self.probing = vec![false; n];
+        self.redirect = None;
+        let mut stats = self.shared.stats();
+        let reconnects = std::mem::take(&mut stats.reconnects);
+        let started = stats.started;
+        *stats = super::stats::StatsState::new(urls);
+        stats.reconnects = reconnects;
+        stats.started = started;
+    }
+
     async fn note_end(
         &mut self,
         pool: usize,
+        url: &str,
         cause: &HangCause,
         next: usize,
         delay: Option<Duration>,
     ) {
-        let url = self.cfg.pools[pool].url.to_string();
         {
             let mut stats = self.shared.stats();
             *stats.reconnects.entry(cause.kind()).or_default() += 1;
@@ -147,6 +183,11 @@ impl Driver {
                 _ = sleep_until(until) => return,
                 cmd = self.commands.recv() => match cmd {
                     Some(Command::Share) => self.report_outcomes().await,
+                    Some(Command::GetJob) => {}
+                    Some(Command::Reconfigure(cfg)) => {
+                        self.pending_config = Some(*cfg);
+                        return;
+                    }
                     Some(Command::Shutdown { done, .. }) => {
                         self.shutdown = Some((Instant::now(), Some(done)));
                         return;

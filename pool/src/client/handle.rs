@@ -34,6 +34,11 @@ impl Shared {
 pub(crate) enum Command {
     /// A share was recorded in the ledger; offer held shares to the session.
     Share,
+    /// Ask the pool for a fresh slice of the newest job (`getjob`); rate-limited by the session.
+    GetJob,
+    /// Replace the pool list and timeouts: in-flight submits are given a short drain, then the
+    /// client starts over on the new list's first pool.
+    Reconfigure(Box<super::ClientConfig>),
     /// Finish in-flight submits (bounded by the grace), then stop.
     Shutdown {
         grace: Duration,
@@ -59,6 +64,24 @@ impl ClientHandle {
         // If the driver is gone the share stays in the ledger and shutdown resolves it.
         let _ = self.commands.send(Command::Share);
         id
+    }
+
+    /// The miner used its nonce slice up: ask the pool (the host's proxy) for a fresh slice of
+    /// the newest job. The answer arrives as a [`ClientEvent::Job`]. Ignored while not logged
+    /// in; at most one is outstanding and they go out at most every
+    /// [`crate::session::GETJOB_MIN_INTERVAL`].
+    pub fn request_job(&self) {
+        let _ = self.commands.send(Command::GetJob);
+    }
+
+    /// Switch to a new pool list, user, password or timeouts without losing the share books:
+    /// the current session drains briefly (see [`crate::session::HangCause::Reconfigured`]), then
+    /// mining starts over on the new list's first pool. A config that fails
+    /// [`super::ClientConfig::validate`] is returned and the running one stays.
+    pub fn reconfigure(&self, config: super::ClientConfig) -> Result<(), super::ConfigError> {
+        config.validate()?;
+        let _ = self.commands.send(Command::Reconfigure(Box::new(config)));
+        Ok(())
     }
 
     /// Counters, per-pool RTT, reconnects by cause, current pool, uptime.

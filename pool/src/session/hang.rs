@@ -33,6 +33,8 @@ pub enum HangCause {
     FailBack { to: usize },
     /// The client is shutting down.
     Shutdown,
+    /// The pool list or timeouts were changed (configuration reload): start over on the new list.
+    Reconfigured,
 }
 
 impl HangCause {
@@ -53,6 +55,7 @@ impl HangCause {
             HangCause::ReconnectRequested => "reconnect_requested",
             HangCause::FailBack { .. } => "fail_back",
             HangCause::Shutdown => "shutdown",
+            HangCause::Reconfigured => "reconfigured",
         }
     }
 
@@ -60,7 +63,10 @@ impl HangCause {
     pub fn pool_is_sick(&self) -> bool {
         !matches!(
             self,
-            HangCause::ReconnectRequested | HangCause::FailBack { .. } | HangCause::Shutdown
+            HangCause::ReconnectRequested
+                | HangCause::FailBack { .. }
+                | HangCause::Shutdown
+                | HangCause::Reconfigured
         )
     }
 }
@@ -82,6 +88,7 @@ impl fmt::Display for HangCause {
             HangCause::ReconnectRequested => f.write_str("pool sent client.reconnect"),
             HangCause::FailBack { to } => write!(f, "pool #{to} is healthy again"),
             HangCause::Shutdown => f.write_str("shutting down"),
+            HangCause::Reconfigured => f.write_str("configuration changed"),
         }
     }
 }

@@ -23,5 +23,5 @@ pub use event::SessionEvent;
 pub use hang::HangCause;
 pub use ledger::{LedgerCounts, ShareLedger, DEFAULT_MAX_HELD};
 pub use share::{FoundShare, ShareId, ShareOutcome};
-pub use state::{NotReady, Session, SessionConfig};
+pub use state::{GetJobRefused, NotReady, Session, SessionConfig, GETJOB_MIN_INTERVAL};
 pub use timeouts::Timeouts;

@@ -13,6 +13,10 @@ use crate::protocol::{
 /// Job ids of this session we still accept shares for (pools judge older ones themselves).
 const RECENT_JOBS: usize = 16;
 
+/// Shortest time between two `getjob` requests: a miner that used its slice up asks again at
+/// most a few times a second, whatever its workers report.
+pub const GETJOB_MIN_INTERVAL: Duration = Duration::from_millis(250);
+
 /// What a session needs to know about its pool.
 #[derive(Debug, Clone)]
 pub struct SessionConfig {
@@ -44,6 +48,19 @@ enum Pending {
     Login,
     Submit(ShareId),
     Keepalived,
+    /// `getjob` (phirig proxy extension): a fresh nonce slice of the newest job.
+    GetJob,
+}
+
+/// Why [`Session::request_job`] sent nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GetJobRefused {
+    /// Not logged in (yet, or any more).
+    NotReady,
+    /// A `getjob` is already waiting for its answer.
+    Outstanding,
+    /// The last one went out less than [`GETJOB_MIN_INTERVAL`] ago.
+    TooSoon,
 }
 
 impl Pending {
@@ -52,6 +69,7 @@ impl Pending {
             Pending::Login => "login",
             Pending::Submit(_) => "submit",
             Pending::Keepalived => "keepalived",
+            Pending::GetJob => "getjob",
         }
     }
 }
@@ -74,6 +92,9 @@ pub struct Session {
     recent_jobs: VecDeque<String>,
     last_job_at: Instant,
     last_request_at: Instant,
+    last_getjob_at: Option<Instant>,
+    /// A `getjob` asked for too soon after the last one: sent when the interval is over.
+    getjob_wanted: bool,
 }
 
 impl Session {
@@ -95,6 +116,8 @@ impl Session {
             recent_jobs: VecDeque::new(),
             last_job_at: now,
             last_request_at: now,
+            last_getjob_at: None,
+            getjob_wanted: false,
         };
         let params = s.cfg.login.clone();
         s.request(now, Pending::Login, |id| ClientMessage::Login {
@@ -221,12 +244,29 @@ impl Session {
                     .push_back(SessionEvent::ShareResult { share_id, outcome });
             }
             Pending::Keepalived => {}
+            Pending::GetJob => match r.result {
+                Ok(v) => match serde_json::from_value::<JobParams>(v) {
+                    Ok(job) => self.on_job(&job, now),
+                    Err(e) => tracing::warn!(
+                        pool = self.cfg.pool,
+                        "getjob answer is not a job ({e}); waiting for the next job"
+                    ),
+                },
+                // "No work available" or a pool that does not know getjob: not a broken pool.
+                Err(e) => tracing::warn!(
+                    pool = self.cfg.pool,
+                    "getjob refused: {}; waiting for the next job",
+                    e.message
+                ),
+            },
         }
     }
 
     fn on_job(&mut self, params: &JobParams, now: Instant) {
         match Job::from_params(params, self.cfg.pool, self.cfg.session, self.nicehash) {
             Ok(job) => {
+                // Fresh work (and a fresh slice) makes a deferred getjob pointless.
+                self.getjob_wanted = false;
                 self.last_job_at = now;
                 self.current_job = Some(job.job_id.clone());
                 if !self.recent_jobs.contains(&job.job_id) {
@@ -237,8 +277,57 @@ impl Session {
                 }
                 self.events.push_back(SessionEvent::Job(job));
             }
-            Err(e) => self.hang(HangCause::Malformed(format!("job: {e}"))),
+            // One unusable job (zero target, short blob, bad hex) is refused, not a broken
+            // pool: the previous job keeps running, and a pool sending only such jobs ends up
+            // caught by the idle timer, which this job did not reset.
+            Err(e) => tracing::error!(
+                pool = self.cfg.pool,
+                job_id = %params.job_id,
+                "refused job {:?} from pool #{}: {e}; the previous job keeps running",
+                params.job_id,
+                self.cfg.pool
+            ),
         }
+    }
+
+    /// Ask for a fresh nonce slice of the newest job (`getjob`, answered by the host's proxy
+    /// when a card used its slice up). The answer arrives as a [`SessionEvent::Job`]; a refusal
+    /// is logged. At most one is outstanding and they go out at most every
+    /// [`GETJOB_MIN_INTERVAL`].
+    pub fn request_job(&mut self, now: Instant) -> Result<(), GetJobRefused> {
+        let Some(session_id) = self.session_id.clone() else {
+            return Err(GetJobRefused::NotReady);
+        };
+        if self.phase != Phase::Active {
+            return Err(GetJobRefused::NotReady);
+        }
+        if self
+            .pending
+            .values()
+            .any(|(p, _)| matches!(p, Pending::GetJob))
+        {
+            return Err(GetJobRefused::Outstanding);
+        }
+        if self
+            .last_getjob_at
+            .is_some_and(|t| now.saturating_duration_since(t) < GETJOB_MIN_INTERVAL)
+        {
+            // Not dropped: a slice used up quickly still needs its successor.
+            self.getjob_wanted = true;
+            return Err(GetJobRefused::TooSoon);
+        }
+        self.getjob_wanted = false;
+        self.last_getjob_at = Some(now);
+        let id = self.next_id;
+        self.next_id += 1;
+        // Not a `ClientMessage`: pools do not know it, and the proxy reads it by method name.
+        let line = serde_json::json!({
+            "id": id, "jsonrpc": "2.0", "method": "getjob", "params": {"id": session_id}
+        });
+        self.transmit.push_back(format!("{line}\n"));
+        self.pending.insert(id, (Pending::GetJob, now));
+        self.last_request_at = now;
+        Ok(())
     }
 
     /// Offer a share. `Err(NotReady)`: keep it and offer it again after the next job or login.
@@ -336,7 +425,16 @@ impl Session {
             .min();
         let idle = Some(self.last_job_at + t.idle);
         let keepalive = self.keepalive_due_at();
-        [response, idle, keepalive].into_iter().flatten().min()
+        [response, idle, keepalive, self.getjob_due_at()]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    fn getjob_due_at(&self) -> Option<Instant> {
+        self.getjob_wanted
+            .then(|| self.last_getjob_at.map(|t| t + GETJOB_MIN_INTERVAL))
+            .flatten()
     }
 
     fn keepalive_due_at(&self) -> Option<Instant> {
@@ -363,6 +461,9 @@ impl Session {
         if now >= self.last_job_at + t.idle {
             self.hang(HangCause::IdleTimeout);
             return;
+        }
+        if self.getjob_due_at().is_some_and(|due| now >= due) {
+            let _ = self.request_job(now);
         }
         if self.keepalive_due_at().is_some_and(|due| now >= due) {
             if let Some(session_id) = self.session_id.clone() {

@@ -221,7 +221,7 @@ fn keepalive_only_when_advertised_and_it_is_answered_or_hangs() {
 }
 
 #[test]
-fn garbage_oversized_and_bad_job_lines_hang() {
+fn garbage_oversized_and_malformed_job_lines_hang() {
     let t0 = Instant::now();
     let mut s = logged_in(t0, 1, &[]);
     s.handle_bytes(b"this is not json\n", t0);
@@ -234,10 +234,9 @@ fn garbage_oversized_and_bad_job_lines_hang() {
     s.handle_bytes(&vec![b'{'; 70 * 1024], t0);
     assert_eq!(hung(&events(&mut s)), Some(&HangCause::Oversized));
 
+    // A job line that is not even a job's shape is a broken pool.
     let mut s = logged_in(t0, 1, &[]);
-    let mut bad = job("j9");
-    bad.target = "00000000".into();
-    s.handle_bytes(ServerMessage::Job(bad).encode().as_bytes(), t0);
+    s.handle_bytes(b"{\"method\":\"job\",\"params\":{\"blob\":1}}\n", t0);
     assert!(matches!(
         hung(&events(&mut s)),
         Some(HangCause::Malformed(_))
@@ -349,4 +348,111 @@ fn nicehash_extension_marks_jobs() {
     assert!(ev
         .iter()
         .any(|e| matches!(e, SessionEvent::Job(j) if j.nicehash)));
+}
+
+#[test]
+fn an_unusable_job_is_refused_and_the_session_lives_on() {
+    let t0 = Instant::now();
+    let mut s = logged_in(t0, 1, &[]);
+    let mut zero = job("j-zero");
+    zero.target = "00000000".into();
+    let mut short = job("j-short");
+    short.blob = "00".repeat(20);
+    let mut not_hex = job("j-hex");
+    not_hex.blob = "zz".repeat(76);
+    for bad in [zero, short, not_hex] {
+        s.handle_bytes(ServerMessage::Job(bad).encode().as_bytes(), t0 + SEC);
+        assert!(events(&mut s).is_empty(), "a refused job made an event");
+        assert!(s.is_logged_in());
+    }
+    // Shares for the job before them still go out.
+    s.submit(ShareId(1), &share("j1", 1, 1), t0 + SEC).unwrap();
+    assert_eq!(sent(&mut s)[0].method(), "submit");
+    // Refused jobs do not count as jobs: a pool sending only those is found idle.
+    let mut s = logged_in(t0, 1, &[]);
+    let mut zero = job("j-zero");
+    zero.target = "00000000".into();
+    s.handle_bytes(ServerMessage::Job(zero).encode().as_bytes(), t0 + 299 * SEC);
+    s.handle_timeout(t0 + 300 * SEC);
+    assert_eq!(hung(&events(&mut s)), Some(&HangCause::IdleTimeout));
+}
+
+/// The raw lines queued for sending.
+fn raw_sent(s: &mut Session) -> Vec<serde_json::Value> {
+    std::iter::from_fn(|| s.poll_transmit())
+        .map(|l| serde_json::from_str(&l).expect("we send JSON"))
+        .collect()
+}
+
+#[test]
+fn getjob_asks_once_at_a_time_and_its_answer_is_a_job() {
+    let t0 = Instant::now();
+    let mut s = Session::new(cfg(1), t0);
+    assert_eq!(s.request_job(t0), Err(GetJobRefused::NotReady));
+    let mut s = logged_in(t0, 1, &[]);
+    s.request_job(t0).expect("first getjob");
+    let lines = raw_sent(&mut s);
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0]["method"], "getjob");
+    assert_eq!(lines[0]["params"]["id"], "sess");
+    let id = lines[0]["id"].as_u64().expect("numeric id");
+    // One outstanding at a time.
+    assert_eq!(s.request_job(t0 + SEC), Err(GetJobRefused::Outstanding));
+    let mut next = job("j2");
+    next.nonce_range = Some([1000, 2000]);
+    let reply = Response::ok(id, &next);
+    s.handle_bytes(ServerMessage::Response(reply).encode().as_bytes(), t0 + SEC);
+    let ev = events(&mut s);
+    assert!(
+        matches!(
+            ev[0],
+            SessionEvent::Replied {
+                method: "getjob",
+                ..
+            }
+        ),
+        "{ev:?}"
+    );
+    match &ev[1] {
+        SessionEvent::Job(j) => {
+            assert_eq!(j.job_id, "j2");
+            assert_eq!(j.nonce_range, Some((1000, 2000)));
+            assert_eq!(j.session, 1);
+        }
+        other => panic!("expected a job, got {other:?}"),
+    }
+    // Shares for the new slice's job go out.
+    s.submit(ShareId(1), &share("j2", 1, 1), t0 + SEC).unwrap();
+    assert_eq!(sent(&mut s)[0].method(), "submit");
+}
+
+#[test]
+fn getjob_is_rate_limited_and_a_refusal_is_not_a_hang() {
+    let t0 = Instant::now();
+    let mut s = logged_in(t0, 1, &[]);
+    s.request_job(t0).expect("getjob");
+    let id = raw_sent(&mut s)[0]["id"].as_u64().expect("id");
+    let no_work = Response::error(id, -1, "No work available");
+    s.handle_bytes(ServerMessage::Response(no_work).encode().as_bytes(), t0);
+    assert!(events(&mut s)
+        .iter()
+        .all(|e| !matches!(e, SessionEvent::Hung { .. })));
+    assert!(s.is_logged_in());
+    // Answered, but too soon for another.
+    assert_eq!(
+        s.request_job(t0 + GETJOB_MIN_INTERVAL / 2),
+        Err(GetJobRefused::TooSoon)
+    );
+    // The early request is not lost: it goes out when the interval is over.
+    assert_eq!(s.next_deadline(), Some(t0 + GETJOB_MIN_INTERVAL));
+    s.handle_timeout(t0 + GETJOB_MIN_INTERVAL);
+    let lines = raw_sent(&mut s);
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0]["method"], "getjob");
+    // Never answered: the response timer catches it like any request.
+    s.handle_timeout(t0 + GETJOB_MIN_INTERVAL + 20 * SEC);
+    assert_eq!(
+        hung(&events(&mut s)),
+        Some(&HangCause::ResponseTimeout { method: "getjob" })
+    );
 }

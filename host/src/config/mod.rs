@@ -1,0 +1,46 @@
+//! The config file (`-c/--config`, TOML or JSON): every option a flag has, loaded, checked in full,
+//! then merged under the command line (a flag given wins; see `merge`).
+
+mod card_set;
+mod file;
+mod load;
+mod merge;
+mod run_settings;
+
+pub use card_set::{CardKey, CardSetting};
+pub use file::{
+    AgentSection, CardEntry, ConfigFile, Discovery, HttpSection, PoolEntry, Secret,
+    TimeoutsSection, WatchdogSection,
+};
+pub use load::{load, parse_str, Format};
+pub use merge::{apply, check_run};
+pub use run_settings::{card_overrides, pool_configs, timeouts, watchdog_config, CardOverride};
+
+use std::path::PathBuf;
+
+/// A commented example of every section (`phirig config example`), shipped as phirig.example.toml.
+pub const EXAMPLE: &str = include_str!("../../../phirig.example.toml");
+
+/// Why a config file was not used; nothing is started when this happens.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// Syntax errors, unknown keys, wrong types: `where_` is "line L column C" when known.
+    #[error("config {}{}: {message}", path.display(), where_.as_ref().map(|w| format!(" {w}")).unwrap_or_default())]
+    Parse {
+        path: PathBuf,
+        where_: Option<String>,
+        message: String,
+    },
+    /// A value of the right type that cannot work (bad URL, fraction out of range, …).
+    #[error("config {}: {key}: {message}", path.display())]
+    Invalid {
+        path: PathBuf,
+        key: String,
+        message: String,
+    },
+}

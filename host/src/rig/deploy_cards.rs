@@ -1,0 +1,178 @@
+//! Putting `phirig-agent` on every card at once in rig mode, and taking it off again.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use phirig_deploy::{AgentBinaries, Card, DeployConfig, DeployerOps, SshOptions};
+use tokio::task::JoinSet;
+
+use crate::cli::RunArgs;
+use crate::HostError;
+
+/// Longest a card's stop may take before the rig gives up on it (ssh connect + TERM grace).
+const STOP_BOUND: Duration = Duration::from_secs(20);
+
+/// One deploy config for every card: the per-card words (`{card}`, `{card_ip}`, `{host_ip}`)
+/// are filled in by the deployer for each card, so the watchdog can hold a single one.
+pub fn deploy_config(
+    args: &RunArgs,
+    cards: &[Card],
+    pool_url: &str,
+    token: &str,
+) -> Result<DeployConfig, HostError> {
+    let rig = &args.rig;
+    let (binary, is_host) = crate::cards::agent_binary(&rig.binary)?;
+    // `phirig` itself is the agent when run as `phirig agent …` (or copied as `phirig-agent`).
+    let is_host = is_host || binary.file_name().is_some_and(|n| n == "phirig");
+    let mut agent_args = Vec::new();
+    if is_host {
+        agent_args.push("agent".to_string());
+    }
+    agent_args.extend(
+        [
+            "--rig",
+            "-o",
+            pool_url,
+            "-u",
+            "{card}",
+            "--http-host",
+            "{card_ip}",
+        ]
+        .map(String::from),
+    );
+    if let Some(k) = args.tuning.intensity {
+        agent_args.extend(["--intensity".to_string(), k.to_string()]);
+    }
+    // Threads and the API port may differ per card (`[[cards]]` / `--card-set`), so they are
+    // given per card rather than once for all.
+    let overrides = crate::config::card_overrides(args);
+    let mut card_args = BTreeMap::new();
+    let mut card_ports = BTreeMap::new();
+    for card in cards {
+        let o = overrides.get(&card.name);
+        let port = o.and_then(|o| o.agent_port).unwrap_or(rig.agent_port);
+        let mut words = vec!["--http-port".to_string(), port.to_string()];
+        if let Some(t) = o.and_then(|o| o.threads).or(args.threads) {
+            words.extend(["-t".to_string(), t.to_string()]);
+        }
+        card_args.insert(card.name.clone(), words);
+        card_ports.insert(card.name.clone(), port);
+    }
+    if args.no_aesni {
+        agent_args.push("--no-aesni".into());
+    }
+    Ok(DeployConfig {
+        binaries: AgentBinaries {
+            x86_64: Some(binary),
+            k1om: None,
+        },
+        remote_dir: rig.remote_dir.clone(),
+        agent_args,
+        card_args,
+        agent_port: rig.agent_port,
+        card_ports,
+        token: Some(token.to_string()),
+        ssh: SshOptions {
+            extra_args: rig.ssh_args.clone(),
+            ..SshOptions::default()
+        },
+        ..DeployConfig::default()
+    })
+}
+
+/// Deploys to every card concurrently; one result per card, in order. A card that fails does
+/// not hold up or abort the others.
+pub async fn deploy_all(ops: &Arc<DeployerOps>, cards: &[Card]) -> Vec<Result<String, String>> {
+    let mut set = JoinSet::new();
+    for (i, card) in cards.iter().cloned().enumerate() {
+        let ops = ops.clone();
+        set.spawn(async move {
+            let r = ops.deployer.deploy(&card).await.map(|(up, start)| {
+                format!(
+                    "copied to {} (sha3-256 {} verified), pid {}",
+                    up.remote_binary, up.sha3_256, start.pid
+                )
+            });
+            (i, r.map_err(|e| e.to_string()))
+        });
+    }
+    collect(set, cards.len(), "deploy").await
+}
+
+/// Stops the agent on every card concurrently, each bounded by [`STOP_BOUND`].
+pub async fn stop_all(ops: &Arc<DeployerOps>, cards: &[Card]) -> Vec<Result<String, String>> {
+    let mut set = JoinSet::new();
+    for (i, card) in cards.iter().cloned().enumerate() {
+        let ops = ops.clone();
+        set.spawn(async move {
+            let r = match tokio::time::timeout(STOP_BOUND, ops.deployer.stop(&card)).await {
+                Ok(Ok(o)) => Ok(format!("{o:?}")),
+                Ok(Err(e)) => Err(e.to_string()),
+                Err(_) => Err(format!("no answer within {STOP_BOUND:?}")),
+            };
+            (i, r)
+        });
+    }
+    collect(set, cards.len(), "stop").await
+}
+
+async fn collect(
+    mut set: JoinSet<(usize, Result<String, String>)>,
+    n: usize,
+    what: &str,
+) -> Vec<Result<String, String>> {
+    let mut out: Vec<Result<String, String>> =
+        (0..n).map(|_| Err(format!("{what} task failed"))).collect();
+    while let Some(done) = set.join_next().await {
+        if let Ok((i, r)) = done {
+            if let Some(slot) = out.get_mut(i) {
+                *slot = r;
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::{Cli, Command};
+    use clap::Parser;
+
+    fn run_args(extra: &[&str]) -> RunArgs {
+        let mut argv = vec!["phirig", "run", "--binary", "/bin/true", "-t", "2"];
+        argv.extend_from_slice(extra);
+        match Cli::try_parse_from(argv).expect("parses").command {
+            Command::Run(a) => a,
+            other => panic!("not run: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn per_card_threads_and_ports_override_the_rig_wide_ones() {
+        let args = run_args(&[
+            "--card-set",
+            "root@172.31.2.1.threads=6",
+            "--card-set",
+            "root@172.31.2.1.agent-port=8641",
+        ]);
+        let a = Card::from_ssh("root@172.31.1.1".parse().expect("target"));
+        let b = Card::from_ssh("root@172.31.2.1".parse().expect("target"));
+        let cfg =
+            deploy_config(&args, &[a, b], "stratum+tcp://{host_ip}:3334", "t").expect("config");
+        assert_eq!(
+            cfg.card_args["root@172.31.1.1"],
+            ["--http-port", "8640", "-t", "2"]
+        );
+        assert_eq!(
+            cfg.card_args["root@172.31.2.1"],
+            ["--http-port", "8641", "-t", "6"]
+        );
+        assert_eq!(cfg.card_ports["root@172.31.2.1"], 8641);
+        assert!(!cfg
+            .agent_args
+            .iter()
+            .any(|w| w == "-t" || w == "--http-port"));
+    }
+}

@@ -1,0 +1,282 @@
+//! `phirig run` over cards: deploy the agent to every card, proxy the pool to them, poll and supervise them, show the rig.
+//!
+//! The cards reach the pool only through the host's proxy (`crate::proxy`): each agent is
+//! started in rig mode pointed at the proxy's address on its own link. Every second all cards
+//! are polled at once (`poll`), the picture of the rig (`RigSnapshot`) is published to the host
+//! API, the status file and the table (`faces`), each card's 60 s rate is handed to the
+//! watchdog, and clock samples and supervision actions go to the host journal (`journal`).
+
+mod deploy_cards;
+mod faces;
+mod journal;
+mod poll;
+mod proxy_addr;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use phirig_agent::journal::SupervisionAction as JournalAction;
+use phirig_deploy::{
+    run_watchdog, Card, CardKind, Deployer, DeployerOps, MpssDiscovery, Supervised,
+    SupervisionAction,
+};
+use phirig_pool::server::ServerHandle;
+use tokio::sync::{mpsc, watch};
+use tracing::{info, warn};
+
+use crate::card_poll::CardView;
+use crate::cli::RunArgs;
+use crate::proxy::ProxyHandle;
+use crate::snapshot::RigSnapshot;
+use crate::HostError;
+
+pub use deploy_cards::{deploy_all, deploy_config, stop_all};
+pub use faces::{write_atomic, Faces};
+pub use journal::{HostJournal, DEFAULT_FILE as DEFAULT_JOURNAL};
+pub use poll::poll_all;
+pub use proxy_addr::{agent_pool_url, unreachable_from};
+
+/// Each card's poll gives up after this, so a round fits in the one-second tick.
+pub const POLL_TIMEOUT: Duration = Duration::from_millis(800);
+/// The rate window fed to the watchdog's low-rate rule.
+const WATCHDOG_WINDOW: Duration = Duration::from_secs(60);
+/// Longest the watchdog gets to finish an action in flight at shutdown.
+const WATCHDOG_STOP: Duration = Duration::from_secs(30);
+
+/// The agent's API base URL on `card`.
+fn api_base(card: &Card, port: u16) -> String {
+    let host = if card.kind == CardKind::Local {
+        "127.0.0.1"
+    } else {
+        card.address.as_str()
+    };
+    if host.contains(':') && !host.starts_with('[') {
+        format!("http://[{host}]:{port}")
+    } else {
+        format!("http://{host}:{port}")
+    }
+}
+
+/// The host journal: `--journal FILE`, else `phirig.journal`, unless `--no-journal`.
+fn open_journal(args: &RunArgs) -> Result<Option<HostJournal>, HostError> {
+    if args.rig.no_journal {
+        return Ok(None);
+    }
+    let path = args
+        .rig
+        .journal
+        .clone()
+        .unwrap_or_else(|| DEFAULT_JOURNAL.into());
+    HostJournal::create(&path, args.http.http_port).map(Some)
+}
+
+/// The line under the table: where the rig's one upstream connection goes and how it fares.
+pub fn pool_line(server: Option<&ServerHandle>, proxy: &ProxyHandle, up: Duration) -> String {
+    let st = proxy.stats();
+    let up_shares = st.upstream.shares;
+    let pool = st
+        .upstream
+        .current_pool
+        .and_then(|i| st.upstream.pools.get(i))
+        .map_or_else(|| "(connecting)".to_string(), |p| p.url.clone());
+    let builtin = server.map_or(String::new(), |s| {
+        format!(" (built-in, {} verified)", s.stats().accepted)
+    });
+    format!(
+        "upstream {pool}{builtin}: accepted {} rejected {} stale {} | proxy {} cards, {} leases reassigned | uptime {}s",
+        up_shares.accepted,
+        up_shares.rejected,
+        up_shares.stale,
+        st.cards.iter().filter(|c| c.connected).count(),
+        st.reassigned,
+        up.as_secs()
+    )
+}
+
+/// Runs the rig on `cards` until Ctrl-C or `--seconds`, then stops every agent.
+pub async fn run_cards(
+    args: &RunArgs,
+    cards: Vec<Card>,
+    proxy: &ProxyHandle,
+    server: Option<&ServerHandle>,
+) -> Result<(), HostError> {
+    if let Some(why) = unreachable_from(proxy.local_addr(), &cards) {
+        return Err(HostError::Usage(why));
+    }
+    let token = args
+        .http
+        .http_access_token
+        .clone()
+        .unwrap_or_else(|| format!("{:032x}", rand::random::<u128>()));
+    let url = agent_pool_url(args.rig.proxy_host, proxy.local_addr());
+    let mpss = MpssDiscovery {
+        sysfs_root: args.rig.sysfs_root.clone(),
+        etc_root: args.rig.etc_root.clone(),
+        ssh_user: args.rig.ssh_user.clone(),
+    };
+    let ops = Arc::new(DeployerOps::new(
+        Deployer::new(deploy_config(args, &cards, &url, &token)?),
+        Some(mpss),
+    ));
+    let mut journal = open_journal(args)?;
+    let mut faces = Faces::start(
+        &args.http,
+        args.rig.status_json.clone(),
+        Duration::from_secs(args.refresh.max(1)),
+    )
+    .await?;
+    let overrides = crate::config::card_overrides(args);
+    let mut views: Vec<CardView> = cards
+        .iter()
+        .map(|c| {
+            let port = overrides
+                .get(&c.name)
+                .and_then(|o| o.agent_port)
+                .unwrap_or(args.rig.agent_port);
+            CardView::new(&c.name, &api_base(c, port), Some(token.clone()))
+        })
+        .collect();
+    eprintln!(
+        "phirig: deploying the agent to {} card(s); they mine through the proxy ({url}, port {})",
+        cards.len(),
+        proxy.local_addr().port()
+    );
+    if let Some(j) = &journal {
+        eprintln!("phirig: host journal: {}", j.path.display());
+    }
+    let mut deploy_failed = deploy_and_report(&ops, &cards, journal.as_mut()).await;
+
+    let (act_tx, mut act_rx) = mpsc::unbounded_channel::<SupervisionAction>();
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let supervised = cards
+        .iter()
+        .map(|c| Supervised {
+            card: c.clone(),
+            benchmark: overrides
+                .get(&c.name)
+                .and_then(|o| o.benchmark)
+                .or(args.rig.card_benchmark),
+        })
+        .collect();
+    let dog_config = crate::config::watchdog_config(args);
+    let dog = tokio::spawn(run_watchdog(
+        ops.clone(),
+        supervised,
+        dog_config,
+        act_tx,
+        stop_rx,
+    ));
+
+    let http = reqwest::Client::new();
+    let started = Instant::now();
+    let deadline = args.seconds.map(Duration::from_secs);
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = tokio::signal::ctrl_c() => break,
+        }
+        poll_all(&mut views, &http, POLL_TIMEOUT).await;
+        for (i, v) in views.iter_mut().enumerate() {
+            if let (Some(s), Some(j)) = (v.last_sample.take(), journal.as_mut()) {
+                j.clock_sample(i as u32, &s);
+            }
+            if let Some(rate) = v.meter.rate(WATCHDOG_WINDOW) {
+                ops.set_hash_rate(&v.name, rate);
+            }
+            // A card whose deploy failed shows that until the watchdog brings it up.
+            match (&v.error, &deploy_failed[i]) {
+                (None, _) => deploy_failed[i] = None,
+                (Some(_), Some(why)) => v.error = Some(format!("deploy failed: {why}")),
+                (Some(_), None) => {}
+            }
+        }
+        while let Ok(a) = act_rx.try_recv() {
+            let index = cards.iter().position(|c| c.name == a.card);
+            if let (Some(i), Some(j)) = (index, journal.as_mut()) {
+                j.watchdog(i as u32, &a);
+            }
+        }
+        let snap = RigSnapshot::build(&views, Some(&proxy.stats()), started.elapsed().as_secs())
+            .with_temperatures(&args.rig.sysfs_root);
+        faces.show(snap, &pool_line(server, proxy, started.elapsed()), false);
+        if deadline.is_some_and(|d| started.elapsed() >= d) {
+            break;
+        }
+    }
+
+    stop_tx.send_replace(true);
+    if tokio::time::timeout(WATCHDOG_STOP, dog).await.is_err() {
+        warn!("the watchdog did not stop in time");
+    }
+    while let Ok(a) = act_rx.try_recv() {
+        let index = cards.iter().position(|c| c.name == a.card);
+        if let (Some(i), Some(j)) = (index, journal.as_mut()) {
+            j.watchdog(i as u32, &a);
+        }
+    }
+    let snap = RigSnapshot::build(&views, Some(&proxy.stats()), started.elapsed().as_secs())
+        .with_temperatures(&args.rig.sysfs_root);
+    faces.show(snap, &pool_line(server, proxy, started.elapsed()), true);
+    for (i, (card, r)) in cards.iter().zip(stop_all(&ops, &cards).await).enumerate() {
+        match &r {
+            Ok(o) => info!(card = %card.name, outcome = %o, "agent stopped"),
+            Err(e) => warn!(card = %card.name, error = %e, "agent stop failed"),
+        }
+        if let Some(j) = journal.as_mut() {
+            let detail = match r {
+                Ok(o) => format!("stopped: {o}"),
+                Err(e) => format!("stop failed: {e}"),
+            };
+            j.supervision(i as u32, JournalAction::Stop, &detail);
+        }
+    }
+    if let Some(j) = journal {
+        j.close()?;
+    }
+    Ok(())
+}
+
+/// Deploys to every card at once and reports each; returns why each card failed, if it did.
+async fn deploy_and_report(
+    ops: &Arc<DeployerOps>,
+    cards: &[Card],
+    mut journal: Option<&mut HostJournal>,
+) -> Vec<Option<String>> {
+    let results = deploy_all(ops, cards).await;
+    let mut failed = Vec::with_capacity(cards.len());
+    for (i, (card, r)) in cards.iter().zip(results).enumerate() {
+        let (action, detail) = match &r {
+            Ok(msg) => {
+                eprintln!("phirig: {:<18} {msg}", card.name);
+                (JournalAction::Deploy, format!("deployed: {msg}"))
+            }
+            Err(e) => {
+                eprintln!(
+                    "phirig: {:<18} deploy FAILED (the watchdog retries): {e}",
+                    card.name
+                );
+                (JournalAction::Unhealthy, format!("deploy failed: {e}"))
+            }
+        };
+        if let Some(j) = journal.as_deref_mut() {
+            j.supervision(i as u32, action, &detail);
+        }
+        failed.push(r.err());
+    }
+    failed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_base_brackets_ipv6_and_uses_loopback_for_the_local_card() {
+        assert_eq!(api_base(&Card::local(), 8640), "http://127.0.0.1:8640");
+        let mut c = Card::from_ssh("root@172.31.1.1".parse().unwrap());
+        assert_eq!(api_base(&c, 1), "http://172.31.1.1:1");
+        c.address = "fd00::1".into();
+        assert_eq!(api_base(&c, 1), "http://[fd00::1]:1");
+    }
+}
