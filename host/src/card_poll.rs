@@ -23,6 +23,19 @@ pub struct Counters {
     pub hugepages: [u64; 2],
     #[serde(default)]
     pub aes: Option<String>,
+    /// Seconds since the agent started.
+    #[serde(default)]
+    pub uptime_s: f64,
+    /// The job its workers mine, and when they got it (card wall clock).
+    #[serde(default)]
+    pub job: Option<JobSeen>,
+}
+
+/// A card's current job as its agent reports it.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq, serde::Serialize)]
+pub struct JobSeen {
+    pub id: String,
+    pub received_wall_ns: u64,
 }
 
 /// What the host knows about one card.
@@ -128,6 +141,8 @@ mod tests {
             shares: LedgerCounts::default(),
             hugepages: [1, 1],
             aes: Some("aes-ni".into()),
+            uptime_s: 0.0,
+            job: None,
         }
     }
 

@@ -58,6 +58,11 @@ pub struct CardSnapshot {
     pub aes: Option<String>,
     pub clock: Option<ClockSnapshot>,
     pub temperature_c: Option<f64>,
+    /// Seconds since the card's agent started.
+    pub uptime_s: f64,
+    /// The job the card mines and when it got it, on the host's clock (card stamp minus the
+    /// clock offset): how long a new upstream job took to reach the card.
+    pub job: Option<crate::card_poll::JobSeen>,
 }
 
 /// The proxy's figures for one card (matched by its login name).
@@ -171,6 +176,14 @@ impl CardSnapshot {
                 samples: o.samples,
             }),
             temperature_c: None,
+            uptime_s: last.map_or(0.0, |l| l.uptime_s),
+            job: last.and_then(|l| l.job.clone()).map(|mut j| {
+                j.received_wall_ns = view
+                    .offset
+                    .to_host_ns(j.received_wall_ns)
+                    .unwrap_or(j.received_wall_ns);
+                j
+            }),
         }
     }
 }
@@ -285,6 +298,8 @@ mod tests {
                 },
                 hugepages: [1, 2],
                 aes: Some("aes-ni".into()),
+                uptime_s: 0.0,
+                job: None,
             });
         }
         v

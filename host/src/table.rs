@@ -144,6 +144,8 @@ mod tests {
                     },
                     hugepages: [2, 2],
                     aes: Some("aes-ni".into()),
+                    uptime_s: 0.0,
+                    job: None,
                 });
             }
         }

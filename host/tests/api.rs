@@ -46,6 +46,8 @@ fn card(name: &str, per_s: u64, seconds: u64) -> CardView {
             },
             hugepages: [2, 3],
             aes: Some("aes-ni".into()),
+            uptime_s: 0.0,
+            job: None,
         });
     }
     v

@@ -160,6 +160,10 @@ impl AgentApi {
         let s = &self.state;
         let hashes = s.workers.hash_counts();
         let shares = s.client_stats().map(|c| c.shares).unwrap_or_default();
+        let job = lock(&s.results)
+            .job
+            .as_ref()
+            .map(|(id, at)| json!({"id": id, "received_wall_ns": at}));
         json!({
             "boot_id": s.boot_id,
             "build": crate::upgrade::build_id(),
@@ -174,6 +178,7 @@ impl AgentApi {
             "shares": shares,
             "hugepages": s.workers.hugepages(),
             "aes": s.workers.thread_info().first().and_then(|t| t.aes),
+            "job": job,
         })
     }
 

@@ -172,7 +172,11 @@ fn on_client_event(state: &MinerState, ev: ClientEvent, seq: &mut u64, config: &
                                 job.job_id, job.pool, job.height
                             );
                             *lock(&state.algo) = algo;
-                            lock(&state.results).diff_current = diff;
+                            {
+                                let mut results = lock(&state.results);
+                                results.diff_current = diff;
+                                results.job = Some((job.job_id.clone(), super::state::wall_ns()));
+                            }
                             state.remember_job(*seq, job);
                         }
                         Err(e) => refused(state, &e.to_string()),

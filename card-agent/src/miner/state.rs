@@ -30,6 +30,9 @@ pub struct Results {
     pub failures: u64,
     /// Index of the pool of the last login, to journal failovers.
     pub last_pool: Option<usize>,
+    /// The job the workers mine and when (wall clock, ns) it was handed to them: the host
+    /// measures how long a new upstream job takes to reach every card from this.
+    pub job: Option<(String, u64)>,
 }
 
 impl Results {
