@@ -238,3 +238,44 @@ fn workers_journal_their_start_hashes_and_stop() {
     assert_eq!(stops, 300, "Stop events carry each thread's total");
     assert_eq!(batches, 300, "HashBatch events add up to the hashes done");
 }
+
+#[test]
+fn a_panicking_worker_is_reported_restarted_and_keeps_its_count() {
+    let algo: Algorithm = "cn-pico".parse().expect("algo");
+    let (tx, mut rx) = unbounded_channel();
+    let cfg = WorkerConfig {
+        panic_once_after: Some(40),
+        ..config(1)
+    };
+    let workers = Workers::start(cfg, algo, tx);
+    // A large slice and an impossible target: the worker only hashes.
+    workers
+        .set_job(job(1, algo, 1, NonceRange::new(0, 1 << 24, None)))
+        .expect("job accepted");
+    let notes = collect(&mut rx, Duration::from_secs(60), |n| {
+        n.iter().any(|x| matches!(x, WorkerNote::Panicked { .. }))
+    });
+    let panicked = notes.iter().find_map(|n| match n {
+        WorkerNote::Panicked { thread, message } => Some((*thread, message.clone())),
+        _ => None,
+    });
+    let (thread, message) = panicked.expect("the panic was reported");
+    assert_eq!(thread, 0);
+    assert!(message.contains("injected fault"), "{message}");
+    // The same thread mines on after its restart, counting on from where it was.
+    let after_panic = workers.hash_counts()[0];
+    assert!(
+        after_panic >= 40,
+        "count lost at the restart: {after_panic}"
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while workers.hash_counts()[0] < after_panic + 40 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(
+        workers.hash_counts()[0] >= after_panic + 40,
+        "the restarted worker does not hash"
+    );
+    assert_eq!(workers.restarts(), vec![1], "restarted exactly once");
+    workers.stop();
+}

@@ -30,6 +30,10 @@ pub struct WorkerConfig {
     pub idle_poll: Duration,
     /// Event journal; each worker records into its own buffer, never taking a lock to hash.
     pub journal: Option<Arc<Journal>>,
+    /// Fault injection for tests: thread 0 panics once, in its hash loop, after this many hashes
+    /// (how the restart of a panicked worker is proven on the real code path).
+    #[doc(hidden)]
+    pub panic_once_after: Option<u64>,
 }
 
 impl Default for WorkerConfig {
@@ -42,6 +46,7 @@ impl Default for WorkerConfig {
             pages: PagePolicy::default(),
             idle_poll: Duration::from_millis(5),
             journal: None,
+            panic_once_after: None,
         }
     }
 }
@@ -524,8 +529,14 @@ fn mine(index: usize, shared: &Shared, log: &mut WorkerLog) {
             job = None;
             continue;
         }
-        state.hashes.fetch_add(count as u64, Ordering::Relaxed);
+        let total = state.hashes.fetch_add(count as u64, Ordering::Relaxed) + count as u64;
         log.hashed(count as u64);
+        if index == 0
+            && shared.config.panic_once_after.is_some_and(|n| total >= n)
+            && state.restarts.load(Ordering::Relaxed) == 0
+        {
+            panic!("injected fault after {total} hashes");
+        }
         for lane in 0..count {
             if hash_value(&out[lane]) < active.job.target {
                 let _ = shared.notes.send(WorkerNote::Share(FoundResult {
