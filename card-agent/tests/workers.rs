@@ -244,36 +244,43 @@ fn a_panicking_worker_is_reported_restarted_and_keeps_its_count() {
     let algo: Algorithm = "cn-pico".parse().expect("algo");
     let (tx, mut rx) = unbounded_channel();
     let cfg = WorkerConfig {
-        panic_once_after: Some(40),
+        panic_once_on_job: Some(2),
         ..config(1)
     };
     let workers = Workers::start(cfg, algo, tx);
-    // A large slice and an impossible target: the worker only hashes.
+    // Large slices and an impossible target: the worker only hashes.
+    let wait_hashes = |at_least: u64| {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while workers.hash_counts()[0] < at_least && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        workers.hash_counts()[0]
+    };
     workers
         .set_job(job(1, algo, 1, NonceRange::new(0, 1 << 24, None)))
-        .expect("job accepted");
+        .expect("job 1 accepted");
+    let before = wait_hashes(40);
+    assert!(before >= 40, "job 1 never hashed");
+    // Picking up job 2 panics thread 0 once; it must be reported, restarted, and mine job 2.
+    workers
+        .set_job(job(2, algo, 1, NonceRange::new(0, 1 << 24, None)))
+        .expect("job 2 accepted");
     let notes = collect(&mut rx, Duration::from_secs(60), |n| {
         n.iter().any(|x| matches!(x, WorkerNote::Panicked { .. }))
     });
-    let panicked = notes.iter().find_map(|n| match n {
-        WorkerNote::Panicked { thread, message } => Some((*thread, message.clone())),
-        _ => None,
-    });
-    let (thread, message) = panicked.expect("the panic was reported");
+    let (thread, message) = notes
+        .iter()
+        .find_map(|n| match n {
+            WorkerNote::Panicked { thread, message } => Some((*thread, message.clone())),
+            _ => None,
+        })
+        .expect("the panic was reported");
     assert_eq!(thread, 0);
-    assert!(message.contains("injected fault"), "{message}");
-    // The same thread mines on after its restart, counting on from where it was.
+    assert!(message.contains("injected fault on job 2"), "{message}");
     let after_panic = workers.hash_counts()[0];
+    assert!(after_panic >= before, "count lost at the restart");
     assert!(
-        after_panic >= 40,
-        "count lost at the restart: {after_panic}"
-    );
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while workers.hash_counts()[0] < after_panic + 40 && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    assert!(
-        workers.hash_counts()[0] >= after_panic + 40,
+        wait_hashes(after_panic + 40) >= after_panic + 40,
         "the restarted worker does not hash"
     );
     assert_eq!(workers.restarts(), vec![1], "restarted exactly once");

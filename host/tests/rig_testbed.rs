@@ -222,7 +222,9 @@ async fn four_cards_mine_fail_over_and_survive_a_dead_agent() {
     assert!(p1.stats().accepted >= COUNT as u64, "{:?}", p1.stats());
     assert_eq!(u(&all_mining["total"]["cards_mining"]), COUNT as u64);
 
-    // 2. Per-card 10 s rates add up to the rig total, and the total matches the counters.
+    // 2. Per-card 10 s rates add up to what the rig really hashed. (The snapshot's rig total is
+    // built as the sum of the cards, so comparing those two would prove nothing: the check is
+    // against the cards' cumulative counters, differenced over the same 10 s.)
     let full = wait_for(
         &rig,
         &status,
@@ -235,17 +237,6 @@ async fn four_cards_mine_fail_over_and_survive_a_dead_agent() {
         },
     )
     .await;
-    let sum: f64 = names
-        .iter()
-        .map(|n| card(&full, n)["hashrate"][0].as_f64().unwrap_or(0.0))
-        .sum();
-    let total = full["total"]["hashrate"][0]
-        .as_f64()
-        .expect("rig 10 s rate");
-    assert!(
-        (sum - total).abs() <= 0.05 * total,
-        "cards {sum} vs rig {total}"
-    );
     let (h0, t0) = (u(&full["total"]["hashes_total"]), u(&full["taken_ns"]));
     let later = wait_for(&rig, &status, Duration::from_secs(30), "10 s more", |v| {
         u(&v["taken_ns"]) >= t0 + 10_000_000_000
@@ -253,13 +244,18 @@ async fn four_cards_mine_fail_over_and_survive_a_dead_agent() {
     .await;
     let measured = (u(&later["total"]["hashes_total"]) - h0) as f64
         / ((u(&later["taken_ns"]) - t0) as f64 / 1e9);
-    let reported = later["total"]["hashrate"][0].as_f64().expect("rate");
+    let sum: f64 = names
+        .iter()
+        .map(|n| card(&later, n)["hashrate"][0].as_f64().unwrap_or(0.0))
+        .sum();
+    // The two windows can be up to a poll apart (≤ 1 s of 10) on a loaded machine.
     assert!(
-        (measured - reported).abs() <= 0.15 * measured,
-        "counters say {measured:.1} H/s, the rig reports {reported:.1} H/s"
+        (measured - sum).abs() <= 0.10 * measured,
+        "the cards' counters say {measured:.1} H/s, their rates add up to {sum:.1} H/s"
     );
-
-    eprintln!("rates: cards sum {sum:.1} H/s, rig total {total:.1} H/s; counters {measured:.1} H/s, reported {reported:.1} H/s");
+    eprintln!(
+        "rates: per-card 10 s rates add up to {sum:.1} H/s; counter deltas {measured:.1} H/s"
+    );
 
     // 2b. A new upstream job reaches every card: each agent stamps when its workers got the job
     // (the namespaces share the host's clock; the host also corrects by the estimated offset).

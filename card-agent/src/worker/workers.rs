@@ -30,10 +30,11 @@ pub struct WorkerConfig {
     pub idle_poll: Duration,
     /// Event journal; each worker records into its own buffer, never taking a lock to hash.
     pub journal: Option<Arc<Journal>>,
-    /// Fault injection for tests: thread 0 panics once, in its hash loop, after this many hashes
-    /// (how the restart of a panicked worker is proven on the real code path).
+    /// Fault injection for tests: thread 0 panics once when it picks up the job with this
+    /// sequence number (how the restart of a panicked worker is proven on the real code path).
+    /// Checked once per job, never per batch.
     #[doc(hidden)]
-    pub panic_once_after: Option<u64>,
+    pub panic_once_on_job: Option<u64>,
 }
 
 impl Default for WorkerConfig {
@@ -46,7 +47,7 @@ impl Default for WorkerConfig {
             pages: PagePolicy::default(),
             idle_poll: Duration::from_millis(5),
             journal: None,
-            panic_once_after: None,
+            panic_once_on_job: None,
         }
     }
 }
@@ -476,6 +477,12 @@ fn mine(index: usize, shared: &Shared, log: &mut WorkerLog) {
             seen_epoch = epoch;
             job = lock(&shared.job).clone();
             if let Some(active) = &job {
+                if index == 0
+                    && shared.config.panic_once_on_job == Some(active.job.seq)
+                    && state.restarts.load(Ordering::Relaxed) == 0
+                {
+                    panic!("injected fault on job {}", active.job.seq);
+                }
                 // One copy of the blob per lane, per job: a batch then only writes nonces.
                 blobs = vec![active.job.blob.clone(); MAX_INTENSITY];
                 let algo = active.job.algo;
@@ -529,14 +536,8 @@ fn mine(index: usize, shared: &Shared, log: &mut WorkerLog) {
             job = None;
             continue;
         }
-        let total = state.hashes.fetch_add(count as u64, Ordering::Relaxed) + count as u64;
+        state.hashes.fetch_add(count as u64, Ordering::Relaxed);
         log.hashed(count as u64);
-        if index == 0
-            && shared.config.panic_once_after.is_some_and(|n| total >= n)
-            && state.restarts.load(Ordering::Relaxed) == 0
-        {
-            panic!("injected fault after {total} hashes");
-        }
         for lane in 0..count {
             if hash_value(&out[lane]) < active.job.target {
                 let _ = shared.notes.send(WorkerNote::Share(FoundResult {
