@@ -3,7 +3,7 @@
 # cn/2 and cn/r. Sets up .venv-bench (gitignored), builds release binaries, then runs
 # compare_reference.py, which measures both alternately and prints phirig / reference.
 #
-# Usage: benches/compare_reference.sh [--seconds S] [--rounds N] [--algos cn/2,cn/r] [--cpu K]
+# Usage: benches/compare_reference.sh [--seconds S] [--rounds N] [--algos cn/2,cn/r] [--cpu K] [--intensity K]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,12 +21,13 @@ if ! "$VENV/bin/python" -c 'import pycryptonight' 2>/dev/null; then
   "$VENV/bin/pip" install --quiet py-cryptonight
 fi
 
-say "building release binaries (phirig-agent, hashloop)"
-cargo build --release --quiet -p phirig-agent -p phirig-benches --bins
+# Only the agent: its `bench` command is the phirig side (the bench crate's other binaries
+# add a long fat-LTO link for nothing here).
+say "building the release agent"
+cargo build --release --quiet -p phirig-agent
 TARGET_DIR=${CARGO_TARGET_DIR:-target}
 
 exec "$VENV/bin/python" benches/compare_reference.py \
   --agent "$TARGET_DIR/release/phirig-agent" \
-  --hashloop "$TARGET_DIR/release/hashloop" \
   --vectors testdata/cryptonight.txt \
   "$@"

@@ -7,7 +7,7 @@ use tokio::sync::mpsc;
 
 use crate::cn::{AesPath, Algorithm};
 use crate::memory::PagePolicy;
-use crate::worker::{MiningJob, NonceRange, WorkerConfig, WorkerNote, Workers};
+use crate::worker::{MiningJob, NonceRange, PerAlgo, WorkerConfig, WorkerNote, Workers};
 
 /// What the benchmark measured. Field names are relied on by scripts and by `phirig bench`.
 #[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
@@ -49,8 +49,9 @@ fn bench_blob() -> Vec<u8> {
 
 pub struct BenchOptions {
     pub algo: Algorithm,
-    pub threads: Option<usize>,
-    pub intensity: Option<usize>,
+    /// Per algorithm, as the miner takes them; the benchmark uses `algo`'s.
+    pub threads: PerAlgo,
+    pub intensity: PerAlgo,
     pub seconds: f64,
     pub aes: AesPath,
     pub pages: PagePolicy,

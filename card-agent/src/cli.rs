@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::worker::{parse_intensity, PerAlgo};
+
 #[derive(Debug, Parser)]
 #[command(
     name = "phirig-agent",
@@ -45,12 +47,14 @@ pub struct HashArgs {
 pub struct BenchArgs {
     #[arg(short = 'a', long = "algo", default_value = "cn/0")]
     pub algo: String,
-    /// Worker threads (default: one per core, capped by the L3 cache).
-    #[arg(short = 't', long)]
-    pub threads: Option<usize>,
-    /// Interleaved hashes per thread, 1–5 (default: from the per-core L2 size).
-    #[arg(short = 'k', long)]
-    pub intensity: Option<usize>,
+    /// Worker threads: N, or per algorithm as in `2,cn/r=1` (default: one per core, capped by the
+    /// L3 cache).
+    #[arg(short = 't', long, value_name = "N|ALGO=N,…")]
+    pub threads: Option<PerAlgo>,
+    /// Interleaved hashes per thread, 1–5: N, or per algorithm as in `2,cn/r=1,cn-pico=5`
+    /// (default: from the cache sizes).
+    #[arg(short = 'k', long, value_name = "N|ALGO=N,…", value_parser = parse_intensity)]
+    pub intensity: Option<PerAlgo>,
     /// How long to measure, after warm-up.
     #[arg(long, default_value_t = 10.0)]
     pub seconds: f64,
@@ -85,12 +89,12 @@ pub struct MineArgs {
     /// Algorithm to mine (the pool may switch it per job).
     #[arg(short = 'a', long = "algo")]
     pub algo: Option<String>,
-    /// Worker threads.
-    #[arg(short = 't', long = "threads")]
-    pub threads: Option<usize>,
-    /// Interleaved hashes per thread (1–5).
-    #[arg(long = "intensity")]
-    pub intensity: Option<usize>,
+    /// Worker threads: N, or per algorithm as in `2,cn/r=1` (an algorithm's own wins).
+    #[arg(short = 't', long = "threads", value_name = "N|ALGO=N,…")]
+    pub threads: Option<PerAlgo>,
+    /// Interleaved hashes per thread (1–5): N, or per algorithm as in `2,cn/r=1,cn-pico=5`.
+    #[arg(long = "intensity", value_name = "N|ALGO=N,…", value_parser = parse_intensity)]
+    pub intensity: Option<PerAlgo>,
     /// Send keepalives (when the pool advertises them).
     #[arg(short = 'k', long = "keepalive")]
     pub keepalive: bool,

@@ -58,14 +58,16 @@ fn run_bench(args: &BenchArgs) -> Result<(), String> {
     if args.reserve_hugepages {
         let threads = args
             .threads
+            .and_then(|t| t.get(algo))
             .unwrap_or_else(|| crate::worker::Topology::detect().cores());
-        let need = crate::memory::hugepages_needed(threads, args.intensity.unwrap_or(1), algo);
+        let ways = args.intensity.and_then(|k| k.get(algo)).unwrap_or(1);
+        let need = crate::memory::hugepages_needed(threads, ways, algo);
         crate::memory::reserve_hugepages(need).map_err(|e| e.to_string())?;
     }
     let report = bench::run(&BenchOptions {
         algo,
-        threads: args.threads,
-        intensity: args.intensity,
+        threads: args.threads.unwrap_or_default(),
+        intensity: args.intensity.unwrap_or_default(),
         seconds: args.seconds,
         aes: aes_path(args.no_aesni),
         pages,

@@ -133,3 +133,85 @@ fn put_and_sighup_switch_pools_and_threads_live() {
     assert!(!logs.contains(TOKEN), "the token leaked into the logs");
     assert!(!logs.contains("panicked"), "{logs}");
 }
+
+/// `--intensity` in its per-algorithm form reaches the workers; GET shows the config; a PUT of the
+/// map form restarts the workers on the new value; bad values are refused with 400 naming the
+/// algorithm, and nothing changes.
+#[test]
+fn per_algorithm_intensity_from_the_flag_and_a_put() {
+    let _one = heavy();
+    let rt = runtime();
+    let pool = start_pool(&rt, easy_config(ALGO, DIFFICULTY));
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("config.json");
+    std::fs::write(&path, config(&pool_url(&pool), 1).to_string()).expect("config");
+    let path_s = path.to_str().expect("utf-8 path");
+    // The flag wins over the file's (absent) intensity: cn-pico takes 2, the rest 1.
+    let mut agent = Agent::spawn(&["-c", path_s, "--intensity", "1,cn-pico=2"], &[]);
+    let intensity = |agent: &Agent| {
+        let b = agent.get_ok("/2/backends", None);
+        let t = &b[0]["threads"][0];
+        (t["algo"].as_str() == Some(ALGO)).then(|| t["intensity"].as_u64())
+    };
+    agent.until("cn-pico mined at intensity 2", PATIENCE, || {
+        (intensity(&agent) == Some(Some(2))).then_some(())
+    });
+    agent.until("a share accepted", PATIENCE, || {
+        (pool.stats().accepted >= 1).then_some(())
+    });
+
+    // The map form through PUT: cn-pico's own value applies (not the default, not the caches'
+    // choice of 3), the workers restart.
+    let mut new = config(&pool_url(&pool), 1);
+    new["cpu"]["intensity"] = json!({"default": 3, "cryptonight-pico": 1});
+    let (status, reply) = agent
+        .request("PUT", "/1/config", Some(TOKEN), &new.to_string())
+        .expect("PUT");
+    assert_eq!(status, 200, "{reply}");
+    assert!(reply.contains("restarting the workers"), "{reply}");
+    agent.until("cn-pico mined at intensity 1", PATIENCE, || {
+        (intensity(&agent) == Some(Some(1))).then_some(())
+    });
+    let shown = agent.get_ok("/1/config", Some(TOKEN));
+    assert_eq!(
+        shown["cpu"]["intensity"],
+        json!({"default": 3, "cryptonight-pico": 1}),
+        "{shown}"
+    );
+
+    // Bad values: 400 naming the key and the algorithm; the config and the workers stay.
+    for (cpu, why) in [
+        (
+            json!({"intensity": {"cn-pico": 6}}),
+            "cn-pico: 6 is more than 5",
+        ),
+        (json!({"intensity": {"cn/nope": 2}}), "cn/nope"),
+        (json!({"threads": {"default": 0}}), "cpu.threads"),
+        (json!({"intensity": "2,cn/r=1"}), "cpu.intensity"),
+    ] {
+        let mut bad = config(&pool_url(&pool), 1);
+        bad["cpu"] = cpu.clone();
+        let (status, reply) = agent
+            .request("PUT", "/1/config", Some(TOKEN), &bad.to_string())
+            .expect("PUT");
+        assert_eq!(status, 400, "{cpu}: {reply}");
+        assert!(reply.contains(why), "{cpu}: {reply}");
+    }
+    assert_eq!(
+        agent.get_ok("/1/config", Some(TOKEN))["cpu"]["intensity"],
+        json!({"default": 3, "cryptonight-pico": 1})
+    );
+    let on_disk: Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("file")).expect("json");
+    assert_eq!(on_disk, new, "a refused PUT was saved");
+    let h = agent.hashes(None);
+    agent.until("hashing to go on", PATIENCE, || {
+        (agent.hashes(None) > h).then_some(())
+    });
+    assert_eq!(intensity(&agent), Some(Some(1)));
+    agent.signal(libc::SIGTERM);
+    let status = agent
+        .wait_exit(Duration::from_secs(15))
+        .expect("agent still running after SIGTERM");
+    assert!(status.success(), "exit status {status}");
+}

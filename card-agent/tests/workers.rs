@@ -5,14 +5,14 @@ use std::time::{Duration, Instant};
 
 use phirig_agent::cn::{self, AesPath, Algorithm};
 use phirig_agent::memory::PagePolicy;
-use phirig_agent::worker::{MiningJob, NonceRange, WorkerConfig, WorkerNote, Workers};
+use phirig_agent::worker::{MiningJob, NonceRange, PerAlgo, WorkerConfig, WorkerNote, Workers};
 use phirig_pool::protocol::hash_value;
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver};
 
 fn config(threads: usize) -> WorkerConfig {
     WorkerConfig {
-        threads: Some(threads),
-        intensity: Some(2),
+        threads: PerAlgo::all(threads),
+        intensity: PerAlgo::all(2),
         pin: false,
         pages: PagePolicy::default(),
         ..Default::default()
@@ -284,5 +284,110 @@ fn a_panicking_worker_is_reported_restarted_and_keeps_its_count() {
         "the restarted worker does not hash"
     );
     assert_eq!(workers.restarts(), vec![1], "restarted exactly once");
+    workers.stop();
+}
+
+/// The `Ready` notes in `notes` for `algo`, as (thread, intensity).
+fn ready(notes: &[WorkerNote], algo: Algorithm) -> Vec<(usize, usize)> {
+    notes
+        .iter()
+        .filter_map(|n| match n {
+            WorkerNote::Ready {
+                thread,
+                algo: a,
+                intensity,
+                ..
+            } if *a == algo => Some((*thread, *intensity)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn each_algorithm_gets_its_own_intensity_and_thread_count_on_a_job_switch() {
+    use Algorithm::{CnPico, CnPicoTlo, CnUpx2};
+    let (tx, mut rx) = unbounded_channel();
+    // As a user would write them: `--threads 1,cn/upx2=2 --intensity 1,cn-pico=4`.
+    let cfg = WorkerConfig {
+        threads: "1,cn/upx2=2".parse().expect("threads"),
+        intensity: "1,cn-pico=4".parse().expect("intensity"),
+        ..config(1)
+    };
+    let workers = Workers::start(cfg.clone(), CnPico, tx);
+    let mined = |notes: &[WorkerNote], seq: u64| shares(notes).iter().any(|s| s.seq == seq);
+    let limit = Duration::from_secs(60);
+
+    // cn-pico: its own intensity, on the default one thread.
+    workers
+        .set_job(job(1, CnPico, u64::MAX / 2, NonceRange::full(None)))
+        .expect("job 1");
+    let notes = collect(&mut rx, limit, |n| mined(n, 1));
+    assert_eq!(ready(&notes, CnPico), vec![(0, 4)], "{notes:?}");
+    assert!(mined(&notes, 1), "cn-pico never mined");
+    assert_eq!(workers.threads(), 1);
+
+    // cn-pico/tlo has no entry: the default intensity, same thread count, no restart.
+    workers
+        .set_job(job(2, CnPicoTlo, u64::MAX / 2, NonceRange::full(None)))
+        .expect("job 2");
+    let notes = collect(&mut rx, limit, |n| mined(n, 2));
+    assert_eq!(ready(&notes, CnPicoTlo), vec![(0, 1)], "{notes:?}");
+    assert!(mined(&notes, 2), "cn-pico/tlo never mined");
+    assert_eq!(workers.threads(), 1);
+    let before_restart: u64 = workers.hash_counts().iter().sum();
+
+    // cn/upx2 has its own thread count: the workers restart on two threads for its job.
+    assert_eq!(workers.threads_for(CnUpx2), 2);
+    workers
+        .set_job(job(3, CnUpx2, u64::MAX / 2, NonceRange::full(None)))
+        .expect("job 3");
+    assert_eq!(workers.threads(), 2);
+    assert_eq!(workers.current_job().map(|j| j.seq), Some(3));
+    let notes = collect(&mut rx, limit, |n| {
+        let s = shares(n);
+        (0..2).all(|t| s.iter().any(|x| x.seq == 3 && x.thread == t))
+    });
+    let mut upx = ready(&notes, CnUpx2);
+    upx.sort_unstable();
+    assert_eq!(upx, vec![(0, 1), (1, 1)], "{notes:?}");
+    assert!(
+        (0..2).all(|t| shares(&notes).iter().any(|x| x.seq == 3 && x.thread == t)),
+        "not both threads mined cn/upx2: {notes:?}"
+    );
+    // The old threads were joined before the new ones started: once a new thread is ready,
+    // every share is for job 3.
+    let first_ready = notes
+        .iter()
+        .position(|n| matches!(n, WorkerNote::Ready { algo: CnUpx2, .. }))
+        .expect("ready notes");
+    assert!(
+        shares(&notes[first_ready..]).iter().all(|s| s.seq == 3),
+        "an old job was mined after the restart: {notes:?}"
+    );
+    let info = workers.thread_info();
+    assert_eq!(info.len(), 2);
+    assert!(info
+        .iter()
+        .all(|t| t.intensity == 1 && t.algo.as_deref() == Some("cn/upx2")));
+    assert!(
+        workers.hash_counts().iter().sum::<u64>() >= before_restart,
+        "the restart lost hashes"
+    );
+
+    // Back to cn-pico: one thread again, with cn-pico's intensity.
+    workers
+        .set_job(job(4, CnPico, u64::MAX / 2, NonceRange::full(None)))
+        .expect("job 4");
+    assert_eq!(workers.threads(), 1);
+    let notes = collect(&mut rx, limit, |n| mined(n, 4));
+    assert_eq!(ready(&notes, CnPico), vec![(0, 4)], "{notes:?}");
+    assert!(mined(&notes, 4), "cn-pico never mined again");
+    assert_eq!(workers.thread_info()[0].intensity, 4);
+    // A reload restart counts threads for the job being mined, not the configured algorithm.
+    workers.restart(cfg, CnUpx2);
+    assert_eq!(workers.threads(), 1, "the cn-pico job keeps one thread");
+    let notes = collect(&mut rx, limit, |n| !ready(n, CnPico).is_empty());
+    assert_eq!(ready(&notes, CnPico), vec![(0, 4)], "{notes:?}");
+    assert_eq!(workers.restarts(), vec![0, 0], "no worker panicked");
     workers.stop();
 }

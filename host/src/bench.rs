@@ -34,6 +34,9 @@ fn bench_script(card: &Card, args: &BenchArgs) -> Result<String, HostError> {
     if let Some(t) = args.threads {
         words.extend(["--threads".into(), t.to_string()]);
     }
+    if let Some(k) = args.intensity {
+        words.extend(["--intensity".into(), k.to_string()]);
+    }
     Ok(shell_join(&words))
 }
 

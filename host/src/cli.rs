@@ -4,6 +4,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use phirig_agent::worker::{parse_intensity, PerAlgo};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -78,9 +79,10 @@ pub struct RunArgs {
     /// Starting share difficulty of the built-in pool (it adjusts toward a share every 10 s).
     #[arg(long, default_value_t = 200)]
     pub difficulty: u64,
-    /// Worker threads on the local card.
-    #[arg(short = 't', long)]
-    pub threads: Option<usize>,
+    /// Worker threads on every card (a card's own `threads` wins): N, or per algorithm as in
+    /// `2,cn/r=1`.
+    #[arg(short = 't', long, value_name = "N|ALGO=N,…")]
+    pub threads: Option<PerAlgo>,
     /// Force the software AES path.
     #[arg(long)]
     pub no_aesni: bool,
@@ -123,9 +125,10 @@ pub struct TuningArgs {
     /// Seconds before reconnecting when every pool failed (doubles per failure).
     #[arg(long = "retry-pause", value_name = "SECS", help_heading = "Timeouts")]
     pub retry_pause: Option<u64>,
-    /// Interleaved hashes per thread on every card (1–5; default: from the card's L2 size).
-    #[arg(long, help_heading = "Agent")]
-    pub intensity: Option<usize>,
+    /// Interleaved hashes per thread on every card, 1–5: N, or per algorithm as in
+    /// `2,cn/r=1,cn-pico=5` (default: from the card's cache sizes).
+    #[arg(long, help_heading = "Agent", value_name = "N|ALGO=N,…", value_parser = parse_intensity)]
+    pub intensity: Option<PerAlgo>,
     /// Restart a card whose rate stays below this fraction of its benchmark …
     #[arg(long = "watchdog-restart-below", help_heading = "Watchdog")]
     pub watchdog_restart_below: Option<f64>,
@@ -250,8 +253,12 @@ pub struct BenchArgs {
     pub algo: String,
     #[arg(long, default_value_t = 10.0)]
     pub seconds: f64,
-    #[arg(short = 't', long)]
-    pub threads: Option<usize>,
+    /// Worker threads: N, or per algorithm as in `2,cn/r=1` (the benchmark uses its algorithm's).
+    #[arg(short = 't', long, value_name = "N|ALGO=N,…")]
+    pub threads: Option<PerAlgo>,
+    /// Interleaved hashes per thread, 1–5: N, or per algorithm as in `2,cn/r=1`.
+    #[arg(long, value_name = "N|ALGO=N,…", value_parser = parse_intensity)]
+    pub intensity: Option<PerAlgo>,
     #[arg(long)]
     pub json: bool,
     /// Directory the agent was deployed to on remote cards.

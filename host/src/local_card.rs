@@ -13,7 +13,7 @@ pub struct LocalCardConfig {
     pub user: String,
     pub pass: String,
     pub algo: String,
-    pub threads: Option<usize>,
+    pub threads: Option<phirig_agent::worker::PerAlgo>,
     pub no_aesni: bool,
     pub http_port: u16,
     pub token: String,

@@ -61,7 +61,7 @@ fn libc_timespec() -> libc::timespec {
 fn round(args: &Args, journal: Option<Arc<Journal>>) -> Round {
     let (tx, mut notes) = tokio::sync::mpsc::unbounded_channel();
     let config = WorkerConfig {
-        threads: Some(args.threads),
+        threads: phirig_agent::worker::PerAlgo::all(args.threads),
         journal,
         ..WorkerConfig::default()
     };

@@ -30,6 +30,13 @@ pub(crate) trait Backend {
     /// One AES encryption round with round key `key`.
     fn aesenc(v: Self::V, key: Self::V) -> Self::V;
 
+    /// Variant 1's tweak of the first store: bits 4 and 5 of byte 11 flipped as a 3-bit selector
+    /// from bits 0, 4 and 5 of the same byte says.
+    #[inline(always)]
+    fn v1_tweak(v: Self::V) -> Self::V {
+        Self::set(Self::lo(v), v1_byte_tweak(Self::hi(v)))
+    }
+
     #[inline(always)]
     fn from_halves(v: [u64; 2]) -> Self::V {
         Self::set(v[0], v[1])
@@ -39,6 +46,19 @@ pub(crate) trait Backend {
     fn halves(v: Self::V) -> [u64; 2] {
         [Self::lo(v), Self::hi(v)]
     }
+}
+
+/// [`Backend::v1_tweak`] on the high half (byte 11 of the block is byte 3 of `hi`).
+#[inline(always)]
+pub(crate) fn v1_byte_tweak(hi: u64) -> u64 {
+    let tmp = (hi >> 24) as u8;
+    let index = (((tmp >> 3) & 6) | (tmp & 1)) << 1;
+    hi ^ ((((0x75310u32 >> index) & 0x30) as u64) << 24)
+}
+
+/// The flip mask [`v1_byte_tweak`] applies for each of the 8 selector values, shifted to bits 4-5.
+pub(crate) const fn v1_flip(selector: u32) -> u8 {
+    ((0x75310u32 >> (2 * selector)) & 0x30) as u8
 }
 
 /// Portable backend: two u64 halves and the T-table round.
@@ -92,3 +112,19 @@ impl Backend for Soft {
 
 #[cfg(target_arch = "x86_64")]
 pub(crate) use super::aesni::Hw;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn v1_byte_tweak_flips_only_bits_of_byte_11() {
+        for byte in 0..=255u64 {
+            let hi = byte << 24;
+            let t = v1_byte_tweak(hi);
+            assert_eq!(t & !(0x30 << 24), hi & !(0x30 << 24));
+            let selector = (((byte >> 3) & 6) | (byte & 1)) as u32;
+            assert_eq!(((t ^ hi) >> 24) as u8, v1_flip(selector));
+        }
+    }
+}

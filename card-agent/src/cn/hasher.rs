@@ -150,21 +150,19 @@ impl CnHasher {
         };
         let bytes = self.algo.scratchpad_bytes();
         let base = self.memory.as_mut_ptr();
-        // SAFETY: way i's scratchpad is bytes [i * bytes, (i + 1) * bytes) of our mapping, which
-        // holds `self.ways` of them; `inputs.len() <= self.ways` here.
-        let sps: [*mut u8; MAX_WAYS] =
-            core::array::from_fn(|i| unsafe { base.add(i.min(self.ways - 1) * bytes) });
         let mut done = 0;
         while done < inputs.len() {
             let k = self.kernels.len().min(inputs.len() - done);
             let kernel = self.kernels[k - 1];
-            // SAFETY: k entries of inputs/sps/out from `done` on; the scratchpads are distinct,
+            // SAFETY: k entries of inputs/out from `done` on, and k consecutive scratchpads from
+            // way `done`'s: way i's is bytes [i * bytes, (i + 1) * bytes) of our mapping, which
+            // holds `self.ways` of them, and `done + k <= inputs.len() <= self.ways`. They are
             // sized for the algorithm and page aligned; the hardware kernel exists only after
             // `new` checked the CPU.
             unsafe {
                 kernel(
                     &inputs[done..done + k],
-                    &sps[done..done + k],
+                    base.add(done * bytes),
                     &program,
                     &mut out[done..done + k],
                 )

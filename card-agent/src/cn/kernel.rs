@@ -4,7 +4,7 @@
 //! a plain function pointer to a kernel compiled for exactly that combination.
 
 use super::aes_path::AesPath;
-use super::algorithm::{Algorithm, Heavy};
+use super::algorithm::{Algorithm, Base, Heavy};
 use super::backend::{Backend, Soft};
 use super::explode::{explode, implode};
 use super::finalize::finalize;
@@ -12,13 +12,14 @@ use super::keccak_state::{absorb, State};
 use super::main_loop::{run, Conceal, Lane, Row};
 use super::random_math::RandomProgram;
 
-/// Hashes `W` inputs into `out`, one scratchpad each.
+/// Hashes `W` inputs into `out`, one scratchpad each; way `i`'s scratchpad starts at
+/// `base + i * scratchpad size`.
 ///
 /// # Safety
-/// `inputs`, `sps` and `out` hold at least `W` entries; each `sps[i]` points to a 64-byte aligned
-/// scratchpad of the algorithm's size; for the hardware path the CPU has AES-NI and SSE4.1.
+/// `inputs` and `out` hold at least `W` entries; `base` points to `W` consecutive 64-byte aligned
+/// scratchpads of the algorithm's size; for the hardware path the CPU has AES-NI and SSE4.1.
 pub(crate) type KernelFn =
-    unsafe fn(inputs: &[&[u8]], sps: &[*mut u8], prog: &RandomProgram, out: &mut [[u8; 32]]);
+    unsafe fn(inputs: &[&[u8]], base: *mut u8, prog: &RandomProgram, out: &mut [[u8; 32]]);
 
 /// Most hashes one kernel interleaves for a scratchpad of `bytes`. The loop is bound by the
 /// latency of its dependent scratchpad reads (L2 or L3) and of the division/square-root chain,
@@ -40,17 +41,47 @@ pub(crate) const fn kernel_ways(algo: Algorithm) -> usize {
     interleave_limit(algo.scratchpad_bytes())
 }
 
+/// Most ways worth interleaving for `algo` on one core, whatever the caches allow.
+///
+/// Interleaving pays only while the core's out-of-order window (about 220 micro-ops and a
+/// scheduler of about 100 on a Skylake-class server core) holds an iteration of every way at
+/// once, since each way's next read waits on its last. One iteration is about 30 instructions
+/// for cn/0 and cn/1, about 90 for the variant-2 family (shuffle, division and square root)
+/// and about 160 for cn/r (its random program runs in the loop); the heavy variants put a
+/// 64-bit division on the address chain. Measured on a 2-vCPU Cascade Lake VM (one thread,
+/// best of four or five alternating runs, H/s at 1/2/3 ways): cn/0 45/69/85, cn/2 45/69/87,
+/// cn/half -/117/135, cn/r 46/47/39, cn-heavy/0 28/27; cn-pico 1149/1127/1061/1105 at 2 to 5.
+pub const fn window_ways(algo: Algorithm) -> usize {
+    let p = algo.props();
+    let w = if p.random_math || !matches!(p.heavy, Heavy::No) {
+        1
+    } else if matches!(p.base, Base::V2) {
+        3
+    } else {
+        kernel_ways(algo)
+    };
+    if w < kernel_ways(algo) {
+        w
+    } else {
+        kernel_ways(algo)
+    }
+}
+
 #[inline(always)]
 unsafe fn hash_lanes<B: Backend + Conceal, const ID: usize, const W: usize>(
     inputs: &[&[u8]],
-    sps: &[*mut u8],
+    base: *mut u8,
     prog: &RandomProgram,
     out: &mut [[u8; 32]],
 ) {
     let p = Row::<ID>::P;
     let heavy = p.heavy != Heavy::No;
+    // One base register plus a constant displacement per way, rather than a pointer register
+    // per way: with several ways in the loop the registers are what runs out first.
+    // SAFETY: the caller hands us `W` consecutive scratchpads from `base`.
+    let sps: [*mut u8; W] = core::array::from_fn(|i| unsafe { base.add(i * p.memory) });
     let mut states: [State; W] = core::array::from_fn(|i| absorb(inputs[i]));
-    for (st, &sp) in states.iter().zip(sps) {
+    for (st, &sp) in states.iter().zip(&sps) {
         // SAFETY: the caller hands us scratchpads of `p.memory` bytes.
         unsafe { explode::<B>(st, sp, p.memory, heavy) };
     }
@@ -58,7 +89,7 @@ unsafe fn hash_lanes<B: Backend + Conceal, const ID: usize, const W: usize>(
         core::array::from_fn(|i| Lane::new::<ID>(&states[i], inputs[i], sps[i]));
     // SAFETY: as above.
     unsafe { run::<B, ID, W>(&mut lanes, prog) };
-    for ((st, &sp), o) in states.iter_mut().zip(sps).zip(out.iter_mut()) {
+    for ((st, &sp), o) in states.iter_mut().zip(&sps).zip(out.iter_mut()) {
         // SAFETY: as above.
         unsafe { implode::<B>(st, sp, p.memory, heavy) };
         *o = finalize(st);
@@ -67,24 +98,24 @@ unsafe fn hash_lanes<B: Backend + Conceal, const ID: usize, const W: usize>(
 
 unsafe fn soft<const ID: usize, const W: usize>(
     inputs: &[&[u8]],
-    sps: &[*mut u8],
+    base: *mut u8,
     prog: &RandomProgram,
     out: &mut [[u8; 32]],
 ) {
     // SAFETY: forwarded from the caller.
-    unsafe { hash_lanes::<Soft, ID, W>(inputs, sps, prog, out) }
+    unsafe { hash_lanes::<Soft, ID, W>(inputs, base, prog, out) }
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "aes,sse2,sse4.1")]
 unsafe fn hw<const ID: usize, const W: usize>(
     inputs: &[&[u8]],
-    sps: &[*mut u8],
+    base: *mut u8,
     prog: &RandomProgram,
     out: &mut [[u8; 32]],
 ) {
     // SAFETY: forwarded from the caller, who checked the CPU features.
-    unsafe { hash_lanes::<super::backend::Hw, ID, W>(inputs, sps, prog, out) }
+    unsafe { hash_lanes::<super::backend::Hw, ID, W>(inputs, base, prog, out) }
 }
 
 fn pick<const ID: usize, const W: usize>(aes: AesPath) -> Option<KernelFn> {

@@ -8,7 +8,7 @@ use super::algorithm::{Algorithm, Base, Heavy, Props};
 use super::backend::Backend;
 use super::keccak_state::State;
 use super::random_math::RandomProgram;
-use crate::cnr::Runner;
+use crate::cnr::{Exec, Resolved};
 
 /// Compile-time access to one row of the property table.
 pub(crate) struct Row<const ID: usize>;
@@ -26,8 +26,12 @@ pub(crate) struct Lane<B: Backend + Conceal> {
     b: B::V,
     b1: B::V,
     div: u64,
+    /// Variant 2's last square root, plus [`SQRT_BIAS`] after the first iteration (the bias
+    /// never reaches the bits the loop uses).
     sqrt: u64,
     tweak1_2: u64,
+    /// `(0, tweak1_2)`: variant 1's second tweak as one vector xor.
+    tweak_v: B::V,
     r: [u32; 9],
     conc: B::F,
 }
@@ -69,28 +73,59 @@ impl<B: Backend + Conceal> Lane<B> {
             div: st[12],
             sqrt: st[13],
             tweak1_2,
+            tweak_v: B::set(0, tweak1_2),
             r,
             conc: B::conceal_init(),
         }
     }
 }
 
-/// Monero v2's integer square root, exact for every input: `floor(2 * (sqrt(2^64 + n) - 2^32))`.
+/// The exponent field left in [`int_sqrt_v2_biased`]'s result.
+const SQRT_BIAS: u64 = (1023 << 52) >> 19;
+
+/// Monero v2's integer square root, exact for every input: `floor(2 * (sqrt(2^64 + n) - 2^32))`,
+/// plus [`SQRT_BIAS`].
 ///
 /// The estimate needs no integer-to-float conversion: a double whose exponent field is 1023 and
 /// whose mantissa is the top 52 bits of `n` *is* `(2^64 + n') / 2^64`. Its square root lies in
-/// [1, sqrt 2), so the root's mantissa field is `2^52 * (sqrt(2^64 + n') / 2^32 - 1)` and its top
-/// 33 bits are the result, give or take one (the 12 dropped bits of `n` and the rounding of
-/// `sqrt` move it by less than 2^-19 of a unit). The published fix-up then makes it exact, so the
-/// FPU rounding mode does not matter. Latency is one `sqrtsd` plus a few integer operations,
-/// which matters because this sits on a loop-carried chain (square root, next divisor, division).
+/// [1, sqrt 2), so the root's mantissa field `m` is `2^52 * (sqrt(2^64 + n') / 2^32 - 1)`, and
+/// the answer is that real number's top 33 bits: `m >> 19`.
+///
+/// How far `m` can be from the exact real `M` (in units of the mantissa's last place): dropping
+/// the 12 low bits of `n` lowers the root by less than half a unit, and `sqrtsd` rounds by at most
+/// half a unit to nearest (less than one in any other rounding mode), so `|m - M| < 1.5`. The
+/// shift therefore gives the exact floor unless a multiple of 2^19 lies within 1.5 of `m`, that
+/// is unless `m`'s low 19 bits are within 2 of a wrap. Only then (about 4 inputs in 2^19) the
+/// published integer fix-up runs, out of line; the common path is one `sqrtsd`, a shift and a
+/// test, which matters because it sits on a loop-carried chain (square root, next divisor,
+/// division) and every instruction on it holds a scheduler slot other ways could use.
+///
+/// The bias is the root's exponent field, not taken off: the main loop uses the root only as
+/// `sqrt << 32` and in the low 32 bits of `sqrt << 1`, and the bias (`1023 << 33`) is pushed
+/// out of both, so the loop skips the subtraction.
 #[inline(always)]
-pub(crate) fn int_sqrt_v2(n: u64) -> u64 {
+fn int_sqrt_v2_biased(n: u64) -> u64 {
     const ONE: u64 = 1023 << 52;
     let x = scalar_f64(f64::from_bits(ONE + (n >> 12)));
     let root = scalar_f64(x.sqrt()).to_bits();
-    // root >= ONE because x >= 1.0: removing the exponent field cannot wrap.
-    let mut r = (root >> 19) - (ONE >> 19);
+    // root >= ONE because x >= 1.0, so `root >> 19` is at least the bias.
+    let r = root >> 19;
+    if (root.wrapping_add(2) & 0x7FFFF) < 4 {
+        return sqrt_fixup(r - SQRT_BIAS, n) + SQRT_BIAS;
+    }
+    r
+}
+
+/// The root itself, as Monero defines it (what the tests check against exact arithmetic).
+#[cfg(test)]
+fn int_sqrt_v2(n: u64) -> u64 {
+    int_sqrt_v2_biased(n).wrapping_sub(SQRT_BIAS)
+}
+
+/// The exact correction of a square-root estimate that may be one too high or too low.
+#[cold]
+#[inline(never)]
+fn sqrt_fixup(mut r: u64, n: u64) -> u64 {
     let s = r >> 1;
     let b = r & 1;
     let r2 = s.wrapping_mul(s + b).wrapping_add(r << 32);
@@ -136,20 +171,24 @@ pub(crate) fn div_v2(c1: u64, d: u32) -> u64 {
     #[cfg(target_arch = "x86_64")]
     {
         let hi = (c1 >> 32) as u32;
-        let hi = if hi >= d { hi - d } else { hi };
-        let (q, r): (u32, u32);
+        // hi - d unless that borrows: a subtraction and a conditional move.
+        let (less, borrow) = hi.overflowing_sub(d);
+        let hi = if borrow { hi } else { less };
+        let (q, r): (u64, u64);
         // SAFETY: hi < d, so the 64-by-32 quotient fits 32 bits and `div` cannot fault;
-        // d != 0 because its top bit is set. No memory is touched.
+        // d != 0 because its top bit is set. No memory is touched. `div r32` reads edx:eax and
+        // writes eax and edx, which clears the upper halves of rax and rdx: taking the outputs
+        // as 64-bit values saves the zero-extensions.
         unsafe {
             core::arch::asm!(
                 "div {d:e}",
                 d = in(reg) d,
-                inout("eax") c1 as u32 => q,
-                inout("edx") hi => r,
+                inout("rax") c1 => q,
+                inout("rdx") hi as u64 => r,
                 options(pure, nomem, nostack),
             );
         }
-        q as u64 | (r as u64) << 32
+        q | r << 32
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
@@ -158,18 +197,12 @@ pub(crate) fn div_v2(c1: u64, d: u32) -> u64 {
     }
 }
 
-/// Variant 1's byte tweak of the first store: two bits of byte 11 flipped by a 3-bit selector.
-#[inline(always)]
-fn v1_byte_tweak(hi: u64) -> u64 {
-    let tmp = (hi >> 24) as u8;
-    let index = (((tmp >> 3) & 6) | (tmp & 1)) << 1;
-    hi ^ ((((0x75310u32 >> index) & 0x30) as u64) << 24)
-}
-
 /// What the first half of an iteration hands to the second.
 pub(crate) struct Mid<B: Backend> {
     a: B::V,
     c: B::V,
+    /// The second line, read as soon as its address is known.
+    line2: B::V,
 }
 
 impl<B: Backend> Clone for Mid<B> {
@@ -233,12 +266,14 @@ unsafe fn first_half<B: Backend + Conceal, const ID: usize>(lane: &mut Lane<B>) 
             unsafe { B::store(at, B::xor(lane.b, c)) };
         }
         Base::V1 => {
-            let t = B::xor(lane.b, c);
-            unsafe { B::store(at, B::set(B::lo(t), v1_byte_tweak(B::hi(t)))) };
+            unsafe { B::store(at, B::v1_tweak(B::xor(lane.b, c))) };
         }
         Base::V0 => unsafe { B::store(at, B::xor(lane.b, c)) },
     }
-    Mid { a, c }
+    // The second read issues here, after this way's stores (it may hit the line just written)
+    // but before any way's tail, so every way's reads are in flight together.
+    let line2 = unsafe { B::load(line(B::lo(c))) };
+    Mid { a, c, line2 }
 }
 
 /// Second half: the multiply on the second line, the variant's integer math and shuffle, and
@@ -250,19 +285,19 @@ unsafe fn first_half<B: Backend + Conceal, const ID: usize>(lane: &mut Lane<B>) 
 unsafe fn second_half<B: Backend + Conceal, const ID: usize>(
     lane: &mut Lane<B>,
     mid: Mid<B>,
-    prog: Option<Runner<'_>>,
+    prog: impl Exec,
 ) {
     let p = Row::<ID>::P;
     let mask = p.mask as u64;
     let sp = lane.sp;
     // SAFETY: as in `first_half`.
     let line = |x: u64| -> *mut u8 { unsafe { sp.add((x & mask) as usize) } };
-    let Mid { a, mut c } = mid;
+    let Mid { a, mut c, line2 } = mid;
 
     let idx = B::lo(c);
     let at = line(idx);
     let off = (idx & mask) as usize;
-    let [mut cl, ch] = B::halves(unsafe { B::load(at) });
+    let [mut cl, ch] = B::halves(line2);
 
     if p.base == Base::V2 {
         if p.random_math {
@@ -273,9 +308,7 @@ unsafe fn second_half<B: Backend + Conceal, const ID: usize>(
             r[6] = B::lo(lane.b) as u32;
             r[7] = B::lo(lane.b1) as u32;
             r[8] = B::hi(lane.b1) as u32;
-            if let Some(prog) = prog {
-                prog.run(r);
-            }
+            prog.exec(r);
             lane.al ^= r[2] as u64 | (r[3] as u64) << 32;
             lane.ah ^= r[0] as u64 | (r[1] as u64) << 32;
         } else {
@@ -284,7 +317,7 @@ unsafe fn second_half<B: Backend + Conceal, const ID: usize>(
             let d = c0.wrapping_add(lane.sqrt << 1) as u32 | 0x8000_0001;
             let c1 = B::hi(c);
             lane.div = div_v2(c1, d);
-            lane.sqrt = int_sqrt_v2(c0.wrapping_add(lane.div));
+            lane.sqrt = int_sqrt_v2_biased(c0.wrapping_add(lane.div));
         }
     }
 
@@ -328,14 +361,15 @@ unsafe fn second_half<B: Backend + Conceal, const ID: usize>(
 
     lane.al = lane.al.wrapping_add(hi);
     lane.ah = lane.ah.wrapping_add(lo);
-    let mut stored_hi = lane.ah;
-    if p.base == Base::V1 {
-        stored_hi ^= lane.tweak1_2;
-        if p.v1_xor_al {
-            stored_hi ^= lane.al;
-        }
-    }
-    unsafe { B::store(at, B::set(lane.al, stored_hi)) };
+    let stored = if p.base == Base::V1 && p.v1_xor_al {
+        B::set(lane.al, lane.ah ^ lane.tweak1_2 ^ lane.al)
+    } else if p.base == Base::V1 {
+        // (al, ah ^ tweak) as one vector xor, on the vector the two adds already built.
+        B::xor(B::set(lane.al, lane.ah), lane.tweak_v)
+    } else {
+        B::set(lane.al, lane.ah)
+    };
+    unsafe { B::store(at, stored) };
     lane.al ^= cl;
     lane.ah ^= ch;
     lane.idx = lane.al;
@@ -357,17 +391,64 @@ unsafe fn second_half<B: Backend + Conceal, const ID: usize>(
     lane.b = c;
 }
 
+/// Starts fetching the line a way's next iteration reads first. With several ways the next read
+/// sits behind the other ways' second halves; a prefetch retires without waiting for its data,
+/// so the miss is under way even while the reorder buffer is full of work that waits on reads.
+#[inline(always)]
+fn prefetch_next<B: Backend + Conceal, const ID: usize>(lane: &Lane<B>) {
+    let off = (lane.idx & Row::<ID>::P.mask as u64) as usize;
+    // The address is inside the scratchpad (masked as in `first_half`); `wrapping_add` keeps
+    // even that out of the safety argument, since a prefetch never dereferences.
+    let p = lane.sp.wrapping_add(off);
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch is a hint: it never faults and changes no architectural state.
+    unsafe {
+        core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(p as *const i8)
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
+}
+
+/// cn/r's program when there is none: the other algorithms never call it.
+#[derive(Clone, Copy)]
+struct NoMath;
+
+impl Exec for NoMath {
+    #[inline(always)]
+    fn exec(self, _r: &mut [u32; 9]) {}
+}
+
 /// Runs all iterations for `W` independent ways, interleaved so their memory latencies overlap.
 ///
 /// # Safety
-/// Every lane's scratchpad must be as [`step`] requires.
+/// Every lane's scratchpad must be as [`first_half`] requires.
 #[inline(always)]
 pub(crate) unsafe fn run<B: Backend + Conceal, const ID: usize, const W: usize>(
     lanes: &mut [Lane<B>; W],
     prog: &RandomProgram,
 ) {
-    // Resolved once: the loop then calls the program's code directly.
-    let prog = prog.runner();
+    let runner = if Row::<ID>::P.random_math {
+        prog.runner()
+    } else {
+        None
+    };
+    // SAFETY (all three): forwarded from the caller.
+    match runner.map(|r| r.resolve()) {
+        Some(Resolved::Jitted(x)) => unsafe { run_with::<B, ID, W>(lanes, x) },
+        Some(Resolved::Interpreted(x)) => unsafe { run_with::<B, ID, W>(lanes, x) },
+        None => unsafe { run_with::<B, ID, W>(lanes, NoMath) },
+    }
+}
+
+/// The loop itself, for one way of running cn/r's program.
+///
+/// # Safety
+/// As for [`run`].
+#[inline(always)]
+unsafe fn run_with<B: Backend + Conceal, const ID: usize, const W: usize>(
+    lanes: &mut [Lane<B>; W],
+    prog: impl Exec,
+) {
     // Every way's first half, then every way's second half: each way's first scratchpad read
     // issues right after the previous way's, not behind its whole iteration, so the ways' reads
     // are in flight together (the out-of-order window does not reach a whole iteration ahead).
@@ -376,6 +457,7 @@ pub(crate) unsafe fn run<B: Backend + Conceal, const ID: usize, const W: usize>(
     let zero = Mid {
         a: B::set(0, 0),
         c: B::set(0, 0),
+        line2: B::set(0, 0),
     };
     let mut mids = [zero; W];
     macro_rules! first {
@@ -391,6 +473,9 @@ pub(crate) unsafe fn run<B: Backend + Conceal, const ID: usize, const W: usize>(
             if W > $i {
                 // SAFETY: as above.
                 unsafe { second_half::<B, ID>(&mut lanes[$i], mids[$i], prog) };
+                if W > 1 {
+                    prefetch_next::<B, ID>(&lanes[$i]);
+                }
             }
         )*};
     }
@@ -420,6 +505,25 @@ mod tests {
             }
         }
         lo as u64
+    }
+
+    #[test]
+    fn the_sqrt_bias_never_reaches_the_bits_the_loop_uses() {
+        let mut x = 0x0123_4567_89ab_cdefu64;
+        for _ in 0..1000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let n = x;
+            let (plain, biased) = (int_sqrt_v2(n), int_sqrt_v2_biased(n));
+            assert_eq!(biased.wrapping_sub(SQRT_BIAS), plain);
+            assert_eq!(biased << 32, plain << 32);
+            let c0 = x.rotate_left(17);
+            assert_eq!(
+                c0.wrapping_add(biased << 1) as u32,
+                c0.wrapping_add(plain << 1) as u32
+            );
+        }
     }
 
     #[test]
@@ -488,15 +592,6 @@ mod tests {
                     "{c1} / {d}"
                 );
             }
-        }
-    }
-
-    #[test]
-    fn v1_byte_tweak_flips_only_bits_of_byte_11() {
-        for byte in 0..=255u64 {
-            let hi = byte << 24;
-            let t = v1_byte_tweak(hi);
-            assert_eq!(t & !(0x30 << 24), hi & !(0x30 << 24));
         }
     }
 }

@@ -21,7 +21,7 @@ pub use algorithm::{Algorithm, Base, Heavy, Props, MAX_INPUT_LEN, V1_MIN_INPUT_L
 pub use error::KernelError;
 pub use hasher::{hash, CnHasher, MAX_WAYS};
 pub use keccak_state::keccak256;
-pub use kernel::interleave_limit;
+pub use kernel::{interleave_limit, window_ways};
 
 #[cfg(test)]
 mod speed_tests;

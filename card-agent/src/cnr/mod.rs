@@ -30,4 +30,6 @@ mod oracle;
 pub use cache::{program_for_height, ProgramCache};
 pub use error::ProgramError;
 pub use instruction::{Instruction, Opcode};
-pub use program::{Program, Runner, MAX_INSTRUCTIONS, MIN_INSTRUCTIONS};
+pub use program::{
+    Exec, Interpreted, Jitted, Program, Resolved, Runner, MAX_INSTRUCTIONS, MIN_INSTRUCTIONS,
+};

@@ -155,6 +155,55 @@ impl Runner<'_> {
     }
 }
 
+/// One way of running a program inside a hot loop. The loop is compiled once per way, so the
+/// choice between machine code and interpreter is made before it starts, not on every iteration
+/// (a branch there also made the compiler keep both paths' registers live and spill).
+pub trait Exec: Copy {
+    /// Executes the program in place, as [`Program::run`].
+    fn exec(self, r: &mut [u32; 9]);
+}
+
+/// The program's machine code.
+#[derive(Clone, Copy)]
+pub struct Jitted<'a>(&'a CompiledProgram);
+
+/// The interpreter over the program's instructions.
+#[derive(Clone, Copy)]
+pub struct Interpreted<'a>(&'a [Instruction; SLOTS]);
+
+/// A [`Runner`] resolved to one of the two ways.
+pub enum Resolved<'a> {
+    Jitted(Jitted<'a>),
+    Interpreted(Interpreted<'a>),
+}
+
+impl<'a> Runner<'a> {
+    /// Which way this runner executes, for a caller that compiles its loop once per way.
+    pub fn resolve(self) -> Resolved<'a> {
+        match self.0 {
+            How::Compiled(c) => Resolved::Jitted(Jitted(c)),
+            How::Interpreted(code) => Resolved::Interpreted(Interpreted(code)),
+        }
+    }
+}
+
+impl Exec for Jitted<'_> {
+    #[inline(always)]
+    fn exec(self, r: &mut [u32; 9]) {
+        self.0.run(r);
+    }
+}
+
+impl Exec for Interpreted<'_> {
+    #[inline(always)]
+    fn exec(self, r: &mut [u32; 9]) {
+        // Through a copy, as in `Runner::run`.
+        let mut copy = *r;
+        interpret(self.0, &mut copy);
+        *r = copy;
+    }
+}
+
 /// The interpreter out of line: inlined, its 71 dispatch slots would crowd the hot loop's code.
 #[inline(never)]
 fn interpret(code: &[Instruction; SLOTS], r: &mut [u32; 9]) {

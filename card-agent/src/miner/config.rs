@@ -6,14 +6,14 @@ use std::time::Duration;
 
 use phirig_pool::client::{ClientConfig, PoolConfig, Timeouts};
 use phirig_pool::protocol::PoolUrl;
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
 use serde_json::{json, Value};
 
 use crate::cli::MineArgs;
 use crate::cn::{AesPath, Algorithm};
 use crate::journal::JournalConfig;
 use crate::memory::PagePolicy;
-use crate::worker::WorkerConfig;
+use crate::worker::{PerAlgo, PerAlgoError, WorkerConfig, MAX_INTENSITY};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -32,6 +32,12 @@ pub enum ConfigError {
     NoUser(String),
     #[error("{0}")]
     Algorithm(String),
+    /// A per-algorithm value out of range (`cpu.intensity` above 5).
+    #[error("{key}: {source}")]
+    Cpu {
+        key: &'static str,
+        source: PerAlgoError,
+    },
     #[error("config is not valid: {0}")]
     Body(String),
     #[error("cannot read the access token file {path}: {source}")]
@@ -63,9 +69,25 @@ pub struct CpuSection {
     pub enabled: Option<bool>,
     pub huge_pages: Option<bool>,
     pub hw_aes: Option<bool>,
-    /// phirig extension: thread count and intensity (xmrig keeps them in per-algorithm profiles).
-    pub threads: Option<usize>,
-    pub intensity: Option<usize>,
+    /// phirig extension: thread count and intensity, a number for every algorithm or a map
+    /// `{"default": 2, "cn/r": 1}` (xmrig keeps them in per-algorithm profiles).
+    #[serde(deserialize_with = "cpu_threads")]
+    pub threads: Option<PerAlgo>,
+    #[serde(deserialize_with = "cpu_intensity")]
+    pub intensity: Option<PerAlgo>,
+}
+
+/// A per-algorithm value whose errors name its key (serde's errors on a `Value` have no position).
+fn per_algo_key<'de, D: Deserializer<'de>>(key: &str, d: D) -> Result<Option<PerAlgo>, D::Error> {
+    Option::<PerAlgo>::deserialize(d).map_err(|e| serde::de::Error::custom(format!("{key}: {e}")))
+}
+
+fn cpu_threads<'de, D: Deserializer<'de>>(d: D) -> Result<Option<PerAlgo>, D::Error> {
+    per_algo_key("cpu.threads", d)
+}
+
+fn cpu_intensity<'de, D: Deserializer<'de>>(d: D) -> Result<Option<PerAlgo>, D::Error> {
+    per_algo_key("cpu.intensity", d)
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -310,9 +332,19 @@ impl MinerConfig {
         };
         let hw_aes = !args.no_aesni && file.cpu.hw_aes != Some(false);
         let huge = !args.no_hugepages && file.cpu.huge_pages != Some(false);
+        // A flag replaces the file's whole setting, not single algorithms of it.
+        let intensity = args
+            .intensity
+            .or(file.cpu.intensity)
+            .unwrap_or_default()
+            .check_max(MAX_INTENSITY)
+            .map_err(|source| ConfigError::Cpu {
+                key: "cpu.intensity",
+                source,
+            })?;
         let workers = WorkerConfig {
-            threads: args.threads.or(file.cpu.threads),
-            intensity: args.intensity.or(file.cpu.intensity),
+            threads: args.threads.or(file.cpu.threads).unwrap_or_default(),
+            intensity,
             aes: if hw_aes {
                 AesPath::detect()
             } else {
@@ -575,7 +607,7 @@ mod tests {
         assert!(c.client.pools[0].nicehash);
         assert_eq!(c.client.pools[0].rig_id.as_deref(), Some("r1"));
         assert_eq!(c.workers.aes, AesPath::Software);
-        assert_eq!(c.workers.threads, Some(1));
+        assert_eq!(c.workers.threads, PerAlgo::all(1));
         let http = c.http.expect("http");
         assert_eq!(http.addr.port(), 4000);
         assert!(http.restricted_read);
@@ -653,7 +685,7 @@ mod tests {
     #[test]
     fn a_reload_takes_the_new_json_over_the_flags_and_plans_the_restarts() {
         let mut a = args();
-        a.threads = Some(1);
+        a.threads = Some(PerAlgo::all(1));
         a.http_port = Some(4000);
         let old = MinerConfig::resolve(&a).expect("config");
         let reload = ReloadArgs::new(&a);
@@ -664,7 +696,7 @@ mod tests {
         let new = reload.resolve(&file).expect("new config");
         assert_eq!(new.client.pools[0].url.port, 4444);
         assert_eq!(new.client.pools[0].user, "w2");
-        assert_eq!(new.workers.threads, Some(2));
+        assert_eq!(new.workers.threads, PerAlgo::all(2));
         assert_eq!(
             new.http.as_ref().map(|h| h.addr.port()),
             Some(4000),
@@ -689,6 +721,90 @@ mod tests {
         }
         let (nopool, _) = ConfigFile::from_body(b"{}").expect("empty object parses");
         assert!(matches!(reload.resolve(&nopool), Err(ConfigError::NoPool)));
+    }
+
+    #[test]
+    fn threads_and_intensity_are_per_algorithm_in_the_file_and_the_flags() {
+        use Algorithm::{Cn0, CnPico, CnR};
+        let body = br#"{"pools":[{"url":"127.0.0.1:1","user":"w"}],
+            "cpu":{"threads":{"default":2,"cn/r":1},"intensity":{"default":2,"cryptonight/r":1,"cn-pico":5}}}"#;
+        let (file, _) = ConfigFile::from_body(body).expect("map form");
+        let reload = ReloadArgs::new(&args());
+        let c = reload.resolve(&file).expect("config");
+        assert_eq!(c.workers.threads, PerAlgo::all(2).with(CnR, 1));
+        assert_eq!(
+            c.workers.intensity,
+            PerAlgo::all(2).with(CnR, 1).with(CnPico, 5)
+        );
+        assert_eq!(c.workers.intensity.get(Cn0), Some(2));
+        // The effective JSON shows the map and reads back to the same workers (no restart).
+        let shown = c.to_json();
+        assert_eq!(shown["cpu"]["threads"], json!({"default": 2, "cn/r": 1}));
+        assert_eq!(
+            shown["cpu"]["intensity"],
+            json!({"default": 2, "cn/r": 1, "cn-pico": 5})
+        );
+        let (again, _) = ConfigFile::from_body(shown.to_string().as_bytes()).expect("json");
+        let back = reload.resolve(&again).expect("round trip");
+        assert_eq!(ReloadPlan::between(&c, &back), ReloadPlan::default());
+        // Only the order of the keys changed: nothing to restart.
+        let reordered = br#"{"pools":[{"url":"127.0.0.1:1","user":"w"}],
+            "cpu":{"threads":{"cn/r":1,"default":2},"intensity":{"cn-pico":5,"default":2,"cn/r":1}}}"#;
+        let (file, _) = ConfigFile::from_body(reordered).expect("reordered");
+        let same = reload.resolve(&file).expect("config");
+        assert!(!ReloadPlan::between(&c, &same).workers);
+        // Plain numbers still work and show as plain numbers; unset shows as null (auto).
+        let mut a = args();
+        a.threads = Some("3".parse().expect("flag"));
+        a.intensity = Some("1,cn-pico=4".parse().expect("flag"));
+        let c = MinerConfig::resolve(&a).expect("config");
+        assert_eq!(c.to_json()["cpu"]["threads"], json!(3));
+        assert_eq!(
+            c.to_json()["cpu"]["intensity"],
+            json!({"default": 1, "cn-pico": 4})
+        );
+        assert_eq!(c.workers.intensity.get(CnPico), Some(4));
+        let auto = MinerConfig::resolve(&args()).expect("config");
+        assert_eq!(auto.to_json()["cpu"]["threads"], Value::Null);
+        assert!(auto.workers.threads.is_auto() && auto.workers.intensity.is_auto());
+    }
+
+    #[test]
+    fn bad_per_algorithm_values_name_the_key_and_the_algorithm() {
+        let reload = ReloadArgs::new(&args());
+        let body =
+            |cpu: &str| format!(r#"{{"pools":[{{"url":"127.0.0.1:1","user":"w"}}],"cpu":{cpu}}}"#);
+        for (cpu, words) in [
+            (
+                r#"{"intensity":{"cn/nope":2}}"#,
+                &["cpu.intensity", "cn/nope"][..],
+            ),
+            (
+                r#"{"threads":{"cn/r":0}}"#,
+                &["cpu.threads", "cn/r", "less than 1"],
+            ),
+            (r#"{"threads":"many"}"#, &["cpu.threads"]),
+            (
+                r#"{"intensity":{"cn/r":"x"}}"#,
+                &["cpu.intensity", "cn/r", "not a number"],
+            ),
+        ] {
+            let e = ConfigFile::from_body(body(cpu).as_bytes())
+                .expect_err(cpu)
+                .to_string();
+            for w in words {
+                assert!(e.contains(w), "{cpu}: {e:?} lacks {w:?}");
+            }
+        }
+        // In range only once resolved: 1 to 5, the algorithm named.
+        let (file, _) =
+            ConfigFile::from_body(body(r#"{"intensity":{"default":2,"cn-pico":6}}"#).as_bytes())
+                .expect("parses");
+        let e = reload
+            .resolve(&file)
+            .expect_err("6 is too many")
+            .to_string();
+        assert_eq!(e, "cpu.intensity: cn-pico: 6 is more than 5");
     }
 
     #[test]

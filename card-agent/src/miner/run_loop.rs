@@ -159,7 +159,14 @@ fn on_client_event(state: &MinerState, ev: ClientEvent, seq: &mut u64, config: &
                 Ok(mj) => {
                     let algo = mj.algo;
                     let diff = job.target.difficulty();
-                    match state.workers.set_job(mj) {
+                    // An algorithm with another thread count restarts the workers, and joining
+                    // them waits up to one hash batch: not on an async worker thread.
+                    let set = if state.workers.threads_for(algo) != state.workers.threads() {
+                        tokio::task::block_in_place(|| state.workers.set_job(mj))
+                    } else {
+                        state.workers.set_job(mj)
+                    };
+                    match set {
                         Ok(()) => {
                             state.journal(&Event::JobReceived {
                                 job_id: job.job_id.clone(),

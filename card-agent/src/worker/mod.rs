@@ -3,11 +3,13 @@
 pub mod affinity;
 pub mod job;
 pub mod nonce_range;
+pub mod per_algo;
 pub mod self_test;
 pub mod topology;
 pub mod workers;
 
 pub use job::{JobError, MiningJob};
 pub use nonce_range::{put_nonce, NonceCursor, NonceRange};
+pub use per_algo::{parse_intensity, PerAlgo, PerAlgoError};
 pub use topology::{plan, ThreadPlan, Topology, MAX_INTENSITY};
 pub use workers::{FoundResult, ThreadInfo, WorkerConfig, WorkerNote, Workers};

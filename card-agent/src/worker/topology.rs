@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use crate::cn::interleave_limit;
+use crate::cn::{window_ways, Algorithm};
 
 /// What the auto-configuration needs to know about the machine.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -130,22 +130,28 @@ pub struct ThreadPlan {
 /// The most interleaved hashes a worker runs at once.
 pub const MAX_INTENSITY: usize = 5;
 
-/// One thread per core; interleaved hashes while one scratchpad fits the core's L2: up to three
-/// pads' worth of L2, at most what the kernel interleaves for the size ([`interleave_limit`]);
-/// no more threads than the L3 can feed (xmrig's rule: the scratchpads should fit the last level).
+/// One thread per core, and as many interleaved hashes per thread as both the caches and the
+/// kernel's out-of-order window allow ([`window_ways`]); no more threads than the L3 can feed
+/// (xmrig's rule: the scratchpads should fit the last level).
 ///
-/// Measured on a 2-vCPU Xeon VM (1 MiB L2, shared L3 under load), per hash: a bare C loop of the
-/// cn/0 iteration on 128 KiB pads takes 42 cycles alone and 18 three-way; on 1 MiB pads 74 and
-/// 42; on 2 MiB pads 114 alone but 117 and 152 with two and three ways. The kernel agrees
-/// (cn-lite/1: 3 ways 1.4x one way, 4 ways slower than one; cn/2: 2 ways slower than one).
-/// A pad larger than the L2 misses to a shared L3 that keeps little of it, so its misses go to
-/// DRAM and extra pads only add misses; smaller pads overlap their latencies well.
-pub fn plan(topo: &Topology, scratchpad_bytes: usize) -> ThreadPlan {
-    let pad = scratchpad_bytes.max(1);
-    let intensity = if pad > topo.l2_bytes {
+/// Pads that fit the core's L2: up to three L2s' worth (the reads of a few ways overlap well
+/// there). Larger pads: the share of the L3 each core gets, when there is an L3; without one
+/// (a Xeon Phi's tiles) one hash, because each extra pad only adds misses to memory.
+///
+/// Measured on a 2-vCPU Cascade Lake VM (1 MiB L2 per core, 35.75 MiB L3): cn/0 on 2 MiB pads
+/// ran 45, 69 and 85 H/s at one, two and three ways on one thread; an earlier measurement under
+/// heavy load from other processes saw no gain, because they had the L3.
+pub fn plan(topo: &Topology, algo: Algorithm) -> ThreadPlan {
+    let pad = algo.scratchpad_bytes().max(1);
+    let widest = window_ways(algo).min(MAX_INTENSITY);
+    let intensity = if topo.l2_bytes == 0 {
         1
+    } else if pad <= topo.l2_bytes {
+        (3 * topo.l2_bytes / pad).clamp(1, widest)
+    } else if topo.l3_bytes > 0 {
+        (topo.l3_bytes / (topo.cores().max(1) * pad)).clamp(1, widest)
     } else {
-        (3 * topo.l2_bytes / pad).clamp(1, interleave_limit(pad).min(MAX_INTENSITY))
+        1
     };
     let mut threads = topo.cores();
     if topo.l3_bytes > 0 {
@@ -204,50 +210,72 @@ mod tests {
     }
 
     #[test]
-    fn plans_by_scratchpad_size() {
+    fn plans_by_scratchpad_size_and_kernel_width() {
+        use Algorithm::*;
         let dir = fixture();
         let t = Topology::from_sysfs(dir.path()).expect("topology");
-        // 1 MiB L2 per core, 8 MiB L3.
+        // 1 MiB L2 per core, 8 MiB L3: (algorithm, threads, intensity).
         let plans = [
-            (64 << 10, 2, 5),  // 48 pads per three L2s: the kernel's limit
-            (128 << 10, 2, 5), // upx2
-            (256 << 10, 2, 5), // pico
-            (1 << 20, 2, 3),   // lite: three
-            (2 << 20, 2, 1),   // cn/0..: larger than the L2, one
-            (4 << 20, 2, 1),   // heavy: the 8 MiB L3 still feeds two threads
+            (CnUpx2, 2, 3),   // 128 KiB, variant 2: the window's three, not the L2's 24
+            (CnPico, 2, 3),   // 256 KiB, variant 2
+            (CnLite1, 2, 3),  // 1 MiB: three L2s' worth
+            (CnLite0, 2, 3),  // the same for variant 0
+            (Cn0, 2, 2),      // 2 MiB: each core's 4 MiB share of the L3 holds two
+            (Cn2, 2, 2),      // the same for variant 2
+            (CnR, 2, 1),      // cn/r's random program fills the window alone
+            (CnHeavy0, 2, 1), // 4 MiB: the 8 MiB L3 still feeds two threads of one
         ];
-        for (pad, threads, intensity) in plans {
-            assert_eq!(plan(&t, pad), ThreadPlan { threads, intensity }, "{pad}");
+        for (algo, threads, intensity) in plans {
+            assert_eq!(plan(&t, algo), ThreadPlan { threads, intensity }, "{algo}");
         }
         let tiny_l3 = Topology {
             l3_bytes: 4 << 20,
             ..t.clone()
         };
-        assert_eq!(plan(&tiny_l3, 4 << 20).threads, 1);
+        assert_eq!(plan(&tiny_l3, CnHeavy0).threads, 1);
         // Three lite pads per thread: a 4 MiB L3 feeds one such thread.
         assert_eq!(
-            plan(&tiny_l3, 1 << 20),
+            plan(&tiny_l3, CnLite1),
             ThreadPlan {
                 threads: 1,
                 intensity: 3
             }
         );
+        // A server L3 (36 MiB for two cores) gives 2 MiB pads the whole window.
+        let server = Topology {
+            l3_bytes: 36 << 20,
+            ..t.clone()
+        };
+        assert_eq!(plan(&server, Cn0).intensity, 3);
+        assert_eq!(plan(&server, Cn1).intensity, 3);
+        assert_eq!(plan(&server, CnCcx).intensity, 3);
+        assert_eq!(plan(&server, CnHalf).intensity, 3);
+        assert_eq!(plan(&server, CnR).intensity, 1);
         // L2 unknown: one way.
         let no_l2 = Topology {
             l2_bytes: 0,
             ..t.clone()
         };
-        assert_eq!(plan(&no_l2, 256 << 10).intensity, 1);
-        // A 16 MiB L2 is capped by what the kernel interleaves for each size.
+        assert_eq!(plan(&no_l2, CnPico).intensity, 1);
+        // No L3 (a Xeon Phi tile): pads larger than the L2 get one way.
+        let no_l3 = Topology {
+            l3_bytes: 0,
+            ..t.clone()
+        };
+        assert_eq!(plan(&no_l3, Cn0).intensity, 1);
+        assert_eq!(plan(&no_l3, CnLite0).intensity, 3);
+        // A 16 MiB L2 is capped by what the kernel interleaves for each size and variant.
         let big_l2 = Topology {
             l2_bytes: 16 << 20,
             l3_bytes: 0,
             ..t
         };
-        assert_eq!(plan(&big_l2, 1 << 20).intensity, 5);
-        assert_eq!(plan(&big_l2, 2 << 20).intensity, 3);
-        assert_eq!(plan(&big_l2, 4 << 20).intensity, 2);
-        assert_eq!(plan(&big_l2, 4 << 20).threads, 2);
+        assert_eq!(plan(&big_l2, CnLite0).intensity, 5);
+        assert_eq!(plan(&big_l2, Cn0).intensity, 3);
+        assert_eq!(plan(&big_l2, Cn2).intensity, 3);
+        assert_eq!(plan(&big_l2, CnPico).intensity, 3);
+        assert_eq!(plan(&big_l2, CnHeavy0).intensity, 1);
+        assert_eq!(plan(&big_l2, CnHeavy0).threads, 2);
     }
 
     #[test]

@@ -11,6 +11,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use super::affinity::pin_current_thread;
 use super::job::{ActiveJob, JobError, MiningJob};
 use super::nonce_range::put_nonce;
+use super::per_algo::PerAlgo;
 use super::self_test::self_test;
 use super::topology::{plan, Topology, MAX_INTENSITY};
 use crate::cn::{AesPath, Algorithm, CnHasher};
@@ -18,11 +19,12 @@ use crate::journal::{Event, HugePageStatus, Journal, ThreadJournal, ThreadKind, 
 use crate::memory::{PageKind, PagePolicy};
 use phirig_pool::protocol::hash_value;
 
-/// How the workers are laid out. `None` means "choose from the caches".
+/// How the workers are laid out. Threads and intensity are per algorithm; an algorithm with no
+/// value set has them chosen from the caches.
 #[derive(Debug, Clone)]
 pub struct WorkerConfig {
-    pub threads: Option<usize>,
-    pub intensity: Option<usize>,
+    pub threads: PerAlgo,
+    pub intensity: PerAlgo,
     pub aes: AesPath,
     pub pin: bool,
     pub pages: PagePolicy,
@@ -40,8 +42,8 @@ pub struct WorkerConfig {
 impl Default for WorkerConfig {
     fn default() -> Self {
         Self {
-            threads: None,
-            intensity: None,
+            threads: PerAlgo::default(),
+            intensity: PerAlgo::default(),
             aes: AesPath::detect(),
             pin: true,
             pages: PagePolicy::default(),
@@ -133,9 +135,19 @@ impl Shared {
     fn intensity_for(&self, algo: Algorithm) -> usize {
         self.config
             .intensity
-            .unwrap_or_else(|| plan(&self.topology, algo.scratchpad_bytes()).intensity)
+            .get(algo)
+            .unwrap_or_else(|| plan(&self.topology, algo).intensity)
             .clamp(1, MAX_INTENSITY)
     }
+}
+
+/// Threads to run for `algo`: its own setting, else the default, else from the caches.
+fn threads_for(config: &WorkerConfig, topology: &Topology, algo: Algorithm) -> usize {
+    config
+        .threads
+        .get(algo)
+        .unwrap_or_else(|| plan(topology, algo).threads)
+        .max(1)
 }
 
 /// The running workers.
@@ -152,7 +164,7 @@ impl Workers {
         algo: Algorithm,
         notes: UnboundedSender<WorkerNote>,
     ) -> Self {
-        let (shared, handles) = launch(config, algo, notes, None);
+        let (shared, handles) = launch(config, algo, notes, None, None);
         Self {
             shared: Mutex::new(shared),
             handles: Mutex::new(handles),
@@ -166,13 +178,21 @@ impl Workers {
     /// Stops every thread and starts them again on `config` (thread count, intensity, AES
     /// path, pages), for a configuration reload. The current job, its nonce cursor (so no
     /// nonce is hashed twice), the pause state and the cumulative counters carry over.
+    /// The thread count is that of the current job's algorithm (`algo` when there is no job).
     pub fn restart(&self, config: WorkerConfig, algo: Algorithm) {
+        let job = lock(&self.shared().job).clone();
+        let algo = job.as_ref().map_or(algo, |j| j.job.algo);
+        self.relaunch(config, algo, job);
+    }
+
+    /// Stops and joins every thread, then starts them on `config` with `job` (waits one batch).
+    fn relaunch(&self, config: WorkerConfig, algo: Algorithm, job: Option<Arc<ActiveJob>>) {
         let old = self.shared();
         old.stop.store(true, Ordering::Release);
         for h in std::mem::take(&mut *lock(&self.handles)) {
             let _ = h.join();
         }
-        let (shared, handles) = launch(config, algo, old.notes.clone(), Some(&old));
+        let (shared, handles) = launch(config, algo, old.notes.clone(), Some(&old), job);
         *lock(&self.shared) = shared;
         *lock(&self.handles) = handles;
     }
@@ -182,12 +202,28 @@ impl Workers {
         self.shared().running
     }
 
+    /// Threads a job on `algo` runs on. When it differs from [`Workers::threads`], `set_job`
+    /// restarts the workers, which blocks for up to one hash batch.
+    pub fn threads_for(&self, algo: Algorithm) -> usize {
+        let shared = self.shared();
+        threads_for(&shared.config, &shared.topology, algo)
+    }
+
     /// Switches every worker to `job` within one hash batch. A job that cannot be mined is refused
-    /// and the current one keeps running.
+    /// and the current one keeps running. A job on an algorithm with another thread count (its
+    /// own `threads` setting, or the caches' plan for it) restarts the workers on that count;
+    /// intensity needs no restart, as each worker takes the algorithm's own when it switches.
     pub fn set_job(&self, job: MiningJob) -> Result<(), JobError> {
         job.validate()?;
         let shared = self.shared();
-        *lock(&shared.job) = Some(Arc::new(ActiveJob::new(job)));
+        let algo = job.algo;
+        let active = Arc::new(ActiveJob::new(job));
+        if threads_for(&shared.config, &shared.topology, algo) != shared.running {
+            // The new job goes straight to the new threads: none prepares the old algorithm first.
+            self.relaunch(shared.config.clone(), algo, Some(active));
+            return Ok(());
+        }
+        *lock(&shared.job) = Some(active);
         shared.epoch.fetch_add(1, Ordering::Release);
         Ok(())
     }
@@ -271,18 +307,17 @@ impl Drop for Workers {
     }
 }
 
-/// Builds the shared state (carrying `previous`'s job and counters over) and spawns the threads.
+/// Builds the shared state (carrying `previous`'s counters and pause state over) and spawns the
+/// threads for `algo`, on `job`.
 fn launch(
     config: WorkerConfig,
     algo: Algorithm,
     notes: UnboundedSender<WorkerNote>,
     previous: Option<&Shared>,
+    job: Option<Arc<ActiveJob>>,
 ) -> (Arc<Shared>, Vec<JoinHandle<()>>) {
     let topology = Topology::detect();
-    let running = config
-        .threads
-        .unwrap_or_else(|| plan(&topology, algo.scratchpad_bytes()).threads)
-        .max(1);
+    let running = threads_for(&config, &topology, algo);
     let kept = previous.map_or(0, |p| p.threads.len());
     let threads = (0..running.max(kept))
         .map(|i| {
@@ -301,7 +336,7 @@ fn launch(
         stop: AtomicBool::new(false),
         paused: AtomicBool::new(previous.is_some_and(|p| p.paused.load(Ordering::Acquire))),
         epoch: AtomicU64::new(0),
-        job: Mutex::new(previous.and_then(|p| lock(&p.job).clone())),
+        job: Mutex::new(job),
         threads,
         notes,
         config,

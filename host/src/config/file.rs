@@ -4,7 +4,8 @@
 use std::net::IpAddr;
 use std::path::PathBuf;
 
-use serde::Deserialize;
+use phirig_agent::worker::PerAlgo;
+use serde::{Deserialize, Deserializer};
 
 /// A whole `phirig.toml` (or `.json`).
 #[derive(Debug, Default, Deserialize)]
@@ -94,10 +95,26 @@ pub struct HttpSection {
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct AgentSection {
     pub remote_dir: Option<String>,
-    pub threads: Option<usize>,
-    pub intensity: Option<usize>,
+    /// A number for every algorithm, or a table such as `{ default = 2, "cn/r" = 1 }`.
+    #[serde(default, deserialize_with = "agent_threads")]
+    pub threads: Option<PerAlgo>,
+    #[serde(default, deserialize_with = "agent_intensity")]
+    pub intensity: Option<PerAlgo>,
     pub no_aesni: Option<bool>,
     pub binary: Option<PathBuf>,
+}
+
+/// A per-algorithm value whose errors name its key (the parser adds the line).
+fn per_algo_key<'de, D: Deserializer<'de>>(key: &str, d: D) -> Result<Option<PerAlgo>, D::Error> {
+    Option::<PerAlgo>::deserialize(d).map_err(|e| serde::de::Error::custom(format!("{key}: {e}")))
+}
+
+fn agent_threads<'de, D: Deserializer<'de>>(d: D) -> Result<Option<PerAlgo>, D::Error> {
+    per_algo_key("agent.threads", d)
+}
+
+fn agent_intensity<'de, D: Deserializer<'de>>(d: D) -> Result<Option<PerAlgo>, D::Error> {
+    per_algo_key("agent.intensity", d)
 }
 
 /// When the watchdog restarts a card.

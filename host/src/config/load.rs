@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
+use phirig_agent::worker::MAX_INTENSITY;
 use phirig_deploy::discovery::CardSpec;
 use phirig_pool::client::parse_fingerprint;
 use phirig_pool::protocol::PoolUrl;
@@ -133,11 +134,10 @@ fn validate(f: &ConfigFile, path: &Path) -> Result<(), ConfigError> {
             return Err(invalid(path, key, "must be at least 1 second"));
         }
     }
-    if f.agent.threads == Some(0) {
-        return Err(invalid(path, "agent.threads", "must be at least 1"));
-    }
-    if f.agent.intensity.is_some_and(|k| !(1..=5).contains(&k)) {
-        return Err(invalid(path, "agent.intensity", "must be 1 to 5"));
+    // Threads of 0 and unknown algorithms are refused by the parser, with the line.
+    if let Some(k) = f.agent.intensity {
+        k.check_max(MAX_INTENSITY)
+            .map_err(|e| invalid(path, "agent.intensity", e.to_string()))?;
     }
     if f.agent
         .remote_dir

@@ -100,6 +100,12 @@ fn bench(a: &mut BenchArgs, f: &ConfigFile, m: &ArgMatches) {
     fill(m, "threads", &mut a.threads, f.agent.threads.map(Some));
     fill(
         m,
+        "intensity",
+        &mut a.intensity,
+        f.agent.intensity.map(Some),
+    );
+    fill(
+        m,
         "remote_dir",
         &mut a.remote_dir,
         f.agent.remote_dir.clone(),
@@ -287,8 +293,9 @@ fn run_pools(a: &mut RunArgs, f: &ConfigFile, m: &ArgMatches) {
 pub fn check_run(a: &RunArgs) -> Result<(), HostError> {
     let t = &a.tuning;
     let usage = |s: &str| Err(HostError::Usage(s.into()));
-    if t.intensity.is_some_and(|k| !(1..=5).contains(&k)) {
-        return usage("--intensity must be 1 to 5");
+    if let Some(k) = t.intensity {
+        k.check_max(phirig_agent::worker::MAX_INTENSITY)
+            .map_err(|e| HostError::Usage(format!("--intensity must be 1 to 5: {e}")))?;
     }
     if t.watchdog_restart_below
         .is_some_and(|r| !(r > 0.0 && r <= 1.0))

@@ -53,8 +53,13 @@ pub fn deploy_config(
         let o = overrides.get(&card.name);
         let port = o.and_then(|o| o.agent_port).unwrap_or(rig.agent_port);
         let mut words = vec!["--http-port".to_string(), port.to_string()];
-        if let Some(t) = o.and_then(|o| o.threads).or(args.threads) {
-            words.extend(["-t".to_string(), t.to_string()]);
+        // A card's own count is one number; the rig-wide one may be per algorithm.
+        let threads = o
+            .and_then(|o| o.threads)
+            .map(|t| t.to_string())
+            .or(args.threads.map(|t| t.to_string()));
+        if let Some(t) = threads {
+            words.extend(["-t".to_string(), t]);
         }
         card_args.insert(card.name.clone(), words);
         card_ports.insert(card.name.clone(), port);
@@ -174,5 +179,49 @@ mod tests {
             .agent_args
             .iter()
             .any(|w| w == "-t" || w == "--http-port"));
+    }
+
+    #[test]
+    fn per_algorithm_threads_and_intensity_reach_the_agents_unchanged() {
+        use phirig_agent::cn::Algorithm::{CnPico, CnR};
+        use phirig_agent::worker::PerAlgo;
+        let mut args = run_args(&[
+            "--intensity",
+            "cn-pico=5,2",
+            "--card-set",
+            "root@172.31.2.1.threads=6",
+        ]);
+        args.threads = Some("2,cryptonight/r=1".parse().expect("threads"));
+        let a = Card::from_ssh("root@172.31.1.1".parse().expect("target"));
+        let b = Card::from_ssh("root@172.31.2.1".parse().expect("target"));
+        let cfg =
+            deploy_config(&args, &[a, b], "stratum+tcp://{host_ip}:3334", "t").expect("config");
+        assert_eq!(
+            cfg.card_args["root@172.31.1.1"],
+            ["--http-port", "8640", "-t", "2,cn/r=1"]
+        );
+        assert_eq!(
+            cfg.card_args["root@172.31.2.1"],
+            ["--http-port", "8640", "-t", "6"],
+            "a card's own count wins"
+        );
+        let k = cfg
+            .agent_args
+            .iter()
+            .position(|w| w == "--intensity")
+            .and_then(|i| cfg.agent_args.get(i + 1))
+            .expect("--intensity passed");
+        assert_eq!(k, "2,cn-pico=5");
+        // The agent reads back exactly what was given.
+        let agent = phirig_agent::cli::Cli::try_parse_from([
+            "phirig-agent",
+            "-t",
+            "2,cn/r=1",
+            "--intensity",
+            k.as_str(),
+        ])
+        .expect("the agent parses what the host passes");
+        assert_eq!(agent.mine.threads, Some(PerAlgo::all(2).with(CnR, 1)));
+        assert_eq!(agent.mine.intensity, Some(PerAlgo::all(2).with(CnPico, 5)));
     }
 }
