@@ -56,11 +56,16 @@ fn run_bench(args: &BenchArgs) -> Result<(), String> {
         PagePolicy::default()
     };
     if args.reserve_hugepages {
+        // What the workers will run: the flags for this algorithm, else the caches' plan.
+        let plan = crate::worker::plan(&crate::worker::Topology::detect(), algo);
         let threads = args
             .threads
             .and_then(|t| t.get(algo))
-            .unwrap_or_else(|| crate::worker::Topology::detect().cores());
-        let ways = args.intensity.and_then(|k| k.get(algo)).unwrap_or(1);
+            .unwrap_or(plan.threads);
+        let ways = args
+            .intensity
+            .and_then(|k| k.get(algo))
+            .unwrap_or(plan.intensity);
         let need = crate::memory::hugepages_needed(threads, ways, algo);
         crate::memory::reserve_hugepages(need).map_err(|e| e.to_string())?;
     }
