@@ -394,6 +394,9 @@ unsafe fn second_half<B: Backend + Conceal, const ID: usize>(
 /// Starts fetching the line a way's next iteration reads first. With several ways the next read
 /// sits behind the other ways' second halves; a prefetch retires without waiting for its data,
 /// so the miss is under way even while the reorder buffer is full of work that waits on reads.
+/// Measured with it and without it, alternating, six rounds each (one thread, H/s medians):
+/// cn/2 at three ways 78.1 against 60.8, cn/r at two 45.5 against 34.7, cn/0 at three 81.4
+/// against 78.8, cn-pico at three 1157 against 1133.
 #[inline(always)]
 fn prefetch_next<B: Backend + Conceal, const ID: usize>(lane: &Lane<B>) {
     let off = (lane.idx & Row::<ID>::P.mask as u64) as usize;
