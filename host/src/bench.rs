@@ -66,14 +66,14 @@ async fn bench_card(
 }
 
 pub async fn bench(args: BenchArgs) -> Result<(), HostError> {
-    let mut list = args.cards.clone();
-    if list.cards.is_empty() && !args.cards.sysfs_root.join("class/mic").exists() {
+    let mut reach = args.cards.reach.clone();
+    if reach.cards.is_empty() && !reach.sysfs_root.join("class/mic").exists() {
         // No cards named and no MPSS: benchmark this machine.
-        list.cards.push("local".into());
+        reach.cards.push("local".into());
     }
-    let found = cards(&list)?;
+    let found = cards(&reach)?;
     let ssh = SshOptions {
-        extra_args: args.cards.ssh_args.clone(),
+        extra_args: reach.ssh_args.clone(),
         ..SshOptions::default()
     };
     let mut tasks = Vec::new();

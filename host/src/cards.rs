@@ -8,20 +8,21 @@ use phirig_deploy::{
     Deployer, MpssDiscovery, SshOptions, StopOutcome,
 };
 
-use crate::cli::{CardArgs, DeployArgs};
+use crate::cli::{CardArgs, CardReach, DeployArgs};
 use crate::HostError;
 
-fn discovery(args: &CardArgs) -> MpssDiscovery {
+/// How MPSS cards are found, from the card flags.
+pub(crate) fn discovery(reach: &CardReach) -> MpssDiscovery {
     MpssDiscovery {
-        sysfs_root: args.sysfs_root.clone(),
-        etc_root: args.etc_root.clone(),
-        ssh_user: args.ssh_user.clone(),
+        sysfs_root: reach.sysfs_root.clone(),
+        etc_root: reach.etc_root.clone(),
+        ssh_user: reach.ssh_user.clone(),
     }
 }
 
 /// The cards named with `--card`, or every MPSS card.
-pub fn cards(args: &CardArgs) -> Result<Vec<Card>, HostError> {
-    let named = args
+pub fn cards(reach: &CardReach) -> Result<Vec<Card>, HostError> {
+    let named = reach
         .cards
         .iter()
         .map(|c| {
@@ -29,7 +30,7 @@ pub fn cards(args: &CardArgs) -> Result<Vec<Card>, HostError> {
                 .map_err(|e| HostError::Usage(format!("--card {c}: {e}")))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    select_cards(&named, &[], &discovery(args)).map_err(|e| HostError::Card(e.to_string()))
+    select_cards(&named, &[], &discovery(reach)).map_err(|e| HostError::Card(e.to_string()))
 }
 
 /// The binary to copy: `--binary`, else `phirig-agent` beside us, else ourselves (run as `phirig agent`).
@@ -65,7 +66,7 @@ fn remote_dir(args: &CardArgs) -> Result<String, HostError> {
 
 fn ssh_options(args: &CardArgs) -> SshOptions {
     SshOptions {
-        extra_args: args.ssh_args.clone(),
+        extra_args: args.reach.ssh_args.clone(),
         ..SshOptions::default()
     }
 }
@@ -110,13 +111,13 @@ fn deployer_for(
         "--http-host".into(),
         host,
         "--http-port".into(),
-        args.agent_port.to_string(),
+        args.reach.agent_port.to_string(),
     ]);
     Ok(Deployer::new(DeployConfig {
         binaries,
         remote_dir,
         agent_args,
-        agent_port: args.agent_port,
+        agent_port: args.reach.agent_port,
         token: args.token.clone(),
         ssh: ssh_options(args),
         ..DeployConfig::default()
@@ -124,7 +125,7 @@ fn deployer_for(
 }
 
 pub async fn list(args: &CardArgs, check: bool, json: bool) -> Result<(), HostError> {
-    let found = cards(args)?;
+    let found = cards(&args.reach)?;
     let deployer = Arc::new(deployer_for(&Card::local(), args, None)?);
     let rows = card_rows(&deployer, &found, check).await;
     if json {
@@ -166,7 +167,7 @@ async fn report(tasks: Vec<CardTask>) -> Result<(), HostError> {
 /// Every card at once: a slow or dead card never holds up the others.
 pub async fn deploy(args: DeployArgs, restart_only: bool) -> Result<(), HostError> {
     let mut tasks = Vec::new();
-    for card in cards(&args.cards)? {
+    for card in cards(&args.cards.reach)? {
         let d = deployer_for(&card, &args.cards, Some(&args))?;
         tasks.push(tokio::spawn(async move {
             // Both clear a `phirig stop`: the watchdog supervises the card again.
@@ -190,7 +191,7 @@ pub async fn deploy(args: DeployArgs, restart_only: bool) -> Result<(), HostErro
 
 pub async fn stop(args: CardArgs) -> Result<(), HostError> {
     let mut tasks = Vec::new();
-    for card in cards(&args)? {
+    for card in cards(&args.reach)? {
         let d = deployer_for(&card, &args, None)?;
         tasks.push(tokio::spawn(async move {
             let r = d
@@ -215,7 +216,7 @@ pub async fn stop(args: CardArgs) -> Result<(), HostError> {
 
 pub async fn status(args: CardArgs) -> Result<(), HostError> {
     let mut tasks = Vec::new();
-    for card in cards(&args)? {
+    for card in cards(&args.reach)? {
         let d = deployer_for(&card, &args, None)?;
         tasks.push(tokio::spawn(async move {
             let r = d

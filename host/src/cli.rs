@@ -160,25 +160,8 @@ pub struct TuningArgs {
 /// (Not `CardArgs`: its `--http-access-token` would clash with the host API's.)
 #[derive(Debug, Args, Clone)]
 pub struct RigArgs {
-    /// A card: mic0, local, root@172.31.1.1, user@host:port. Repeatable. None: every MPSS card
-    /// (and none of those: this machine mines alone against the built-in pool).
-    #[arg(long = "card")]
-    pub cards: Vec<String>,
-    /// Root of the sysfs tree MPSS cards appear in.
-    #[arg(long, default_value = "/sys")]
-    pub sysfs_root: PathBuf,
-    /// Root of /etc (MPSS keeps micN.conf under etc/mpss).
-    #[arg(long, default_value = "/etc")]
-    pub etc_root: PathBuf,
-    /// SSH user for MPSS cards.
-    #[arg(long, default_value = "root")]
-    pub ssh_user: String,
-    /// Extra ssh option (e.g. `-i KEY`, `-oUserKnownHostsFile=…`); repeatable.
-    #[arg(long = "ssh-arg", allow_hyphen_values = true)]
-    pub ssh_args: Vec<String>,
-    /// Agent HTTP port on each card.
-    #[arg(long, default_value_t = 8640)]
-    pub agent_port: u16,
+    #[command(flatten)]
+    pub reach: CardReach,
     /// The agent binary to copy (default: `phirig-agent` beside `phirig`, else `phirig` itself).
     #[arg(long)]
     pub binary: Option<PathBuf>,
@@ -310,10 +293,11 @@ pub enum LogCommand {
     Dump { file: PathBuf },
 }
 
-/// Which cards a card command acts on, and how to reach them.
+/// Which cards, and how the host reaches them: the same flags for `run` and the card commands.
 #[derive(Debug, Args, Clone)]
-pub struct CardArgs {
-    /// A card: mic0, local, root@172.31.1.1, user@host:port. Repeatable. None: every MPSS card.
+pub struct CardReach {
+    /// A card: mic0, local, root@172.31.1.1, user@host:port. Repeatable. None: every MPSS card
+    /// (and, for `run`, none of those: this machine mines alone against the built-in pool).
     #[arg(long = "card")]
     pub cards: Vec<String>,
     /// Root of the sysfs tree MPSS cards appear in.
@@ -331,6 +315,13 @@ pub struct CardArgs {
     /// Agent HTTP port on each card.
     #[arg(long, default_value_t = 8640)]
     pub agent_port: u16,
+}
+
+/// Which cards a card command acts on, and how to reach them.
+#[derive(Debug, Args, Clone)]
+pub struct CardArgs {
+    #[command(flatten)]
+    pub reach: CardReach,
     /// API token for the agents (or PHIRIG_HTTP_TOKEN).
     #[arg(
         long = "http-access-token",

@@ -44,21 +44,7 @@ pub async fn start_builtin_pool(
 
 /// The cards to mine on: `--card`s, else every MPSS card; none means the embedded default.
 fn rig_cards(args: &RunArgs) -> Result<Vec<phirig_deploy::Card>, HostError> {
-    let named = args
-        .rig
-        .cards
-        .iter()
-        .map(|c| {
-            c.parse::<phirig_deploy::CardSpec>()
-                .map_err(|e| HostError::Usage(format!("--card {c}: {e}")))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    let mpss = phirig_deploy::MpssDiscovery {
-        sysfs_root: args.rig.sysfs_root.clone(),
-        etc_root: args.rig.etc_root.clone(),
-        ssh_user: args.rig.ssh_user.clone(),
-    };
-    phirig_deploy::select_cards(&named, &[], &mpss).map_err(|e| HostError::Card(e.to_string()))
+    crate::cards::cards(&args.rig.reach)
 }
 
 pub async fn run(args: RunArgs) -> Result<(), HostError> {
@@ -239,7 +225,7 @@ async fn watch(
         }
         rig::poll_all(&mut views, &http, rig::POLL_TIMEOUT).await;
         let snap = RigSnapshot::build(&views, Some(&proxy.stats()), started.elapsed().as_secs())
-            .with_temperatures(&args.rig.sysfs_root);
+            .with_temperatures(&args.rig.reach.sysfs_root);
         faces.show(snap, &pool_line(server, proxy, started.elapsed()), false);
         if deadline.is_some_and(|d| started.elapsed() >= d) {
             break Ok(());

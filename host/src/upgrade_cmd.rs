@@ -74,8 +74,8 @@ pub fn table_header() -> String {
 
 /// Upgrades every selected card concurrently; fails if any card did not come back as the new build.
 pub async fn upgrade(mut args: UpgradeArgs) -> Result<(), HostError> {
-    args.cards.cards.append(&mut args.card_names);
-    let cards = crate::cards::cards(&args.cards)?;
+    args.cards.reach.cards.append(&mut args.card_names);
+    let cards = crate::cards::cards(&args.cards.reach)?;
     if cards.is_empty() {
         return Err(HostError::Usage("no cards found or named".into()));
     }
@@ -98,7 +98,7 @@ pub async fn upgrade(mut args: UpgradeArgs) -> Result<(), HostError> {
         zerocopy: !args.no_zerocopy,
         ..SendOptions::default()
     };
-    let port = args.cards.agent_port;
+    let port = args.cards.reach.agent_port;
     let restart = Duration::from_secs(args.restart_timeout);
     let results =
         tokio::task::spawn_blocking(move || fan_out(&cards, port, &token, &image, opts, restart))

@@ -111,12 +111,12 @@ fn file_values_reach_phirig_run() {
     assert_eq!(a.http.http_port, 18080);
     assert_eq!(a.http.http_access_token.as_deref(), Some("file-token"));
     assert!(a.http.restricted_read);
-    assert_eq!(a.rig.cards, ["mic0", "root@172.31.2.1"]);
-    assert_eq!(a.rig.sysfs_root, Path::new("/tmp/fake-sys"));
-    assert_eq!(a.rig.etc_root, Path::new("/tmp/fake-etc"));
-    assert_eq!(a.rig.ssh_user, "micuser");
-    assert_eq!(a.rig.ssh_args, ["-i", "/root/.ssh/mic"]);
-    assert_eq!(a.rig.agent_port, 8650);
+    assert_eq!(a.rig.reach.cards, ["mic0", "root@172.31.2.1"]);
+    assert_eq!(a.rig.reach.sysfs_root, Path::new("/tmp/fake-sys"));
+    assert_eq!(a.rig.reach.etc_root, Path::new("/tmp/fake-etc"));
+    assert_eq!(a.rig.reach.ssh_user, "micuser");
+    assert_eq!(a.rig.reach.ssh_args, ["-i", "/root/.ssh/mic"]);
+    assert_eq!(a.rig.reach.agent_port, 8650);
     assert_eq!(a.rig.remote_dir, "/opt/phirig");
     assert_eq!(a.rig.binary.as_deref(), Some(Path::new("/opt/agent-bin")));
     assert_eq!(a.tuning.intensity, Some(PerAlgo::all(2)));
@@ -198,7 +198,7 @@ fn flags_given_on_the_command_line_win_even_at_their_default_values() {
     assert_eq!(a.algo, "cn/0");
     assert_eq!(a.http.http_port, 0);
     assert_eq!(a.http.http_host.to_string(), "127.0.0.1");
-    assert_eq!(a.rig.cards, ["local"]);
+    assert_eq!(a.rig.reach.cards, ["local"]);
     assert_eq!(a.threads, Some(PerAlgo::all(1)));
     let t = config::timeouts(&a);
     assert_eq!(t.response, Duration::from_secs(7));
@@ -245,9 +245,9 @@ fn card_commands_take_the_file_too() {
     let p = path.to_str().expect("utf-8");
     match parse(&["deploy", "-c", p, "--remote-dir", "/srv/phirig"]) {
         Ok(Command::Deploy(d)) => {
-            assert_eq!(d.cards.cards, ["mic0", "root@172.31.2.1"]);
-            assert_eq!(d.cards.ssh_user, "micuser");
-            assert_eq!(d.cards.agent_port, 8650);
+            assert_eq!(d.cards.reach.cards, ["mic0", "root@172.31.2.1"]);
+            assert_eq!(d.cards.reach.ssh_user, "micuser");
+            assert_eq!(d.cards.reach.agent_port, 8650);
             assert_eq!(d.cards.token.as_deref(), Some("file-token"));
             assert_eq!(d.remote_dir, "/srv/phirig", "flag wins");
             assert_eq!(d.binary.as_deref(), Some(Path::new("/opt/agent-bin")));
@@ -259,8 +259,8 @@ fn card_commands_take_the_file_too() {
     }
     match parse(&["status", "--config", p, "--ssh-user", "bob"]) {
         Ok(Command::Status(c)) => {
-            assert_eq!(c.ssh_user, "bob");
-            assert_eq!(c.sysfs_root, Path::new("/tmp/fake-sys"));
+            assert_eq!(c.reach.ssh_user, "bob");
+            assert_eq!(c.reach.sysfs_root, Path::new("/tmp/fake-sys"));
         }
         other => panic!("{other:?}"),
     }
@@ -270,7 +270,7 @@ fn card_commands_take_the_file_too() {
             assert_eq!(b.threads, Some(PerAlgo::all(3)));
             assert_eq!(b.intensity, Some(PerAlgo::all(2)));
             assert_eq!(b.remote_dir, "/opt/phirig");
-            assert_eq!(b.cards.cards.len(), 2);
+            assert_eq!(b.cards.reach.cards.len(), 2);
         }
         other => panic!("{other:?}"),
     }
@@ -295,7 +295,7 @@ fn json_files_are_read_with_the_same_keys() {
     let a = run_args(&["run", "-c", path.to_str().expect("utf-8")]);
     assert_eq!(a.algo, "cn/half");
     assert_eq!(a.http.http_port, 18081);
-    assert_eq!(a.rig.cards, ["local"]);
+    assert_eq!(a.rig.reach.cards, ["local"]);
     assert_eq!(config::card_overrides(&a)["local"].threads, Some(2));
 }
 

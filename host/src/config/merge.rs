@@ -8,7 +8,7 @@ use clap::ArgMatches;
 use super::card_set::{CardKey, CardSetting};
 use super::file::{ConfigFile, PoolEntry};
 use super::{load, ConfigError};
-use crate::cli::{BenchArgs, CardArgs, Command, DeployArgs, RunArgs};
+use crate::cli::{BenchArgs, CardArgs, CardReach, Command, DeployArgs, RunArgs};
 use crate::HostError;
 
 fn given(m: &ArgMatches, id: &str) -> bool {
@@ -78,18 +78,23 @@ fn targets(f: &ConfigFile) -> Option<Vec<String>> {
     (!f.cards.is_empty()).then(|| f.cards.iter().map(|c| c.target.clone()).collect())
 }
 
-fn cards(a: &mut CardArgs, f: &ConfigFile, m: &ArgMatches) {
-    fill(m, "cards", &mut a.cards, targets(f));
+/// The card list and `[discovery]`: how every command that reaches cards finds them.
+fn reach(r: &mut CardReach, f: &ConfigFile, m: &ArgMatches) {
+    fill(m, "cards", &mut r.cards, targets(f));
     fill(
         m,
         "sysfs_root",
-        &mut a.sysfs_root,
+        &mut r.sysfs_root,
         f.discovery.sysfs_root.clone(),
     );
-    fill(m, "etc_root", &mut a.etc_root, f.discovery.etc_root.clone());
-    fill(m, "ssh_user", &mut a.ssh_user, f.discovery.ssh_user.clone());
-    fill(m, "ssh_args", &mut a.ssh_args, f.discovery.ssh_args.clone());
-    fill(m, "agent_port", &mut a.agent_port, f.discovery.agent_port);
+    fill(m, "etc_root", &mut r.etc_root, f.discovery.etc_root.clone());
+    fill(m, "ssh_user", &mut r.ssh_user, f.discovery.ssh_user.clone());
+    fill(m, "ssh_args", &mut r.ssh_args, f.discovery.ssh_args.clone());
+    fill(m, "agent_port", &mut r.agent_port, f.discovery.agent_port);
+}
+
+fn cards(a: &mut CardArgs, f: &ConfigFile, m: &ArgMatches) {
+    reach(&mut a.reach, f, m);
     let token = f.http.access_token.as_ref().map(|t| Some(t.0.clone()));
     fill(m, "token", &mut a.token, token);
 }
@@ -154,17 +159,7 @@ fn run(a: &mut RunArgs, f: &ConfigFile, m: &ArgMatches) {
     );
 
     let r = &mut a.rig;
-    fill(m, "cards", &mut r.cards, targets(f));
-    fill(
-        m,
-        "sysfs_root",
-        &mut r.sysfs_root,
-        f.discovery.sysfs_root.clone(),
-    );
-    fill(m, "etc_root", &mut r.etc_root, f.discovery.etc_root.clone());
-    fill(m, "ssh_user", &mut r.ssh_user, f.discovery.ssh_user.clone());
-    fill(m, "ssh_args", &mut r.ssh_args, f.discovery.ssh_args.clone());
-    fill(m, "agent_port", &mut r.agent_port, f.discovery.agent_port);
+    reach(&mut r.reach, f, m);
     fill(m, "binary", &mut r.binary, f.agent.binary.clone().map(Some));
     fill(
         m,

@@ -51,7 +51,7 @@ pub fn deploy_config(
     let mut card_ports = BTreeMap::new();
     for card in cards {
         let o = overrides.get(&card.name);
-        let port = o.and_then(|o| o.agent_port).unwrap_or(rig.agent_port);
+        let port = o.and_then(|o| o.agent_port).unwrap_or(rig.reach.agent_port);
         let mut words = vec!["--http-port".to_string(), port.to_string()];
         // A card's own count is one number; the rig-wide one may be per algorithm.
         let threads = o
@@ -75,11 +75,11 @@ pub fn deploy_config(
         remote_dir: rig.remote_dir.clone(),
         agent_args,
         card_args,
-        agent_port: rig.agent_port,
+        agent_port: rig.reach.agent_port,
         card_ports,
         token: Some(token.to_string()),
         ssh: SshOptions {
-            extra_args: rig.ssh_args.clone(),
+            extra_args: rig.reach.ssh_args.clone(),
             ..SshOptions::default()
         },
         ..DeployConfig::default()

@@ -17,8 +17,7 @@ use std::time::{Duration, Instant};
 
 use phirig_agent::journal::SupervisionAction as JournalAction;
 use phirig_deploy::{
-    run_watchdog, Card, CardKind, Deployer, DeployerOps, MpssDiscovery, Supervised,
-    SupervisionAction,
+    run_watchdog, Card, CardKind, Deployer, DeployerOps, Supervised, SupervisionAction,
 };
 use phirig_pool::server::ServerHandle;
 use tokio::sync::{mpsc, watch};
@@ -109,11 +108,7 @@ pub async fn run_cards(
         .clone()
         .unwrap_or_else(|| format!("{:032x}", rand::random::<u128>()));
     let url = agent_pool_url(args.rig.proxy_host, proxy.local_addr());
-    let mpss = MpssDiscovery {
-        sysfs_root: args.rig.sysfs_root.clone(),
-        etc_root: args.rig.etc_root.clone(),
-        ssh_user: args.rig.ssh_user.clone(),
-    };
+    let mpss = crate::cards::discovery(&args.rig.reach);
     let ops = Arc::new(DeployerOps::new(
         Deployer::new(deploy_config(args, &cards, &url, &token)?),
         Some(mpss),
@@ -132,7 +127,7 @@ pub async fn run_cards(
             let port = overrides
                 .get(&c.name)
                 .and_then(|o| o.agent_port)
-                .unwrap_or(args.rig.agent_port);
+                .unwrap_or(args.rig.reach.agent_port);
             CardView::new(&c.name, &api_base(c, port), Some(token.clone()))
         })
         .collect();
@@ -198,7 +193,7 @@ pub async fn run_cards(
             }
         }
         let snap = RigSnapshot::build(&views, Some(&proxy.stats()), started.elapsed().as_secs())
-            .with_temperatures(&args.rig.sysfs_root);
+            .with_temperatures(&args.rig.reach.sysfs_root);
         faces.show(snap, &pool_line(server, proxy, started.elapsed()), false);
         if deadline.is_some_and(|d| started.elapsed() >= d) {
             break;
@@ -216,7 +211,7 @@ pub async fn run_cards(
         }
     }
     let snap = RigSnapshot::build(&views, Some(&proxy.stats()), started.elapsed().as_secs())
-        .with_temperatures(&args.rig.sysfs_root);
+        .with_temperatures(&args.rig.reach.sysfs_root);
     faces.show(snap, &pool_line(server, proxy, started.elapsed()), true);
     for (i, (card, r)) in cards.iter().zip(stop_all(&ops, &cards).await).enumerate() {
         match &r {
