@@ -128,6 +128,10 @@ fn mines_serves_the_api_and_stops_cleanly() {
             url.contains(&pool.local_addr().port().to_string()),
             "pool {url}"
         );
+        // Plain TCP to a loopback pool: its address, and no TLS to report.
+        assert_eq!(s["connection"]["ip"], pool.local_addr().ip().to_string());
+        assert!(s["connection"]["tls"].is_null(), "{s}");
+        assert!(s["connection"]["tls-fingerprint"].is_null(), "{s}");
     }
     // The 10 s window fills after ten one-second samples.
     agent.until("hashrate.total[0] to fill", PATIENCE, || {

@@ -114,6 +114,14 @@ pub struct UpstreamSnapshot {
     /// Ended sessions by cause (`hung-response`, `closed`, …).
     pub reconnects: Vec<(String, u64)>,
     pub rtt_ms: Option<RttMs>,
+    /// Difficulty of the newest upstream job.
+    pub diff_current: u64,
+    /// Best difficulties of the rig's verified shares, highest first.
+    pub best: Vec<u64>,
+    /// The pool's address, TLS version and certificate fingerprint while connected.
+    pub ip: Option<String>,
+    pub tls: Option<String>,
+    pub tls_fingerprint: Option<String>,
 }
 
 /// Round trips of upstream requests, in milliseconds.
@@ -254,6 +262,7 @@ impl UpstreamSnapshot {
     pub fn from_proxy(p: &ProxyStats) -> Self {
         let up = &p.upstream;
         let current = up.current_pool.and_then(|i| up.pools.get(i));
+        let link = up.link.as_ref();
         Self {
             pool: current.map(|c| c.url.clone()),
             connected: current.is_some(),
@@ -271,6 +280,11 @@ impl UpstreamSnapshot {
                 p99: r.p99.as_secs_f64() * 1e3,
                 samples: r.samples,
             }),
+            diff_current: p.diff_current,
+            best: p.best.to_vec(),
+            ip: link.map(|l| l.ip.to_string()),
+            tls: link.and_then(|l| l.tls_version()).map(str::to_string),
+            tls_fingerprint: link.and_then(|l| l.tls_fingerprint()).map(str::to_string),
         }
     }
 }

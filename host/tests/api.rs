@@ -85,6 +85,11 @@ fn snapshot(rate0: u64) -> RigSnapshot {
             p99: 9.0,
             samples: 40,
         }),
+        diff_current: 120_000,
+        best: vec![900_000, 150_000, 0, 0, 0, 0, 0, 0, 0, 0],
+        ip: Some("127.0.0.1".into()),
+        tls: Some("TLSv1.3".into()),
+        tls_fingerprint: Some("ab".repeat(32)),
     });
     s
 }
@@ -214,6 +219,8 @@ async fn summary_is_xmrig_shaped_with_null_until_full_windows() {
         assert_eq!(r["avg_time"], 20, "120 s uptime / 6 accepted");
         assert_eq!(r["hashes_total"], 61 * 100 + 10 * 50);
         assert_eq!(r["best"].as_array().expect("best").len(), 10);
+        assert_eq!(r["best"][0], 900_000);
+        assert_eq!(r["diff_current"], 120_000);
         let c = &s["connection"];
         assert_eq!(c["pool"], "stratum+tcp://127.0.0.1:3333");
         assert_eq!(c["uptime"], 100);
@@ -222,7 +229,10 @@ async fn summary_is_xmrig_shaped_with_null_until_full_windows() {
         assert_eq!(c["failures"], 3);
         assert_eq!(c["accepted"], 6);
         assert_eq!(c["rejected"], 1);
-        assert!(c.get("tls-fingerprint").is_some());
+        assert_eq!(c["ip"], "127.0.0.1");
+        assert_eq!(c["diff"], 120_000);
+        assert_eq!(c["tls"], "TLSv1.3");
+        assert_eq!(c["tls-fingerprint"], "ab".repeat(32));
         assert_eq!(s["phirig"]["cards"], 2);
         assert_eq!(s["phirig"]["cards_mining"], 2);
         for k in ["uptime", "donate_level"] {

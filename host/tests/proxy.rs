@@ -320,6 +320,22 @@ async fn cards_mine_disjoint_slices_and_shares_are_accepted_upstream() {
     assert_eq!(accepted, vec![2, 1, 1]);
     assert_eq!(stats.cards[0].slices, 2);
     assert_eq!(stats.cards[1].login, "card1");
+    // The rig's summary figures: the pool's difficulty, and the four best shares (of at least
+    // that difficulty each, since the pool took them), in order.
+    assert_eq!(stats.diff_current, DIFFICULTY);
+    assert!(
+        stats.best[..4].iter().all(|&d| d >= DIFFICULTY),
+        "{:?}",
+        stats.best
+    );
+    assert!(
+        stats.best.windows(2).all(|w| w[0] >= w[1]),
+        "{:?}",
+        stats.best
+    );
+    assert_eq!(stats.best[4..], [0; 6]);
+    let link = stats.upstream.link.expect("logged in upstream");
+    assert_eq!(link.ip, pool.local_addr().ip());
     stop(proxy, vec![pool]).await;
 }
 

@@ -487,6 +487,10 @@ async fn reset_is_detected_at_once_and_the_pool_is_retried() {
     );
     within(at - job_at, SEC, "reset");
     assert_eq!(rx.job_from(0).await.job_id, "j-2");
+    // The new session's link: plain TCP to the pool's address.
+    let link = handle.stats().link.expect("a link while logged in");
+    assert!(link.ip.is_loopback(), "{link:?}");
+    assert_eq!((link.tls_version(), link.tls_fingerprint()), (None, None));
     handle.shutdown(SEC).await;
 }
 
@@ -793,14 +797,23 @@ fn tls_url(pool: &TestPool) -> PoolUrl {
 async fn tls_with_the_right_pin_mines() {
     let (pool, pin) = tls_pool(vec![vec![Step::Login("t-1", &[]), Step::Serve]]);
     let mut cfg = config(&[tls_url(&pool)]);
-    cfg.pools[0].tls_fingerprint = Some(pin);
+    cfg.pools[0].tls_fingerprint = Some(pin.clone());
     let (handle, mut rx) = spawn(cfg);
     let job = rx.job_from(0).await;
     let id = handle.submit(share(&job, 5));
     assert_eq!(rx.outcome(id).await, ShareOutcome::Accepted);
-    let rtt = handle.stats().pools[0].rtt.clone().expect("rtt");
+    let stats = handle.stats();
+    let rtt = stats.pools[0].rtt.clone().expect("rtt");
     // TLS reads come through the TLS layer: user-space stamps only, and the stats say so.
     assert_eq!(rtt.source, StampSource::UserSpace);
+    // What the summary shows: the pool's address, the negotiated version, the certificate.
+    let link = stats.link.expect("a link while logged in");
+    assert!(link.ip.is_loopback(), "{link:?}");
+    assert!(
+        matches!(link.tls_version(), Some("TLSv1.2" | "TLSv1.3")),
+        "{link:?}"
+    );
+    assert_eq!(link.tls_fingerprint(), Some(pin.as_str()));
     handle.shutdown(SEC).await;
 }
 

@@ -84,6 +84,7 @@ impl AgentApi {
         let hugepages = s.workers.hugepages();
         let algo = lock(&s.algo).to_string();
         let conn_uptime = results.connected_at.map_or(0, |t| t.elapsed().as_secs());
+        let link = stats.as_ref().and_then(|c| c.link.as_ref());
         json!({
             "id": s.boot_id,
             "worker_id": self.worker_id,
@@ -106,18 +107,18 @@ impl AgentApi {
                 "avg_time": avg_time,
                 "avg_time_ms": avg_time * 1000,
                 "hashes_total": hashes_total,
-                "best": results.best,
+                "best": results.best.top(),
                 "error_log": [],
             },
             "connection": {
                 "pool": results.pool_url,
-                "ip": Value::Null,
+                "ip": link.map(|l| l.ip.to_string()),
                 "uptime": conn_uptime,
                 "uptime_ms": conn_uptime * 1000,
                 "ping": ping,
                 "failures": results.failures,
-                "tls": Value::Null,
-                "tls-fingerprint": Value::Null,
+                "tls": link.and_then(|l| l.tls_version()),
+                "tls-fingerprint": link.and_then(|l| l.tls_fingerprint()),
                 "algo": algo,
                 "diff": results.diff_current,
                 "accepted": accepted,

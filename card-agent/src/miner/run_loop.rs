@@ -14,7 +14,7 @@ use super::state::{lock, monotonic_ns, MinerState};
 use crate::cn::Algorithm;
 use crate::journal::{Event, SessionEvent, SubmitOutcome};
 use crate::worker::{MiningJob, NonceRange, WorkerNote};
-use phirig_pool::protocol::{hash_value, NICEHASH_BYTE_OFFSET};
+use phirig_pool::protocol::NICEHASH_BYTE_OFFSET;
 
 /// How long in-flight submits may take to be answered at shutdown.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
@@ -305,7 +305,7 @@ fn on_worker_note(state: &MinerState, note: WorkerNote) {
                 warn!("share for forgotten job {} dropped", found.job_id);
                 return;
             };
-            lock(&state.results).note_best(u64::MAX / hash_value(&found.hash).max(1));
+            lock(&state.results).best.note_hash(&found.hash);
             let share = FoundShare::for_job(&job, found.nonce, found.hash);
             let id = lock(&state.client).as_ref().map(|c| c.submit(share));
             if let Some(id) = id {

@@ -6,6 +6,7 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::Instant;
 
 use phirig_pool::client::{ClientHandle, ClientStats, Job};
+use phirig_pool::protocol::BestDifficulties;
 use tokio::sync::Notify;
 
 use crate::cn::Algorithm;
@@ -23,8 +24,8 @@ pub struct Results {
     pub diff_current: u64,
     pub shares_good: u64,
     pub shares_total: u64,
-    /// The ten best difficulties reached, highest first.
-    pub best: [u64; 10],
+    /// The best difficulties reached.
+    pub best: BestDifficulties,
     pub pool_url: Option<String>,
     pub connected_at: Option<Instant>,
     pub failures: u64,
@@ -33,15 +34,6 @@ pub struct Results {
     /// The job the workers mine and when (wall clock, ns) it was handed to them: the host
     /// measures how long a new upstream job takes to reach every card from this.
     pub job: Option<(String, u64)>,
-}
-
-impl Results {
-    pub fn note_best(&mut self, diff: u64) {
-        if diff > self.best[9] {
-            self.best[9] = diff;
-            self.best.sort_unstable_by(|a, b| b.cmp(a));
-        }
-    }
 }
 
 /// Rates per thread and in total, from the workers' cumulative counters.

@@ -3,6 +3,8 @@
 
 use serde_json::{json, Value};
 
+use phirig_pool::protocol::BEST_KEPT;
+
 use crate::snapshot::RigSnapshot;
 
 /// What the summary says about the API itself rather than the rig.
@@ -43,6 +45,8 @@ pub fn summary(snap: &RigSnapshot, me: &Identity<'_>) -> Value {
     let threads: Vec<Value> = snap.cards.iter().map(|c| rate_array(c.hashrate)).collect();
     let paused = !snap.cards.is_empty() && snap.cards.iter().all(|c| c.status == "paused");
     let version = env!("CARGO_PKG_VERSION");
+    let diff = up.map_or(0, |u| u.diff_current);
+    let best = up.map_or_else(|| vec![0u64; BEST_KEPT], |u| u.best.clone());
     json!({
         "id": me.id,
         "worker_id": me.worker_id,
@@ -62,27 +66,26 @@ pub fn summary(snap: &RigSnapshot, me: &Identity<'_>) -> Value {
             "threads": threads,
         },
         "results": {
-            // The proxy does not report the pool's difficulty yet.
-            "diff_current": 0,
+            "diff_current": diff,
             "shares_good": accepted,
             "shares_total": accepted + rejected + stale,
             "avg_time": avg_time,
             "avg_time_ms": avg_time * 1000,
             "hashes_total": hashes_total,
-            "best": vec![0u64; 10],
+            "best": best,
             "error_log": [],
         },
         "connection": {
             "pool": pool,
-            "ip": Value::Null,
+            "ip": up.and_then(|u| u.ip.clone()),
             "uptime": conn_uptime,
             "uptime_ms": conn_uptime * 1000,
             "ping": ping,
             "failures": failures,
-            "tls": Value::Null,
-            "tls-fingerprint": Value::Null,
+            "tls": up.and_then(|u| u.tls.clone()),
+            "tls-fingerprint": up.and_then(|u| u.tls_fingerprint.clone()),
             "algo": snap.algo,
-            "diff": 0,
+            "diff": diff,
             "accepted": accepted,
             "rejected": rejected,
             "avg_time": avg_time,

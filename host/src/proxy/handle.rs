@@ -29,13 +29,15 @@ impl ProxyHandle {
 
     /// Per-card rows, upstream jobs received and the upstream client's figures.
     pub fn stats(&self) -> ProxyStats {
-        let (cards, jobs, reassigned, orphaned) = {
+        let (cards, jobs, reassigned, orphaned, diff_current, best) = {
             let state = self.shared.state();
             (
                 state.card_stats(),
                 state.jobs_received(),
                 state.reassigned(),
                 state.orphaned(),
+                state.diff_current(),
+                state.best().top(),
             )
         };
         let upstream = self
@@ -49,6 +51,8 @@ impl ProxyHandle {
             jobs,
             reassigned,
             orphaned,
+            diff_current,
+            best,
             upstream,
         }
     }
@@ -75,6 +79,7 @@ fn empty_client_stats() -> phirig_pool::client::ClientStats {
         pools: Vec::new(),
         reconnects: Default::default(),
         current_pool: None,
+        link: None,
         uptime: Duration::ZERO,
     }
 }

@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 use phirig_agent::worker::NonceRange;
 use phirig_pool::client::{FoundShare, Job, ShareId, ShareOutcome};
 use phirig_pool::protocol::{
-    JobParams, RequestId, Response, SubmitParams, NICEHASH_BYTE_OFFSET, NONCE_LEN, NONCE_OFFSET,
+    BestDifficulties, JobParams, RequestId, Response, SubmitParams, NICEHASH_BYTE_OFFSET,
+    NONCE_LEN, NONCE_OFFSET,
 };
 
 use super::card::{Card, LocalReject};
@@ -67,6 +68,8 @@ pub struct ProxyState {
     outcome_timeout: Duration,
     /// Orphaned remainders adopted by other cards, over all jobs.
     reassigned: u64,
+    /// The best difficulties of the shares the proxy verified, over the whole rig.
+    best: BestDifficulties,
 }
 
 impl ProxyState {
@@ -90,6 +93,7 @@ impl ProxyState {
             lease_len,
             outcome_timeout,
             reassigned: 0,
+            best: BestDifficulties::default(),
         }
     }
 
@@ -279,7 +283,10 @@ impl ProxyState {
             }
             Ok(h) if h != share.claimed => Err(LocalReject::InvalidResult),
             Ok(h) if !share.job.target.is_met_by(&h) => Err(LocalReject::LowDifficulty),
-            Ok(h) => Ok(FoundShare::for_job(&share.job, share.nonce, h)),
+            Ok(h) => {
+                self.best.note_hash(&h);
+                Ok(FoundShare::for_job(&share.job, share.nonce, h))
+            }
         };
         if let (Err(why), Some(c)) = (&verdict, self.cards.get_mut(&share.card)) {
             let why = *why;
@@ -352,6 +359,16 @@ impl ProxyState {
     /// When the next outcome deadline falls.
     pub fn next_deadline(&self) -> Option<Instant> {
         self.waiting.values().map(|w| w.deadline).min()
+    }
+
+    /// The best difficulties among the shares verified here, highest first.
+    pub fn best(&self) -> BestDifficulties {
+        self.best
+    }
+
+    /// The difficulty of the newest upstream job (0 before the first).
+    pub fn diff_current(&self) -> u64 {
+        self.jobs.back().map_or(0, |j| j.job.target.difficulty())
     }
 
     /// One row per card seen.

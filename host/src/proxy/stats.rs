@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 
 use phirig_pool::client::ClientStats;
+use phirig_pool::protocol::BEST_KEPT;
 
 pub use super::card::ShareCounts;
 
@@ -17,6 +18,10 @@ pub struct ProxyStats {
     pub reassigned: u64,
     /// Counters of the newest job released by gone cards and not adopted yet.
     pub orphaned: u64,
+    /// Difficulty of the newest upstream job (0 before the first).
+    pub diff_current: u64,
+    /// Best difficulties of the shares the proxy verified, highest first.
+    pub best: [u64; BEST_KEPT],
     pub upstream: ClientStats,
 }
 

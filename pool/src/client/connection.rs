@@ -28,7 +28,7 @@ impl Driver {
             Some((p, url)) if p == pool => url,
             _ => pc.url.clone(),
         };
-        let (mut reader, mut writer) = match connect(
+        let (mut reader, mut writer, link) = match connect(
             &url,
             pc.tls_fingerprint.as_deref(),
             self.cfg.send_buffer,
@@ -77,6 +77,7 @@ impl Driver {
                             let mut stats = self.shared.stats();
                             stats.logins[pool] += 1;
                             stats.current_pool = Some(pool);
+                            stats.link = Some(link.clone());
                         }
                         tracing::info!(pool, "logged in to pool #{pool} {url}");
                         self.emit(ClientEvent::Connected {

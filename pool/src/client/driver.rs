@@ -119,7 +119,11 @@ impl Driver {
     async fn finish(&mut self) {
         self.shared.ledger().resolve_all_stale("client shut down");
         self.report_outcomes().await;
-        self.shared.stats().current_pool = None;
+        {
+            let mut stats = self.shared.stats();
+            stats.current_pool = None;
+            stats.link = None;
+        }
         if let Some((_, Some(done))) = self.shutdown.take() {
             let _ = done.send(());
         }
@@ -158,6 +162,7 @@ impl Driver {
             let mut stats = self.shared.stats();
             *stats.reconnects.entry(cause.kind()).or_default() += 1;
             stats.current_pool = None;
+            stats.link = None;
         }
         if *cause != HangCause::Shutdown {
             let next_url = &self.cfg.pools[next].url;

@@ -57,6 +57,7 @@ pub use event::ClientEvent;
 pub use handle::ClientHandle;
 pub use stats::{ClientStats, PoolStats};
 pub use tls::{fingerprint, parse_fingerprint, TlsConfigError};
+pub use transport::{Link, TlsLink};
 
 /// Capacity of the event channel. The driver waits when it is full, so keep receiving.
 pub const EVENT_CAPACITY: usize = 4096;

@@ -20,7 +20,7 @@ pub(crate) struct ProbeTarget {
 /// True when the pool answered our login with success within connect + response timeouts.
 pub(crate) async fn probe(target: ProbeTarget) -> bool {
     let t = target.timeouts;
-    let Ok((mut reader, mut writer)) = connect(
+    let Ok((mut reader, mut writer, _)) = connect(
         &target.url,
         target.tls_pin.as_deref(),
         target.send_buffer,

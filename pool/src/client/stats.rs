@@ -1,8 +1,10 @@
-//! Client statistics: share counters, per-pool RTT, reconnects by cause, current pool, uptime.
+//! Client statistics: share counters, per-pool RTT, reconnects by cause, current pool and link,
+//! uptime.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
+use super::transport::Link;
 use crate::latency::{RttRecorder, RttSummary};
 use crate::session::LedgerCounts;
 
@@ -16,6 +18,8 @@ pub struct ClientStats {
     pub reconnects: BTreeMap<&'static str, u64>,
     /// Pool we are logged in to, if any.
     pub current_pool: Option<usize>,
+    /// What the current session's connection reached (address, TLS), while logged in.
+    pub link: Option<Link>,
     pub uptime: Duration,
 }
 
@@ -41,6 +45,7 @@ pub(crate) struct StatsState {
     pub rtt: Vec<RttRecorder>,
     pub reconnects: BTreeMap<&'static str, u64>,
     pub current_pool: Option<usize>,
+    pub link: Option<Link>,
 }
 
 impl StatsState {
@@ -54,6 +59,7 @@ impl StatsState {
             rtt: vec![RttRecorder::default(); n],
             reconnects: BTreeMap::new(),
             current_pool: None,
+            link: None,
         }
     }
 
@@ -70,6 +76,7 @@ impl StatsState {
                 .collect(),
             reconnects: self.reconnects.clone(),
             current_pool: self.current_pool,
+            link: self.link.clone(),
             uptime: self.started.elapsed(),
         }
     }

@@ -5,6 +5,7 @@
 //! ahead and decrypts), so TLS falls back to user-space stamps; the stats say so.
 
 use std::io;
+use std::net::IpAddr;
 use std::os::fd::AsRawFd;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -17,7 +18,7 @@ use crate::latency::{enable_rx_timestamps, recv_with_timestamp};
 use crate::protocol::PoolUrl;
 use crate::session::HangCause;
 
-use super::tls::client_config;
+use super::tls::{client_config, fingerprint};
 
 /// Reading side of a pool connection.
 pub enum Reader {
@@ -35,13 +36,50 @@ pub enum Writer {
     },
 }
 
+/// What a connection reached: the pool's address and, over TLS, what was negotiated (the
+/// `ip`, `tls` and `tls-fingerprint` of an xmrig-style summary).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Link {
+    pub ip: IpAddr,
+    pub tls: Option<TlsLink>,
+}
+
+/// The negotiated TLS version and the pool certificate's SHA-256 fingerprint (hex).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsLink {
+    /// `TLSv1.2` or `TLSv1.3`.
+    pub version: String,
+    pub fingerprint: String,
+}
+
+impl Link {
+    /// The TLS version, `None` over plain TCP.
+    pub fn tls_version(&self) -> Option<&str> {
+        self.tls.as_ref().map(|t| t.version.as_str())
+    }
+
+    /// The pool certificate's fingerprint, `None` over plain TCP.
+    pub fn tls_fingerprint(&self) -> Option<&str> {
+        self.tls.as_ref().map(|t| t.fingerprint.as_str())
+    }
+}
+
+/// A negotiated protocol version as miners print it.
+fn version_name(v: rustls::ProtocolVersion) -> String {
+    match v {
+        rustls::ProtocolVersion::TLSv1_2 => "TLSv1.2".into(),
+        rustls::ProtocolVersion::TLSv1_3 => "TLSv1.3".into(),
+        other => format!("{other:?}"),
+    }
+}
+
 /// Connect (and handshake) within `timeout`; errors are already the hang cause to report.
 pub async fn connect(
     url: &PoolUrl,
     tls_pin: Option<&str>,
     send_buffer: Option<u32>,
     timeout: Duration,
-) -> Result<(Reader, Writer), HangCause> {
+) -> Result<(Reader, Writer, Link), HangCause> {
     match tokio::time::timeout(timeout, connect_inner(url, tls_pin, send_buffer)).await {
         Ok(r) => r,
         Err(_) => Err(HangCause::ConnectTimeout),
@@ -52,7 +90,7 @@ async fn connect_inner(
     url: &PoolUrl,
     tls_pin: Option<&str>,
     send_buffer: Option<u32>,
-) -> Result<(Reader, Writer), HangCause> {
+) -> Result<(Reader, Writer, Link), HangCause> {
     let failed = |e: io::Error| HangCause::ConnectFailed(e.to_string());
     let mut last_err = None;
     let addrs = tokio::net::lookup_host(url.authority())
@@ -86,13 +124,15 @@ async fn connect_inner(
         }
     };
     stream.set_nodelay(true).map_err(failed)?;
+    let ip = stream.peer_addr().map_err(failed)?.ip();
     if !url.tls {
         // Best effort: without it we simply fall back to user-space receive stamps.
         if let Err(e) = enable_rx_timestamps(stream.as_raw_fd()) {
             tracing::debug!(error = %e, "SO_TIMESTAMPNS unavailable");
         }
         let stream = Arc::new(stream);
-        return Ok((Reader::Plain(stream.clone()), Writer::Plain(stream)));
+        let link = Link { ip, tls: None };
+        return Ok((Reader::Plain(stream.clone()), Writer::Plain(stream), link));
     }
     let config = client_config(tls_pin).map_err(|e| HangCause::Tls(e.to_string()))?;
     let name = rustls::pki_types::ServerName::try_from(url.host.clone())
@@ -101,6 +141,19 @@ async fn connect_inner(
         .connect(name, stream)
         .await
         .map_err(|e| HangCause::Tls(e.to_string()))?;
+    let session = tls.get_ref().1;
+    let link = Link {
+        ip,
+        tls: Some(TlsLink {
+            version: session
+                .protocol_version()
+                .map_or_else(|| "TLS".into(), version_name),
+            fingerprint: session
+                .peer_certificates()
+                .and_then(|chain| chain.first())
+                .map_or_else(String::new, |cert| hex::encode(fingerprint(cert))),
+        }),
+    };
     let (r, w) = tokio::io::split(tls);
     Ok((
         Reader::Tls(r),
@@ -108,6 +161,7 @@ async fn connect_inner(
             half: w,
             needs_flush: false,
         },
+        link,
     ))
 }
 

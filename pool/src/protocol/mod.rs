@@ -4,6 +4,7 @@
 //! so the client (`crate::client`) and the reference server (`crate::server`) share one
 //! definition of every message.
 
+mod best;
 mod error;
 mod job;
 mod line;
@@ -12,6 +13,7 @@ mod nicehash;
 mod target;
 mod url;
 
+pub use best::{hash_difficulty, BestDifficulties, BEST_KEPT};
 pub use error::ProtocolError;
 pub use job::Job;
 pub use line::{LineError, LineFramer, MAX_LINE_LEN};
