@@ -32,6 +32,7 @@ async fn local_card_runs_in_place() {
             k1om: None,
         },
         local_dir: state.path().join("it's local"),
+        stop_record_dir: state.path().join("stops"),
         agent_args: vec![
             "--bind".into(),
             "127.0.0.1".into(),
@@ -76,6 +77,32 @@ async fn local_card_runs_in_place() {
     assert_eq!(
         dep.status(&card).await.expect("status").summary(),
         "stopped"
+    );
+
+    // A card reboot wipes its files (an MPSS card's root is a RAM disk), its own "stopped"
+    // marker with them; the record on this machine still keeps the watchdog off.
+    std::fs::remove_dir_all(state.path().join("it's local")).expect("wipe the card's files");
+    let st = dep.status(&card).await.expect("status after the wipe");
+    assert!(st.stopped_by_operator, "{st:?}");
+    assert!(dep
+        .supervised_restart(&card)
+        .await
+        .expect("supervised restart")
+        .is_none());
+    assert!(dep
+        .supervised_deploy(&card)
+        .await
+        .expect("supervised deploy")
+        .is_none());
+    assert_eq!(dep.status(&card).await.expect("status").pid, None);
+    // The operator's start clears the record: supervised again.
+    let again = dep.start(&card).await.expect("operator start");
+    let st = dep.status(&card).await.expect("status");
+    assert!(!st.stopped_by_operator, "{st:?}");
+    assert_eq!(st.pid, Some(again.pid));
+    assert_eq!(
+        dep.stop(&card).await.expect("stop"),
+        StopOutcome::Terminated
     );
 }
 

@@ -33,6 +33,9 @@ pub struct DeployConfig {
     pub remote_dir: String,
     /// Directory on this machine for the local card's pid file, log and token file.
     pub local_dir: PathBuf,
+    /// Directory on this machine recording which cards the operator stopped, so the watchdog
+    /// leaves them stopped even after a card reboot wiped the card's own marker.
+    pub stop_record_dir: PathBuf,
     /// Agent arguments (config path, pool, …); `--no-aesni` is appended where the card lacks AES.
     /// `{card}`, `{card_ip}` and `{host_ip}` in a word are replaced per card (see
     /// [`super::expand_agent_args`]), e.g. `-o stratum+tcp://{host_ip}:3333 --http-host {card_ip}`.
@@ -64,6 +67,7 @@ impl Default for DeployConfig {
             binaries: AgentBinaries::default(),
             remote_dir: "/var/lib/phirig".into(),
             local_dir: std::env::temp_dir().join("phirig-local"),
+            stop_record_dir: std::env::temp_dir().join("phirig-stopped"),
             agent_args: Vec::new(),
             card_args: BTreeMap::new(),
             agent_port: 8640,
@@ -85,6 +89,7 @@ impl std::fmt::Debug for DeployConfig {
             .field("binaries", &self.binaries)
             .field("remote_dir", &self.remote_dir)
             .field("local_dir", &self.local_dir)
+            .field("stop_record_dir", &self.stop_record_dir)
             .field("agent_args", &self.agent_args)
             .field("card_args", &self.card_args)
             .field("agent_port", &self.agent_port)

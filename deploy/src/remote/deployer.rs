@@ -9,6 +9,7 @@ use super::paths::AgentPaths;
 use super::profile::{choose_binary, parse_probe, BinaryChoice, CardProfile, PROBE_SCRIPT};
 use super::report::{AgentStatus, StartReport, StopOutcome, UploadReport};
 use super::scripts::{self, Intent, Launched};
+use super::stop_record::StopRecord;
 use crate::discovery::{Card, CardKind};
 use crate::ssh::{run, shell_quote, Input, Output};
 use std::collections::HashMap;
@@ -20,11 +21,13 @@ pub struct Deployer {
     config: DeployConfig,
     http: reqwest::Client,
     profiles: Mutex<HashMap<String, CardProfile>>,
+    stops: StopRecord,
 }
 
 impl Deployer {
     pub fn new(config: DeployConfig) -> Deployer {
         Deployer {
+            stops: StopRecord::new(config.stop_record_dir.clone()),
             config,
             http: reqwest::Client::new(),
             profiles: Mutex::new(HashMap::new()),
@@ -218,6 +221,17 @@ impl Deployer {
         stop_first: bool,
         intent: Intent,
     ) -> Result<Option<StartReport>, DeployError> {
+        match intent {
+            Intent::Supervisor if self.stops.is_marked(card) => {
+                info!(card = %card.name, "stopped by the operator (host record): not started");
+                return Ok(None);
+            }
+            Intent::Supervisor => {}
+            Intent::Operator => self
+                .stops
+                .clear(card)
+                .map_err(|e| self.stops.error(card, "clearing the stop record", e))?,
+        }
         let choice = self.choose(card).await?;
         let paths = self.paths(card, Some(&choice));
         let mut argv = vec![paths.binary.clone()];
@@ -314,6 +328,10 @@ impl Deployer {
         &self,
         card: &Card,
     ) -> Result<Option<(UploadReport, StartReport)>, DeployError> {
+        if self.stops.is_marked(card) {
+            // Not even the copy: the card stays as the operator left it.
+            return Ok(None);
+        }
         let up = self.upload(card).await?;
         Ok(self
             .launch(card, true, Intent::Supervisor)
@@ -321,9 +339,15 @@ impl Deployer {
             .map(|s| (up, s)))
     }
 
-    /// The operator's stop: marks the card "stopped" (the watchdog leaves it so until the next
-    /// start, restart or deploy), TERMs the agent and KILLs it after the grace period.
+    /// The operator's stop: marks the card "stopped", on the card and on this machine (the
+    /// watchdog leaves it so until the next start, restart or deploy, even across a card reboot
+    /// that wipes the card's files), TERMs the agent and KILLs it after the grace period.
     pub async fn stop(&self, card: &Card) -> Result<StopOutcome, DeployError> {
+        // The intent first: even if the card cannot be reached now, it stays stopped when it is.
+        self.stops.mark(card).map_err(|e| {
+            self.stops
+                .error(card, "recording the stop on this machine", e)
+        })?;
         let paths = self.paths(card, None);
         let script = scripts::stop_script(&paths, self.config.stop_grace);
         let out = self.sh_ok(card, "stop", &script, Input::None).await?;
@@ -359,7 +383,7 @@ impl Deployer {
                 binary_present: st.binary_present,
                 pid: st.pid,
                 healthy: body.is_some(),
-                stopped_by_operator: st.stopped_by_operator,
+                stopped_by_operator: st.stopped_by_operator || self.stops.is_marked(card),
             },
             body,
         ))

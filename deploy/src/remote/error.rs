@@ -43,6 +43,14 @@ pub enum DeployError {
         step: &'static str,
         reply: String,
     },
+    #[error("card {card}: {step} ({path}): {source}")]
+    StopRecord {
+        card: String,
+        step: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("card {card}: cannot tell this host's address towards the card: {detail}")]
     HostAddress { card: String, detail: String },
     #[error("card {card}: agent not healthy at {url}: {detail}")]

@@ -11,6 +11,7 @@ mod profile;
 mod report;
 mod rows;
 mod scripts;
+mod stop_record;
 
 pub use agent_args::{expand as expand_agent_args, host_ip_for};
 pub use config::{AgentBinaries, DeployConfig, DigestMethod};
