@@ -142,3 +142,133 @@ fn bad_input_is_one_clear_line_and_a_failure() {
         assert!(!stderr.contains("panicked"), "{args:?} panicked: {stderr}");
     }
 }
+
+/// The agent `phirig agent` runs, killed when the test ends.
+struct LocalAgent(std::process::Child);
+
+impl Drop for LocalAgent {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The agent's counters over loopback, or `None` while it does not answer.
+fn counters(port: u16) -> Option<serde_json::Value> {
+    let url = format!("http://127.0.0.1:{port}/v1/counters");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let resp = reqwest::Client::new()
+            .get(url)
+            .timeout(Duration::from_secs(2))
+            .send()
+            .await
+            .ok()?;
+        resp.json().await.ok()
+    })
+}
+
+/// Polls the counters until `until` holds; at most 60 s.
+fn wait_counters(port: u16, until: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
+    let started = Instant::now();
+    loop {
+        if let Some(v) = counters(port).filter(|v| until(v)) {
+            return v;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "agent on {port} never got there"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn upgrade_replaces_the_local_agent_and_refuses_without_a_token() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // The agent runs from its own copy: an upgrade replaces the file it runs from.
+    let running = dir.path().join("phirig");
+    std::fs::copy(env!("CARGO_BIN_EXE_phirig"), &running).expect("copy phirig");
+    let token_file = dir.path().join("agent.token");
+    std::fs::write(&token_file, "tok-upgrade\n").expect("token");
+    let port = phirig_host::local_card::free_port().expect("free port");
+    let agent = LocalAgent(
+        Command::new(&running)
+            // Nothing listens on port 1: the agent keeps retrying; its API answers meanwhile.
+            .args([
+                "agent",
+                "-o",
+                "stratum+tcp://127.0.0.1:1",
+                "-u",
+                "x",
+                "-t",
+                "1",
+            ])
+            .args(["--http-host", "127.0.0.1", "--http-port", &port.to_string()])
+            .args(["--print-time", "60"])
+            .env("PHIRIG_TOKEN_FILE", &token_file)
+            .env_remove("PHIRIG_HTTP_TOKEN")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start the agent"),
+    );
+    let before = wait_counters(port, |_| true);
+    let old_build = before["build"].as_str().expect("build").to_string();
+
+    // A new build: the same program with bytes appended (its digest, the build id, differs).
+    let new = dir.path().join("phirig-new");
+    let mut bytes = std::fs::read(&running).expect("read");
+    bytes.extend_from_slice(b"\nphirig upgrade CLI test build\n");
+    std::fs::write(&new, &bytes).expect("write the new build");
+    let port_arg = port.to_string();
+    let new_arg = new.to_str().expect("utf-8 path");
+    let upgrade = |token: Option<&str>| {
+        let mut args = vec!["upgrade", "--card", "local", "--agent-port", &port_arg];
+        args.extend(["--binary", new_arg, "--restart-timeout", "30"]);
+        if let Some(t) = token {
+            args.extend(["--http-access-token", t]);
+        }
+        phirig(&args, Duration::from_secs(120))
+    };
+
+    // No token: a clear refusal before anything is sent.
+    let out = upgrade(None);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("token"), "{stderr}");
+    // A wrong one: the card refuses, the agent runs on as it was.
+    let out = upgrade(Some("wrong"));
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("FAILED"));
+    assert_eq!(
+        counters(port).expect("still up")["build"],
+        old_build.as_str()
+    );
+
+    let out = upgrade(Some("tok-upgrade"));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Progress lines first, then the result table's row.
+    let row = stdout
+        .lines()
+        .rfind(|l| l.starts_with("local"))
+        .unwrap_or_else(|| panic!("no row for the card: {stdout}"));
+    assert!(row.ends_with("ok") && row.contains(&old_build), "{row}");
+    let after = wait_counters(port, |v| v["build"] != old_build.as_str());
+    assert_ne!(after["boot_id"], before["boot_id"], "a new boot");
+    assert_eq!(
+        std::fs::read(&running).expect("read"),
+        bytes,
+        "file replaced"
+    );
+    drop(agent);
+}
