@@ -1,6 +1,6 @@
 //! Polls an agent's `/v1/counters`: cumulative counters become rates, round trips become a clock offset.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use phirig_agent::hashrate::RateMeter;
 use phirig_pool::session::LedgerCounts;
@@ -52,7 +52,13 @@ pub struct CardView {
     pub restarts: u64,
     /// The last successful poll's round trip (for the host journal).
     pub last_sample: Option<Sample>,
+    /// When the host started watching this card (its agent was just started).
+    pub since: Instant,
 }
+
+/// How long a card whose agent has never answered counts as starting rather than failing: the
+/// agent self-tests its kernels and reserves its memory before its API is up.
+pub const START_GRACE: Duration = Duration::from_secs(30);
 
 fn host_wall_ns() -> u64 {
     SystemTime::now()
@@ -72,7 +78,13 @@ impl CardView {
             error: None,
             restarts: 0,
             last_sample: None,
+            since: Instant::now(),
         }
+    }
+
+    /// Never answered yet, and still within [`START_GRACE`] of being started.
+    pub fn starting(&self) -> bool {
+        self.last.is_none() && self.since.elapsed() < START_GRACE
     }
 
     /// One poll, bounded by `timeout`; a failure is recorded, never raised: one slow card must not

@@ -148,6 +148,8 @@ impl CardSnapshot {
     pub fn from_view(view: &CardView, proxy: Option<&ProxyStats>) -> Self {
         let last = view.last.as_ref();
         let status = match (&view.error, last) {
+            // A fresh agent's API is not up yet: not a failure until the grace has passed.
+            (Some(_), None) if view.starting() => "starting".into(),
             (Some(e), _) => e.clone(),
             (None, Some(l)) if l.paused => "paused".into(),
             (None, Some(_)) => "mining".into(),
@@ -291,8 +293,10 @@ impl UpstreamSnapshot {
 
 #[cfg(test)]
 mod tests {
+    use std::time::{Duration, Instant};
+
     use super::*;
-    use crate::card_poll::Counters;
+    use crate::card_poll::{Counters, START_GRACE};
 
     fn view(name: &str, per_s: u64) -> CardView {
         let mut v = CardView::new(name, "http://x", None);
@@ -340,5 +344,26 @@ mod tests {
     fn an_empty_rig_has_no_rate() {
         let s = RigSnapshot::build(&[], None, 0);
         assert_eq!(s.total.hashrate, [None; 3]);
+    }
+
+    #[test]
+    fn a_fresh_agent_that_does_not_answer_yet_is_starting_then_failing() {
+        let mut v = CardView::new("mic0", "http://x", None);
+        v.error = Some("unreachable: connection refused".into());
+        let s = CardSnapshot::from_view(&v, None);
+        assert_eq!(s.status, "starting");
+        assert_eq!(s.error, v.error, "the error is kept for the API");
+        // Past the grace, the error is the status.
+        let Some(long_ago) = Instant::now().checked_sub(START_GRACE + Duration::from_secs(1))
+        else {
+            return; // a machine up for less than the grace: nothing to go back to
+        };
+        v.since = long_ago;
+        let s = CardSnapshot::from_view(&v, None);
+        assert_eq!(s.status, "unreachable: connection refused");
+        // A card that answered once and then failed shows the failure at once.
+        let mut w = view("mic1", 50);
+        w.error = Some("timed out".into());
+        assert_eq!(CardSnapshot::from_view(&w, None).status, "timed out");
     }
 }
