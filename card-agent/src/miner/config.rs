@@ -4,7 +4,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::Path;
 use std::time::Duration;
 
-use phirig_pool::client::{ClientConfig, PoolConfig, Timeouts};
+use phirig_pool::client::{ClientConfig, PoolConfig, TimeoutSeconds, Timeouts};
 use phirig_pool::protocol::PoolUrl;
 use serde::{Deserialize, Deserializer};
 use serde_json::{json, Value};
@@ -243,21 +243,14 @@ fn rig_address(client: &ClientConfig) -> Option<IpAddr> {
 
 /// Stratum timeouts: flags win over the file (`retry-pause`, as xmrig names it), defaults otherwise.
 fn timeouts(args: &MineArgs, file: &ConfigFile) -> Timeouts {
-    let secs = |flag: Option<u64>, default: Duration| {
-        flag.map_or(default, |s| Duration::from_secs(s.max(1)))
-    };
-    let d = Timeouts::default();
-    let retry = secs(args.retry_pause.or(file.retry_pause), d.backoff_initial);
-    Timeouts {
-        connect: secs(args.connect_timeout, d.connect),
-        response: secs(args.response_timeout, d.response),
-        idle: secs(args.idle_timeout, d.idle),
-        backoff_initial: retry,
-        // A long retry pause must not exceed the cap it doubles towards.
-        backoff_max: d.backoff_max.max(retry),
-        probe_interval: secs(args.probe_interval, d.probe_interval),
-        ..d
-    }
+    Timeouts::from_seconds(TimeoutSeconds {
+        connect: args.connect_timeout,
+        response: args.response_timeout,
+        idle: args.idle_timeout,
+        keepalive: None,
+        probe_interval: args.probe_interval,
+        retry_pause: args.retry_pause.or(file.retry_pause),
+    })
 }
 
 impl MinerConfig {

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use phirig_deploy::WatchdogConfig;
-use phirig_pool::client::{PoolConfig, Timeouts};
+use phirig_pool::client::{PoolConfig, TimeoutSeconds, Timeouts};
 use phirig_pool::protocol::PoolUrl;
 
 use super::card_set::CardKey;
@@ -50,22 +50,15 @@ pub fn pool_configs(args: &RunArgs) -> Result<Vec<PoolConfig>, HostError> {
 
 /// Upstream timeouts: the flags (or file) where given, the client's defaults elsewhere.
 pub fn timeouts(args: &RunArgs) -> Timeouts {
-    let secs =
-        |v: Option<u64>, default: Duration| v.map_or(default, |s| Duration::from_secs(s.max(1)));
     let (t, r) = (&args.tuning, &args.rig);
-    let d = Timeouts::default();
-    let retry = secs(t.retry_pause, d.backoff_initial);
-    Timeouts {
-        connect: secs(t.connect_timeout, d.connect),
-        response: secs(r.response_timeout, d.response),
-        idle: secs(r.idle_timeout, d.idle),
-        keepalive: secs(r.keepalive_interval, d.keepalive),
-        probe_interval: secs(r.probe_interval, d.probe_interval),
-        backoff_initial: retry,
-        // A long retry pause must not exceed the cap it doubles towards.
-        backoff_max: d.backoff_max.max(retry),
-        ..d
-    }
+    Timeouts::from_seconds(TimeoutSeconds {
+        connect: t.connect_timeout,
+        response: r.response_timeout,
+        idle: r.idle_timeout,
+        keepalive: r.keepalive_interval,
+        probe_interval: r.probe_interval,
+        retry_pause: t.retry_pause,
+    })
 }
 
 /// One card's own settings (unset: the rig-wide value).

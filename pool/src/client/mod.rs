@@ -50,7 +50,7 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
 
 pub use crate::protocol::{Job, PoolUrl};
-pub use crate::session::{FoundShare, HangCause, ShareId, ShareOutcome, Timeouts};
+pub use crate::session::{FoundShare, HangCause, ShareId, ShareOutcome, TimeoutSeconds, Timeouts};
 pub use backoff::Backoff;
 pub use config::{ClientConfig, ConfigError, PoolConfig};
 pub use event::ClientEvent;

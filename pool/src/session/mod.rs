@@ -24,4 +24,4 @@ pub use hang::HangCause;
 pub use ledger::{LedgerCounts, ShareLedger, DEFAULT_MAX_HELD};
 pub use share::{FoundShare, ShareId, ShareOutcome};
 pub use state::{GetJobRefused, NotReady, Session, SessionConfig, GETJOB_MIN_INTERVAL};
-pub use timeouts::Timeouts;
+pub use timeouts::{TimeoutSeconds, Timeouts};

@@ -43,3 +43,63 @@ impl Default for Timeouts {
         }
     }
 }
+
+/// Timeouts as an operator gives them: whole seconds, each optional (flags, config keys).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TimeoutSeconds {
+    pub connect: Option<u64>,
+    pub response: Option<u64>,
+    pub idle: Option<u64>,
+    pub keepalive: Option<u64>,
+    pub probe_interval: Option<u64>,
+    /// First reconnect delay (`retry-pause`, as xmrig names it).
+    pub retry_pause: Option<u64>,
+}
+
+impl Timeouts {
+    /// The defaults with what the operator gave; zero counts as one second, and a long retry
+    /// pause raises the cap it doubles towards rather than exceeding it.
+    pub fn from_seconds(s: TimeoutSeconds) -> Timeouts {
+        let d = Timeouts::default();
+        let secs = |v: Option<u64>, default: Duration| {
+            v.map_or(default, |s| Duration::from_secs(s.max(1)))
+        };
+        let retry = secs(s.retry_pause, d.backoff_initial);
+        Timeouts {
+            connect: secs(s.connect, d.connect),
+            response: secs(s.response, d.response),
+            idle: secs(s.idle, d.idle),
+            keepalive: secs(s.keepalive, d.keepalive),
+            probe_interval: secs(s.probe_interval, d.probe_interval),
+            backoff_initial: retry,
+            backoff_max: d.backoff_max.max(retry),
+            ..d
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seconds_fill_what_is_given_and_keep_defaults_elsewhere() {
+        let d = Timeouts::default();
+        assert_eq!(Timeouts::from_seconds(TimeoutSeconds::default()), d);
+        let t = Timeouts::from_seconds(TimeoutSeconds {
+            response: Some(2),
+            probe_interval: Some(0),
+            retry_pause: Some(90),
+            ..TimeoutSeconds::default()
+        });
+        assert_eq!(t.response, Duration::from_secs(2));
+        assert_eq!(t.probe_interval, Duration::from_secs(1), "zero is clamped");
+        assert_eq!(t.backoff_initial, Duration::from_secs(90));
+        assert_eq!(
+            t.backoff_max,
+            Duration::from_secs(90),
+            "the cap follows a long pause"
+        );
+        assert_eq!((t.connect, t.idle), (d.connect, d.idle));
+    }
+}
