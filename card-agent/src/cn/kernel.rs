@@ -47,11 +47,11 @@ pub(crate) const fn kernel_ways(algo: Algorithm) -> usize {
 /// scheduler of about 100 on a Skylake-class server core) holds an iteration of every way at
 /// once, since each way's next read waits on its last. One iteration is about 30 instructions
 /// for cn/0 and cn/1, about 90 for the variant-2 family (shuffle, division and square root)
-/// and about 160 for cn/r (its random program runs in the loop; two ways still overlap part of
-/// their reads); the heavy variants put a 64-bit division on the address chain. Measured on a 2-vCPU Cascade Lake VM (one thread,
-/// best of four or five alternating runs, H/s at 1/2/3 ways): cn/0 45/69/85, cn/2 45/69/87,
-/// cn/half -/117/135, cn/r 44/50/48 (three sweeps: two ways won the best run in all three and
-/// the median in two), cn-heavy/0 28/27; cn-pico 1149/1127/1061/1105 at 2 to 5.
+/// and about 160 for cn/r (its random program runs in the loop; two ways still overlap one
+/// way's program with the other's reads); the heavy variants put a 64-bit division on the
+/// address chain. Measured on a 2-vCPU Cascade Lake VM (one thread, best of four or five
+/// alternating runs, H/s at 1/2/3 ways): cn/0 45/69/85, cn/2 45/69/87, cn/half -/117/135,
+/// cn-heavy/0 28/27, cn-pico 1149/1127/1061/1105 at 2 to 5; cn/r, medians of six: 41.9/57.2/43.9.
 pub const fn window_ways(algo: Algorithm) -> usize {
     let p = algo.props();
     let w = if !matches!(p.heavy, Heavy::No) {
