@@ -154,6 +154,13 @@ mod tests {
         }
     }
 
+    /// The deploy config for two SSH cards, root@172.31.1.1 and root@172.31.2.1.
+    fn two_cards(args: &RunArgs) -> DeployConfig {
+        let a = Card::from_ssh("root@172.31.1.1".parse().expect("target"));
+        let b = Card::from_ssh("root@172.31.2.1".parse().expect("target"));
+        deploy_config(args, &[a, b], "stratum+tcp://{host_ip}:3334", "t").expect("config")
+    }
+
     #[test]
     fn per_card_threads_and_ports_override_the_rig_wide_ones() {
         let args = run_args(&[
@@ -162,10 +169,7 @@ mod tests {
             "--card-set",
             "root@172.31.2.1.agent-port=8641",
         ]);
-        let a = Card::from_ssh("root@172.31.1.1".parse().expect("target"));
-        let b = Card::from_ssh("root@172.31.2.1".parse().expect("target"));
-        let cfg =
-            deploy_config(&args, &[a, b], "stratum+tcp://{host_ip}:3334", "t").expect("config");
+        let cfg = two_cards(&args);
         assert_eq!(
             cfg.card_args["root@172.31.1.1"],
             ["--http-port", "8640", "-t", "2"]
@@ -192,10 +196,7 @@ mod tests {
             "root@172.31.2.1.threads=6",
         ]);
         args.threads = Some("2,cryptonight/r=1".parse().expect("threads"));
-        let a = Card::from_ssh("root@172.31.1.1".parse().expect("target"));
-        let b = Card::from_ssh("root@172.31.2.1".parse().expect("target"));
-        let cfg =
-            deploy_config(&args, &[a, b], "stratum+tcp://{host_ip}:3334", "t").expect("config");
+        let cfg = two_cards(&args);
         assert_eq!(
             cfg.card_args["root@172.31.1.1"],
             ["--http-port", "8640", "-t", "2,cn/r=1"]
