@@ -511,6 +511,14 @@ unsafe fn run_with<B: Backend + Conceal, const ID: usize, const W: usize>(
 mod tests {
     use super::*;
 
+    /// The next state of a 64-bit xorshift generator: test inputs without a dependency.
+    fn xorshift(mut x: u64) -> u64 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    }
+
     fn isqrt_reference(n: u64) -> u64 {
         // The defining property: r = floor(2 * (sqrt(2^64 + n) - 2^32)), computed exactly.
         let target = (1u128 << 64) + n as u128;
@@ -533,9 +541,7 @@ mod tests {
     fn the_sqrt_bias_never_reaches_the_bits_the_loop_uses() {
         let mut x = 0x0123_4567_89ab_cdefu64;
         for _ in 0..1000 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
+            x = xorshift(x);
             let n = x;
             let (plain, biased) = (int_sqrt_v2(n), int_sqrt_v2_biased(n));
             assert_eq!(biased.wrapping_sub(SQRT_BIAS), plain);
@@ -563,17 +569,13 @@ mod tests {
             1 << 63,
         ];
         for _ in 0..2000 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
+            x = xorshift(x);
             samples.push(x);
             samples.push(x >> (x % 64));
         }
         // Inputs whose root is an exact integer plus or minus one: where an estimate is off by one.
         for _ in 0..2000 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
+            x = xorshift(x);
             let r = (x >> 31) as u128; // 33 bits
             let v = r + (1u128 << 33);
             // (r + 2^33)^2 / 4 - 2^64 is the n at which the root reaches r.
@@ -595,9 +597,7 @@ mod tests {
     fn div_v2_matches_plain_division() {
         let mut x = 0x2545_f491_4f6c_dd1du64;
         for _ in 0..5000 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
+            x = xorshift(x);
             let d = (x >> 17) as u32 | 0x8000_0001;
             for c1 in [
                 x,

@@ -142,6 +142,16 @@ fn count(key: &str, text: &str) -> Result<NonZeroU32, PerAlgoError> {
 }
 
 /// An integer that must be a count of at least 1.
+impl PerAlgo {
+    /// A plain number in a config file: the value for every algorithm.
+    fn from_number(n: i128) -> Result<PerAlgo, PerAlgoError> {
+        whole(DEFAULT_KEY, n).map(|v| PerAlgo {
+            default: Some(v),
+            ..PerAlgo::default()
+        })
+    }
+}
+
 fn whole(key: &str, n: i128) -> Result<NonZeroU32, PerAlgoError> {
     if n < 1 {
         return Err(PerAlgoError::TooSmall {
@@ -275,20 +285,10 @@ impl<'de> Deserialize<'de> for PerAlgo {
                 f.write_str("a number, or a map of \"default\" and algorithm names to numbers")
             }
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<PerAlgo, E> {
-                whole(DEFAULT_KEY, v.into())
-                    .map(|v| PerAlgo {
-                        default: Some(v),
-                        ..PerAlgo::default()
-                    })
-                    .map_err(E::custom)
+                PerAlgo::from_number(v.into()).map_err(E::custom)
             }
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<PerAlgo, E> {
-                whole(DEFAULT_KEY, v.into())
-                    .map(|v| PerAlgo {
-                        default: Some(v),
-                        ..PerAlgo::default()
-                    })
-                    .map_err(E::custom)
+                PerAlgo::from_number(v.into()).map_err(E::custom)
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<PerAlgo, A::Error> {
                 let mut out = PerAlgo::default();
