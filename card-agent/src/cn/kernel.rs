@@ -5,11 +5,11 @@
 
 use super::aes_path::AesPath;
 use super::algorithm::{Algorithm, Base, Heavy};
-use super::backend::{Backend, Soft};
+use super::backend::Soft;
 use super::explode::{explode, implode};
 use super::finalize::finalize;
 use super::keccak_state::{absorb, State};
-use super::main_loop::{run, Conceal, Lane, Row};
+use super::main_loop::{run, AsmLoop, Lane, Row};
 use super::random_math::RandomProgram;
 
 /// Hashes `W` inputs into `out`, one scratchpad each; way `i`'s scratchpad starts at
@@ -71,7 +71,7 @@ pub const fn window_ways(algo: Algorithm) -> usize {
 }
 
 #[inline(always)]
-unsafe fn hash_lanes<B: Backend + Conceal, const ID: usize, const W: usize>(
+unsafe fn hash_lanes<B: AsmLoop, const ID: usize, const W: usize>(
     inputs: &[&[u8]],
     base: *mut u8,
     prog: &RandomProgram,

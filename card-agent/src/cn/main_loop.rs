@@ -5,10 +5,13 @@
 //! branch on the variant.
 
 use super::algorithm::{Algorithm, Base, Heavy, Props};
-use super::backend::Backend;
+use super::backend::{Backend, Soft};
 use super::keccak_state::State;
 use super::random_math::RandomProgram;
-use crate::cnr::{Exec, Resolved};
+use crate::cnr::{Exec, Jitted, Resolved};
+
+#[cfg(target_arch = "x86_64")]
+mod cnr_asm;
 
 /// Compile-time access to one row of the property table.
 pub(crate) struct Row<const ID: usize>;
@@ -35,6 +38,25 @@ pub(crate) struct Lane<B: Backend + Conceal> {
     r: [u32; 9],
     conc: B::F,
 }
+
+/// Whole main loops in hand-written assembly, for the backends that have them.
+pub(crate) trait AsmLoop: Backend + Conceal + Sized {
+    /// Runs all of `ID`'s iterations on `lanes` with cn/r's compiled program `prog` and returns
+    /// true, where this backend has such a loop for `ID` and `W` ways; otherwise returns false
+    /// having done nothing.
+    ///
+    /// # Safety
+    /// As for [`run`].
+    #[inline(always)]
+    unsafe fn cnr<const ID: usize, const W: usize>(
+        _lanes: &mut [Lane<Self>; W],
+        _prog: Jitted<'_>,
+    ) -> bool {
+        false
+    }
+}
+
+impl AsmLoop for Soft {}
 
 /// Float state of cn/ccx's "conceal" mixing, per backend.
 pub(crate) trait Conceal: Backend {
@@ -426,7 +448,7 @@ impl Exec for NoMath {
 /// # Safety
 /// Every lane's scratchpad must be as [`first_half`] requires.
 #[inline(always)]
-pub(crate) unsafe fn run<B: Backend + Conceal, const ID: usize, const W: usize>(
+pub(crate) unsafe fn run<B: AsmLoop, const ID: usize, const W: usize>(
     lanes: &mut [Lane<B>; W],
     prog: &RandomProgram,
 ) {
@@ -435,9 +457,13 @@ pub(crate) unsafe fn run<B: Backend + Conceal, const ID: usize, const W: usize>(
     } else {
         None
     };
-    // SAFETY (all three): forwarded from the caller.
+    // SAFETY (all four): forwarded from the caller.
     match runner.map(|r| r.resolve()) {
-        Some(Resolved::Jitted(x)) => unsafe { run_with::<B, ID, W>(lanes, x) },
+        Some(Resolved::Jitted(x)) => {
+            if !unsafe { B::cnr::<ID, W>(lanes, x) } {
+                unsafe { run_with::<B, ID, W>(lanes, x) }
+            }
+        }
         Some(Resolved::Interpreted(x)) => unsafe { run_with::<B, ID, W>(lanes, x) },
         None => unsafe { run_with::<B, ID, W>(lanes, NoMath) },
     }

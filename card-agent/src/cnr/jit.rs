@@ -1,9 +1,11 @@
 //! cn/r programs compiled to x86-64 machine code, each in its own read+execute page.
 //!
 //! Compiling costs one `mmap` and one `mprotect` per height; running is one `call` from an `asm!`
-//! block that hands over the nine registers in CPU registers (see `x86_encoder` for the plan), so
+//! block that hands over the nine registers in CPU registers (see `x86_encoder` for the plans), so
 //! the main loop keeps its own state in registers across it: several times faster than any
-//! interpreter, and no spills around an ABI call. Where the platform is not
+//! interpreter, and no spills around an ABI call. The page holds the program three times, on three
+//! register plans: one for the call from compiled Rust, and one for each way of the assembly main
+//! loop. Where the platform is not
 //! x86-64 Unix, or the OS refuses executable memory (W^X policies), `compile` returns `None` and
 //! the caller keeps interpreting.
 
@@ -12,12 +14,17 @@ mod imp {
     use std::ptr::NonNull;
 
     use crate::cnr::instruction::Instruction;
-    use crate::cnr::x86_encoder;
+    use crate::cnr::x86_encoder::{self, Plan, CALL, LOOP_WAY0, LOOP_WAY1};
+
+    /// The plans in the page, in order.
+    const PLANS: [Plan; 3] = [CALL, LOOP_WAY0, LOOP_WAY1];
 
     /// One compiled program: an anonymous mapping holding its code, unmapped on drop.
     pub(crate) struct CompiledProgram {
         page: NonNull<libc::c_void>,
         len: usize,
+        /// Where each plan's code starts in the page (the first is 0).
+        entries: [usize; 3],
     }
 
     // SAFETY: the mapping is written once before it becomes executable and never changes again;
@@ -28,7 +35,14 @@ mod imp {
 
     impl CompiledProgram {
         pub(crate) fn compile(body: &[Instruction]) -> Option<CompiledProgram> {
-            let code = x86_encoder::encode(body);
+            let mut code = Vec::with_capacity(3 * 640);
+            let mut entries = [0; 3];
+            for (entry, plan) in entries.iter_mut().zip(PLANS) {
+                // Each copy on its own 64-byte line: `int3` padding, never executed.
+                code.resize(code.len().next_multiple_of(64), 0xcc);
+                *entry = code.len();
+                code.extend_from_slice(&x86_encoder::encode(body, plan));
+            }
             let len = code.len().next_multiple_of(4096);
             // SAFETY: a fresh private anonymous mapping with no address hint; checked below.
             let raw = unsafe {
@@ -54,7 +68,18 @@ mod imp {
                 unsafe { libc::munmap(raw, len) };
                 return None;
             }
-            Some(CompiledProgram { page, len })
+            Some(CompiledProgram { page, len, entries })
+        }
+
+        /// The program's code for way 0 and way 1 of the assembly main loop
+        /// (`x86_encoder::LOOP_WAY0`, `LOOP_WAY1`): valid while `self` lives.
+        pub(crate) fn loop_entries(&self) -> [*const u8; 2] {
+            let base = self.page.as_ptr().cast::<u8>().cast_const();
+            // The offsets lie inside the mapping (`compile` wrote the code there).
+            [
+                base.wrapping_add(self.entries[1]),
+                base.wrapping_add(self.entries[2]),
+            ]
         }
 
         /// Runs the program on `r` (reads `r[0..9]`, writes `r[0..4]`).
@@ -74,6 +99,7 @@ mod imp {
                     "lea rsp, [rsp - 128]",
                     "call {entry}",
                     "lea rsp, [rsp + 128]",
+                    // The CALL plan's copy comes first in the page.
                     entry = in(reg) self.page.as_ptr(),
                     inout("r8d") r0,
                     inout("r9d") r1,
@@ -116,6 +142,10 @@ mod imp {
         }
 
         pub(crate) fn run(&self, _r: &mut [u32; 9]) {
+            match *self {}
+        }
+
+        pub(crate) fn loop_entries(&self) -> [*const u8; 2] {
             match *self {}
         }
     }

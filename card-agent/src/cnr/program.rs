@@ -187,6 +187,14 @@ impl<'a> Runner<'a> {
     }
 }
 
+impl Jitted<'_> {
+    /// The program's code for way 0 and way 1 of the assembly main loop, valid while the
+    /// [`Program`] lives (see `x86_encoder::LOOP_WAY0` and `LOOP_WAY1` for the registers).
+    pub(crate) fn loop_entries(self) -> [*const u8; 2] {
+        self.0.loop_entries()
+    }
+}
+
 impl Exec for Jitted<'_> {
     #[inline(always)]
     fn exec(self, r: &mut [u32; 9]) {

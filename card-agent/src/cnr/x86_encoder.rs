@@ -1,11 +1,11 @@
 //! Turns a cn/r program into x86-64 machine code: one short instruction sequence per cn/r
 //! instruction, every register in a CPU register, no memory touched.
 //!
-//! Register plan (a private convention, not System V: the code is entered with `call` from an
-//! `asm!` block that names these registers, so the caller's vector registers survive the call and
-//! nothing is spilled around it): `r0..r3` live in `r8d..r11d` (read and written); the read-only
-//! inputs `r4..r8` arrive in `eax`, `edx`, `esi`, `edi` and `r12d`; `ecx` carries rotation counts,
-//! because x86 only rotates by `cl`, and is the only other register changed. The code ends in `ret`.
+//! Which CPU register holds which cn/r register is a [`Plan`]: a private convention, not System V.
+//! The code is entered with `call` from assembly that names those registers, so the caller's
+//! vector registers survive the call and nothing is spilled around it. `ecx` carries rotation
+//! counts, because x86 only rotates by `cl`, and is the only register changed besides `r0..r3`.
+//! The code ends in `ret`.
 
 use super::instruction::{Instruction, Opcode};
 
@@ -13,17 +13,24 @@ use super::instruction::{Instruction, Opcode};
 /// instructions, plus `ret`.
 pub(crate) const MAX_CODE_LEN: usize = 70 * 8 + 1;
 
-/// Hardware register number (0..16) holding cn/r register `index` (0..9).
-pub(crate) const fn register(index: u8) -> u8 {
-    match index {
-        0..=3 => 8 + index,
-        4 => 0,  // eax
-        5 => 2,  // edx
-        6 => 6,  // esi
-        7 => 7,  // edi
-        _ => 12, // r12d
-    }
-}
+/// Hardware register numbers (0..16) holding cn/r registers `r0..r8`: `r0..r3` are read and
+/// written, `r4..r8` only read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Plan(pub(crate) [u8; 9]);
+
+/// For a call from an `asm!` block inside compiled Rust (`jit::CompiledProgram::run`): `r0..r3`
+/// in `r8d..r11d`, the inputs in `eax`, `edx`, `esi`, `edi` and `r12d` (LLVM keeps `rbx` and
+/// `rbp` for itself, so they cannot be named there).
+pub(crate) const CALL: Plan = Plan([8, 9, 10, 11, 0, 2, 6, 7, 12]);
+
+/// For way 0 of the assembly main loop (`cn::main_loop::cnr_asm`): `r0..r3` in `r8d..r11d`, the
+/// inputs in `esi` (al), `edi` (ah), `eax`, `edx` and `ebx`, so that `al` and `ah` stay whole in
+/// `rsi` and `rdi` for after the call while `rax` and `rdx` are free for the multiply.
+pub(crate) const LOOP_WAY0: Plan = Plan([8, 9, 10, 11, 6, 7, 0, 2, 3]);
+
+/// For way 1 of the assembly main loop: `r0..r3` in `r12d`, `r13d`, `r14d` and `ebp`, the inputs
+/// as for way 0.
+pub(crate) const LOOP_WAY1: Plan = Plan([12, 13, 14, 5, 6, 7, 0, 2, 3]);
 
 fn modrm(md: u8, reg: u8, rm: u8) -> u8 {
     (md << 6) | ((reg & 7) << 3) | (rm & 7)
@@ -56,16 +63,16 @@ fn alu(code: &mut Vec<u8>, opcode: &[u8], dst: u8, src: u8) {
 }
 
 /// Appends the code for one instruction.
-fn emit(code: &mut Vec<u8>, ins: &Instruction) {
-    let dst = register(ins.dst());
-    let src = register(ins.src());
+fn emit(code: &mut Vec<u8>, plan: Plan, ins: &Instruction) {
+    let dst = plan.0[usize::from(ins.dst())];
+    let src = plan.0[usize::from(ins.src())];
     match ins.opcode() {
         Opcode::Mul => alu(code, &[0x0f, 0xaf], dst, src),
         Opcode::Sub => alu(code, &[0x2b], dst, src),
         Opcode::Xor => alu(code, &[0x33], dst, src),
         // One `lea dst, [dst + src + C]`: a single 3-operand add, as the generator models it.
-        // The index is never `rsp` (src is one of the registers above), and a 32-bit
-        // displacement means no base needs special casing.
+        // The index is never `rsp` (no plan uses it), and a 32-bit displacement means no base
+        // needs special casing (`rbp` and `r13` as a base only need one with mod 00).
         Opcode::Add => {
             code.push(REX | high(dst, REX_R) | high(src, REX_X) | high(dst, REX_B));
             code.extend_from_slice(&[0x8d, modrm(0b10, dst, 0b100), modrm(0, src, dst)]);
@@ -82,11 +89,11 @@ fn emit(code: &mut Vec<u8>, ins: &Instruction) {
     }
 }
 
-/// The whole program: the body on the registers of the plan above, then `ret`.
-pub(crate) fn encode(body: &[Instruction]) -> Vec<u8> {
+/// The whole program on the registers of `plan`, then `ret`.
+pub(crate) fn encode(body: &[Instruction], plan: Plan) -> Vec<u8> {
     let mut code = Vec::with_capacity(MAX_CODE_LEN);
     for ins in body.iter().take_while(|i| i.opcode() != Opcode::Ret) {
-        emit(&mut code, ins);
+        emit(&mut code, plan, ins);
     }
     code.push(0xc3);
     code
@@ -127,26 +134,68 @@ mod tests {
         ];
         for (i, expected) in cases {
             let mut code = Vec::new();
-            emit(&mut code, &i);
+            emit(&mut code, CALL, &i);
+            assert_eq!(code, expected, "{i}");
+        }
+    }
+
+    #[test]
+    fn loop_plan_encodings_match_the_manual() {
+        // Way 1's registers reach rbp and r13 (base encodings with special cases) and r12 (whose
+        // low bits are rsp's); checked against GNU as + objdump. A bare REX (0x40) is harmless.
+        let cases: [(Instruction, &[u8]); 6] = [
+            // lea ebp, [rbp + rsi + 0x12345678]
+            (
+                ins(Opcode::Add, 3, 4, 0x1234_5678),
+                &[0x40, 0x8d, 0xac, 0x35, 0x78, 0x56, 0x34, 0x12],
+            ),
+            // lea r13d, [r13 + rbx + 0x12345678]
+            (
+                ins(Opcode::Add, 1, 8, 0x1234_5678),
+                &[0x45, 0x8d, 0xac, 0x1d, 0x78, 0x56, 0x34, 0x12],
+            ),
+            (ins(Opcode::Mul, 3, 2, 0), &[0x41, 0x0f, 0xaf, 0xee]), // imul ebp, r14d
+            (ins(Opcode::Sub, 0, 8, 0), &[0x44, 0x2b, 0xe3]),       // sub r12d, ebx
+            // mov ecx, edi; ror ebp, cl
+            (ins(Opcode::Ror, 3, 5, 0), &[0x8b, 0xcf, 0x40, 0xd3, 0xcd]),
+            // mov ecx, ebp; rol r13d, cl
+            (ins(Opcode::Rol, 1, 3, 0), &[0x8b, 0xcd, 0x41, 0xd3, 0xc5]),
+        ];
+        for (i, expected) in cases {
+            let mut code = Vec::new();
+            emit(&mut code, LOOP_WAY1, &i);
             assert_eq!(code, expected, "{i}");
         }
     }
 
     #[test]
     fn every_register_has_its_own_cpu_register() {
-        let regs: Vec<u8> = (0..9).map(register).collect();
-        for (i, r) in regs.iter().enumerate() {
-            assert!(!regs[i + 1..].contains(r), "r{i} shares a CPU register");
-            // Never rsp/rbp/rbx (the caller's), never ecx (the rotation count).
-            assert!(![1, 3, 4, 5].contains(r), "r{i} in CPU register {r}");
+        for plan in [CALL, LOOP_WAY0, LOOP_WAY1] {
+            let regs = plan.0;
+            for (i, r) in regs.iter().enumerate() {
+                assert!(*r < 16, "{plan:?}");
+                assert!(
+                    !regs[i + 1..].contains(r),
+                    "r{i} shares a CPU register in {plan:?}"
+                );
+                // Never rsp (the stack), never ecx (the rotation count).
+                assert!(![1, 4].contains(r), "r{i} in CPU register {r} in {plan:?}");
+            }
         }
+        // The call from compiled Rust cannot name rbx or rbp.
+        assert!(CALL.0.iter().all(|r| ![3, 5].contains(r)));
+        // The loop's two ways share the inputs and nothing else.
+        assert_eq!(LOOP_WAY0.0[4..], LOOP_WAY1.0[4..]);
+        assert!(LOOP_WAY0.0[..4].iter().all(|r| !LOOP_WAY1.0.contains(r)));
     }
 
     #[test]
     fn longest_program_fits() {
-        let worst = vec![ins(Opcode::Add, 0, 8, u32::MAX); 70];
-        assert!(encode(&worst).len() <= MAX_CODE_LEN);
-        let rotations = vec![ins(Opcode::Rol, 3, 8, 0); 70];
-        assert!(encode(&rotations).len() <= MAX_CODE_LEN);
+        for plan in [CALL, LOOP_WAY0, LOOP_WAY1] {
+            let worst = vec![ins(Opcode::Add, 0, 8, u32::MAX); 70];
+            assert!(encode(&worst, plan).len() <= MAX_CODE_LEN);
+            let rotations = vec![ins(Opcode::Rol, 3, 8, 0); 70];
+            assert!(encode(&rotations, plan).len() <= MAX_CODE_LEN);
+        }
     }
 }

@@ -1,0 +1,381 @@
+//! cn/r's whole main loop in hand-written x86-64 assembly, for one and two ways on AES-NI.
+//!
+//! Why by hand: the compiled loop (`run_with` in the parent) calls the program through an `asm!`
+//! block that pins nine registers, so with two ways LLVM runs out of the rest and spills about 20
+//! values per iteration, and moves each way's inputs into the pinned registers. Here every
+//! register is chosen once: each way's `r0..r3` live in their own four registers for the whole
+//! loop, the program (compiled per height on the `LOOP_WAY0`/`LOOP_WAY1` plans of
+//! `cnr::x86_encoder`) reads `al` and `ah` straight from where the loop keeps them, and nothing
+//! spills. The order is the compiled loop's: each way's whole iteration in turn, the second line
+//! read before the program so its miss overlaps the program, and (with two ways) a prefetch of
+//! each way's next line.
+//!
+//! Registers, for the whole loop: `r15` the first scratchpad (way 1's follows it); way 0 keeps
+//! `a`, `b`, `b1` in `xmm8..xmm10` and `r0..r3` in `r8d..r11d`; way 1 in `xmm11..xmm13` and
+//! `r12d`, `r13d`, `r14d`, `ebp`. `rax`, `rbx`, `rcx`, `rdx`, `rsi`, `rdi` and `xmm0..xmm6` are
+//! scratch. The stack holds the state pointer, the two program entries and the iteration count.
+
+use core::arch::asm;
+use core::arch::x86_64::__m128i;
+
+use super::{AsmLoop, Lane, Row};
+use crate::cn::aesni::Hw;
+use crate::cn::algorithm::Algorithm;
+use crate::cn::backend::Backend;
+use crate::cnr::Jitted;
+
+/// The loop's address mask and the distance between the two ways' scratchpads are written into
+/// the assembly as literals; they are cn/r's.
+const _: () = {
+    let p = Algorithm::TABLE[Algorithm::CnR as usize];
+    assert!(p.mask == 0x1F_FFF0 && p.memory == 0x20_0000 && p.random_math);
+};
+
+/// One way's state as the assembly loads and stores it.
+#[repr(C, align(16))]
+#[derive(Default)]
+struct WayRegs {
+    a: [u64; 2],
+    b: [u64; 2],
+    b1: [u64; 2],
+    r: [u32; 4],
+}
+
+/// One way's iteration. Arguments: the way's `a`, `b`, `b1` registers, its `r0..r3` (64-bit
+/// names; the program keeps them zero-extended), its scratchpad's offset from `r15`, and the
+/// stack slot of its program.
+#[rustfmt::skip]
+macro_rules! cnr_way {
+    ($a:literal, $b:literal, $b1:literal, $r0:literal, $r1:literal, $r2:literal, $r3:literal,
+     $pad:literal, $prog:literal) => {
+        concat!(
+            // First half: the AES round on the line `a` points at, variant 2's shuffle of the
+            // line's three neighbours (with the chunks' xor into c, as variant 4 has it), and the
+            // store of b ^ c.
+            "movq rax, ", $a, "\n",
+            "and eax, 0x1FFFF0\n",
+            "movdqa xmm0, [r15 + rax + ", $pad, "]\n",
+            "mov rcx, rax\n",
+            "xor rcx, 0x10\n",
+            "mov rdx, rax\n",
+            "xor rdx, 0x20\n",
+            "mov rbx, rax\n",
+            "xor rbx, 0x30\n",
+            "movdqa xmm1, [r15 + rcx + ", $pad, "]\n",
+            "movdqa xmm2, [r15 + rdx + ", $pad, "]\n",
+            "movdqa xmm3, [r15 + rbx + ", $pad, "]\n",
+            "aesenc xmm0, ", $a, "\n",
+            "movdqa xmm4, xmm3\n",
+            "paddq xmm4, ", $b1, "\n",
+            "movdqa [r15 + rcx + ", $pad, "], xmm4\n",
+            "movdqa xmm4, xmm1\n",
+            "paddq xmm4, ", $b, "\n",
+            "movdqa [r15 + rdx + ", $pad, "], xmm4\n",
+            "movdqa xmm4, xmm2\n",
+            "paddq xmm4, ", $a, "\n",
+            "movdqa [r15 + rbx + ", $pad, "], xmm4\n",
+            "pxor xmm1, xmm2\n",
+            "pxor xmm0, xmm3\n",
+            "pxor xmm0, xmm1\n",
+            "movdqa xmm4, ", $b, "\n",
+            "pxor xmm4, xmm0\n",
+            "movdqa [r15 + rax + ", $pad, "], xmm4\n",
+            // The second line, read now so that its miss overlaps the program.
+            "movq rcx, xmm0\n",
+            "and ecx, 0x1FFFF0\n",
+            "movdqa xmm5, [r15 + rcx + ", $pad, "]\n",
+            // Its low half ^= (r0 + r1) | (r2 + r3) << 32, with the registers of before the run.
+            "lea eax, [", $r0, " + ", $r1, "]\n",
+            "lea edx, [", $r2, " + ", $r3, "]\n",
+            "shl rdx, 32\n",
+            "or rax, rdx\n",
+            "movq xmm6, rax\n",
+            "pxor xmm5, xmm6\n",
+            // The program's inputs: r4 = al and r5 = ah (whole in rsi and rdi, which it only
+            // reads), r6 = b's low word, r7 and r8 = b1's words 0 and 2.
+            "movq rsi, ", $a, "\n",
+            "pextrq rdi, ", $a, ", 1\n",
+            "movd eax, ", $b, "\n",
+            "movd edx, ", $b1, "\n",
+            "pextrd ebx, ", $b1, ", 2\n",
+            "call qword ptr [rsp + ", $prog, "]\n",
+            // al ^= r2 | r3 << 32, ah ^= r0 | r1 << 32.
+            "mov rax, ", $r3, "\n",
+            "shl rax, 32\n",
+            "or rax, ", $r2, "\n",
+            "xor rsi, rax\n",
+            "mov rdx, ", $r1, "\n",
+            "shl rdx, 32\n",
+            "or rdx, ", $r0, "\n",
+            "xor rdi, rdx\n",
+            // The multiply: c's low half by the second line's (changed) low half.
+            "movq rbx, xmm0\n",
+            "movq rax, xmm5\n",
+            "mul rbx\n",
+            "and ebx, 0x1FFFF0\n",
+            "add rsi, rdx\n",
+            "add rdi, rax\n",
+            // The shuffle around the second line, with the a of before the program.
+            "mov rcx, rbx\n",
+            "xor rcx, 0x10\n",
+            "mov rax, rbx\n",
+            "xor rax, 0x20\n",
+            "mov rdx, rbx\n",
+            "xor rdx, 0x30\n",
+            "movdqa xmm1, [r15 + rcx + ", $pad, "]\n",
+            "movdqa xmm2, [r15 + rax + ", $pad, "]\n",
+            "movdqa xmm3, [r15 + rdx + ", $pad, "]\n",
+            "movdqa xmm4, xmm3\n",
+            "paddq xmm4, ", $b1, "\n",
+            "movdqa [r15 + rcx + ", $pad, "], xmm4\n",
+            "movdqa xmm4, xmm1\n",
+            "paddq xmm4, ", $b, "\n",
+            "movdqa [r15 + rax + ", $pad, "], xmm4\n",
+            "movdqa xmm4, xmm2\n",
+            "paddq xmm4, ", $a, "\n",
+            "movdqa [r15 + rdx + ", $pad, "], xmm4\n",
+            "pxor xmm1, xmm2\n",
+            "pxor xmm0, xmm3\n",
+            "pxor xmm0, xmm1\n",
+            // Store (al, ah) on the second line; the next a is that ^ the line's (changed) value.
+            "mov [r15 + rbx + ", $pad, "], rsi\n",
+            "mov [r15 + rbx + ", $pad, " + 8], rdi\n",
+            "movq ", $a, ", rsi\n",
+            "movq xmm6, rdi\n",
+            "punpcklqdq ", $a, ", xmm6\n",
+            "pxor ", $a, ", xmm5\n",
+            "movdqa ", $b1, ", ", $b, "\n",
+            "movdqa ", $b, ", xmm0\n",
+        )
+    };
+}
+
+/// Starts fetching the line a way's next iteration reads first (see `prefetch_next`).
+#[rustfmt::skip]
+macro_rules! cnr_prefetch {
+    ($a:literal, $pad:literal) => {
+        concat!(
+            "movq rax, ", $a, "\n",
+            "and eax, 0x1FFFF0\n",
+            "prefetcht0 [r15 + rax + ", $pad, "]\n",
+        )
+    };
+}
+
+/// Way `w`'s state in and out of its registers; `rdi` points at the two `WayRegs`.
+#[rustfmt::skip]
+macro_rules! cnr_load {
+    ($a:literal, $b:literal, $b1:literal, $r0:literal, $r1:literal, $r2:literal, $r3:literal,
+     $at:literal) => {
+        concat!(
+            "movdqa ", $a, ", [rdi + ", $at, "]\n",
+            "movdqa ", $b, ", [rdi + ", $at, " + 16]\n",
+            "movdqa ", $b1, ", [rdi + ", $at, " + 32]\n",
+            "mov ", $r0, ", [rdi + ", $at, " + 48]\n",
+            "mov ", $r1, ", [rdi + ", $at, " + 52]\n",
+            "mov ", $r2, ", [rdi + ", $at, " + 56]\n",
+            "mov ", $r3, ", [rdi + ", $at, " + 60]\n",
+        )
+    };
+}
+
+#[rustfmt::skip]
+macro_rules! cnr_store {
+    ($a:literal, $b:literal, $b1:literal, $r0:literal, $r1:literal, $r2:literal, $r3:literal,
+     $at:literal) => {
+        concat!(
+            "movdqa [rdi + ", $at, "], ", $a, "\n",
+            "movdqa [rdi + ", $at, " + 16], ", $b, "\n",
+            "movdqa [rdi + ", $at, " + 32], ", $b1, "\n",
+            "mov [rdi + ", $at, " + 48], ", $r0, "\n",
+            "mov [rdi + ", $at, " + 52], ", $r1, "\n",
+            "mov [rdi + ", $at, " + 56], ", $r2, "\n",
+            "mov [rdi + ", $at, " + 60], ", $r3, "\n",
+        )
+    };
+}
+
+/// Runs `iterations` of the loop on the states in `regs` (one or two ways).
+///
+/// # Safety
+/// `base` points to `W` consecutive 64-byte aligned cn/r scratchpads; `entries` are a live
+/// program's `loop_entries`; the CPU has AES-NI and SSE4.1.
+#[target_feature(enable = "aes,sse2,sse4.1")]
+unsafe fn run_asm<const W: usize>(
+    regs: &mut [WayRegs; 2],
+    base: *mut u8,
+    entries: [*const u8; 2],
+    iterations: usize,
+) {
+    if W == 1 {
+        // SAFETY: see the module comment for the registers; rbx and rbp, which LLVM reserves,
+        // are saved and restored by hand; every other register the block changes is declared.
+        // Memory touched: `regs` (through rdi), the scratchpad at `base` (offsets masked to it)
+        // and the block's own stack slots; the program touches no memory.
+        unsafe {
+            asm!(
+                "push rbx",
+                "push rbp",
+                "sub rsp, 40",
+                "mov [rsp], rdi",
+                "mov [rsp + 8], rsi",
+                "mov [rsp + 16], rdx",
+                "mov [rsp + 24], rcx",
+                cnr_load!("xmm8", "xmm9", "xmm10", "r8d", "r9d", "r10d", "r11d", "0"),
+                "2:",
+                cnr_way!("xmm8", "xmm9", "xmm10", "r8", "r9", "r10", "r11", "0", "8"),
+                "sub qword ptr [rsp + 24], 1",
+                "jnz 2b",
+                "mov rdi, [rsp]",
+                cnr_store!("xmm8", "xmm9", "xmm10", "r8d", "r9d", "r10d", "r11d", "0"),
+                "add rsp, 40",
+                "pop rbp",
+                "pop rbx",
+                inout("rdi") regs.as_mut_ptr() => _,
+                inout("rsi") entries[0] => _,
+                inout("rdx") entries[1] => _,
+                inout("rcx") iterations => _,
+                in("r15") base,
+                out("rax") _, out("r8") _, out("r9") _, out("r10") _, out("r11") _,
+                out("r12") _, out("r13") _, out("r14") _,
+                out("xmm0") _, out("xmm1") _, out("xmm2") _, out("xmm3") _, out("xmm4") _,
+                out("xmm5") _, out("xmm6") _, out("xmm7") _, out("xmm8") _, out("xmm9") _,
+                out("xmm10") _, out("xmm11") _, out("xmm12") _, out("xmm13") _,
+                out("xmm14") _, out("xmm15") _,
+            );
+        }
+    } else {
+        // SAFETY: as above, with way 1's scratchpad at `base + 2 MiB`.
+        unsafe {
+            asm!(
+                "push rbx",
+                "push rbp",
+                "sub rsp, 40",
+                "mov [rsp], rdi",
+                "mov [rsp + 8], rsi",
+                "mov [rsp + 16], rdx",
+                "mov [rsp + 24], rcx",
+                cnr_load!("xmm8", "xmm9", "xmm10", "r8d", "r9d", "r10d", "r11d", "0"),
+                cnr_load!("xmm11", "xmm12", "xmm13", "r12d", "r13d", "r14d", "ebp", "64"),
+                "2:",
+                cnr_way!("xmm8", "xmm9", "xmm10", "r8", "r9", "r10", "r11", "0", "8"),
+                cnr_prefetch!("xmm8", "0"),
+                cnr_way!("xmm11", "xmm12", "xmm13", "r12", "r13", "r14", "rbp", "0x200000", "16"),
+                cnr_prefetch!("xmm11", "0x200000"),
+                "sub qword ptr [rsp + 24], 1",
+                "jnz 2b",
+                "mov rdi, [rsp]",
+                cnr_store!("xmm8", "xmm9", "xmm10", "r8d", "r9d", "r10d", "r11d", "0"),
+                cnr_store!("xmm11", "xmm12", "xmm13", "r12d", "r13d", "r14d", "ebp", "64"),
+                "add rsp, 40",
+                "pop rbp",
+                "pop rbx",
+                inout("rdi") regs.as_mut_ptr() => _,
+                inout("rsi") entries[0] => _,
+                inout("rdx") entries[1] => _,
+                inout("rcx") iterations => _,
+                in("r15") base,
+                out("rax") _, out("r8") _, out("r9") _, out("r10") _, out("r11") _,
+                out("r12") _, out("r13") _, out("r14") _,
+                out("xmm0") _, out("xmm1") _, out("xmm2") _, out("xmm3") _, out("xmm4") _,
+                out("xmm5") _, out("xmm6") _, out("xmm7") _, out("xmm8") _, out("xmm9") _,
+                out("xmm10") _, out("xmm11") _, out("xmm12") _, out("xmm13") _,
+                out("xmm14") _, out("xmm15") _,
+            );
+        }
+    }
+}
+
+impl AsmLoop for Hw {
+    #[inline(always)]
+    unsafe fn cnr<const ID: usize, const W: usize>(
+        lanes: &mut [Lane<Hw>; W],
+        prog: Jitted<'_>,
+    ) -> bool {
+        let p = Row::<ID>::P;
+        if !p.random_math || W > 2 || W == 0 {
+            return false;
+        }
+        // The assembly finds way 1 at a fixed distance from way 0 (`hash_lanes` lays them out so).
+        if W == 2 && lanes[1].sp != lanes[0].sp.wrapping_add(p.memory) {
+            return false;
+        }
+        let mut regs: [WayRegs; 2] = Default::default();
+        for (reg, lane) in regs.iter_mut().zip(lanes.iter()) {
+            *reg = WayRegs {
+                a: [lane.al, lane.ah],
+                b: Hw::halves(lane.b),
+                b1: Hw::halves(lane.b1),
+                r: [lane.r[0], lane.r[1], lane.r[2], lane.r[3]],
+            };
+        }
+        // SAFETY: the caller's scratchpads (checked above to sit where the assembly expects
+        // them), a live program's entries, and a CPU with AES-NI (the caller runs on `Hw`).
+        unsafe {
+            run_asm::<W>(
+                &mut regs,
+                lanes[0].sp,
+                prog.loop_entries(),
+                p.iterations as usize,
+            )
+        };
+        for (reg, lane) in regs.iter().zip(lanes.iter_mut()) {
+            lane.al = reg.a[0];
+            lane.ah = reg.a[1];
+            lane.idx = reg.a[0];
+            lane.b = Hw::from_halves(reg.b);
+            lane.b1 = Hw::from_halves(reg.b1);
+            lane.r[..4].copy_from_slice(&reg.r);
+        }
+        true
+    }
+}
+
+/// `__m128i` is what `Lane<Hw>` holds; the assembly moves it through `WayRegs` as two words.
+const _: () = assert!(core::mem::size_of::<__m128i>() == 16);
+
+#[cfg(test)]
+mod tests {
+    use crate::cn::{AesPath, Algorithm, CnHasher};
+    use crate::memory::PagePolicy;
+
+    /// A 76-byte blob (a block header's length) from a seed.
+    fn blob(seed: u64) -> Vec<u8> {
+        let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+        (0..76)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect()
+    }
+
+    /// The vectors put one input in both ways (cn/r's heights differ per vector), which would
+    /// not notice one way's registers used for the other; here the ways differ.
+    #[test]
+    fn two_ways_with_different_inputs_match_the_portable_path() {
+        if !AesPath::hardware_available() {
+            eprintln!("skipped: no AES-NI");
+            return;
+        }
+        let policy = PagePolicy::default();
+        let mut two = CnHasher::new(Algorithm::CnR, AesPath::Hardware, 2, policy).expect("x2");
+        let mut one = CnHasher::new(Algorithm::CnR, AesPath::Software, 1, policy).expect("x1");
+        for (seed, height) in [(1, 1_806_260), (2, 3_000_017), (3, 1)] {
+            let inputs = [blob(seed), blob(seed + 100)];
+            let mut out = [[0u8; 32]; 2];
+            two.hash_ways(&[&inputs[0], &inputs[1]], height, &mut out)
+                .expect("hash");
+            assert_ne!(out[0], out[1]);
+            for (input, got) in inputs.iter().zip(out) {
+                assert_eq!(
+                    one.hash(input, height).expect("hash"),
+                    got,
+                    "height {height}"
+                );
+            }
+        }
+    }
+}
