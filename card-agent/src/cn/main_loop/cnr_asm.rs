@@ -1,4 +1,4 @@
-//! cn/r's whole main loop in hand-written x86-64 assembly, for one and two ways on AES-NI.
+//! cn/r's whole main loop in hand-written x86-64 assembly, for one and two ways on AES-NI with AVX.
 //!
 //! Why by hand: the compiled loop (`run_with` in the parent) calls the program through an `asm!`
 //! block that pins nine registers, so with two ways LLVM runs out of the rest and spills about 20
@@ -9,6 +9,9 @@
 //! spills. The order is the compiled loop's: each way's whole iteration in turn, the second line
 //! read before the program so its miss overlaps the program, and (with two ways) a prefetch of
 //! each way's next line.
+//!
+//! The instructions are AVX's VEX forms: three operands spare the register copies the SSE forms
+//! need (seven per way and iteration). CPUs with AES-NI and no AVX keep the compiled loop.
 //!
 //! Registers, for the whole loop: `r15` the first scratchpad (way 1's follows it); way 0 keeps
 //! `a`, `b`, `b1` in `xmm8..xmm10` and `r0..r3` in `r8d..r11d`; way 1 in `xmm11..xmm13` and
@@ -52,52 +55,48 @@ macro_rules! cnr_way {
             // First half: the AES round on the line `a` points at, variant 2's shuffle of the
             // line's three neighbours (with the chunks' xor into c, as variant 4 has it), and the
             // store of b ^ c.
-            "movq rax, ", $a, "\n",
+            "vmovq rax, ", $a, "\n",
             "and eax, 0x1FFFF0\n",
-            "movdqa xmm0, [r15 + rax + ", $pad, "]\n",
+            "vmovdqa xmm0, [r15 + rax + ", $pad, "]\n",
             "mov rcx, rax\n",
             "xor rcx, 0x10\n",
             "mov rdx, rax\n",
             "xor rdx, 0x20\n",
             "mov rbx, rax\n",
             "xor rbx, 0x30\n",
-            "movdqa xmm1, [r15 + rcx + ", $pad, "]\n",
-            "movdqa xmm2, [r15 + rdx + ", $pad, "]\n",
-            "movdqa xmm3, [r15 + rbx + ", $pad, "]\n",
-            "aesenc xmm0, ", $a, "\n",
-            "movdqa xmm4, xmm3\n",
-            "paddq xmm4, ", $b1, "\n",
-            "movdqa [r15 + rcx + ", $pad, "], xmm4\n",
-            "movdqa xmm4, xmm1\n",
-            "paddq xmm4, ", $b, "\n",
-            "movdqa [r15 + rdx + ", $pad, "], xmm4\n",
-            "movdqa xmm4, xmm2\n",
-            "paddq xmm4, ", $a, "\n",
-            "movdqa [r15 + rbx + ", $pad, "], xmm4\n",
-            "pxor xmm1, xmm2\n",
-            "pxor xmm0, xmm3\n",
-            "pxor xmm0, xmm1\n",
-            "movdqa xmm4, ", $b, "\n",
-            "pxor xmm4, xmm0\n",
-            "movdqa [r15 + rax + ", $pad, "], xmm4\n",
+            "vmovdqa xmm1, [r15 + rcx + ", $pad, "]\n",
+            "vmovdqa xmm2, [r15 + rdx + ", $pad, "]\n",
+            "vmovdqa xmm3, [r15 + rbx + ", $pad, "]\n",
+            "vaesenc xmm0, xmm0, ", $a, "\n",
+            "vpaddq xmm4, xmm3, ", $b1, "\n",
+            "vmovdqa [r15 + rcx + ", $pad, "], xmm4\n",
+            "vpaddq xmm4, xmm1, ", $b, "\n",
+            "vmovdqa [r15 + rdx + ", $pad, "], xmm4\n",
+            "vpaddq xmm4, xmm2, ", $a, "\n",
+            "vmovdqa [r15 + rbx + ", $pad, "], xmm4\n",
+            "vpxor xmm1, xmm1, xmm2\n",
+            "vpxor xmm0, xmm0, xmm3\n",
+            "vpxor xmm0, xmm0, xmm1\n",
+            "vpxor xmm4, xmm0, ", $b, "\n",
+            "vmovdqa [r15 + rax + ", $pad, "], xmm4\n",
             // The second line, read now so that its miss overlaps the program.
-            "movq rcx, xmm0\n",
+            "vmovq rcx, xmm0\n",
             "and ecx, 0x1FFFF0\n",
-            "movdqa xmm5, [r15 + rcx + ", $pad, "]\n",
+            "vmovdqa xmm5, [r15 + rcx + ", $pad, "]\n",
             // Its low half ^= (r0 + r1) | (r2 + r3) << 32, with the registers of before the run.
             "lea eax, [", $r0, " + ", $r1, "]\n",
             "lea edx, [", $r2, " + ", $r3, "]\n",
             "shl rdx, 32\n",
             "or rax, rdx\n",
-            "movq xmm6, rax\n",
-            "pxor xmm5, xmm6\n",
+            "vmovq xmm6, rax\n",
+            "vpxor xmm5, xmm5, xmm6\n",
             // The program's inputs: r4 = al and r5 = ah (whole in rsi and rdi, which it only
             // reads), r6 = b's low word, r7 and r8 = b1's words 0 and 2.
-            "movq rsi, ", $a, "\n",
-            "pextrq rdi, ", $a, ", 1\n",
-            "movd eax, ", $b, "\n",
-            "movd edx, ", $b1, "\n",
-            "pextrd ebx, ", $b1, ", 2\n",
+            "vmovq rsi, ", $a, "\n",
+            "vpextrq rdi, ", $a, ", 1\n",
+            "vmovd eax, ", $b, "\n",
+            "vmovd edx, ", $b1, "\n",
+            "vpextrd ebx, ", $b1, ", 2\n",
             "call qword ptr [rsp + ", $prog, "]\n",
             // al ^= r2 | r3 << 32, ah ^= r0 | r1 << 32.
             "mov rax, ", $r3, "\n",
@@ -109,8 +108,8 @@ macro_rules! cnr_way {
             "or rdx, ", $r0, "\n",
             "xor rdi, rdx\n",
             // The multiply: c's low half by the second line's (changed) low half.
-            "movq rbx, xmm0\n",
-            "movq rax, xmm5\n",
+            "vmovq rbx, xmm0\n",
+            "vmovq rax, xmm5\n",
             "mul rbx\n",
             "and ebx, 0x1FFFF0\n",
             "add rsi, rdx\n",
@@ -122,30 +121,27 @@ macro_rules! cnr_way {
             "xor rax, 0x20\n",
             "mov rdx, rbx\n",
             "xor rdx, 0x30\n",
-            "movdqa xmm1, [r15 + rcx + ", $pad, "]\n",
-            "movdqa xmm2, [r15 + rax + ", $pad, "]\n",
-            "movdqa xmm3, [r15 + rdx + ", $pad, "]\n",
-            "movdqa xmm4, xmm3\n",
-            "paddq xmm4, ", $b1, "\n",
-            "movdqa [r15 + rcx + ", $pad, "], xmm4\n",
-            "movdqa xmm4, xmm1\n",
-            "paddq xmm4, ", $b, "\n",
-            "movdqa [r15 + rax + ", $pad, "], xmm4\n",
-            "movdqa xmm4, xmm2\n",
-            "paddq xmm4, ", $a, "\n",
-            "movdqa [r15 + rdx + ", $pad, "], xmm4\n",
-            "pxor xmm1, xmm2\n",
-            "pxor xmm0, xmm3\n",
-            "pxor xmm0, xmm1\n",
+            "vmovdqa xmm1, [r15 + rcx + ", $pad, "]\n",
+            "vmovdqa xmm2, [r15 + rax + ", $pad, "]\n",
+            "vmovdqa xmm3, [r15 + rdx + ", $pad, "]\n",
+            "vpaddq xmm4, xmm3, ", $b1, "\n",
+            "vmovdqa [r15 + rcx + ", $pad, "], xmm4\n",
+            "vpaddq xmm4, xmm1, ", $b, "\n",
+            "vmovdqa [r15 + rax + ", $pad, "], xmm4\n",
+            "vpaddq xmm4, xmm2, ", $a, "\n",
+            "vmovdqa [r15 + rdx + ", $pad, "], xmm4\n",
+            "vpxor xmm1, xmm1, xmm2\n",
+            "vpxor xmm0, xmm0, xmm3\n",
+            "vpxor xmm0, xmm0, xmm1\n",
             // Store (al, ah) on the second line; the next a is that ^ the line's (changed) value.
             "mov [r15 + rbx + ", $pad, "], rsi\n",
             "mov [r15 + rbx + ", $pad, " + 8], rdi\n",
-            "movq ", $a, ", rsi\n",
-            "movq xmm6, rdi\n",
-            "punpcklqdq ", $a, ", xmm6\n",
-            "pxor ", $a, ", xmm5\n",
-            "movdqa ", $b1, ", ", $b, "\n",
-            "movdqa ", $b, ", xmm0\n",
+            "vmovq ", $a, ", rsi\n",
+            "vmovq xmm6, rdi\n",
+            "vpunpcklqdq ", $a, ", ", $a, ", xmm6\n",
+            "vpxor ", $a, ", ", $a, ", xmm5\n",
+            "vmovdqa ", $b1, ", ", $b, "\n",
+            "vmovdqa ", $b, ", xmm0\n",
         )
     };
 }
@@ -155,7 +151,7 @@ macro_rules! cnr_way {
 macro_rules! cnr_prefetch {
     ($a:literal, $pad:literal) => {
         concat!(
-            "movq rax, ", $a, "\n",
+            "vmovq rax, ", $a, "\n",
             "and eax, 0x1FFFF0\n",
             "prefetcht0 [r15 + rax + ", $pad, "]\n",
         )
@@ -168,9 +164,9 @@ macro_rules! cnr_load {
     ($a:literal, $b:literal, $b1:literal, $r0:literal, $r1:literal, $r2:literal, $r3:literal,
      $at:literal) => {
         concat!(
-            "movdqa ", $a, ", [rdi + ", $at, "]\n",
-            "movdqa ", $b, ", [rdi + ", $at, " + 16]\n",
-            "movdqa ", $b1, ", [rdi + ", $at, " + 32]\n",
+            "vmovdqa ", $a, ", [rdi + ", $at, "]\n",
+            "vmovdqa ", $b, ", [rdi + ", $at, " + 16]\n",
+            "vmovdqa ", $b1, ", [rdi + ", $at, " + 32]\n",
             "mov ", $r0, ", [rdi + ", $at, " + 48]\n",
             "mov ", $r1, ", [rdi + ", $at, " + 52]\n",
             "mov ", $r2, ", [rdi + ", $at, " + 56]\n",
@@ -184,9 +180,9 @@ macro_rules! cnr_store {
     ($a:literal, $b:literal, $b1:literal, $r0:literal, $r1:literal, $r2:literal, $r3:literal,
      $at:literal) => {
         concat!(
-            "movdqa [rdi + ", $at, "], ", $a, "\n",
-            "movdqa [rdi + ", $at, " + 16], ", $b, "\n",
-            "movdqa [rdi + ", $at, " + 32], ", $b1, "\n",
+            "vmovdqa [rdi + ", $at, "], ", $a, "\n",
+            "vmovdqa [rdi + ", $at, " + 16], ", $b, "\n",
+            "vmovdqa [rdi + ", $at, " + 32], ", $b1, "\n",
             "mov [rdi + ", $at, " + 48], ", $r0, "\n",
             "mov [rdi + ", $at, " + 52], ", $r1, "\n",
             "mov [rdi + ", $at, " + 56], ", $r2, "\n",
@@ -199,8 +195,8 @@ macro_rules! cnr_store {
 ///
 /// # Safety
 /// `base` points to `W` consecutive 64-byte aligned cn/r scratchpads; `entries` are a live
-/// program's `loop_entries`; the CPU has AES-NI and SSE4.1.
-#[target_feature(enable = "aes,sse2,sse4.1")]
+/// program's `loop_entries`; the CPU has AES-NI, SSE4.1 and AVX.
+#[target_feature(enable = "aes,sse2,sse4.1,avx")]
 unsafe fn run_asm<const W: usize>(
     regs: &mut [WayRegs; 2],
     base: *mut u8,
@@ -293,7 +289,7 @@ impl AsmLoop for Hw {
         prog: Jitted<'_>,
     ) -> bool {
         let p = Row::<ID>::P;
-        if !p.random_math || W > 2 || W == 0 {
+        if !p.random_math || W > 2 || W == 0 || !std::arch::is_x86_feature_detected!("avx") {
             return false;
         }
         // The assembly finds way 1 at a fixed distance from way 0 (`hash_lanes` lays them out so).
@@ -310,7 +306,8 @@ impl AsmLoop for Hw {
             };
         }
         // SAFETY: the caller's scratchpads (checked above to sit where the assembly expects
-        // them), a live program's entries, and a CPU with AES-NI (the caller runs on `Hw`).
+        // them), a live program's entries, and a CPU with AES-NI (the caller runs on `Hw`) and
+        // AVX (checked above).
         unsafe {
             run_asm::<W>(
                 &mut regs,
