@@ -282,12 +282,23 @@ unsafe fn run_asm<const W: usize>(
     }
 }
 
+#[cfg(test)]
+thread_local! {
+    /// Set by tests on their own thread to run the compiled loop this one replaces (what CPUs
+    /// without AVX run), which this machine would otherwise never reach.
+    static COMPILED_ONLY: core::cell::Cell<bool> = const { core::cell::Cell::new(false) };
+}
+
 impl AsmLoop for Hw {
     #[inline(always)]
     unsafe fn cnr<const ID: usize, const W: usize>(
         lanes: &mut [Lane<Hw>; W],
         prog: Jitted<'_>,
     ) -> bool {
+        #[cfg(test)]
+        if COMPILED_ONLY.get() {
+            return false;
+        }
         let p = Row::<ID>::P;
         if !p.random_math || W > 2 || W == 0 || !std::arch::is_x86_feature_detected!("avx") {
             return false;
@@ -349,6 +360,29 @@ mod tests {
             .collect()
     }
 
+    /// Hashes two different inputs at `ways` (1 or 2) on AES-NI and checks each against the
+    /// portable path, at three heights.
+    fn check_against_portable(ways: usize) {
+        let policy = PagePolicy::default();
+        let mut hw = CnHasher::new(Algorithm::CnR, AesPath::Hardware, ways, policy).expect("hw");
+        let mut one = CnHasher::new(Algorithm::CnR, AesPath::Software, 1, policy).expect("x1");
+        for (seed, height) in [(1, 1_806_260), (2, 3_000_017), (3, 1)] {
+            let inputs = [blob(seed), blob(seed + 100)];
+            let mut out = [[0u8; 32]; 2];
+            for start in (0..2).step_by(ways) {
+                let batch: Vec<&[u8]> =
+                    inputs[start..start + ways].iter().map(|v| &v[..]).collect();
+                hw.hash_ways(&batch, height, &mut out[start..start + ways])
+                    .expect("hash");
+            }
+            assert_ne!(out[0], out[1]);
+            for (input, got) in inputs.iter().zip(out) {
+                let want = one.hash(input, height).expect("hash");
+                assert_eq!(want, got, "x{ways}, height {height}");
+            }
+        }
+    }
+
     /// The vectors put one input in both ways (cn/r's heights differ per vector), which would
     /// not notice one way's registers used for the other; here the ways differ.
     #[test]
@@ -357,22 +391,19 @@ mod tests {
             eprintln!("skipped: no AES-NI");
             return;
         }
-        let policy = PagePolicy::default();
-        let mut two = CnHasher::new(Algorithm::CnR, AesPath::Hardware, 2, policy).expect("x2");
-        let mut one = CnHasher::new(Algorithm::CnR, AesPath::Software, 1, policy).expect("x1");
-        for (seed, height) in [(1, 1_806_260), (2, 3_000_017), (3, 1)] {
-            let inputs = [blob(seed), blob(seed + 100)];
-            let mut out = [[0u8; 32]; 2];
-            two.hash_ways(&[&inputs[0], &inputs[1]], height, &mut out)
-                .expect("hash");
-            assert_ne!(out[0], out[1]);
-            for (input, got) in inputs.iter().zip(out) {
-                assert_eq!(
-                    one.hash(input, height).expect("hash"),
-                    got,
-                    "height {height}"
-                );
-            }
+        check_against_portable(2);
+    }
+
+    /// The compiled loop, which AES-NI CPUs without AVX run instead of the assembly.
+    #[test]
+    fn the_compiled_loop_it_replaces_still_matches() {
+        if !AesPath::hardware_available() {
+            eprintln!("skipped: no AES-NI");
+            return;
         }
+        super::COMPILED_ONLY.set(true);
+        check_against_portable(1);
+        check_against_portable(2);
+        super::COMPILED_ONLY.set(false);
     }
 }
