@@ -191,6 +191,46 @@ macro_rules! cnr_store {
     };
 }
 
+/// The block around the loop: saves rbx and rbp, puts the state pointer, the two program
+/// entries and the iteration count on the stack, loads the ways, runs the body until the count
+/// is spent, and stores the ways back. Each list is of template strings, each ending in a comma.
+#[rustfmt::skip]
+macro_rules! cnr_block {
+    ($regs:expr, $base:expr, $entries:expr, $iterations:expr;
+     load: [$($load:tt)*]; body: [$($body:tt)*]; store: [$($store:tt)*]) => {
+        asm!(
+            "push rbx",
+            "push rbp",
+            "sub rsp, 40",
+            "mov [rsp], rdi",
+            "mov [rsp + 8], rsi",
+            "mov [rsp + 16], rdx",
+            "mov [rsp + 24], rcx",
+            $($load)*
+            "2:",
+            $($body)*
+            "sub qword ptr [rsp + 24], 1",
+            "jnz 2b",
+            "mov rdi, [rsp]",
+            $($store)*
+            "add rsp, 40",
+            "pop rbp",
+            "pop rbx",
+            inout("rdi") $regs.as_mut_ptr() => _,
+            inout("rsi") $entries[0] => _,
+            inout("rdx") $entries[1] => _,
+            inout("rcx") $iterations => _,
+            in("r15") $base,
+            out("rax") _, out("r8") _, out("r9") _, out("r10") _, out("r11") _,
+            out("r12") _, out("r13") _, out("r14") _,
+            out("xmm0") _, out("xmm1") _, out("xmm2") _, out("xmm3") _, out("xmm4") _,
+            out("xmm5") _, out("xmm6") _, out("xmm7") _, out("xmm8") _, out("xmm9") _,
+            out("xmm10") _, out("xmm11") _, out("xmm12") _, out("xmm13") _,
+            out("xmm14") _, out("xmm15") _,
+        )
+    };
+}
+
 /// Runs `iterations` of the loop on the states in `regs` (one or two ways).
 ///
 /// # Safety
@@ -203,80 +243,35 @@ unsafe fn run_asm<const W: usize>(
     entries: [*const u8; 2],
     iterations: usize,
 ) {
+    // SAFETY (both blocks): see the module comment for the registers; rbx and rbp, which LLVM
+    // reserves, are saved and restored by hand; every other register the block changes is
+    // declared. Memory touched: `regs` (through rdi), the scratchpads from `base` (offsets masked
+    // to each) and the block's own stack slots; the program touches no memory.
     if W == 1 {
-        // SAFETY: see the module comment for the registers; rbx and rbp, which LLVM reserves,
-        // are saved and restored by hand; every other register the block changes is declared.
-        // Memory touched: `regs` (through rdi), the scratchpad at `base` (offsets masked to it)
-        // and the block's own stack slots; the program touches no memory.
         unsafe {
-            asm!(
-                "push rbx",
-                "push rbp",
-                "sub rsp, 40",
-                "mov [rsp], rdi",
-                "mov [rsp + 8], rsi",
-                "mov [rsp + 16], rdx",
-                "mov [rsp + 24], rcx",
-                cnr_load!("xmm8", "xmm9", "xmm10", "r8d", "r9d", "r10d", "r11d", "0"),
-                "2:",
-                cnr_way!("xmm8", "xmm9", "xmm10", "r8", "r9", "r10", "r11", "0", "8"),
-                "sub qword ptr [rsp + 24], 1",
-                "jnz 2b",
-                "mov rdi, [rsp]",
-                cnr_store!("xmm8", "xmm9", "xmm10", "r8d", "r9d", "r10d", "r11d", "0"),
-                "add rsp, 40",
-                "pop rbp",
-                "pop rbx",
-                inout("rdi") regs.as_mut_ptr() => _,
-                inout("rsi") entries[0] => _,
-                inout("rdx") entries[1] => _,
-                inout("rcx") iterations => _,
-                in("r15") base,
-                out("rax") _, out("r8") _, out("r9") _, out("r10") _, out("r11") _,
-                out("r12") _, out("r13") _, out("r14") _,
-                out("xmm0") _, out("xmm1") _, out("xmm2") _, out("xmm3") _, out("xmm4") _,
-                out("xmm5") _, out("xmm6") _, out("xmm7") _, out("xmm8") _, out("xmm9") _,
-                out("xmm10") _, out("xmm11") _, out("xmm12") _, out("xmm13") _,
-                out("xmm14") _, out("xmm15") _,
+            cnr_block!(regs, base, entries, iterations;
+                load: [cnr_load!("xmm8", "xmm9", "xmm10", "r8d", "r9d", "r10d", "r11d", "0"),];
+                body: [cnr_way!("xmm8", "xmm9", "xmm10", "r8", "r9", "r10", "r11", "0", "8"),];
+                store: [cnr_store!("xmm8", "xmm9", "xmm10", "r8d", "r9d", "r10d", "r11d", "0"),]
             );
         }
     } else {
-        // SAFETY: as above, with way 1's scratchpad at `base + 2 MiB`.
         unsafe {
-            asm!(
-                "push rbx",
-                "push rbp",
-                "sub rsp, 40",
-                "mov [rsp], rdi",
-                "mov [rsp + 8], rsi",
-                "mov [rsp + 16], rdx",
-                "mov [rsp + 24], rcx",
-                cnr_load!("xmm8", "xmm9", "xmm10", "r8d", "r9d", "r10d", "r11d", "0"),
-                cnr_load!("xmm11", "xmm12", "xmm13", "r12d", "r13d", "r14d", "ebp", "64"),
-                "2:",
-                cnr_way!("xmm8", "xmm9", "xmm10", "r8", "r9", "r10", "r11", "0", "8"),
-                cnr_prefetch!("xmm8", "0"),
-                cnr_way!("xmm11", "xmm12", "xmm13", "r12", "r13", "r14", "rbp", "0x200000", "16"),
-                cnr_prefetch!("xmm11", "0x200000"),
-                "sub qword ptr [rsp + 24], 1",
-                "jnz 2b",
-                "mov rdi, [rsp]",
-                cnr_store!("xmm8", "xmm9", "xmm10", "r8d", "r9d", "r10d", "r11d", "0"),
-                cnr_store!("xmm11", "xmm12", "xmm13", "r12d", "r13d", "r14d", "ebp", "64"),
-                "add rsp, 40",
-                "pop rbp",
-                "pop rbx",
-                inout("rdi") regs.as_mut_ptr() => _,
-                inout("rsi") entries[0] => _,
-                inout("rdx") entries[1] => _,
-                inout("rcx") iterations => _,
-                in("r15") base,
-                out("rax") _, out("r8") _, out("r9") _, out("r10") _, out("r11") _,
-                out("r12") _, out("r13") _, out("r14") _,
-                out("xmm0") _, out("xmm1") _, out("xmm2") _, out("xmm3") _, out("xmm4") _,
-                out("xmm5") _, out("xmm6") _, out("xmm7") _, out("xmm8") _, out("xmm9") _,
-                out("xmm10") _, out("xmm11") _, out("xmm12") _, out("xmm13") _,
-                out("xmm14") _, out("xmm15") _,
+            cnr_block!(regs, base, entries, iterations;
+                load: [
+                    cnr_load!("xmm8", "xmm9", "xmm10", "r8d", "r9d", "r10d", "r11d", "0"),
+                    cnr_load!("xmm11", "xmm12", "xmm13", "r12d", "r13d", "r14d", "ebp", "64"),
+                ];
+                body: [
+                    cnr_way!("xmm8", "xmm9", "xmm10", "r8", "r9", "r10", "r11", "0", "8"),
+                    cnr_prefetch!("xmm8", "0"),
+                    cnr_way!("xmm11", "xmm12", "xmm13", "r12", "r13", "r14", "rbp", "0x200000", "16"),
+                    cnr_prefetch!("xmm11", "0x200000"),
+                ];
+                store: [
+                    cnr_store!("xmm8", "xmm9", "xmm10", "r8d", "r9d", "r10d", "r11d", "0"),
+                    cnr_store!("xmm11", "xmm12", "xmm13", "r12d", "r13d", "r14d", "ebp", "64"),
+                ]
             );
         }
     }
