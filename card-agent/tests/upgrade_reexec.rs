@@ -50,7 +50,22 @@ fn start(binary: &Path, port: u16, token_file: Option<&Path>) -> Agent {
     if let Some(t) = token_file {
         cmd.env("PHIRIG_TOKEN_FILE", t);
     }
-    Agent(cmd.spawn().expect("start agent"))
+    Agent(spawn_fresh_copy(&mut cmd).expect("start agent"))
+}
+
+/// Spawns a binary this process has just written. A child another test thread forks meanwhile
+/// holds the copy's write descriptor until its own exec, and exec then fails with "text file
+/// busy"; that clears within milliseconds, so retry a bounded number of times.
+fn spawn_fresh_copy(cmd: &mut Command) -> std::io::Result<Child> {
+    for _ in 0..50 {
+        match cmd.spawn() {
+            Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            other => return other,
+        }
+    }
+    cmd.spawn()
 }
 
 /// One request, whole answer: (status, body).

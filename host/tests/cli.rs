@@ -186,6 +186,21 @@ fn wait_counters(port: u16, until: impl Fn(&serde_json::Value) -> bool) -> serde
     }
 }
 
+/// Spawns a binary this process has just written. A child another test thread forks meanwhile
+/// holds the copy's write descriptor until its own exec, and exec then fails with "text file
+/// busy"; that clears within milliseconds, so retry a bounded number of times.
+fn spawn_fresh_copy(cmd: &mut Command) -> std::io::Result<std::process::Child> {
+    for _ in 0..50 {
+        match cmd.spawn() {
+            Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            other => return other,
+        }
+    }
+    cmd.spawn()
+}
+
 #[test]
 fn upgrade_replaces_the_local_agent_and_refuses_without_a_token() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -196,26 +211,27 @@ fn upgrade_replaces_the_local_agent_and_refuses_without_a_token() {
     std::fs::write(&token_file, "tok-upgrade\n").expect("token");
     let port = phirig_host::local_card::free_port().expect("free port");
     let agent = LocalAgent(
-        Command::new(&running)
-            // Nothing listens on port 1: the agent keeps retrying; its API answers meanwhile.
-            .args([
-                "agent",
-                "-o",
-                "stratum+tcp://127.0.0.1:1",
-                "-u",
-                "x",
-                "-t",
-                "1",
-            ])
-            .args(["--http-host", "127.0.0.1", "--http-port", &port.to_string()])
-            .args(["--print-time", "60"])
-            .env("PHIRIG_TOKEN_FILE", &token_file)
-            .env_remove("PHIRIG_HTTP_TOKEN")
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("start the agent"),
+        spawn_fresh_copy(
+            Command::new(&running)
+                // Nothing listens on port 1: the agent keeps retrying; its API answers meanwhile.
+                .args([
+                    "agent",
+                    "-o",
+                    "stratum+tcp://127.0.0.1:1",
+                    "-u",
+                    "x",
+                    "-t",
+                    "1",
+                ])
+                .args(["--http-host", "127.0.0.1", "--http-port", &port.to_string()])
+                .args(["--print-time", "60"])
+                .env("PHIRIG_TOKEN_FILE", &token_file)
+                .env_remove("PHIRIG_HTTP_TOKEN")
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null()),
+        )
+        .expect("start the agent"),
     );
     let before = wait_counters(port, |_| true);
     let old_build = before["build"].as_str().expect("build").to_string();
