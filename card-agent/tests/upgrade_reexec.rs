@@ -9,6 +9,10 @@ use std::time::{Duration, Instant};
 
 use sha3::{Digest, Sha3_256};
 
+#[path = "support/fresh_copy.rs"]
+mod fresh_copy;
+use fresh_copy::spawn_fresh_copy;
+
 /// The agent we started, killed by its pid when the test ends.
 struct Agent(Child);
 
@@ -51,21 +55,6 @@ fn start(binary: &Path, port: u16, token_file: Option<&Path>) -> Agent {
         cmd.env("PHIRIG_TOKEN_FILE", t);
     }
     Agent(spawn_fresh_copy(&mut cmd).expect("start agent"))
-}
-
-/// Spawns a binary this process has just written. A child another test thread forks meanwhile
-/// holds the copy's write descriptor until its own exec, and exec then fails with "text file
-/// busy"; that clears within milliseconds, so retry a bounded number of times.
-fn spawn_fresh_copy(cmd: &mut Command) -> std::io::Result<Child> {
-    for _ in 0..50 {
-        match cmd.spawn() {
-            Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy => {
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            other => return other,
-        }
-    }
-    cmd.spawn()
 }
 
 /// One request, whole answer: (status, body).

@@ -3,6 +3,10 @@
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
+#[path = "../../card-agent/tests/support/fresh_copy.rs"]
+mod fresh_copy;
+use fresh_copy::spawn_fresh_copy;
+
 fn phirig(args: &[&str], limit: Duration) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_phirig"))
         .args(args)
@@ -184,21 +188,6 @@ fn wait_counters(port: u16, until: impl Fn(&serde_json::Value) -> bool) -> serde
         );
         std::thread::sleep(Duration::from_millis(100));
     }
-}
-
-/// Spawns a binary this process has just written. A child another test thread forks meanwhile
-/// holds the copy's write descriptor until its own exec, and exec then fails with "text file
-/// busy"; that clears within milliseconds, so retry a bounded number of times.
-fn spawn_fresh_copy(cmd: &mut Command) -> std::io::Result<std::process::Child> {
-    for _ in 0..50 {
-        match cmd.spawn() {
-            Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy => {
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            other => return other,
-        }
-    }
-    cmd.spawn()
 }
 
 #[test]
