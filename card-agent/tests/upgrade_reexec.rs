@@ -9,9 +9,9 @@ use std::time::{Duration, Instant};
 
 use sha3::{Digest, Sha3_256};
 
-#[path = "support/fresh_copy.rs"]
-mod fresh_copy;
-use fresh_copy::spawn_fresh_copy;
+#[path = "support/local_agent.rs"]
+mod local_agent;
+use local_agent::{idle_agent_args, spawn_fresh_copy};
 
 /// The agent we started, killed by its pid when the test ends.
 struct Agent(Child);
@@ -32,25 +32,11 @@ fn free_port() -> u16 {
 
 fn start(binary: &Path, port: u16, token_file: Option<&Path>) -> Agent {
     let mut cmd = Command::new(binary);
-    cmd.args([
-        // Nothing listens on port 1: the agent keeps retrying, its API answers meanwhile.
-        "-o",
-        "stratum+tcp://127.0.0.1:1",
-        "-u",
-        "x",
-        "-t",
-        "1",
-        "--http-host",
-        "127.0.0.1",
-        "--http-port",
-        &port.to_string(),
-        "--print-time",
-        "60",
-    ])
-    .env_remove("PHIRIG_TOKEN_FILE")
-    .stdin(Stdio::null())
-    .stdout(Stdio::null())
-    .stderr(Stdio::null());
+    cmd.args(idle_agent_args(port))
+        .env_remove("PHIRIG_TOKEN_FILE")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
     if let Some(t) = token_file {
         cmd.env("PHIRIG_TOKEN_FILE", t);
     }

@@ -3,9 +3,9 @@
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-#[path = "../../card-agent/tests/support/fresh_copy.rs"]
-mod fresh_copy;
-use fresh_copy::spawn_fresh_copy;
+#[path = "../../card-agent/tests/support/local_agent.rs"]
+mod local_agent;
+use local_agent::{idle_agent_args, spawn_fresh_copy};
 
 fn phirig(args: &[&str], limit: Duration) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_phirig"))
@@ -202,18 +202,8 @@ fn upgrade_replaces_the_local_agent_and_refuses_without_a_token() {
     let agent = LocalAgent(
         spawn_fresh_copy(
             Command::new(&running)
-                // Nothing listens on port 1: the agent keeps retrying; its API answers meanwhile.
-                .args([
-                    "agent",
-                    "-o",
-                    "stratum+tcp://127.0.0.1:1",
-                    "-u",
-                    "x",
-                    "-t",
-                    "1",
-                ])
-                .args(["--http-host", "127.0.0.1", "--http-port", &port.to_string()])
-                .args(["--print-time", "60"])
+                .arg("agent")
+                .args(idle_agent_args(port))
                 .env("PHIRIG_TOKEN_FILE", &token_file)
                 .env_remove("PHIRIG_HTTP_TOKEN")
                 .stdin(std::process::Stdio::null())

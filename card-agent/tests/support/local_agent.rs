@@ -1,4 +1,4 @@
-//! Starting a binary the test process has just written (shared with `host/tests/cli.rs`).
+//! Starting a local agent from a copy the test has just written (shared with `host/tests/cli.rs`).
 
 use std::process::{Child, Command};
 use std::time::Duration;
@@ -16,4 +16,26 @@ pub fn spawn_fresh_copy(cmd: &mut Command) -> std::io::Result<Child> {
         }
     }
     cmd.spawn()
+}
+
+/// Arguments for an agent that mines nowhere and answers its API on loopback `port`: nothing
+/// listens on port 1, so it keeps retrying its pool while the API answers.
+pub fn idle_agent_args(port: u16) -> Vec<String> {
+    let port = port.to_string();
+    [
+        "-o",
+        "stratum+tcp://127.0.0.1:1",
+        "-u",
+        "x",
+        "-t",
+        "1",
+        "--http-host",
+        "127.0.0.1",
+        "--http-port",
+        &port,
+        "--print-time",
+        "60",
+    ]
+    .map(String::from)
+    .to_vec()
 }
