@@ -12,6 +12,8 @@ use crate::cnr::{Exec, Jitted, Resolved};
 
 #[cfg(target_arch = "x86_64")]
 mod cnr_asm;
+#[cfg(target_arch = "x86_64")]
+mod v2_asm;
 
 /// Compile-time access to one row of the property table.
 pub(crate) struct Row<const ID: usize>;
@@ -54,9 +56,51 @@ pub(crate) trait AsmLoop: Backend + Conceal + Sized {
     ) -> bool {
         false
     }
+
+    /// As [`AsmLoop::cnr`], for the variant-2 rows without a program.
+    ///
+    /// # Safety
+    /// As for [`run`].
+    #[inline(always)]
+    unsafe fn v2<const ID: usize, const W: usize>(_lanes: &mut [Lane<Self>; W]) -> bool {
+        false
+    }
 }
 
 impl AsmLoop for Soft {}
+
+#[cfg(target_arch = "x86_64")]
+impl AsmLoop for super::aesni::Hw {
+    #[inline(always)]
+    unsafe fn cnr<const ID: usize, const W: usize>(
+        lanes: &mut [Lane<Self>; W],
+        prog: Jitted<'_>,
+    ) -> bool {
+        #[cfg(test)]
+        if COMPILED_ONLY.get() {
+            return false;
+        }
+        // SAFETY: forwarded from the caller.
+        unsafe { cnr_asm::run::<ID, W>(lanes, prog) }
+    }
+
+    #[inline(always)]
+    unsafe fn v2<const ID: usize, const W: usize>(lanes: &mut [Lane<Self>; W]) -> bool {
+        #[cfg(test)]
+        if COMPILED_ONLY.get() {
+            return false;
+        }
+        // SAFETY: forwarded from the caller.
+        unsafe { v2_asm::run::<ID, W>(lanes) }
+    }
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Set by tests on their own thread to run the compiled loops the assembly replaces (what
+    /// CPUs without AVX run), which this machine would otherwise never reach.
+    pub(crate) static COMPILED_ONLY: core::cell::Cell<bool> = const { core::cell::Cell::new(false) };
+}
 
 /// Float state of cn/ccx's "conceal" mixing, per backend.
 pub(crate) trait Conceal: Backend {
@@ -147,7 +191,7 @@ fn int_sqrt_v2(n: u64) -> u64 {
 /// The exact correction of a square-root estimate that may be one too high or too low.
 #[cold]
 #[inline(never)]
-fn sqrt_fixup(mut r: u64, n: u64) -> u64 {
+pub(crate) fn sqrt_fixup(mut r: u64, n: u64) -> u64 {
     let s = r >> 1;
     let b = r & 1;
     let r2 = s.wrapping_mul(s + b).wrapping_add(r << 32);
@@ -457,7 +501,7 @@ pub(crate) unsafe fn run<B: AsmLoop, const ID: usize, const W: usize>(
     } else {
         None
     };
-    // SAFETY (all four): forwarded from the caller.
+    // SAFETY (all five): forwarded from the caller.
     match runner.map(|r| r.resolve()) {
         Some(Resolved::Jitted(x)) => {
             if !unsafe { B::cnr::<ID, W>(lanes, x) } {
@@ -465,7 +509,11 @@ pub(crate) unsafe fn run<B: AsmLoop, const ID: usize, const W: usize>(
             }
         }
         Some(Resolved::Interpreted(x)) => unsafe { run_with::<B, ID, W>(lanes, x) },
-        None => unsafe { run_with::<B, ID, W>(lanes, NoMath) },
+        None => {
+            if !unsafe { B::v2::<ID, W>(lanes) } {
+                unsafe { run_with::<B, ID, W>(lanes, NoMath) }
+            }
+        }
     }
 }
 
@@ -534,8 +582,10 @@ unsafe fn run_with<B: Backend + Conceal, const ID: usize, const W: usize>(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+    use crate::cn::{AesPath, CnHasher};
+    use crate::memory::PagePolicy;
 
     /// The next state of a 64-bit xorshift generator: test inputs without a dependency.
     fn xorshift(mut x: u64) -> u64 {
@@ -545,7 +595,48 @@ mod tests {
         x
     }
 
-    fn isqrt_reference(n: u64) -> u64 {
+    /// A 76-byte blob (a block header's length) from a seed.
+    fn blob(seed: u64) -> Vec<u8> {
+        let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+        (0..76)
+            .map(|_| {
+                x = xorshift(x);
+                x as u8
+            })
+            .collect()
+    }
+
+    /// Hashes different inputs of `algo`, `ways` at a time, on AES-NI and checks each against
+    /// the portable path; cn/r at three heights. The vectors cannot do this for cn/r (they put
+    /// one input in every way, since each vector has its own height).
+    pub(crate) fn check_against_portable(algo: Algorithm, ways: usize) {
+        let policy = PagePolicy::default();
+        let mut hw = CnHasher::new(algo, AesPath::Hardware, ways, policy).expect("hw");
+        let mut one = CnHasher::new(algo, AesPath::Software, 1, policy).expect("x1");
+        let heights: &[u64] = if algo.needs_height() {
+            &[1_806_260, 3_000_017, 1]
+        } else {
+            &[0]
+        };
+        let n = if ways == 1 { 2 } else { ways };
+        for (seed, &height) in (1..).zip(heights) {
+            let inputs: Vec<Vec<u8>> = (0..n as u64).map(|i| blob(seed + 100 * i)).collect();
+            let mut out = vec![[0u8; 32]; n];
+            for start in (0..n).step_by(ways) {
+                let batch: Vec<&[u8]> =
+                    inputs[start..start + ways].iter().map(|v| &v[..]).collect();
+                hw.hash_ways(&batch, height, &mut out[start..start + ways])
+                    .expect("hash");
+            }
+            assert_ne!(out[0], out[1]);
+            for (input, got) in inputs.iter().zip(out) {
+                let want = one.hash(input, height).expect("hash");
+                assert_eq!(want, got, "{algo} x{ways}, height {height}");
+            }
+        }
+    }
+
+    pub(crate) fn isqrt_reference(n: u64) -> u64 {
         // The defining property: r = floor(2 * (sqrt(2^64 + n) - 2^32)), computed exactly.
         let target = (1u128 << 64) + n as u128;
         let mut lo = 0u128;
@@ -582,6 +673,14 @@ mod tests {
 
     #[test]
     fn int_sqrt_matches_exact_arithmetic() {
+        for n in sqrt_samples() {
+            assert_eq!(int_sqrt_v2(n), isqrt_reference(n), "n = {n}");
+        }
+    }
+
+    /// Square-root inputs: the ends of the range, random ones, and ones next to where the root
+    /// steps to the next integer.
+    pub(crate) fn sqrt_samples() -> Vec<u64> {
         let mut x = 0x9e37_79b9_7f4a_7c15u64;
         let mut samples = vec![
             0,
@@ -614,9 +713,7 @@ mod tests {
                 }
             }
         }
-        for n in samples {
-            assert_eq!(int_sqrt_v2(n), isqrt_reference(n), "n = {n}");
-        }
+        samples
     }
 
     #[test]

@@ -21,7 +21,7 @@
 use core::arch::asm;
 use core::arch::x86_64::__m128i;
 
-use super::{AsmLoop, Lane, Row};
+use super::{Lane, Row};
 use crate::cn::aesni::Hw;
 use crate::cn::algorithm::Algorithm;
 use crate::cn::backend::Backend;
@@ -277,61 +277,53 @@ unsafe fn run_asm<const W: usize>(
     }
 }
 
-#[cfg(test)]
-thread_local! {
-    /// Set by tests on their own thread to run the compiled loop this one replaces (what CPUs
-    /// without AVX run), which this machine would otherwise never reach.
-    static COMPILED_ONLY: core::cell::Cell<bool> = const { core::cell::Cell::new(false) };
-}
-
-impl AsmLoop for Hw {
-    #[inline(always)]
-    unsafe fn cnr<const ID: usize, const W: usize>(
-        lanes: &mut [Lane<Hw>; W],
-        prog: Jitted<'_>,
-    ) -> bool {
-        #[cfg(test)]
-        if COMPILED_ONLY.get() {
-            return false;
-        }
-        let p = Row::<ID>::P;
-        if !p.random_math || W > 2 || W == 0 || !std::arch::is_x86_feature_detected!("avx") {
-            return false;
-        }
-        // The assembly finds way 1 at a fixed distance from way 0 (`hash_lanes` lays them out so).
-        if W == 2 && lanes[1].sp != lanes[0].sp.wrapping_add(p.memory) {
-            return false;
-        }
-        let mut regs: [WayRegs; 2] = Default::default();
-        for (reg, lane) in regs.iter_mut().zip(lanes.iter()) {
-            *reg = WayRegs {
-                a: [lane.al, lane.ah],
-                b: Hw::halves(lane.b),
-                b1: Hw::halves(lane.b1),
-                r: [lane.r[0], lane.r[1], lane.r[2], lane.r[3]],
-            };
-        }
-        // SAFETY: the caller's scratchpads (checked above to sit where the assembly expects
-        // them), a live program's entries, and a CPU with AES-NI (the caller runs on `Hw`) and
-        // AVX (checked above).
-        unsafe {
-            run_asm::<W>(
-                &mut regs,
-                lanes[0].sp,
-                prog.loop_entries(),
-                p.iterations as usize,
-            )
-        };
-        for (reg, lane) in regs.iter().zip(lanes.iter_mut()) {
-            lane.al = reg.a[0];
-            lane.ah = reg.a[1];
-            lane.idx = reg.a[0];
-            lane.b = Hw::from_halves(reg.b);
-            lane.b1 = Hw::from_halves(reg.b1);
-            lane.r[..4].copy_from_slice(&reg.r);
-        }
-        true
+/// Runs all of cn/r's iterations on `lanes` in assembly and returns true, where there is a loop
+/// for `W` and the CPU has AVX; otherwise returns false having done nothing.
+///
+/// # Safety
+/// As for the parent's `run`, on a CPU with AES-NI.
+#[inline(always)]
+pub(super) unsafe fn run<const ID: usize, const W: usize>(
+    lanes: &mut [Lane<Hw>; W],
+    prog: Jitted<'_>,
+) -> bool {
+    let p = Row::<ID>::P;
+    if !p.random_math || W > 2 || W == 0 || !std::arch::is_x86_feature_detected!("avx") {
+        return false;
     }
+    // The assembly finds way 1 at a fixed distance from way 0 (`hash_lanes` lays them out so).
+    if W == 2 && lanes[1].sp != lanes[0].sp.wrapping_add(p.memory) {
+        return false;
+    }
+    let mut regs: [WayRegs; 2] = Default::default();
+    for (reg, lane) in regs.iter_mut().zip(lanes.iter()) {
+        *reg = WayRegs {
+            a: [lane.al, lane.ah],
+            b: Hw::halves(lane.b),
+            b1: Hw::halves(lane.b1),
+            r: [lane.r[0], lane.r[1], lane.r[2], lane.r[3]],
+        };
+    }
+    // SAFETY: the caller's scratchpads (checked above to sit where the assembly expects
+    // them), a live program's entries, and a CPU with AES-NI (the caller runs on `Hw`) and
+    // AVX (checked above).
+    unsafe {
+        run_asm::<W>(
+            &mut regs,
+            lanes[0].sp,
+            prog.loop_entries(),
+            p.iterations as usize,
+        )
+    };
+    for (reg, lane) in regs.iter().zip(lanes.iter_mut()) {
+        lane.al = reg.a[0];
+        lane.ah = reg.a[1];
+        lane.idx = reg.a[0];
+        lane.b = Hw::from_halves(reg.b);
+        lane.b1 = Hw::from_halves(reg.b1);
+        lane.r[..4].copy_from_slice(&reg.r);
+    }
+    true
 }
 
 /// `__m128i` is what `Lane<Hw>` holds; the assembly moves it through `WayRegs` as two words.
@@ -339,44 +331,9 @@ const _: () = assert!(core::mem::size_of::<__m128i>() == 16);
 
 #[cfg(test)]
 mod tests {
-    use crate::cn::{AesPath, Algorithm, CnHasher};
-    use crate::memory::PagePolicy;
-
-    /// A 76-byte blob (a block header's length) from a seed.
-    fn blob(seed: u64) -> Vec<u8> {
-        let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-        (0..76)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                x as u8
-            })
-            .collect()
-    }
-
-    /// Hashes two different inputs at `ways` (1 or 2) on AES-NI and checks each against the
-    /// portable path, at three heights.
-    fn check_against_portable(ways: usize) {
-        let policy = PagePolicy::default();
-        let mut hw = CnHasher::new(Algorithm::CnR, AesPath::Hardware, ways, policy).expect("hw");
-        let mut one = CnHasher::new(Algorithm::CnR, AesPath::Software, 1, policy).expect("x1");
-        for (seed, height) in [(1, 1_806_260), (2, 3_000_017), (3, 1)] {
-            let inputs = [blob(seed), blob(seed + 100)];
-            let mut out = [[0u8; 32]; 2];
-            for start in (0..2).step_by(ways) {
-                let batch: Vec<&[u8]> =
-                    inputs[start..start + ways].iter().map(|v| &v[..]).collect();
-                hw.hash_ways(&batch, height, &mut out[start..start + ways])
-                    .expect("hash");
-            }
-            assert_ne!(out[0], out[1]);
-            for (input, got) in inputs.iter().zip(out) {
-                let want = one.hash(input, height).expect("hash");
-                assert_eq!(want, got, "x{ways}, height {height}");
-            }
-        }
-    }
+    use crate::cn::main_loop::tests::check_against_portable;
+    use crate::cn::main_loop::COMPILED_ONLY;
+    use crate::cn::{AesPath, Algorithm};
 
     /// The vectors put one input in both ways (cn/r's heights differ per vector), which would
     /// not notice one way's registers used for the other; here the ways differ.
@@ -386,7 +343,7 @@ mod tests {
             eprintln!("skipped: no AES-NI");
             return;
         }
-        check_against_portable(2);
+        check_against_portable(Algorithm::CnR, 2);
     }
 
     /// The compiled loop, which AES-NI CPUs without AVX run instead of the assembly.
@@ -396,9 +353,9 @@ mod tests {
             eprintln!("skipped: no AES-NI");
             return;
         }
-        super::COMPILED_ONLY.set(true);
-        check_against_portable(1);
-        check_against_portable(2);
-        super::COMPILED_ONLY.set(false);
+        COMPILED_ONLY.set(true);
+        check_against_portable(Algorithm::CnR, 1);
+        check_against_portable(Algorithm::CnR, 2);
+        COMPILED_ONLY.set(false);
     }
 }
