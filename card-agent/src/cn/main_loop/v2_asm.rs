@@ -1,5 +1,5 @@
 //! The variant-2 family's main loop (cn/2, cn/half, cn/rwz, cn/zls, cn/double, cn-pico,
-//! cn-pico/tlo, cn/upx2) in hand-written x86-64 assembly, for one to three ways on AES-NI with AVX.
+//! cn-pico/tlo, cn/upx2) in hand-written x86-64 assembly, for two and three ways on AES-NI with AVX.
 //!
 //! Why by hand: at three ways the compiled loop needs more registers than there are. LLVM spills
 //! eight values per way and iteration and spends about 94 instructions a way; here every value has
@@ -63,10 +63,10 @@ macro_rules! way2 {
 /// First half of a way's iteration: the AES round on the line its address points at, the
 /// shuffle of that line's three neighbours (`plain`: the 0x30 chunk goes to 0x10 and the 0x10
 /// chunk to 0x20; `reversed`: the other way round), the store of b ^ c, and a prefetch of the
-/// second line when `$touch` is `touch`.
+/// second line.
 #[rustfmt::skip]
 macro_rules! v2_first {
-    ($shuffle:ident, $touch:ident, $a:literal, $b:literal, $b1:literal, $c:literal, $div:literal,
+    ($shuffle:ident, $a:literal, $b:literal, $b1:literal, $c:literal, $div:literal,
      $sqrt:literal, $pad:literal, $fix:literal, $back:literal, $at:literal) => {
         concat!(
             "vmovq rsi, ", $a, "\n",
@@ -85,7 +85,10 @@ macro_rules! v2_first {
             v2_first!(@chunks $shuffle, $a, $b, $b1, $pad),
             "vpxor xmm0, ", $c, ", ", $b, "\n",
             "vmovdqa [r15 + rsi + ", $pad, "], xmm0\n",
-            v2_first!(@$touch $c, $pad),
+            // The second line's address is known: start its read.
+            "vmovq rax, ", $c, "\n",
+            "and eax, {mask}\n",
+            "prefetcht0 [r15 + rax + ", $pad, "]\n",
         )
     };
     (@chunks plain, $a:literal, $b:literal, $b1:literal, $pad:literal) => {
@@ -104,24 +107,14 @@ macro_rules! v2_first {
             "vmovdqa [r15 + rbx + ", $pad, "], xmm2\n",
         )
     };
-    (@touch $c:literal, $pad:literal) => {
-        concat!(
-            "vmovq rax, ", $c, "\n",
-            "and eax, {mask}\n",
-            "prefetcht0 [r15 + rax + ", $pad, "]\n",
-        )
-    };
-    (@no_touch $c:literal, $pad:literal) => {
-        ""
-    };
 }
 
 /// Second half: the second line, the division and square root, the multiply, the shuffle around
-/// the second line, and the next `a`, `b`, `b1` and address; with `prefetch`, a prefetch of the
-/// line the next iteration reads first.
+/// the second line, the next `a`, `b` and `b1`, and a prefetch of the line the next iteration
+/// reads first.
 #[rustfmt::skip]
 macro_rules! v2_second {
-    ($shuffle:ident, $prefetch:ident, $a:literal, $b:literal, $b1:literal, $c:literal,
+    ($shuffle:ident, $a:literal, $b:literal, $b1:literal, $c:literal,
      $div:literal, $sqrt:literal, $pad:literal, $fix:literal, $back:literal, $at:literal) => {
         concat!(
             // The second line, at c's low word (kept in rbx; the line's offset stays in rsi);
@@ -183,7 +176,10 @@ macro_rules! v2_second {
             "vpxor ", $a, ", ", $a, ", xmm0\n",
             "vmovdqa ", $b1, ", ", $b, "\n",
             "vmovdqa ", $b, ", ", $c, "\n",
-            v2_second!(@$prefetch $a, $pad),
+            // Start the read the next iteration opens with (see `prefetch_next`).
+            "vmovq rax, ", $a, "\n",
+            "and eax, {mask}\n",
+            "prefetcht0 [r15 + rax + ", $pad, "]\n",
         )
     };
     // The changed 0x10 chunk (xmm2) goes where its destination was already read (0x20 at rdi,
@@ -207,16 +203,6 @@ macro_rules! v2_second {
             "vpaddq xmm2, xmm2, ", $key3, "\n",
             "vmovdqa [r15 + ", $to3, " + ", $pad, "], xmm2\n",
         )
-    };
-    (@prefetch $a:literal, $pad:literal) => {
-        concat!(
-            "vmovq rax, ", $a, "\n",
-            "and eax, {mask}\n",
-            "prefetcht0 [r15 + rax + ", $pad, "]\n",
-        )
-    };
-    (@no_prefetch $a:literal, $pad:literal) => {
-        ""
     };
 }
 
@@ -353,7 +339,7 @@ macro_rules! v2_block {
     };
 }
 
-/// Runs `iterations` of `ID`'s loop on the states in `regs` (`W` of them, 1 to 3).
+/// Runs `iterations` of `ID`'s loop on the states in `regs` (`W` of them, 2 or 3).
 ///
 /// # Safety
 /// `base` points to `W` consecutive 64-byte aligned scratchpads of `ID`'s size; `ID` is a
@@ -371,27 +357,15 @@ unsafe fn run_asm<const ID: usize, const W: usize>(
     macro_rules! ways {
         ($s:ident) => {
             match W {
-                1 => unsafe {
-                    v2_block!(regs, base, iterations,
-                        Row::<ID>::P.mask, Row::<ID>::P.memory, 2 * Row::<ID>::P.memory;
-                        load: [way0!(v2_move, load),];
-                        body: [
-                            way0!(v2_first, $s, no_touch),
-                            way0!(v2_second, $s, no_prefetch),
-                        ];
-                        fix: [way0!(v2_fix_entry),];
-                        store: [way0!(v2_move, store),]
-                    )
-                },
                 2 => unsafe {
                     v2_block!(regs, base, iterations,
                         Row::<ID>::P.mask, Row::<ID>::P.memory, 2 * Row::<ID>::P.memory;
                         load: [way0!(v2_move, load), way1!(v2_move, load),];
                         body: [
-                            way0!(v2_first, $s, touch),
-                            way1!(v2_first, $s, touch),
-                            way0!(v2_second, $s, prefetch),
-                            way1!(v2_second, $s, prefetch),
+                            way0!(v2_first, $s),
+                            way1!(v2_first, $s),
+                            way0!(v2_second, $s),
+                            way1!(v2_second, $s),
                         ];
                         fix: [way0!(v2_fix_entry), way1!(v2_fix_entry),];
                         store: [way0!(v2_move, store), way1!(v2_move, store),]
@@ -402,12 +376,12 @@ unsafe fn run_asm<const ID: usize, const W: usize>(
                         Row::<ID>::P.mask, Row::<ID>::P.memory, 2 * Row::<ID>::P.memory;
                         load: [way0!(v2_move, load), way1!(v2_move, load), way2!(v2_move, load),];
                         body: [
-                            way0!(v2_first, $s, touch),
-                            way1!(v2_first, $s, touch),
-                            way2!(v2_first, $s, touch),
-                            way0!(v2_second, $s, prefetch),
-                            way1!(v2_second, $s, prefetch),
-                            way2!(v2_second, $s, prefetch),
+                            way0!(v2_first, $s),
+                            way1!(v2_first, $s),
+                            way2!(v2_first, $s),
+                            way0!(v2_second, $s),
+                            way1!(v2_second, $s),
+                            way2!(v2_second, $s),
                         ];
                         fix: [way0!(v2_fix_entry), way1!(v2_fix_entry), way2!(v2_fix_entry),];
                         store: [
@@ -437,7 +411,7 @@ pub(super) unsafe fn run<const ID: usize, const W: usize>(lanes: &mut [Lane<Hw>;
     let p = Row::<ID>::P;
     let plain_v2 =
         p.base == Base::V2 && !p.random_math && p.heavy == Heavy::No && !p.conceal && !p.tube_aes;
-    if !plain_v2 || W > 3 || W == 0 || !std::arch::is_x86_feature_detected!("avx") {
+    if !plain_v2 || !(2..=3).contains(&W) || !std::arch::is_x86_feature_detected!("avx") {
         return false;
     }
     // The assembly finds way i at i scratchpads from way 0 (`hash_lanes` lays them out so).
