@@ -36,8 +36,14 @@ client_key() {
     if [ ! -f "$STATE/id_ed25519" ]; then
         ssh-keygen -q -t ed25519 -N '' -C phirig-testbed -f "$STATE/id_ed25519"
     fi
-    cp "$STATE/id_ed25519.pub" "$STATE/authorized_keys"
-    chmod 600 "$STATE/authorized_keys"
+    # Every card's sshd reads this file on each login, and other tests' cards are logging in while
+    # this runs: rewriting it in place (cp truncates first) let a login see it empty and fail with
+    # "Permission denied (publickey)". So it is written only when it differs, and by rename.
+    if ! cmp -s "$STATE/id_ed25519.pub" "$STATE/authorized_keys"; then
+        cp "$STATE/id_ed25519.pub" "$STATE/authorized_keys.tmp"
+        chmod 600 "$STATE/authorized_keys.tmp"
+        mv -f "$STATE/authorized_keys.tmp" "$STATE/authorized_keys"
+    fi
     touch "$STATE/known_hosts"
 }
 
