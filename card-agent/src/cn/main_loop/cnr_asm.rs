@@ -58,8 +58,8 @@ macro_rules! cnr_first {
     ($a:literal, $b:literal, $b1:literal, $c:literal, $pad:literal) => {
         concat!(
             // The AES round on the line `a` points at, variant 2's shuffle of the line's three
-            // neighbours (with the chunks' xor into c, as variant 4 has it), and the
-            // store of b ^ c.
+            // neighbours (with the chunks' xor into c, as variant 4 has it), and the store of
+            // b ^ c.
             "vmovq rax, ", $a, "\n",
             "and eax, 0x1FFFF0\n",
             "vmovdqa ", $c, ", [r15 + rax + ", $pad, "]\n",

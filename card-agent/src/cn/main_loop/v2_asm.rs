@@ -351,9 +351,9 @@ unsafe fn run_asm<const ID: usize, const W: usize>(
     iterations: usize,
 ) {
     // SAFETY (every block): see the module comment for the registers; rbx, which LLVM reserves,
-    // is saved and restored by hand; every other register the block changes is
-    // declared. Memory touched: `regs` (through rdi), the scratchpads from `base` (offsets masked
-    // to each, as `first_half` argues), `SQRT_ONE` (read) and the block's own stack slots.
+    // is saved and restored by hand; every other register the block changes is declared. Memory
+    // touched: `regs` (through rdi), the scratchpads from `base` (offsets masked to each, as
+    // `first_half` argues), `SQRT_ONE` (read) and the block's own stack slots.
     macro_rules! ways {
         ($s:ident) => {
             match W {
