@@ -28,10 +28,9 @@
 use core::arch::asm;
 use core::arch::x86_64::__m128i;
 
-use super::{Lane, Row};
+use super::{consecutive, Lane, Row, WayVectors};
 use crate::cn::aesni::Hw;
 use crate::cn::algorithm::Algorithm;
-use crate::cn::backend::Backend;
 use crate::cnr::Jitted;
 
 /// The loop's address mask and the distance between the two ways' scratchpads are written into
@@ -45,10 +44,32 @@ const _: () = {
 #[repr(C, align(16))]
 #[derive(Default)]
 struct WayRegs {
-    a: [u64; 2],
-    b: [u64; 2],
-    b1: [u64; 2],
+    v: WayVectors,
     r: [u32; 4],
+}
+
+/// The assembly finds way `i`'s state at `rdi + 64 i`.
+const _: () = assert!(core::mem::size_of::<WayRegs>() == 64);
+
+/// Variant 4's shuffle of a line's three neighbours, already read into `xmm1..xmm3` from the
+/// offsets in `$o1`, `$o2`, `$o3` (the line's ^ 0x10, 0x20, 0x30): each neighbour goes to the next
+/// one's place plus `b1`, `b` or `a`, and `c` takes the xor of all three.
+#[rustfmt::skip]
+macro_rules! cnr_chunks {
+    ($a:literal, $b:literal, $b1:literal, $c:literal, $o1:literal, $o2:literal, $o3:literal,
+     $pad:literal) => {
+        concat!(
+            "vpaddq xmm4, xmm3, ", $b1, "\n",
+            "vmovdqa [r15 + ", $o1, " + ", $pad, "], xmm4\n",
+            "vpaddq xmm4, xmm1, ", $b, "\n",
+            "vmovdqa [r15 + ", $o2, " + ", $pad, "], xmm4\n",
+            "vpaddq xmm4, xmm2, ", $a, "\n",
+            "vmovdqa [r15 + ", $o3, " + ", $pad, "], xmm4\n",
+            "vpxor xmm1, xmm1, xmm2\n",
+            "vpxor ", $c, ", ", $c, ", xmm3\n",
+            "vpxor ", $c, ", ", $c, ", xmm1\n",
+        )
+    };
 }
 
 /// First half of one way's iteration. Arguments: the way's `a`, `b`, `b1` registers, the register
@@ -73,15 +94,7 @@ macro_rules! cnr_first {
             "vmovdqa xmm2, [r15 + rdx + ", $pad, "]\n",
             "vmovdqa xmm3, [r15 + rbx + ", $pad, "]\n",
             "vaesenc ", $c, ", ", $c, ", ", $a, "\n",
-            "vpaddq xmm4, xmm3, ", $b1, "\n",
-            "vmovdqa [r15 + rcx + ", $pad, "], xmm4\n",
-            "vpaddq xmm4, xmm1, ", $b, "\n",
-            "vmovdqa [r15 + rdx + ", $pad, "], xmm4\n",
-            "vpaddq xmm4, xmm2, ", $a, "\n",
-            "vmovdqa [r15 + rbx + ", $pad, "], xmm4\n",
-            "vpxor xmm1, xmm1, xmm2\n",
-            "vpxor ", $c, ", ", $c, ", xmm3\n",
-            "vpxor ", $c, ", ", $c, ", xmm1\n",
+            cnr_chunks!($a, $b, $b1, $c, "rcx", "rdx", "rbx", $pad),
             "vpxor xmm4, ", $c, ", ", $b, "\n",
             "vmovdqa [r15 + rax + ", $pad, "], xmm4\n",
         )
@@ -141,15 +154,7 @@ macro_rules! cnr_second {
             "vmovdqa xmm1, [r15 + rcx + ", $pad, "]\n",
             "vmovdqa xmm2, [r15 + rax + ", $pad, "]\n",
             "vmovdqa xmm3, [r15 + rdx + ", $pad, "]\n",
-            "vpaddq xmm4, xmm3, ", $b1, "\n",
-            "vmovdqa [r15 + rcx + ", $pad, "], xmm4\n",
-            "vpaddq xmm4, xmm1, ", $b, "\n",
-            "vmovdqa [r15 + rax + ", $pad, "], xmm4\n",
-            "vpaddq xmm4, xmm2, ", $a, "\n",
-            "vmovdqa [r15 + rdx + ", $pad, "], xmm4\n",
-            "vpxor xmm1, xmm1, xmm2\n",
-            "vpxor ", $c, ", ", $c, ", xmm3\n",
-            "vpxor ", $c, ", ", $c, ", xmm1\n",
+            cnr_chunks!($a, $b, $b1, $c, "rcx", "rax", "rdx", $pad),
             // Store (al, ah) on the second line; the next a is that ^ the line's (changed) value.
             "mov [r15 + rbx + ", $pad, "], rsi\n",
             "mov [r15 + rbx + ", $pad, " + 8], rdi\n",
@@ -188,36 +193,12 @@ macro_rules! cnr_touch {
     };
 }
 
-/// Way `w`'s state in and out of its registers; `rdi` points at the two `WayRegs`.
-#[rustfmt::skip]
-macro_rules! cnr_load {
-    ($a:literal, $b:literal, $b1:literal, $r0:literal, $r1:literal, $r2:literal, $r3:literal,
-     $at:literal) => {
-        concat!(
-            "vmovdqa ", $a, ", [rdi + ", $at, "]\n",
-            "vmovdqa ", $b, ", [rdi + ", $at, " + 16]\n",
-            "vmovdqa ", $b1, ", [rdi + ", $at, " + 32]\n",
-            "mov ", $r0, ", [rdi + ", $at, " + 48]\n",
-            "mov ", $r1, ", [rdi + ", $at, " + 52]\n",
-            "mov ", $r2, ", [rdi + ", $at, " + 56]\n",
-            "mov ", $r3, ", [rdi + ", $at, " + 60]\n",
-        )
-    };
-}
-
-#[rustfmt::skip]
-macro_rules! cnr_store {
-    ($a:literal, $b:literal, $b1:literal, $r0:literal, $r1:literal, $r2:literal, $r3:literal,
-     $at:literal) => {
-        concat!(
-            "vmovdqa [rdi + ", $at, "], ", $a, "\n",
-            "vmovdqa [rdi + ", $at, " + 16], ", $b, "\n",
-            "vmovdqa [rdi + ", $at, " + 32], ", $b1, "\n",
-            "mov [rdi + ", $at, " + 48], ", $r0, "\n",
-            "mov [rdi + ", $at, " + 52], ", $r1, "\n",
-            "mov [rdi + ", $at, " + 56], ", $r2, "\n",
-            "mov [rdi + ", $at, " + 60], ", $r3, "\n",
-        )
+/// Way `w`'s state in (`load`) or out (`store`) of its registers; `rdi` points at the two
+/// `WayRegs`.
+macro_rules! cnr_move {
+    ($dir:ident, $a:literal, $b:literal, $b1:literal, $r0:literal, $r1:literal, $r2:literal,
+     $r3:literal, $at:literal) => {
+        asm_way_state!($dir, $at, $a, $b, $b1, $r0 @ "48", $r1 @ "52", $r2 @ "56", $r3 @ "60")
     };
 }
 
@@ -280,21 +261,26 @@ unsafe fn run_asm<const W: usize>(
     if W == 1 {
         unsafe {
             cnr_block!(regs, base, entries, iterations;
-                load: [cnr_load!("xmm8", "xmm9", "xmm10", "r8d", "r9d", "r10d", "r11d", "0"),];
+                load: [
+                    cnr_move!(load, "xmm8", "xmm9", "xmm10", "r8d", "r9d", "r10d", "r11d", "0"),
+                ];
                 body: [
                     cnr_first!("xmm8", "xmm9", "xmm10", "xmm14", "0"),
                     cnr_second!("xmm8", "xmm9", "xmm10", "xmm14",
                         "r8", "r9", "r10", "r11", "0", "8"),
                 ];
-                store: [cnr_store!("xmm8", "xmm9", "xmm10", "r8d", "r9d", "r10d", "r11d", "0"),]
+                store: [
+                    cnr_move!(store, "xmm8", "xmm9", "xmm10", "r8d", "r9d", "r10d", "r11d", "0"),
+                ]
             );
         }
     } else {
         unsafe {
             cnr_block!(regs, base, entries, iterations;
                 load: [
-                    cnr_load!("xmm8", "xmm9", "xmm10", "r8d", "r9d", "r10d", "r11d", "0"),
-                    cnr_load!("xmm11", "xmm12", "xmm13", "r12d", "r13d", "r14d", "ebp", "64"),
+                    cnr_move!(load, "xmm8", "xmm9", "xmm10", "r8d", "r9d", "r10d", "r11d", "0"),
+                    cnr_move!(load, "xmm11", "xmm12", "xmm13",
+                        "r12d", "r13d", "r14d", "ebp", "64"),
                 ];
                 body: [
                     cnr_first!("xmm8", "xmm9", "xmm10", "xmm14", "0"),
@@ -309,8 +295,9 @@ unsafe fn run_asm<const W: usize>(
                     cnr_prefetch!("xmm11", "0x200000"),
                 ];
                 store: [
-                    cnr_store!("xmm8", "xmm9", "xmm10", "r8d", "r9d", "r10d", "r11d", "0"),
-                    cnr_store!("xmm11", "xmm12", "xmm13", "r12d", "r13d", "r14d", "ebp", "64"),
+                    cnr_move!(store, "xmm8", "xmm9", "xmm10", "r8d", "r9d", "r10d", "r11d", "0"),
+                    cnr_move!(store, "xmm11", "xmm12", "xmm13",
+                        "r12d", "r13d", "r14d", "ebp", "64"),
                 ]
             );
         }
@@ -331,16 +318,13 @@ pub(super) unsafe fn run<const ID: usize, const W: usize>(
     if !p.random_math || W > 2 || W == 0 || !std::arch::is_x86_feature_detected!("avx") {
         return false;
     }
-    // The assembly finds way 1 at a fixed distance from way 0 (`hash_lanes` lays them out so).
-    if W == 2 && lanes[1].sp != lanes[0].sp.wrapping_add(p.memory) {
+    if !consecutive(lanes, p.memory) {
         return false;
     }
     let mut regs: [WayRegs; 2] = Default::default();
     for (reg, lane) in regs.iter_mut().zip(lanes.iter()) {
         *reg = WayRegs {
-            a: [lane.al, lane.ah],
-            b: Hw::halves(lane.b),
-            b1: Hw::halves(lane.b1),
+            v: WayVectors::of(lane),
             r: [lane.r[0], lane.r[1], lane.r[2], lane.r[3]],
         };
     }
@@ -356,11 +340,7 @@ pub(super) unsafe fn run<const ID: usize, const W: usize>(
         )
     };
     for (reg, lane) in regs.iter().zip(lanes.iter_mut()) {
-        lane.al = reg.a[0];
-        lane.ah = reg.a[1];
-        lane.idx = reg.a[0];
-        lane.b = Hw::from_halves(reg.b);
-        lane.b1 = Hw::from_halves(reg.b1);
+        reg.v.put(lane);
         lane.r[..4].copy_from_slice(&reg.r);
     }
     true

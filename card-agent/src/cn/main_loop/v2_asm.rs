@@ -1,5 +1,6 @@
 //! The variant-2 family's main loop (cn/2, cn/half, cn/rwz, cn/zls, cn/double, cn-pico,
-//! cn-pico/tlo, cn/upx2) in hand-written x86-64 assembly, for two and three ways on AES-NI with AVX.
+//! cn-pico/tlo, cn/upx2) in hand-written x86-64 assembly, for two and three ways on AES-NI with
+//! AVX.
 //!
 //! Why by hand: at three ways the compiled loop needs more registers than there are. LLVM spills
 //! eight values per way and iteration and spends about 94 instructions a way; here every value has
@@ -20,21 +21,21 @@
 
 use core::arch::asm;
 
-use super::{Lane, Row, SQRT_BIAS};
+use super::{consecutive, Lane, Row, WayVectors, SQRT_BIAS};
 use crate::cn::aesni::Hw;
 use crate::cn::algorithm::{Base, Heavy};
-use crate::cn::backend::Backend;
 
 /// One way's state as the assembly loads and stores it (the next address is `a`'s low word).
 #[repr(C, align(16))]
 #[derive(Default)]
 struct WayRegs {
-    a: [u64; 2],
-    b: [u64; 2],
-    b1: [u64; 2],
+    v: WayVectors,
     div: u64,
     sqrt: u64,
 }
+
+/// The assembly finds way `i`'s state at `rdi + 64 i`.
+const _: () = assert!(core::mem::size_of::<WayRegs>() == 64);
 
 /// The exponent field of 1.0, which turns the top 52 bits of `n` into the double `1 + n / 2^64`.
 static SQRT_ONE: u64 = 1023 << 52;
@@ -220,28 +221,11 @@ macro_rules! v2_fix_entry {
     };
 }
 
-/// Way `w`'s state in and out of its registers; `rdi` points at the `WayRegs`.
-#[rustfmt::skip]
+/// Way `w`'s state in (`load`) or out (`store`) of its registers; `rdi` points at the `WayRegs`.
 macro_rules! v2_move {
-    (load, $a:literal, $b:literal, $b1:literal, $c:literal, $div:literal, $sqrt:literal,
+    ($dir:ident, $a:literal, $b:literal, $b1:literal, $c:literal, $div:literal, $sqrt:literal,
      $pad:literal, $fix:literal, $back:literal, $at:literal) => {
-        concat!(
-            "vmovdqa ", $a, ", [rdi + ", $at, "]\n",
-            "vmovdqa ", $b, ", [rdi + ", $at, " + 16]\n",
-            "vmovdqa ", $b1, ", [rdi + ", $at, " + 32]\n",
-            "mov ", $div, ", [rdi + ", $at, " + 48]\n",
-            "mov ", $sqrt, ", [rdi + ", $at, " + 56]\n",
-        )
-    };
-    (store, $a:literal, $b:literal, $b1:literal, $c:literal, $div:literal, $sqrt:literal,
-     $pad:literal, $fix:literal, $back:literal, $at:literal) => {
-        concat!(
-            "vmovdqa [rdi + ", $at, "], ", $a, "\n",
-            "vmovdqa [rdi + ", $at, " + 16], ", $b, "\n",
-            "vmovdqa [rdi + ", $at, " + 32], ", $b1, "\n",
-            "mov [rdi + ", $at, " + 48], ", $div, "\n",
-            "mov [rdi + ", $at, " + 56], ", $sqrt, "\n",
-        )
+        asm_way_state!($dir, $at, $a, $b, $b1, $div @ "48", $sqrt @ "56")
     };
 }
 
@@ -414,18 +398,13 @@ pub(super) unsafe fn run<const ID: usize, const W: usize>(lanes: &mut [Lane<Hw>;
     if !plain_v2 || !(2..=3).contains(&W) || !std::arch::is_x86_feature_detected!("avx") {
         return false;
     }
-    // The assembly finds way i at i scratchpads from way 0 (`hash_lanes` lays them out so).
-    for (i, lane) in lanes.iter().enumerate() {
-        if lane.sp != lanes[0].sp.wrapping_add(i * p.memory) {
-            return false;
-        }
+    if !consecutive(lanes, p.memory) {
+        return false;
     }
     let mut regs: [WayRegs; 3] = Default::default();
     for (reg, lane) in regs.iter_mut().zip(lanes.iter()) {
         *reg = WayRegs {
-            a: [lane.al, lane.ah],
-            b: Hw::halves(lane.b),
-            b1: Hw::halves(lane.b1),
+            v: WayVectors::of(lane),
             div: lane.div,
             sqrt: lane.sqrt,
         };
@@ -435,11 +414,7 @@ pub(super) unsafe fn run<const ID: usize, const W: usize>(lanes: &mut [Lane<Hw>;
     // (checked above).
     unsafe { run_asm::<ID, W>(&mut regs, lanes[0].sp, p.iterations as usize) };
     for (reg, lane) in regs.iter().zip(lanes.iter_mut()) {
-        lane.al = reg.a[0];
-        lane.ah = reg.a[1];
-        lane.idx = reg.a[0];
-        lane.b = Hw::from_halves(reg.b);
-        lane.b1 = Hw::from_halves(reg.b1);
+        reg.v.put(lane);
         lane.div = reg.div;
         lane.sqrt = reg.sqrt;
     }
