@@ -69,14 +69,16 @@ impl WayVectors {
     }
 }
 
-/// Whether way `i`'s scratchpad starts `i * memory` bytes after way 0's, where the assembly
-/// loops look for it (`hash_lanes` lays them out so).
+/// Whether an assembly loop can take `lanes`: the CPU has AVX (the loops use its VEX forms), and
+/// way `i`'s scratchpad starts `i * memory` bytes after way 0's, where the loops look for it
+/// (`hash_lanes` lays them out so).
 #[cfg(target_arch = "x86_64")]
-fn consecutive<B: Backend + Conceal>(lanes: &[Lane<B>], memory: usize) -> bool {
-    lanes
-        .iter()
-        .enumerate()
-        .all(|(i, lane)| lane.sp == lanes[0].sp.wrapping_add(i * memory))
+fn asm_can_take<B: Backend + Conceal>(lanes: &[Lane<B>], memory: usize) -> bool {
+    std::arch::is_x86_feature_detected!("avx")
+        && lanes
+            .iter()
+            .enumerate()
+            .all(|(i, lane)| lane.sp == lanes[0].sp.wrapping_add(i * memory))
 }
 
 /// Compile-time access to one row of the property table.

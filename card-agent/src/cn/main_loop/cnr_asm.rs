@@ -28,7 +28,7 @@
 use core::arch::asm;
 use core::arch::x86_64::__m128i;
 
-use super::{consecutive, Lane, Row, WayVectors};
+use super::{asm_can_take, Lane, Row, WayVectors};
 use crate::cn::aesni::Hw;
 use crate::cn::algorithm::Algorithm;
 use crate::cnr::Jitted;
@@ -315,10 +315,7 @@ pub(super) unsafe fn run<const ID: usize, const W: usize>(
     prog: Jitted<'_>,
 ) -> bool {
     let p = Row::<ID>::P;
-    if !p.random_math || W > 2 || W == 0 || !std::arch::is_x86_feature_detected!("avx") {
-        return false;
-    }
-    if !consecutive(lanes, p.memory) {
+    if !p.random_math || W > 2 || W == 0 || !asm_can_take(lanes, p.memory) {
         return false;
     }
     let mut regs: [WayRegs; 2] = Default::default();

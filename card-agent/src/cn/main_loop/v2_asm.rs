@@ -21,7 +21,7 @@
 
 use core::arch::asm;
 
-use super::{consecutive, Lane, Row, WayVectors, SQRT_BIAS};
+use super::{asm_can_take, Lane, Row, WayVectors, SQRT_BIAS};
 use crate::cn::aesni::Hw;
 use crate::cn::algorithm::{Base, Heavy};
 
@@ -395,10 +395,7 @@ pub(super) unsafe fn run<const ID: usize, const W: usize>(lanes: &mut [Lane<Hw>;
     let p = Row::<ID>::P;
     let plain_v2 =
         p.base == Base::V2 && !p.random_math && p.heavy == Heavy::No && !p.conceal && !p.tube_aes;
-    if !plain_v2 || !(2..=3).contains(&W) || !std::arch::is_x86_feature_detected!("avx") {
-        return false;
-    }
-    if !consecutive(lanes, p.memory) {
+    if !plain_v2 || !(2..=3).contains(&W) || !asm_can_take(lanes, p.memory) {
         return false;
     }
     let mut regs: [WayRegs; 3] = Default::default();
