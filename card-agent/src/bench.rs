@@ -16,6 +16,9 @@ pub struct BenchReport {
     pub threads: usize,
     pub intensity: usize,
     pub aes: String,
+    /// Whether explode and implode ran on VAES, two AES blocks per instruction.
+    #[serde(default)]
+    pub vaes: bool,
     /// Scratchpads on huge pages, scratchpads in all.
     pub hugepages: [usize; 2],
     pub rss_bytes: u64,
@@ -128,6 +131,7 @@ pub fn run(opts: &BenchOptions) -> Result<BenchReport, BenchError> {
         threads: workers.threads(),
         intensity,
         aes: opts.aes.name().to_string(),
+        vaes: opts.aes.wide(),
         hugepages,
         rss_bytes,
         total_hs: thread_hs.iter().sum(),
@@ -153,8 +157,12 @@ impl std::fmt::Display for BenchReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         writeln!(
             f,
-            "algo {}  aes {}  threads {}  intensity {}",
-            self.algo, self.aes, self.threads, self.intensity
+            "algo {}  aes {}{}  threads {}  intensity {}",
+            self.algo,
+            self.aes,
+            if self.vaes { "+vaes" } else { "" },
+            self.threads,
+            self.intensity
         )?;
         for (i, hs) in self.thread_hs.iter().enumerate() {
             writeln!(f, "  thread {i:>3}  {hs:>10.1} H/s")?;

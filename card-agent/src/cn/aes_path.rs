@@ -35,6 +35,27 @@ impl AesPath {
         }
     }
 
+    /// Whether explode and implode run two blocks per instruction on VAES on this path here.
+    pub fn wide(self) -> bool {
+        #[cfg(target_arch = "x86_64")]
+        {
+            self == AesPath::Hardware && super::explode_vaes::available()
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            false
+        }
+    }
+
+    /// [`AesPath::name`], with `+vaes` where [`AesPath::wide`]: what start-up lines report.
+    pub fn label(self) -> &'static str {
+        if self.wide() {
+            "aes-ni+vaes"
+        } else {
+            self.name()
+        }
+    }
+
     /// Short name for logs and reports.
     pub const fn name(self) -> &'static str {
         match self {

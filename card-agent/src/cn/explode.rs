@@ -1,12 +1,12 @@
 //! Scratchpad fill from the Keccak state ("explode") and the fold back into it ("implode").
 
-use super::backend::Backend;
+use super::backend::{Backend, Soft};
 use super::keccak_state::State;
 use super::soft_aes::expand_key;
 
 /// Round keys from 32 bytes of the state starting at lane `first`.
 #[inline(always)]
-fn keys<B: Backend>(st: &State, first: usize) -> [B::V; 10] {
+pub(super) fn keys<B: Backend>(st: &State, first: usize) -> [B::V; 10] {
     let mut key = [0u8; 32];
     for (k, lane) in key.chunks_exact_mut(8).zip(&st[first..first + 4]) {
         k.copy_from_slice(&lane.to_le_bytes());
@@ -16,7 +16,7 @@ fn keys<B: Backend>(st: &State, first: usize) -> [B::V; 10] {
 
 /// The eight 16-byte blocks at state bytes 64..192.
 #[inline(always)]
-fn blocks<B: Backend>(st: &State) -> [B::V; 8] {
+pub(super) fn blocks<B: Backend>(st: &State) -> [B::V; 8] {
     core::array::from_fn(|i| B::set(st[8 + 2 * i], st[9 + 2 * i]))
 }
 
@@ -37,6 +37,82 @@ fn mix<B: Backend>(x: &mut [B::V; 8]) {
         x[i] = B::xor(x[i], x[i + 1]);
     }
     x[7] = B::xor(x[7], first);
+}
+
+/// A wider AES than the backend's one round per block for explode and implode, where the backend
+/// has one on this CPU (VAES, `explode_vaes`).
+pub(crate) trait WideFill: Backend {
+    /// Explodes every way's scratchpad and returns true, or returns false having done nothing.
+    ///
+    /// # Safety
+    /// As for [`explode`], for each way.
+    #[inline(always)]
+    unsafe fn explode_wide<const W: usize>(
+        _states: &[State; W],
+        _sps: &[*mut u8; W],
+        _memory: usize,
+        _heavy: bool,
+    ) -> bool {
+        false
+    }
+
+    /// Implodes every way's scratchpad and returns true, or returns false having done nothing.
+    ///
+    /// # Safety
+    /// As for [`implode`], for each way.
+    #[inline(always)]
+    unsafe fn implode_wide<const W: usize>(
+        _states: &mut [State; W],
+        _sps: &[*mut u8; W],
+        _memory: usize,
+        _heavy: bool,
+    ) -> bool {
+        false
+    }
+}
+
+impl WideFill for Soft {}
+
+/// Explodes every way's scratchpad: on the wide path where there is one, else way by way.
+///
+/// # Safety
+/// As for [`explode`], for each way.
+#[inline(always)]
+pub(crate) unsafe fn explode_ways<B: WideFill, const W: usize>(
+    states: &[State; W],
+    sps: &[*mut u8; W],
+    memory: usize,
+    heavy: bool,
+) {
+    // SAFETY: forwarded from the caller.
+    if unsafe { B::explode_wide(states, sps, memory, heavy) } {
+        return;
+    }
+    for (st, &sp) in states.iter().zip(sps) {
+        // SAFETY: forwarded from the caller.
+        unsafe { explode::<B>(st, sp, memory, heavy) };
+    }
+}
+
+/// Implodes every way's scratchpad, as [`explode_ways`] explodes them.
+///
+/// # Safety
+/// As for [`implode`], for each way.
+#[inline(always)]
+pub(crate) unsafe fn implode_ways<B: WideFill, const W: usize>(
+    states: &mut [State; W],
+    sps: &[*mut u8; W],
+    memory: usize,
+    heavy: bool,
+) {
+    // SAFETY: forwarded from the caller.
+    if unsafe { B::implode_wide(states, sps, memory, heavy) } {
+        return;
+    }
+    for (st, &sp) in states.iter_mut().zip(sps) {
+        // SAFETY: forwarded from the caller.
+        unsafe { implode::<B>(st, sp, memory, heavy) };
+    }
 }
 
 /// Fills `memory` bytes at `sp` with the AES stream seeded by the state.

@@ -6,7 +6,7 @@
 use super::aes_path::AesPath;
 use super::algorithm::{Algorithm, Base, Heavy};
 use super::backend::Soft;
-use super::explode::{explode, implode};
+use super::explode::{explode_ways, implode_ways, WideFill};
 use super::finalize::finalize;
 use super::keccak_state::{absorb, State};
 use super::main_loop::{run, AsmLoop, Lane, Row};
@@ -71,7 +71,7 @@ pub const fn window_ways(algo: Algorithm) -> usize {
 }
 
 #[inline(always)]
-unsafe fn hash_lanes<B: AsmLoop, const ID: usize, const W: usize>(
+unsafe fn hash_lanes<B: AsmLoop + WideFill, const ID: usize, const W: usize>(
     inputs: &[&[u8]],
     base: *mut u8,
     prog: &RandomProgram,
@@ -84,17 +84,15 @@ unsafe fn hash_lanes<B: AsmLoop, const ID: usize, const W: usize>(
     // SAFETY: the caller hands us `W` consecutive scratchpads from `base`.
     let sps: [*mut u8; W] = core::array::from_fn(|i| unsafe { base.add(i * p.memory) });
     let mut states: [State; W] = core::array::from_fn(|i| absorb(inputs[i]));
-    for (st, &sp) in states.iter().zip(&sps) {
-        // SAFETY: the caller hands us scratchpads of `p.memory` bytes.
-        unsafe { explode::<B>(st, sp, p.memory, heavy) };
-    }
+    // SAFETY: the caller hands us scratchpads of `p.memory` bytes.
+    unsafe { explode_ways::<B, W>(&states, &sps, p.memory, heavy) };
     let mut lanes: [Lane<B>; W] =
         core::array::from_fn(|i| Lane::new::<ID>(&states[i], inputs[i], sps[i]));
     // SAFETY: as above.
     unsafe { run::<B, ID, W>(&mut lanes, prog) };
-    for ((st, &sp), o) in states.iter_mut().zip(&sps).zip(out.iter_mut()) {
-        // SAFETY: as above.
-        unsafe { implode::<B>(st, sp, p.memory, heavy) };
+    // SAFETY: as above.
+    unsafe { implode_ways::<B, W>(&mut states, &sps, p.memory, heavy) };
+    for (st, o) in states.iter_mut().zip(out.iter_mut()) {
         *o = finalize(st);
     }
 }

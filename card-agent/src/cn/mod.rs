@@ -8,6 +8,8 @@ mod backend;
 mod conceal;
 mod error;
 mod explode;
+#[cfg(target_arch = "x86_64")]
+mod explode_vaes;
 mod finalize;
 mod hasher;
 pub mod keccak_state;

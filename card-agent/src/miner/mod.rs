@@ -65,7 +65,7 @@ pub async fn run_async(
     info!(
         "phirig-agent {} aes {} pools {}",
         env!("CARGO_PKG_VERSION"),
-        config.workers.aes.name(),
+        config.workers.aes.label(),
         config.client.pools.len()
     );
     let journal = match &config.journal {

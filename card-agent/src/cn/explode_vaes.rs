@@ -1,0 +1,328 @@
+//! Explode and implode on VAES: two AES blocks per `vaesenc`, on CPUs that have it (Ice Lake, Zen 3 and later).
+//!
+//! Explode and implode run ten AES rounds on every 16 bytes of the scratchpad, several times the
+//! main loop's AES work (one round per iteration, and an iteration covers 32 bytes of reads). On
+//! AES-NI they are bound by `aesenc` throughput. With VAES, one 256-bit `vaesenc` rounds two
+//! blocks at the cost of one, so the eight blocks of a way ride in four registers: block `2j` in
+//! the low lane of register `j`, block `2j + 1` in the high one. Loads and stores move 32 bytes
+//! at a time too. Two ways go through together, so that eight independent rounds are in flight,
+//! as many as the 128-bit path has with one way.
+//!
+//! Chosen at run time per hash ([`ready`]); the result is bit-for-bit the AES-NI path's
+//! (`tests` check both, and `scripts/test.sh` runs them under `qemu-x86_64 -cpu max` where this
+//! CPU has no VAES).
+
+use core::arch::x86_64::*;
+
+use super::aesni::Hw;
+use super::backend::Backend;
+use super::explode::{blocks, keys, WideFill};
+use super::keccak_state::State;
+
+/// Whether explode and implode take this path here: VAES with AVX2 (and, in tests, not turned off
+/// with [`NARROW_ONLY`]).
+pub(crate) fn ready() -> bool {
+    #[cfg(test)]
+    if NARROW_ONLY.get() {
+        return false;
+    }
+    available()
+}
+
+/// Whether the CPU has what this path needs.
+pub(crate) fn available() -> bool {
+    is_x86_feature_detected!("vaes")
+        && is_x86_feature_detected!("avx2")
+        && is_x86_feature_detected!("aes")
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Set by tests on their own thread to run the 128-bit explode and implode for comparison.
+    pub(crate) static NARROW_ONLY: core::cell::Cell<bool> = const { core::cell::Cell::new(false) };
+}
+
+/// A way's eight blocks, two per register.
+type Blocks = [__m256i; 4];
+/// A way's ten round keys, each in both lanes.
+type Keys = [__m256i; 10];
+
+#[inline(always)]
+fn wide_keys(st: &State, first: usize) -> Keys {
+    // SAFETY: AVX2 is enabled in every function this is inlined into (see `explode_n`).
+    keys::<Hw>(st, first).map(|k| unsafe { _mm256_broadcastsi128_si256(k) })
+}
+
+#[inline(always)]
+fn wide_blocks(st: &State) -> Blocks {
+    let b = blocks::<Hw>(st);
+    // SAFETY: AVX is enabled in every function this is inlined into.
+    core::array::from_fn(|j| unsafe { _mm256_set_m128i(b[2 * j + 1], b[2 * j]) })
+}
+
+/// Writes the blocks back to state bytes 64..192.
+#[inline(always)]
+fn put_blocks(st: &mut State, x: &Blocks) {
+    for (j, v) in x.iter().enumerate() {
+        // SAFETY: AVX2 is enabled in every function this is inlined into.
+        let (lo, hi) = unsafe {
+            (
+                _mm256_castsi256_si128(*v),
+                _mm256_extracti128_si256::<1>(*v),
+            )
+        };
+        st[8 + 4 * j] = Hw::lo(lo);
+        st[9 + 4 * j] = Hw::hi(lo);
+        st[10 + 4 * j] = Hw::lo(hi);
+        st[11 + 4 * j] = Hw::hi(hi);
+    }
+}
+
+#[inline(always)]
+fn ten_rounds<const N: usize>(x: &mut [Blocks; N], k: &[Keys; N]) {
+    for r in 0..10 {
+        for (xw, kw) in x.iter_mut().zip(k) {
+            for v in xw.iter_mut() {
+                // SAFETY: VAES is enabled in every function this is inlined into.
+                *v = unsafe { _mm256_aesenc_epi128(*v, kw[r]) };
+            }
+        }
+    }
+}
+
+/// The heavy variants' `x[i] ^= x[i + 1]` (and `x[7] ^= x[0]`), with the neighbours one lane
+/// along: register `j`'s high lane and register `j + 1`'s low one.
+#[inline(always)]
+fn mix<const N: usize>(x: &mut [Blocks; N]) {
+    for xw in x.iter_mut() {
+        // SAFETY: AVX2 is enabled in every function this is inlined into.
+        let next: Blocks = core::array::from_fn(|j| unsafe {
+            _mm256_permute2x128_si256::<0x21>(xw[j], xw[(j + 1) % 4])
+        });
+        for (v, n) in xw.iter_mut().zip(next) {
+            // SAFETY: as above.
+            *v = unsafe { _mm256_xor_si256(*v, n) };
+        }
+    }
+}
+
+/// Explodes `N` ways at once.
+///
+/// # Safety
+/// The CPU has VAES and AVX2 ([`available`]); each `sps[w]` is 32-byte aligned and valid for
+/// `memory` bytes of writes; `memory` is a multiple of 128.
+#[target_feature(enable = "aes,avx,avx2,vaes")]
+unsafe fn explode_n<const N: usize>(
+    sts: [&State; N],
+    sps: [*mut u8; N],
+    memory: usize,
+    heavy: bool,
+) {
+    let k: [Keys; N] = core::array::from_fn(|w| wide_keys(sts[w], 0));
+    let mut x: [Blocks; N] = core::array::from_fn(|w| wide_blocks(sts[w]));
+    if heavy {
+        for _ in 0..16 {
+            ten_rounds(&mut x, &k);
+            mix(&mut x);
+        }
+    }
+    let mut off = 0;
+    while off < memory {
+        ten_rounds(&mut x, &k);
+        for (xw, &sp) in x.iter().zip(&sps) {
+            for (j, v) in xw.iter().enumerate() {
+                // SAFETY: off + 32 j + 32 <= off + 128 <= memory, aligned as sp is.
+                unsafe { _mm256_store_si256(sp.add(off + 32 * j) as *mut __m256i, *v) };
+            }
+        }
+        off += 128;
+    }
+}
+
+/// Implodes `N` ways at once.
+///
+/// # Safety
+/// As for [`explode_n`], for reads.
+#[target_feature(enable = "aes,avx,avx2,vaes")]
+unsafe fn implode_n<const N: usize>(
+    mut sts: [&mut State; N],
+    sps: [*const u8; N],
+    memory: usize,
+    heavy: bool,
+) {
+    let k: [Keys; N] = core::array::from_fn(|w| wide_keys(sts[w], 4));
+    let mut x: [Blocks; N] = core::array::from_fn(|w| wide_blocks(sts[w]));
+    let passes = if heavy { 2 } else { 1 };
+    for _ in 0..passes {
+        let mut off = 0;
+        while off < memory {
+            for (xw, &sp) in x.iter_mut().zip(&sps) {
+                for (j, v) in xw.iter_mut().enumerate() {
+                    // SAFETY: as in `explode_n`: inside the scratchpad and aligned.
+                    let m = unsafe { _mm256_load_si256(sp.add(off + 32 * j) as *const __m256i) };
+                    *v = _mm256_xor_si256(*v, m);
+                }
+            }
+            ten_rounds(&mut x, &k);
+            if heavy {
+                mix(&mut x);
+            }
+            off += 128;
+        }
+    }
+    if heavy {
+        for _ in 0..16 {
+            ten_rounds(&mut x, &k);
+            mix(&mut x);
+        }
+    }
+    for (st, xw) in sts.iter_mut().zip(&x) {
+        put_blocks(st, xw);
+    }
+}
+
+impl WideFill for Hw {
+    #[inline(always)]
+    unsafe fn explode_wide<const W: usize>(
+        states: &[State; W],
+        sps: &[*mut u8; W],
+        memory: usize,
+        heavy: bool,
+    ) -> bool {
+        if !ready() {
+            return false;
+        }
+        for (st, sp) in states.chunks(2).zip(sps.chunks(2)) {
+            // SAFETY: `ready` checked the CPU; the caller vouches for the scratchpads.
+            match (st, sp) {
+                ([a, b], &[pa, pb]) => unsafe { explode_n::<2>([a, b], [pa, pb], memory, heavy) },
+                ([a], &[pa]) => unsafe { explode_n::<1>([a], [pa], memory, heavy) },
+                _ => unreachable!("chunks of the same length"),
+            }
+        }
+        true
+    }
+
+    #[inline(always)]
+    unsafe fn implode_wide<const W: usize>(
+        states: &mut [State; W],
+        sps: &[*mut u8; W],
+        memory: usize,
+        heavy: bool,
+    ) -> bool {
+        if !ready() {
+            return false;
+        }
+        for (st, sp) in states.chunks_mut(2).zip(sps.chunks(2)) {
+            // SAFETY: `ready` checked the CPU; the caller vouches for the scratchpads.
+            match (st, sp) {
+                ([a, b], &[pa, pb]) => unsafe {
+                    implode_n::<2>([a, b], [pa.cast_const(), pb.cast_const()], memory, heavy)
+                },
+                ([a], &[pa]) => unsafe { implode_n::<1>([a], [pa.cast_const()], memory, heavy) },
+                _ => unreachable!("chunks of the same length"),
+            }
+        }
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cn::explode::{explode_ways, implode_ways};
+    use crate::cn::keccak_state::absorb;
+
+    /// Whether to run: on a CPU with VAES, always; without, the test passes only if nobody
+    /// expected VAES (`scripts/test.sh` sets `PHIRIG_EXPECT_VAES=1` for its run under
+    /// `qemu-x86_64 -cpu max`, so there it cannot pass by skipping).
+    pub(crate) fn vaes_here() -> bool {
+        if available() {
+            return true;
+        }
+        assert!(
+            std::env::var_os("PHIRIG_EXPECT_VAES").is_none(),
+            "PHIRIG_EXPECT_VAES is set but this CPU has no VAES and AVX2"
+        );
+        eprintln!("skipped: no VAES here (scripts/test.sh runs this under qemu-x86_64 -cpu max)");
+        false
+    }
+
+    /// 64-byte aligned scratchpad memory for `W` ways of `memory` bytes.
+    struct Pads {
+        buf: Vec<u8>,
+        start: usize,
+    }
+
+    impl Pads {
+        fn new(ways: usize, memory: usize) -> Pads {
+            let buf = vec![0u8; ways * memory + 64];
+            let start = buf.as_ptr().align_offset(64);
+            Pads { buf, start }
+        }
+
+        fn ptrs<const W: usize>(&mut self, memory: usize) -> [*mut u8; W] {
+            let base = self.buf[self.start..].as_mut_ptr();
+            // SAFETY: `new` sized the buffer for W pads after the aligned start.
+            core::array::from_fn(|i| unsafe { base.add(i * memory) })
+        }
+    }
+
+    /// Explode, a scribble on each pad (as the main loop would leave it), and implode, on the
+    /// chosen path; returns the pads and the final states.
+    fn round_trip<const W: usize>(
+        memory: usize,
+        heavy: bool,
+        narrow: bool,
+    ) -> (Vec<u8>, Vec<State>) {
+        let mut states: [State; W] =
+            core::array::from_fn(|i| absorb(format!("way {i} of {W}, {memory}").as_bytes()));
+        let mut pads = Pads::new(W, memory);
+        let sps = pads.ptrs::<W>(memory);
+        NARROW_ONLY.set(narrow);
+        // SAFETY: AES-NI and SSE4.1 are checked by the caller; the pads are W aligned regions
+        // of `memory` bytes.
+        unsafe { explode_ways::<Hw, W>(&states, &sps, memory, heavy) };
+        for (i, &sp) in sps.iter().enumerate() {
+            for j in 0..memory / 4096 {
+                // SAFETY: inside pad i.
+                unsafe { *sp.add(j * 4096 + (i * 977 + j * 131) % 4096) ^= 0x5a };
+            }
+        }
+        // SAFETY: as above.
+        unsafe { implode_ways::<Hw, W>(&mut states, &sps, memory, heavy) };
+        NARROW_ONLY.set(false);
+        let start = pads.start;
+        (
+            pads.buf[start..start + W * memory].to_vec(),
+            states.to_vec(),
+        )
+    }
+
+    fn check<const W: usize>(memory: usize, heavy: bool) {
+        let wide = round_trip::<W>(memory, heavy, false);
+        let narrow = round_trip::<W>(memory, heavy, true);
+        assert!(
+            wide.0 == narrow.0,
+            "{W} ways, {memory} bytes, heavy {heavy}: pads differ"
+        );
+        assert_eq!(
+            wide.1, narrow.1,
+            "{W} ways, {memory} bytes, heavy {heavy}: states differ"
+        );
+        // The comparison means something only if the pads were written at all.
+        assert!(wide.0.iter().filter(|&&b| b != 0).count() > W * memory / 2);
+    }
+
+    #[test]
+    fn vaes_explode_and_implode_match_aes_ni_at_one_to_three_ways() {
+        if !vaes_here() {
+            return;
+        }
+        for heavy in [false, true] {
+            check::<1>(64 << 10, heavy);
+            check::<2>(64 << 10, heavy);
+            check::<3>(128 << 10, heavy);
+        }
+    }
+}
