@@ -153,14 +153,25 @@ pub fn current_rss() -> u64 {
         .map_or(0, |kb| kb * 1024)
 }
 
+impl BenchReport {
+    /// The AES path as start-up lines name it: `aes`, with `+vaes` where explode and implode ran
+    /// on VAES.
+    pub fn aes_label(&self) -> String {
+        if self.vaes {
+            format!("{}+vaes", self.aes)
+        } else {
+            self.aes.clone()
+        }
+    }
+}
+
 impl std::fmt::Display for BenchReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         writeln!(
             f,
-            "algo {}  aes {}{}  threads {}  intensity {}",
+            "algo {}  aes {}  threads {}  intensity {}",
             self.algo,
-            self.aes,
-            if self.vaes { "+vaes" } else { "" },
+            self.aes_label(),
             self.threads,
             self.intensity
         )?;
@@ -175,5 +186,32 @@ impl std::fmt::Display for BenchReport {
             "  huge pages {pct}% {got}/{all}   rss {:.1} MiB",
             self.rss_bytes as f64 / (1 << 20) as f64
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What an agent from before the `vaes` field printed: the host must still read it.
+    const OLD_JSON: &str = r#"{"algo":"cn/2","threads":2,"intensity":3,"aes":"aes-ni",
+        "hugepages":[6,6],"rss_bytes":4400000,"total_hs":140.5,"thread_hs":[70.0,70.5]}"#;
+
+    #[test]
+    fn a_report_without_the_vaes_field_still_parses_and_vaes_shows_in_the_label() {
+        let mut r: BenchReport = serde_json::from_str(OLD_JSON).expect("old report");
+        assert!(!r.vaes);
+        assert_eq!(r.aes_label(), "aes-ni");
+        assert!(r
+            .to_string()
+            .starts_with("algo cn/2  aes aes-ni  threads 2"));
+        r.vaes = true;
+        assert_eq!(r.aes_label(), "aes-ni+vaes");
+        assert!(r
+            .to_string()
+            .starts_with("algo cn/2  aes aes-ni+vaes  threads 2"));
+        let back: BenchReport =
+            serde_json::from_str(&serde_json::to_string(&r).expect("json")).expect("round trip");
+        assert_eq!(back, r);
     }
 }

@@ -121,7 +121,7 @@ pub fn render(results: &[(String, Result<BenchReport, String>)]) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{:<12} {:>10} {:>8} {:>9} {:>10} {:>7}",
+        "{:<12} {:>10} {:>8} {:>9} {:>10} {:>11}",
         "card", "H/s", "threads", "intensity", "huge pages", "aes"
     );
     let mut total = 0.0;
@@ -132,8 +132,13 @@ pub fn render(results: &[(String, Result<BenchReport, String>)]) -> String {
                 let pages = format!("{}/{}", b.hugepages[0], b.hugepages[1]);
                 let _ = writeln!(
                     out,
-                    "{:<12} {:>10.1} {:>8} {:>9} {:>10} {:>7}",
-                    name, b.total_hs, b.threads, b.intensity, pages, b.aes
+                    "{:<12} {:>10.1} {:>8} {:>9} {:>10} {:>11}",
+                    name,
+                    b.total_hs,
+                    b.threads,
+                    b.intensity,
+                    pages,
+                    b.aes_label()
                 );
             }
             Err(e) => {

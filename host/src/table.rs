@@ -38,7 +38,7 @@ pub fn render(snap: &RigSnapshot, pool: &str) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{:<18} {:>9} {:>9} {:>9} {:>6} {:>5} {:>5} {:>6} {:>5} {:>7} {:>7} {:>5} {:>16}  status",
+        "{:<18} {:>9} {:>9} {:>9} {:>6} {:>5} {:>5} {:>6} {:>5} {:>7} {:>11} {:>5} {:>16}  status",
         "card",
         "H/s 10s",
         "60s",
@@ -67,7 +67,7 @@ pub fn render(snap: &RigSnapshot, pool: &str) -> String {
         };
         let _ = writeln!(
             out,
-            "{:<18} {:>9} {:>9} {:>9} {:>6} {:>5} {:>5} {:>6} {:>5} {:>7} {:>7} {:>5} {:>16}  {}",
+            "{:<18} {:>9} {:>9} {:>9} {:>6} {:>5} {:>5} {:>6} {:>5} {:>7} {:>11} {:>5} {:>16}  {}",
             c.name,
             rate(c.hashrate[0]),
             rate(c.hashrate[1]),

@@ -265,5 +265,11 @@ mod tests {
         assert_eq!(r.is_ok(), AesPath::hardware_available());
         assert_eq!(AesPath::Hardware.name(), "aes-ni");
         assert_eq!(AesPath::Software.name(), "soft");
+        // The software path never takes VAES; the hardware one says so when it does.
+        assert!(!AesPath::Software.wide());
+        assert_eq!(AesPath::Software.label(), "soft");
+        let wide = AesPath::Hardware.wide();
+        assert_eq!(AesPath::Hardware.label() == "aes-ni+vaes", wide);
+        assert_eq!(AesPath::Hardware.label() == "aes-ni", !wide);
     }
 }

@@ -474,14 +474,14 @@ fn prepare(index: usize, shared: &Shared, algo: Algorithm, log: &mut WorkerLog) 
             {
                 let mut info = lock(&shared.threads[index].info);
                 info.algo = Some(algo.to_string());
-                info.aes = Some(aes.name());
+                info.aes = Some(aes.label());
                 info.intensity = ways;
                 info.pages = pages.clone();
             }
             let _ = shared.notes.send(WorkerNote::Ready {
                 thread: index,
                 algo,
-                aes: aes.name(),
+                aes: aes.label(),
                 intensity: ways,
                 pages,
             });
