@@ -57,6 +57,8 @@ pub struct BenchOptions {
     pub intensity: PerAlgo,
     pub seconds: f64,
     pub aes: AesPath,
+    /// Whether explode and implode may use VAES (`--no-vaes` says no).
+    pub vaes: bool,
     pub pages: PagePolicy,
 }
 
@@ -67,6 +69,7 @@ pub fn run(opts: &BenchOptions) -> Result<BenchReport, BenchError> {
         threads: opts.threads,
         intensity: opts.intensity,
         aes: opts.aes,
+        vaes: opts.vaes,
         pages: opts.pages,
         ..WorkerConfig::default()
     };

@@ -39,6 +39,9 @@ pub struct HashArgs {
     /// Force the portable software AES path.
     #[arg(long)]
     pub no_aesni: bool,
+    /// Keep explode and implode on AES-NI where the CPU has VAES.
+    #[arg(long)]
+    pub no_vaes: bool,
     /// Input bytes in hex.
     pub input: String,
 }
@@ -60,6 +63,9 @@ pub struct BenchArgs {
     pub seconds: f64,
     #[arg(long)]
     pub no_aesni: bool,
+    /// Keep explode and implode on AES-NI where the CPU has VAES (for comparison).
+    #[arg(long)]
+    pub no_vaes: bool,
     /// Do not use huge pages (for comparison).
     #[arg(long)]
     pub no_hugepages: bool,
@@ -112,6 +118,9 @@ pub struct MineArgs {
     pub config: Option<PathBuf>,
     #[arg(long)]
     pub no_aesni: bool,
+    /// Keep explode and implode on AES-NI where the CPU has VAES.
+    #[arg(long)]
+    pub no_vaes: bool,
     #[arg(long)]
     pub no_hugepages: bool,
     /// HTTP API address (127.0.0.1 by default; the card's own address in rig mode).

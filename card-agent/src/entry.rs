@@ -34,6 +34,7 @@ fn hash(args: &HashArgs) -> Result<(), String> {
             "{algo} needs --height (the block height seeds its random program)"
         ));
     }
+    AesPath::allow_vaes(!args.no_vaes);
     let out = cn::hash(
         algo,
         aes_path(args.no_aesni),
@@ -75,6 +76,7 @@ fn run_bench(args: &BenchArgs) -> Result<(), String> {
         intensity: args.intensity.unwrap_or_default(),
         seconds: args.seconds,
         aes: aes_path(args.no_aesni),
+        vaes: !args.no_vaes,
         pages,
     })
     .map_err(|e| e.to_string())?;

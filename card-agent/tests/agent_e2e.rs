@@ -436,6 +436,7 @@ fn bench_json_has_every_key_and_bounded_rss() {
         "threads",
         "intensity",
         "aes",
+        "vaes",
         "hugepages",
         "rss_bytes",
         "total_hs",
@@ -444,6 +445,7 @@ fn bench_json_has_every_key_and_bounded_rss() {
         assert!(r.get(k).is_some(), "missing {k}: {r}");
     }
     assert_eq!(r["algo"], ALGO);
+    assert_eq!(r["vaes"], phirig_agent::cn::AesPath::Hardware.wide(), "{r}");
     assert_eq!(r["threads"], 1);
     assert!(r["total_hs"].as_f64() > Some(0.0), "{r}");
     assert_eq!(r["thread_hs"].as_array().map(Vec::len), Some(1));
@@ -455,6 +457,26 @@ fn bench_json_has_every_key_and_bounded_rss() {
         rss <= scratchpads + (32 << 20),
         "RSS {rss} > scratchpads {scratchpads} + 32 MiB"
     );
+
+    // `--no-vaes` keeps explode and implode on AES-NI, and the report says so.
+    let (status, out, err) = run_agent(
+        &[
+            "bench",
+            "--algo",
+            ALGO,
+            "--seconds",
+            "0.5",
+            "--threads",
+            "1",
+            "--json",
+            "--no-vaes",
+        ],
+        Duration::from_secs(120),
+    );
+    assert!(status.success(), "{err}");
+    let r: Value = serde_json::from_str(out.trim()).expect("bench output is JSON");
+    assert_eq!(r["vaes"], false, "{r}");
+    assert!(r["total_hs"].as_f64() > Some(0.0), "{r}");
 }
 
 /// The same miner from an xmrig-style `-c config.json` (pools[], cpu{}, http{} with a restricted

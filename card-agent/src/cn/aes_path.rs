@@ -35,16 +35,26 @@ impl AesPath {
         }
     }
 
-    /// Whether explode and implode run two blocks per instruction on VAES on this path here.
+    /// Whether explode and implode run two blocks per instruction on VAES on this path here
+    /// (the CPU has it and [`AesPath::allow_vaes`] did not refuse it).
     pub fn wide(self) -> bool {
         #[cfg(target_arch = "x86_64")]
         {
-            self == AesPath::Hardware && super::explode_vaes::available()
+            self == AesPath::Hardware && super::explode_vaes::in_use()
         }
         #[cfg(not(target_arch = "x86_64"))]
         {
             false
         }
+    }
+
+    /// Allows (the default) or refuses VAES for explode and implode, for the whole process:
+    /// `--no-vaes` and `"cpu": {"vaes": false}`, for comparing or working around it.
+    pub fn allow_vaes(allowed: bool) {
+        #[cfg(target_arch = "x86_64")]
+        super::explode_vaes::set_allowed(allowed);
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = allowed;
     }
 
     /// [`AesPath::name`], with `+vaes` where [`AesPath::wide`]: what start-up lines report.

@@ -13,20 +13,35 @@
 //! CPU has no VAES).
 
 use core::arch::x86_64::*;
+use core::sync::atomic::{AtomicBool, Ordering};
 
 use super::aesni::Hw;
 use super::backend::Backend;
 use super::explode::{blocks, keys, WideFill};
 use super::keccak_state::State;
 
-/// Whether explode and implode take this path here: VAES with AVX2 (and, in tests, not turned off
-/// with [`NARROW_ONLY`]).
+/// Whether explode and implode take this path here: VAES with AVX2, not turned off with
+/// [`set_allowed`] (`--no-vaes`, `cpu.vaes`), and, in tests, not with [`NARROW_ONLY`].
 pub(crate) fn ready() -> bool {
     #[cfg(test)]
     if NARROW_ONLY.get() {
         return false;
     }
-    available()
+    in_use()
+}
+
+/// Whether the CPU has VAES and it is allowed: what hashes use outside tests.
+pub(crate) fn in_use() -> bool {
+    !REFUSED.load(Ordering::Relaxed) && available()
+}
+
+/// Set by `--no-vaes` (or `"cpu": {"vaes": false}`): explode and implode stay on AES-NI. The
+/// result is the same bit for bit either way, so hashes in flight may see it change.
+static REFUSED: AtomicBool = AtomicBool::new(false);
+
+/// Allows or refuses the VAES path for the whole process.
+pub(crate) fn set_allowed(allowed: bool) {
+    REFUSED.store(!allowed, Ordering::Relaxed);
 }
 
 /// Whether the CPU has what this path needs.

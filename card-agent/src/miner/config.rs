@@ -69,6 +69,8 @@ pub struct CpuSection {
     pub enabled: Option<bool>,
     pub huge_pages: Option<bool>,
     pub hw_aes: Option<bool>,
+    /// phirig extension: `false` keeps explode and implode on AES-NI where the CPU has VAES.
+    pub vaes: Option<bool>,
     /// phirig extension: thread count and intensity, a number for every algorithm or a map
     /// `{"default": 2, "cn/r": 1}` (xmrig keeps them in per-algorithm profiles).
     #[serde(deserialize_with = "cpu_threads")]
@@ -343,6 +345,7 @@ impl MinerConfig {
             } else {
                 AesPath::Software
             },
+            vaes: !args.no_vaes && file.cpu.vaes != Some(false),
             pages: if huge {
                 PagePolicy::default()
             } else {
@@ -423,6 +426,7 @@ impl MinerConfig {
                 "enabled": true,
                 "huge-pages": self.workers.pages != PagePolicy::normal_only(),
                 "hw-aes": self.workers.aes != AesPath::Software,
+                "vaes": self.workers.vaes,
                 "threads": self.workers.threads,
                 "intensity": self.workers.intensity,
             },
@@ -508,6 +512,7 @@ impl ReloadPlan {
                 c.workers.threads,
                 c.workers.intensity,
                 c.workers.aes,
+                c.workers.vaes,
                 c.workers.pages,
             )
         };
@@ -610,6 +615,34 @@ mod tests {
             MinerConfig::resolve(&a).expect("config").client.pools[0].user,
             "override"
         );
+    }
+
+    #[test]
+    fn vaes_is_on_unless_the_flag_or_the_file_says_no_and_a_change_restarts_the_workers() {
+        let mut a = args();
+        let on = MinerConfig::resolve(&a).expect("config");
+        assert!(on.workers.vaes);
+        assert_eq!(on.to_json()["cpu"]["vaes"], true);
+        a.no_vaes = true;
+        let off = MinerConfig::resolve(&a).expect("config");
+        assert!(!off.workers.vaes);
+        assert!(ReloadPlan::between(&on, &off).workers);
+        assert!(!ReloadPlan::between(&off, &off).workers);
+
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("config.json");
+        std::fs::write(
+            &path,
+            r#"{"pools":[{"url":"127.0.0.1:1","user":"w"}],"cpu":{"vaes":false}}"#,
+        )
+        .expect("write");
+        let from_file = MinerConfig::resolve(&MineArgs {
+            config: Some(path),
+            ..Default::default()
+        })
+        .expect("config");
+        assert!(!from_file.workers.vaes);
+        assert_eq!(from_file.to_json()["cpu"]["vaes"], false);
     }
 
     #[test]

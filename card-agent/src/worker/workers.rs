@@ -26,6 +26,8 @@ pub struct WorkerConfig {
     pub threads: PerAlgo,
     pub intensity: PerAlgo,
     pub aes: AesPath,
+    /// Whether explode and implode may use VAES (applied process-wide when the threads start).
+    pub vaes: bool,
     pub pin: bool,
     pub pages: PagePolicy,
     /// How long an idle worker sleeps between looks at the job slot.
@@ -45,6 +47,7 @@ impl Default for WorkerConfig {
             threads: PerAlgo::default(),
             intensity: PerAlgo::default(),
             aes: AesPath::detect(),
+            vaes: true,
             pin: true,
             pages: PagePolicy::default(),
             idle_poll: Duration::from_millis(5),
@@ -316,6 +319,7 @@ fn launch(
     previous: Option<&Shared>,
     job: Option<Arc<ActiveJob>>,
 ) -> (Arc<Shared>, Vec<JoinHandle<()>>) {
+    AesPath::allow_vaes(config.vaes);
     let topology = Topology::detect();
     let running = threads_for(&config, &topology, algo);
     let kept = previous.map_or(0, |p| p.threads.len());
