@@ -49,14 +49,15 @@ pub(crate) const fn kernel_ways(algo: Algorithm) -> usize {
 /// for cn/0 and cn/1, about 90 for the variant-2 family (shuffle, division and square root)
 /// and about 160 for cn/r (its random program runs in the loop; two ways still overlap one
 /// way's program with the other's reads); the heavy variants put a 64-bit division on the
-/// address chain. Measured on a 2-vCPU Cascade Lake VM (one thread, best of four or five
-/// alternating runs, H/s at 1/2/3 ways): cn/0 45/69/85, cn/2 45/69/87, cn/half -/117/135,
-/// cn-heavy/0 28/27, cn-pico 1149/1127/1061/1105 at 2 to 5; cn/r, medians of six: 41.9/57.2/43.9.
+/// address chain, and take the two ways their 4 MiB pads allow. Measured on a 2-vCPU Cascade
+/// Lake VM (one thread, best of four or five alternating runs, H/s at 1/2/3 ways): cn/0
+/// 45/69/85, cn/2 45/69/87, cn/half -/117/135, cn-pico 1149/1127/1061/1105 at 2 to 5; cn/r,
+/// medians of six: 41.9/57.2/43.9. The heavy variants measured 28/27 in a quiet spell before the
+/// compiled loop deferred its second read (session 6); since, two ways against one measured
+/// 1.53 (cn-heavy/0, 8 rounds paired), 1.48 (xhv) and 1.40 (tube, 6 rounds each), in contention.
 pub const fn window_ways(algo: Algorithm) -> usize {
     let p = algo.props();
-    let w = if !matches!(p.heavy, Heavy::No) {
-        1
-    } else if p.random_math {
+    let w = if p.random_math {
         2
     } else if matches!(p.base, Base::V2) {
         3

@@ -274,7 +274,7 @@ mod tests {
         assert_eq!(plan(&big_l2, Cn0).intensity, 3);
         assert_eq!(plan(&big_l2, Cn2).intensity, 3);
         assert_eq!(plan(&big_l2, CnPico).intensity, 3);
-        assert_eq!(plan(&big_l2, CnHeavy0).intensity, 1);
+        assert_eq!(plan(&big_l2, CnHeavy0).intensity, 2);
         assert_eq!(plan(&big_l2, CnHeavy0).threads, 2);
     }
 
