@@ -134,9 +134,12 @@ pub const MAX_INTENSITY: usize = 5;
 /// kernel's out-of-order window allow ([`window_ways`]); no more threads than the L3 can feed
 /// (xmrig's rule: the scratchpads should fit the last level).
 ///
-/// Pads that fit the core's L2: up to three L2s' worth (the reads of a few ways overlap well
-/// there). Larger pads: the share of the L3 each core gets, when there is an L3; without one
-/// (a Xeon Phi's tiles) one hash, because each extra pad only adds misses to memory.
+/// Pads that fit the core's L2: three L2s' worth (the reads of a few ways overlap well there),
+/// or as many as the core's share of the L3 holds where that is more. Larger pads: that share
+/// of the L3, when there is an L3; without one (a Xeon Phi's tiles) one hash, because each extra
+/// pad only adds misses to memory. The lite variants' 1 MiB pads show why the L3 counts for
+/// pads that fit the L2 too: five ways against three measured 1.19 (cn-lite/0) and 1.28
+/// (cn-lite/1) paired, one thread, on the VM below.
 ///
 /// Measured on a 2-vCPU Cascade Lake VM (1 MiB L2 per core, 35.75 MiB L3): cn/0 on 2 MiB pads
 /// ran 45, 69 and 85 H/s at one, two and three ways on one thread; an earlier measurement under
@@ -147,7 +150,8 @@ pub fn plan(topo: &Topology, algo: Algorithm) -> ThreadPlan {
     let intensity = if topo.l2_bytes == 0 {
         1
     } else if pad <= topo.l2_bytes {
-        (3 * topo.l2_bytes / pad).clamp(1, widest)
+        let l3_share = topo.l3_bytes / (topo.cores().max(1) * pad);
+        (3 * topo.l2_bytes / pad).max(l3_share).clamp(1, widest)
     } else if topo.l3_bytes > 0 {
         (topo.l3_bytes / (topo.cores().max(1) * pad)).clamp(1, widest)
     } else {
@@ -218,8 +222,8 @@ mod tests {
         let plans = [
             (CnUpx2, 2, 3),   // 128 KiB, variant 2: the window's three, not the L2's 24
             (CnPico, 2, 3),   // 256 KiB, variant 2
-            (CnLite1, 2, 3),  // 1 MiB: three L2s' worth
-            (CnLite0, 2, 3),  // the same for variant 0
+            (CnLite1, 2, 4),  // 1 MiB: each core's 4 MiB share of the L3 holds four
+            (CnLite0, 2, 4),  // the same for variant 0
             (Cn0, 2, 2),      // 2 MiB: each core's 4 MiB share of the L3 holds two
             (Cn2, 2, 2),      // the same for variant 2
             (CnR, 2, 2),      // cn/r's random program leaves room for two
@@ -251,6 +255,16 @@ mod tests {
         assert_eq!(plan(&server, CnCcx).intensity, 3);
         assert_eq!(plan(&server, CnHalf).intensity, 3);
         assert_eq!(plan(&server, CnR).intensity, 2);
+        // ... and the lite variants' 1 MiB pads the five their kernel interleaves.
+        assert_eq!(
+            plan(&server, CnLite0),
+            ThreadPlan {
+                threads: 2,
+                intensity: 5
+            }
+        );
+        assert_eq!(plan(&server, CnLite1).intensity, 5);
+        assert_eq!(plan(&server, CnPico).intensity, 3);
         // L2 unknown: one way.
         let no_l2 = Topology {
             l2_bytes: 0,
