@@ -1,4 +1,4 @@
-//! Explode and implode on VAES: two AES blocks per `vaesenc`, on CPUs that have it (Ice Lake, Zen 3 and later).
+//! Explode and implode on VAES (Ice Lake, Zen 3 and later): two AES blocks per `vaesenc`.
 //!
 //! Explode and implode run ten AES rounds on every 16 bytes of the scratchpad, several times the
 //! main loop's AES work (one round per iteration, and an iteration covers 32 bytes of reads). On
