@@ -130,7 +130,7 @@ fn check_file(text: &str, aes: AesPath) -> usize {
 }
 
 #[test]
-fn cryptonight_vectors_hardware_aes() {
+fn cryptonight_vectors_hardware_aes_and_vaes() {
     if !paths().contains(&AesPath::Hardware) {
         return;
     }

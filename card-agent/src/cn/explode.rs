@@ -120,7 +120,7 @@ pub(crate) unsafe fn implode_ways<B: WideFill, const W: usize>(
 /// # Safety
 /// `sp` must be 16-byte aligned and valid for `memory` bytes of writes; `memory` a multiple of 128.
 #[inline(always)]
-pub(crate) unsafe fn explode<B: Backend>(st: &State, sp: *mut u8, memory: usize, heavy: bool) {
+unsafe fn explode<B: Backend>(st: &State, sp: *mut u8, memory: usize, heavy: bool) {
     let k = keys::<B>(st, 0);
     let mut x = blocks::<B>(st);
     if heavy {
@@ -145,12 +145,7 @@ pub(crate) unsafe fn explode<B: Backend>(st: &State, sp: *mut u8, memory: usize,
 /// # Safety
 /// As for [`explode`], for reads.
 #[inline(always)]
-pub(crate) unsafe fn implode<B: Backend>(
-    st: &mut State,
-    sp: *const u8,
-    memory: usize,
-    heavy: bool,
-) {
+unsafe fn implode<B: Backend>(st: &mut State, sp: *const u8, memory: usize, heavy: bool) {
     let k = keys::<B>(st, 4);
     let mut x = blocks::<B>(st);
     let passes = if heavy { 2 } else { 1 };

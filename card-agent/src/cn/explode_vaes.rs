@@ -8,7 +8,7 @@
 //! at a time too. Two ways go through together, so that eight independent rounds are in flight,
 //! as many as the 128-bit path has with one way.
 //!
-//! Chosen at run time per hash ([`ready`]); the result is bit-for-bit the AES-NI path's
+//! Chosen at run time per hash ([`in_use`]); the result is bit-for-bit the AES-NI path's
 //! (`tests` check both, and `scripts/test.sh` runs them under `qemu-x86_64 -cpu max` where this
 //! CPU has no VAES).
 
@@ -21,17 +21,13 @@ use super::explode::{blocks, keys, WideFill};
 use super::keccak_state::State;
 
 /// Whether explode and implode take this path here: VAES with AVX2, not turned off with
-/// [`set_allowed`] (`--no-vaes`, `cpu.vaes`), and, in tests, not with [`NARROW_ONLY`].
-pub(crate) fn ready() -> bool {
+/// [`set_allowed`] (`--no-vaes`, `cpu.vaes`), and, in tests, not on a thread that set
+/// [`NARROW_ONLY`].
+pub(crate) fn in_use() -> bool {
     #[cfg(test)]
     if NARROW_ONLY.get() {
         return false;
     }
-    in_use()
-}
-
-/// Whether the CPU has VAES and it is allowed: what hashes use outside tests.
-pub(crate) fn in_use() -> bool {
     !REFUSED.load(Ordering::Relaxed) && available()
 }
 
@@ -161,7 +157,7 @@ unsafe fn explode_n<const N: usize>(
 #[target_feature(enable = "aes,avx,avx2,vaes")]
 unsafe fn implode_n<const N: usize>(
     mut sts: [&mut State; N],
-    sps: [*const u8; N],
+    sps: [*mut u8; N],
     memory: usize,
     heavy: bool,
 ) {
@@ -204,11 +200,11 @@ impl WideFill for Hw {
         memory: usize,
         heavy: bool,
     ) -> bool {
-        if !ready() {
+        if !in_use() {
             return false;
         }
         for (st, sp) in states.chunks(2).zip(sps.chunks(2)) {
-            // SAFETY: `ready` checked the CPU; the caller vouches for the scratchpads.
+            // SAFETY: `in_use` checked the CPU; the caller vouches for the scratchpads.
             match (st, sp) {
                 ([a, b], &[pa, pb]) => unsafe { explode_n::<2>([a, b], [pa, pb], memory, heavy) },
                 ([a], &[pa]) => unsafe { explode_n::<1>([a], [pa], memory, heavy) },
@@ -225,16 +221,14 @@ impl WideFill for Hw {
         memory: usize,
         heavy: bool,
     ) -> bool {
-        if !ready() {
+        if !in_use() {
             return false;
         }
         for (st, sp) in states.chunks_mut(2).zip(sps.chunks(2)) {
-            // SAFETY: `ready` checked the CPU; the caller vouches for the scratchpads.
+            // SAFETY: `in_use` checked the CPU; the caller vouches for the scratchpads.
             match (st, sp) {
-                ([a, b], &[pa, pb]) => unsafe {
-                    implode_n::<2>([a, b], [pa.cast_const(), pb.cast_const()], memory, heavy)
-                },
-                ([a], &[pa]) => unsafe { implode_n::<1>([a], [pa.cast_const()], memory, heavy) },
+                ([a, b], &[pa, pb]) => unsafe { implode_n::<2>([a, b], [pa, pb], memory, heavy) },
+                ([a], &[pa]) => unsafe { implode_n::<1>([a], [pa], memory, heavy) },
                 _ => unreachable!("chunks of the same length"),
             }
         }
