@@ -79,9 +79,7 @@ if grep -qw vaes /proc/cpuinfo; then
 elif qemu_ok; then
   say "VAES explode/implode under qemu-x86_64 -cpu max"
   export PHIRIG_EXPECT_VAES=1 CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUNNER="qemu-x86_64 -cpu max"
-  # The same targets as above, filtered to the tests named for VAES. Part of the workspace
-  # still rebuilds here (45 s on the development VM): the deploy tests' own
-  # `cargo build -p phirig-agent` leaves those units stale for this invocation.
+  # The same targets as above, filtered to the tests named for VAES: nothing rebuilds.
   cargo test --workspace --all-targets --no-fail-fast -- vaes || rc=$?
 else
   say "no VAES here and no QEMU 10 or later (installed only as root): VAES path not tested"

@@ -103,6 +103,11 @@ fn find_or_build_agent() -> PathBuf {
     cmd.current_dir(&workspace)
         .args(["build", "-q", "-p", "phirig-agent", "--bin", "phirig-agent"])
         .env("CARGO_TARGET_DIR", &target_dir);
+    for (name, _) in std::env::vars_os() {
+        if name.to_str().is_some_and(is_per_package_cargo_var) {
+            cmd.env_remove(name);
+        }
+    }
     if profile_dir.file_name().is_some_and(|n| n == "release") {
         cmd.arg("--release");
     }
@@ -119,6 +124,24 @@ fn find_or_build_agent() -> PathBuf {
     }
     assert!(agent.is_file(), "{} missing after build", agent.display());
     agent
+}
+
+/// The variables cargo sets for this test process about its own package (`CARGO_MANIFEST_DIR`,
+/// `CARGO_PKG_NAME`, ...). A nested cargo must not inherit them: build scripts that declare
+/// `rerun-if-env-changed` on them (ring's does) would record this package's values, and the next
+/// `cargo test` of the workspace would rebuild them and everything above them (about 1.5 min).
+fn is_per_package_cargo_var(name: &str) -> bool {
+    const EXACT: [&str; 8] = [
+        "CARGO_MANIFEST_DIR",
+        "CARGO_MANIFEST_PATH",
+        "CARGO_MANIFEST_LINKS",
+        "CARGO_CRATE_NAME",
+        "CARGO_BIN_NAME",
+        "CARGO_PRIMARY_PACKAGE",
+        "CARGO_TARGET_TMPDIR",
+        "CARGO_RUSTC_CURRENT_DIR",
+    ];
+    EXACT.contains(&name) || name.starts_with("CARGO_PKG_") || name.starts_with("CARGO_BIN_EXE_")
 }
 
 /// Why the namespace tests cannot run here, if they cannot.
