@@ -5,8 +5,9 @@
 //! AES-NI they are bound by `aesenc` throughput. With VAES, one 256-bit `vaesenc` rounds two
 //! blocks at the cost of one, so the eight blocks of a way ride in four registers: block `2j` in
 //! the low lane of register `j`, block `2j + 1` in the high one. Loads and stores move 32 bytes
-//! at a time too. Two ways go through together, so that eight independent rounds are in flight,
-//! as many as the 128-bit path has with one way.
+//! at a time too. Two ways go through together (three where the count is odd), so that eight
+//! or more independent rounds are in flight, at least as many as the 128-bit path has with one
+//! way.
 //!
 //! Chosen at run time per hash ([`in_use`]); the result is bit-for-bit the AES-NI path's
 //! (`tests` check both, and `scripts/test.sh` runs them under `qemu-x86_64 -cpu max` where this
@@ -192,6 +193,19 @@ unsafe fn implode_n<const N: usize>(
     }
 }
 
+/// How many of `left` ways go through together next: pairs, but three first where the count is
+/// odd, so that no way runs alone (one way keeps only four rounds in flight, half what `vaesenc`
+/// can issue) unless it is the only one.
+const fn group(left: usize) -> usize {
+    if left % 2 == 1 && left >= 3 {
+        3
+    } else if left >= 2 {
+        2
+    } else {
+        1
+    }
+}
+
 impl WideFill for Hw {
     #[inline(always)]
     unsafe fn explode_wide<const W: usize>(
@@ -203,13 +217,20 @@ impl WideFill for Hw {
         if !in_use() {
             return false;
         }
-        for (st, sp) in states.chunks(2).zip(sps.chunks(2)) {
+        let mut rest: (&[State], &[*mut u8]) = (states, sps);
+        while !rest.0.is_empty() {
+            let n = group(rest.0.len());
+            let ((st, more), (sp, more_sp)) = (rest.0.split_at(n), rest.1.split_at(n));
             // SAFETY: `in_use` checked the CPU; the caller vouches for the scratchpads.
             match (st, sp) {
+                ([a, b, c], &[pa, pb, pc]) => unsafe {
+                    explode_n::<3>([a, b, c], [pa, pb, pc], memory, heavy)
+                },
                 ([a, b], &[pa, pb]) => unsafe { explode_n::<2>([a, b], [pa, pb], memory, heavy) },
                 ([a], &[pa]) => unsafe { explode_n::<1>([a], [pa], memory, heavy) },
-                _ => unreachable!("chunks of the same length"),
+                _ => unreachable!("groups of one to three, split alike"),
             }
+            rest = (more, more_sp);
         }
         true
     }
@@ -224,13 +245,20 @@ impl WideFill for Hw {
         if !in_use() {
             return false;
         }
-        for (st, sp) in states.chunks_mut(2).zip(sps.chunks(2)) {
+        let mut rest: (&mut [State], &[*mut u8]) = (states, sps);
+        while !rest.0.is_empty() {
+            let n = group(rest.0.len());
+            let ((st, more), (sp, more_sp)) = (rest.0.split_at_mut(n), rest.1.split_at(n));
             // SAFETY: `in_use` checked the CPU; the caller vouches for the scratchpads.
             match (st, sp) {
+                ([a, b, c], &[pa, pb, pc]) => unsafe {
+                    implode_n::<3>([a, b, c], [pa, pb, pc], memory, heavy)
+                },
                 ([a, b], &[pa, pb]) => unsafe { implode_n::<2>([a, b], [pa, pb], memory, heavy) },
                 ([a], &[pa]) => unsafe { implode_n::<1>([a], [pa], memory, heavy) },
-                _ => unreachable!("chunks of the same length"),
+                _ => unreachable!("groups of one to three, split alike"),
             }
+            rest = (more, more_sp);
         }
         true
     }
@@ -324,7 +352,7 @@ mod tests {
     }
 
     #[test]
-    fn vaes_explode_and_implode_match_aes_ni_at_one_to_three_ways() {
+    fn vaes_explode_and_implode_match_aes_ni_at_one_to_five_ways() {
         if !vaes_here() {
             return;
         }
@@ -332,6 +360,23 @@ mod tests {
             check::<1>(64 << 10, heavy);
             check::<2>(64 << 10, heavy);
             check::<3>(128 << 10, heavy);
+            check::<4>(64 << 10, heavy);
+            check::<5>(64 << 10, heavy);
         }
+    }
+
+    #[test]
+    fn ways_go_in_pairs_and_a_three_never_alone() {
+        for ways in 1..=5 {
+            let (mut left, mut groups) = (ways, Vec::new());
+            while left > 0 {
+                groups.push(group(left));
+                left -= group(left);
+            }
+            assert_eq!(groups.iter().sum::<usize>(), ways);
+            assert!(ways == 1 || !groups.contains(&1), "{ways}: {groups:?}");
+        }
+        assert_eq!(group(5), 3);
+        assert_eq!(group(4), 2);
     }
 }
