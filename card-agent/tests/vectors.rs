@@ -68,9 +68,10 @@ fn paths() -> Vec<AesPath> {
     }
 }
 
-/// Ways to check for an algorithm: 1, 2 and the widest the kernel interleaves.
+/// Ways to check for an algorithm: 1 and 2, 3 (the widest the assembly loops take) and the
+/// widest the kernel interleaves.
 fn ways_for(algo: Algorithm) -> Vec<usize> {
-    let mut ways = vec![1, 2, interleave_limit(algo.scratchpad_bytes())];
+    let mut ways = vec![1, 2, 3, interleave_limit(algo.scratchpad_bytes())];
     ways.dedup();
     ways
 }

@@ -6,6 +6,7 @@
 use super::aes_path::AesPath;
 use super::algorithm::{Algorithm, Base, Heavy};
 use super::backend::Soft;
+use super::core_window::CoreWindow;
 use super::explode::{explode_ways, implode_ways, WideFill};
 use super::finalize::finalize;
 use super::keccak_state::{absorb, State};
@@ -21,16 +22,15 @@ use super::random_math::RandomProgram;
 pub(crate) type KernelFn =
     unsafe fn(inputs: &[&[u8]], base: *mut u8, prog: &RandomProgram, out: &mut [[u8; 32]]);
 
-/// Most hashes one kernel interleaves for a scratchpad of `bytes`. The loop is bound by the
-/// latency of its dependent scratchpad reads (L2 or L3) and of the division/square-root chain,
-/// so more independent ways fill the wait: small scratchpads gain up to 5, 2 MiB ones up to 3
-/// (their reads mostly miss a 1 MiB L2, and three pads per core still fit a server L3), the
-/// 4 MiB heavy ones 2. More ways than that run out of registers.
+/// Most hashes one kernel interleaves for a scratchpad of `bytes`: five up to 2 MiB, two for
+/// the 4 MiB heavy pads. The loop is bound by the latency of its dependent scratchpad reads (L2
+/// or L3) and of the division/square-root chain, so more independent ways fill the wait, as far
+/// as the core's out-of-order window reaches ([`window_ways`] says how far that is) and the
+/// caches hold the pads. Past three ways the compiled loop spills to the stack, and a wide core
+/// still gains: on Zen 5, cn/0 ran 69/115/158/182/210 H/s at one to five ways on one thread.
 pub const fn interleave_limit(bytes: usize) -> usize {
-    if bytes <= 1 << 20 {
+    if bytes <= 2 << 20 {
         5
-    } else if bytes <= 2 << 20 {
-        3
     } else {
         2
     }
@@ -41,28 +41,50 @@ pub(crate) const fn kernel_ways(algo: Algorithm) -> usize {
     interleave_limit(algo.scratchpad_bytes())
 }
 
-/// Most ways worth interleaving for `algo` on one core, whatever the caches allow.
+/// Most ways worth interleaving for `algo` on one core of class `window`, whatever the caches
+/// allow.
 ///
-/// Interleaving pays only while the core's out-of-order window (about 220 micro-ops and a
-/// scheduler of about 100 on a Skylake-class server core) holds an iteration of every way at
-/// once, since each way's next read waits on its last. One iteration is about 30 instructions
-/// for cn/0 and cn/1, about 90 for the variant-2 family (shuffle, division and square root)
-/// and about 160 for cn/r (its random program runs in the loop; two ways still overlap one
-/// way's program with the other's reads); the heavy variants put a 64-bit division on the
-/// address chain, and take the two ways their 4 MiB pads allow. Measured on a 2-vCPU Cascade
-/// Lake VM (one thread, best of four or five alternating runs, H/s at 1/2/3 ways): cn/0
-/// 45/69/85, cn/2 45/69/87, cn/half -/117/135, cn-pico 1149/1127/1061/1105 at 2 to 5; cn/r,
-/// medians of six: 41.9/57.2/43.9. The heavy variants measured 28/27 in a quiet spell before the
-/// compiled loop deferred its second read (session 6); since, two ways against one measured
-/// 1.53 (cn-heavy/0, 8 rounds paired), 1.48 (xhv) and 1.40 (tube, 6 rounds each), in contention.
-pub const fn window_ways(algo: Algorithm) -> usize {
+/// Interleaving pays only while the core's out-of-order window holds an iteration of every way
+/// at once, since each way's next read waits on its last. One iteration is about 30
+/// instructions for cn/0 and cn/1, about 90 for the variant-2 family (shuffle, division and
+/// square root) and about 160 for cn/r (its random program runs in the loop).
+///
+/// [`CoreWindow::Standard`] (about 220 micro-ops of window and a scheduler of about 100 on a
+/// Skylake-class server core) was measured on a 2-vCPU Cascade Lake VM (one thread, best of four
+/// or five alternating runs, H/s at 1/2/3 ways): cn/0 45/69/85, cn/2 45/69/87, cn/half
+/// -/117/135, cn-pico 1149/1127/1061/1105 at 2 to 5; cn/r, medians of six: 41.9/57.2/43.9; the
+/// heavy variants two ways against one 1.53 (cn-heavy/0, 8 rounds paired), 1.48 (xhv) and 1.40
+/// (tube). So: cn/r two ways, the variant-2 family three, the others three for 2 MiB pads and
+/// two for 4 MiB ones, five for smaller pads.
+///
+/// [`CoreWindow::Wide`] (Zen 5's 448 micro-ops) was measured on a 2-vCPU EPYC VM whose L3
+/// other tenants share (medians of three or four alternating rounds, H/s at one to five ways).
+/// One thread, quiet: cn/0 69/115/158/182/210, cn-pico 1018/1763/2521/2964/3070, cn/r
+/// 66/93/111/64/48. One thread, busier: five ways of 2 MiB against three 1.34, 0.96, 0.94, 1.31
+/// paired (cn/0, cn/1, cn/ccx, cn/fast), four 1.21, 1.09, 0.97, 1.20; for the variant-2 family
+/// (cn/2, cn/double, cn/zls, cn/rwz, cn/half) four 1.03, 0.92, 1.12, 0.99, 1.15 and five as low
+/// as 0.48 (at about 90 instructions a way, five of its iterations overflow the window). Two
+/// threads against two ways: cn/0 1.37/1.60/1.65 at three to five, cn/r 1.17 at three,
+/// cn-pico 1.43/1.67/1.73, and the heavy variants' 4 MiB pads 0.71 at three (a 3-way kernel,
+/// since removed: 24 MiB of pads is more than the neighbours leave of the L3); two threads,
+/// four ways against three, six rounds: cn/0 1.09, cn/fast 1.05, cn/xao 1.06, and cn/ccx 0.80
+/// (0.47 in four rounds before), whose concealing float work lengthens its iteration as the
+/// variant-2 family's does. So: five for pads up to 1 MiB, four for the other 2 MiB ones,
+/// three for cn/ccx, for the variant-2 family's 2 MiB pads and for cn/r, two for the heavy
+/// variants.
+pub const fn window_ways(algo: Algorithm, window: CoreWindow) -> usize {
     let p = algo.props();
-    let w = if p.random_math {
-        2
-    } else if matches!(p.base, Base::V2) {
-        3
-    } else {
-        kernel_ways(algo)
+    let bytes = algo.scratchpad_bytes();
+    let w = match window {
+        CoreWindow::Standard if p.random_math => 2,
+        CoreWindow::Standard if matches!(p.base, Base::V2) => 3,
+        CoreWindow::Standard if bytes > 2 << 20 => 2,
+        CoreWindow::Standard if bytes > 1 << 20 => 3,
+        CoreWindow::Wide if p.random_math => 3,
+        CoreWindow::Wide if bytes > 2 << 20 => 2,
+        CoreWindow::Wide if bytes > 1 << 20 && (matches!(p.base, Base::V2) || p.conceal) => 3,
+        CoreWindow::Wide if bytes > 1 << 20 => 4,
+        CoreWindow::Standard | CoreWindow::Wide => 5,
     };
     if w < kernel_ways(algo) {
         w
@@ -131,18 +153,11 @@ fn pick<const ID: usize, const W: usize>(aes: AesPath) -> Option<KernelFn> {
 }
 
 macro_rules! table {
-    ($algo:expr, $aes:expr, $w:expr; two: $($two:ident),*; three: $($three:ident),*;
-     five: $($five:ident),*) => {
+    ($algo:expr, $aes:expr, $w:expr; two: $($two:ident),*; five: $($five:ident),*) => {
         match $algo {
             $(Algorithm::$two => match $w {
                 1 => pick::<{ Algorithm::$two as usize }, 1>($aes),
                 2 => pick::<{ Algorithm::$two as usize }, 2>($aes),
-                _ => None,
-            },)*
-            $(Algorithm::$three => match $w {
-                1 => pick::<{ Algorithm::$three as usize }, 1>($aes),
-                2 => pick::<{ Algorithm::$three as usize }, 2>($aes),
-                3 => pick::<{ Algorithm::$three as usize }, 3>($aes),
                 _ => None,
             },)*
             $(Algorithm::$five => match $w {
@@ -161,8 +176,8 @@ macro_rules! table {
 pub(crate) fn kernel(algo: Algorithm, aes: AesPath, ways: usize) -> Option<KernelFn> {
     table!(algo, aes, ways;
         two: CnHeavy0, CnHeavyTube, CnHeavyXhv;
-        three: Cn0, Cn1, Cn2, CnR, CnFast, CnHalf, CnXao, CnRto, CnRwz, CnZls, CnDouble, CnCcx;
-        five: CnLite0, CnLite1, CnPico, CnPicoTlo, CnUpx2)
+        five: Cn0, Cn1, Cn2, CnR, CnFast, CnHalf, CnXao, CnRto, CnRwz, CnZls, CnDouble, CnCcx,
+            CnLite0, CnLite1, CnPico, CnPicoTlo, CnUpx2)
 }
 
 #[cfg(test)]
@@ -177,6 +192,36 @@ mod tests {
             }
             assert!(kernel(algo, AesPath::Software, kernel_ways(algo) + 1).is_none());
             assert!(kernel(algo, AesPath::Software, 0).is_none());
+        }
+    }
+
+    #[test]
+    fn windows_cap_the_ways_per_core_class() {
+        use Algorithm::*;
+        // (algorithm, standard, wide): the measured best on each class (see `window_ways`).
+        let rows = [
+            (Cn0, 3, 4),
+            (Cn1, 3, 4),
+            (CnCcx, 3, 3),
+            (CnFast, 3, 4),
+            (Cn2, 3, 3),
+            (CnHalf, 3, 3),
+            (CnDouble, 3, 3),
+            (CnR, 2, 3),
+            (CnLite1, 5, 5),
+            (CnPico, 3, 5),
+            (CnUpx2, 3, 5),
+            (CnHeavy0, 2, 2),
+            (CnHeavyXhv, 2, 2),
+        ];
+        for (algo, standard, wide) in rows {
+            assert_eq!(window_ways(algo, CoreWindow::Standard), standard, "{algo}");
+            assert_eq!(window_ways(algo, CoreWindow::Wide), wide, "{algo}");
+        }
+        for algo in Algorithm::ALL {
+            for window in [CoreWindow::Standard, CoreWindow::Wide] {
+                assert!(window_ways(algo, window) <= kernel_ways(algo), "{algo}");
+            }
         }
     }
 }

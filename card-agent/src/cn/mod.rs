@@ -6,6 +6,7 @@ mod aesni;
 mod algorithm;
 mod backend;
 mod conceal;
+mod core_window;
 mod error;
 mod explode;
 #[cfg(target_arch = "x86_64")]
@@ -20,6 +21,7 @@ mod soft_aes;
 
 pub use aes_path::AesPath;
 pub use algorithm::{Algorithm, Base, Heavy, Props, MAX_INPUT_LEN, V1_MIN_INPUT_LEN};
+pub use core_window::CoreWindow;
 pub use error::KernelError;
 pub use hasher::{hash, CnHasher, MAX_WAYS};
 pub use keccak_state::keccak256;

@@ -270,6 +270,7 @@ fn cpu_info() -> Value {
         "64_bit": cfg!(target_pointer_width = "64"),
         "l2": topo.l2_bytes,
         "l3": topo.l3_bytes,
+        "window": topo.window.name(),
         "cores": topo.cores(),
         "threads": topo.logical_cpus,
         "arch": std::env::consts::ARCH,

@@ -63,9 +63,10 @@ pub async fn run_async(
 ) -> Result<(), MinerError> {
     let (tx, notes) = tokio::sync::mpsc::unbounded_channel();
     info!(
-        "phirig-agent {} aes {} pools {}",
+        "phirig-agent {} aes {} core window {} pools {}",
         env!("CARGO_PKG_VERSION"),
         config.workers.aes.label(),
+        crate::cn::CoreWindow::detect().name(),
         config.client.pools.len()
     );
     let journal = match &config.journal {
