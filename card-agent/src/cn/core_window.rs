@@ -98,26 +98,21 @@ mod tests {
 
     #[test]
     fn only_measured_cores_are_wide() {
-        assert_eq!(
-            CoreWindow::from_cpuid(b"AuthenticAMD", 0x1a),
-            CoreWindow::Wide
-        );
-        assert_eq!(
-            CoreWindow::from_cpuid(b"AuthenticAMD", 0x19),
-            CoreWindow::Standard
-        );
-        assert_eq!(
-            CoreWindow::from_cpuid(b"GenuineIntel", 6),
-            CoreWindow::Standard
-        );
-        assert_eq!(
-            CoreWindow::from_cpuid(b"HygonGenuine", 0x18),
-            CoreWindow::Standard
-        );
-        assert_eq!(
-            CoreWindow::from_cpuid(b"GenuineIntel", 0x1a),
-            CoreWindow::Standard
-        );
+        use CoreWindow::{Standard, Wide};
+        let rows: [(&[u8; 12], u32, CoreWindow); 5] = [
+            (b"AuthenticAMD", 0x1a, Wide),     // Zen 5
+            (b"AuthenticAMD", 0x19, Standard), // Zen 3 and 4: not measured
+            (b"GenuineIntel", 6, Standard),
+            (b"HygonGenuine", 0x18, Standard),
+            (b"GenuineIntel", 0x1a, Standard), // the family alone is not enough
+        ];
+        for (vendor, family, window) in rows {
+            assert_eq!(
+                CoreWindow::from_cpuid(vendor, family),
+                window,
+                "{family:#x}"
+            );
+        }
     }
 
     #[test]
