@@ -138,10 +138,5 @@ mod tests {
         };
         assert_eq!(String::from_utf8_lossy(&v), vendor);
         assert_eq!(f, family);
-        assert_eq!(
-            CoreWindow::detect(),
-            CoreWindow::from_cpuid(&v, f),
-            "detect() agrees with the table"
-        );
     }
 }

@@ -14,6 +14,7 @@
 //! CPU has no VAES).
 
 use core::arch::x86_64::*;
+use core::ops::Range;
 use core::sync::atomic::{AtomicBool, Ordering};
 
 use super::aesni::Hw;
@@ -193,17 +194,19 @@ unsafe fn implode_n<const N: usize>(
     }
 }
 
-/// How many of `left` ways go through together next: pairs, but three first where the count is
-/// odd, so that no way runs alone (one way keeps only four rounds in flight, half what `vaesenc`
-/// can issue) unless it is the only one.
-const fn group(left: usize) -> usize {
-    if left % 2 == 1 && left >= 3 {
+/// The ways that go through together, in order: pairs, but three first where the count is odd,
+/// so that no way runs alone (one way keeps only four rounds in flight, half what `vaesenc` can
+/// issue) unless it is the only one.
+fn groups(ways: usize) -> impl Iterator<Item = Range<usize>> {
+    let first = if ways % 2 == 1 && ways >= 3 {
         3
-    } else if left >= 2 {
-        2
     } else {
-        1
-    }
+        ways.min(2)
+    };
+    let rest = (first..ways).step_by(2).map(move |i| i..(i + 2).min(ways));
+    core::iter::once(0..first)
+        .filter(|g| !g.is_empty())
+        .chain(rest)
 }
 
 impl WideFill for Hw {
@@ -217,12 +220,9 @@ impl WideFill for Hw {
         if !in_use() {
             return false;
         }
-        let mut rest: (&[State], &[*mut u8]) = (states, sps);
-        while !rest.0.is_empty() {
-            let n = group(rest.0.len());
-            let ((st, more), (sp, more_sp)) = (rest.0.split_at(n), rest.1.split_at(n));
+        for g in groups(W) {
             // SAFETY: `in_use` checked the CPU; the caller vouches for the scratchpads.
-            match (st, sp) {
+            match (&states[g.clone()], &sps[g]) {
                 ([a, b, c], &[pa, pb, pc]) => unsafe {
                     explode_n::<3>([a, b, c], [pa, pb, pc], memory, heavy)
                 },
@@ -230,7 +230,6 @@ impl WideFill for Hw {
                 ([a], &[pa]) => unsafe { explode_n::<1>([a], [pa], memory, heavy) },
                 _ => unreachable!("groups of one to three, split alike"),
             }
-            rest = (more, more_sp);
         }
         true
     }
@@ -245,12 +244,9 @@ impl WideFill for Hw {
         if !in_use() {
             return false;
         }
-        let mut rest: (&mut [State], &[*mut u8]) = (states, sps);
-        while !rest.0.is_empty() {
-            let n = group(rest.0.len());
-            let ((st, more), (sp, more_sp)) = (rest.0.split_at_mut(n), rest.1.split_at(n));
+        for g in groups(W) {
             // SAFETY: `in_use` checked the CPU; the caller vouches for the scratchpads.
-            match (st, sp) {
+            match (&mut states[g.clone()], &sps[g]) {
                 ([a, b, c], &[pa, pb, pc]) => unsafe {
                     implode_n::<3>([a, b, c], [pa, pb, pc], memory, heavy)
                 },
@@ -258,7 +254,6 @@ impl WideFill for Hw {
                 ([a], &[pa]) => unsafe { implode_n::<1>([a], [pa], memory, heavy) },
                 _ => unreachable!("groups of one to three, split alike"),
             }
-            rest = (more, more_sp);
         }
         true
     }
@@ -367,16 +362,19 @@ mod tests {
 
     #[test]
     fn ways_go_in_pairs_and_a_three_never_alone() {
+        let split = |ways| groups(ways).map(|g| g.len()).collect::<Vec<_>>();
+        assert_eq!(split(1), [1]);
+        assert_eq!(split(2), [2]);
+        assert_eq!(split(3), [3]);
+        assert_eq!(split(4), [2, 2]);
+        assert_eq!(split(5), [3, 2]);
         for ways in 1..=5 {
-            let (mut left, mut groups) = (ways, Vec::new());
-            while left > 0 {
-                groups.push(group(left));
-                left -= group(left);
-            }
-            assert_eq!(groups.iter().sum::<usize>(), ways);
-            assert!(ways == 1 || !groups.contains(&1), "{ways}: {groups:?}");
+            // In order and without gaps: the groups tile 0..ways.
+            let ends: Vec<usize> = groups(ways).map(|g| g.end).collect();
+            let starts: Vec<usize> = groups(ways).map(|g| g.start).collect();
+            assert_eq!(starts[0], 0);
+            assert_eq!(starts[1..], ends[..ends.len() - 1]);
+            assert_eq!(ends.last(), Some(&ways));
         }
-        assert_eq!(group(5), 3);
-        assert_eq!(group(4), 2);
     }
 }

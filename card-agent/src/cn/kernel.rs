@@ -63,7 +63,7 @@ pub(crate) const fn kernel_ways(algo: Algorithm) -> usize {
 /// 66/93/111/64/48. One thread, busier: five ways of 2 MiB against three 1.34, 0.96, 0.94, 1.31
 /// paired (cn/0, cn/1, cn/ccx, cn/fast), four 1.21, 1.09, 0.97, 1.20; for the variant-2 family
 /// (cn/2, cn/double, cn/zls, cn/rwz, cn/half) four 1.03, 0.92, 1.12, 0.99, 1.15 and five as low
-/// as 0.48 (at about 90 instructions a way, five of its iterations overflow the window). Two
+/// as 0.48 (likely the window: at about 90 instructions a way, five iterations fill it). Two
 /// threads against two ways: cn/0 1.37/1.60/1.65 at three to five, cn/r 1.17 at three,
 /// cn-pico 1.43/1.67/1.73, and the heavy variants' 4 MiB pads 0.71 at three (a 3-way kernel,
 /// since removed: 24 MiB of pads is more than the neighbours leave of the L3); two threads,
@@ -75,13 +75,11 @@ pub(crate) const fn kernel_ways(algo: Algorithm) -> usize {
 pub const fn window_ways(algo: Algorithm, window: CoreWindow) -> usize {
     let p = algo.props();
     let bytes = algo.scratchpad_bytes();
+    // The heavy variants' two is their kernel's width, which caps every class below.
     let w = match window {
         CoreWindow::Standard if p.random_math => 2,
-        CoreWindow::Standard if matches!(p.base, Base::V2) => 3,
-        CoreWindow::Standard if bytes > 2 << 20 => 2,
-        CoreWindow::Standard if bytes > 1 << 20 => 3,
+        CoreWindow::Standard if matches!(p.base, Base::V2) || bytes > 1 << 20 => 3,
         CoreWindow::Wide if p.random_math => 3,
-        CoreWindow::Wide if bytes > 2 << 20 => 2,
         CoreWindow::Wide if bytes > 1 << 20 && (matches!(p.base, Base::V2) || p.conceal) => 3,
         CoreWindow::Wide if bytes > 1 << 20 => 4,
         CoreWindow::Standard | CoreWindow::Wide => 5,
