@@ -2,8 +2,8 @@
 //! code against the interpreter it falls back to.
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use phirig_agent::cnr::Program;
 use phirig_benches::CN_R_HEIGHT;
+use phirig_kernel::cnr::Program;
 
 fn cnr_program(c: &mut Criterion) {
     let compiled = Program::generate(CN_R_HEIGHT);

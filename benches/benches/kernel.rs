@@ -3,9 +3,9 @@
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion, SamplingMode};
-use phirig_agent::cn::{Algorithm, CnHasher};
-use phirig_agent::memory::PagePolicy;
 use phirig_benches::{available_aes_paths, BENCH_INPUT, CN_R_HEIGHT};
+use phirig_kernel::cn::{Algorithm, CnHasher};
+use phirig_kernel::memory::PagePolicy;
 
 fn kernel(c: &mut Criterion) {
     for aes in available_aes_paths() {

@@ -1,7 +1,7 @@
 //! Shared helpers for the phirig benchmarks (the benches themselves live in `benches/`): the input
 //! every bench hashes, the cn/r height it uses, and which AES paths this machine can run.
 
-use phirig_agent::cn::AesPath;
+use phirig_kernel::cn::AesPath;
 
 /// A 76-byte block-hashing blob (the first cn/0 test vector's input): long enough for the
 /// variant-1 tweak, the same shape as real mining work.

@@ -5,9 +5,9 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use tokio::sync::mpsc;
 
-use crate::cn::{AesPath, Algorithm};
-use crate::memory::PagePolicy;
 use crate::worker::{MiningJob, NonceRange, PerAlgo, WorkerConfig, WorkerNote, Workers};
+use phirig_kernel::cn::{AesPath, Algorithm};
+use phirig_kernel::memory::PagePolicy;
 
 /// What the benchmark measured. Field names are relied on by scripts and by `phirig bench`.
 #[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]

@@ -2,8 +2,8 @@
 
 use crate::bench::{self, BenchOptions};
 use crate::cli::{BenchArgs, Cli, Command, HashArgs};
-use crate::cn::{self, AesPath, Algorithm};
-use crate::memory::PagePolicy;
+use phirig_kernel::cn::{self, AesPath, Algorithm};
+use phirig_kernel::memory::PagePolicy;
 
 /// Runs what the command line asks for; the error is one readable line.
 pub fn run(cli: Cli) -> Result<(), String> {
@@ -67,8 +67,8 @@ fn run_bench(args: &BenchArgs) -> Result<(), String> {
             .intensity
             .and_then(|k| k.get(algo))
             .unwrap_or(plan.intensity);
-        let need = crate::memory::hugepages_needed(threads, ways, algo);
-        crate::memory::reserve_hugepages(need).map_err(|e| e.to_string())?;
+        let need = phirig_kernel::memory::hugepages_needed(threads, ways, algo);
+        phirig_kernel::memory::reserve_hugepages(need).map_err(|e| e.to_string())?;
     }
     let report = bench::run(&BenchOptions {
         algo,

@@ -450,7 +450,11 @@ fn bench_json_has_every_key_and_bounded_rss() {
         assert!(r.get(k).is_some(), "missing {k}: {r}");
     }
     assert_eq!(r["algo"], ALGO);
-    assert_eq!(r["vaes"], phirig_agent::cn::AesPath::Hardware.wide(), "{r}");
+    assert_eq!(
+        r["vaes"],
+        phirig_kernel::cn::AesPath::Hardware.wide(),
+        "{r}"
+    );
     assert_eq!(r["threads"], 1);
     assert!(r["total_hs"].as_f64() > Some(0.0), "{r}");
     assert_eq!(r["thread_hs"].as_array().map(Vec::len), Some(1));

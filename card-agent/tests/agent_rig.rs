@@ -10,7 +10,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use phirig_agent::journal::{read_file, Event};
+use phirig_journal::{read_file, Event};
 use phirig_pool::protocol::Target;
 use serde_json::{json, Value};
 use support::{free_port, heavy, http, wait_until, AGENT, PATIENCE};
@@ -414,7 +414,7 @@ fn sigterm_with_a_submit_in_flight_exits_cleanly_and_flushes_the_journal() {
     assert!(has(|e| matches!(e, Event::SubmitSent { .. })));
     assert!(has(|e| matches!(
         e,
-        Event::Worker(phirig_agent::journal::WorkerEvent::Stop { .. })
+        Event::Worker(phirig_journal::WorkerEvent::Stop { .. })
     )));
     assert!(agent.logs().contains("SIGTERM"));
 }
@@ -437,7 +437,7 @@ fn rss_stays_within_the_scratchpads_plus_32_mib() {
     let intensity = backends[0]["threads"][0]["intensity"]
         .as_u64()
         .expect("intensity") as usize;
-    let algo: phirig_agent::cn::Algorithm = ALGO.parse().expect("algo");
+    let algo: phirig_kernel::cn::Algorithm = ALGO.parse().expect("algo");
     let scratchpads = intensity * algo.scratchpad_bytes();
     let status = std::fs::read_to_string(format!("/proc/{}/status", agent.child.id()))
         .expect("/proc status");

@@ -3,9 +3,9 @@
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use phirig_agent::cn::{self, AesPath, Algorithm};
-use phirig_agent::memory::PagePolicy;
 use phirig_agent::worker::{MiningJob, NonceRange, PerAlgo, WorkerConfig, WorkerNote, Workers};
+use phirig_kernel::cn::{self, AesPath, Algorithm};
+use phirig_kernel::memory::PagePolicy;
 use phirig_pool::protocol::hash_value;
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver};
 
@@ -170,9 +170,7 @@ fn a_new_job_takes_over_within_a_batch_and_bad_jobs_are_refused() {
 
 #[test]
 fn workers_journal_their_start_hashes_and_stop() {
-    use phirig_agent::journal::{
-        read_file, Event, HeaderInfo, Journal, JournalConfig, WorkerEvent,
-    };
+    use phirig_journal::{read_file, Event, HeaderInfo, Journal, JournalConfig, WorkerEvent};
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("agent.journal");
     let journal = std::sync::Arc::new(

@@ -17,6 +17,7 @@ pub mod pool_serve;
 pub mod proxy;
 pub mod rig;
 pub mod run;
+pub mod share_hasher;
 pub mod snapshot;
 pub mod table;
 pub mod temperature;

@@ -3,12 +3,12 @@
 use std::io::Write;
 use std::path::Path;
 
-use phirig_agent::journal::rotation::parts;
-use phirig_agent::journal::{dump, read_parts, report, ReportOptions};
+use phirig_journal::rotation::parts;
+use phirig_journal::{dump, read_parts, report, ReportOptions};
 
 use crate::HostError;
 
-fn load(file: &Path) -> Result<phirig_agent::journal::JournalFile, HostError> {
+fn load(file: &Path) -> Result<phirig_journal::JournalFile, HostError> {
     // Oldest part first, so a thread's later buffers come after its earlier ones.
     let mut all = parts(file);
     if all.is_empty() {

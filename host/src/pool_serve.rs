@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use phirig_agent::cn::Algorithm;
+use phirig_kernel::cn::Algorithm;
 use phirig_pool::server::Fault;
 use tracing::info;
 
@@ -14,7 +14,7 @@ pub async fn serve(args: PoolServeArgs) -> Result<(), HostError> {
     let algo: Algorithm = args
         .algo
         .parse()
-        .map_err(|e: phirig_agent::cn::KernelError| HostError::Usage(e.to_string()))?;
+        .map_err(|e: phirig_kernel::cn::KernelError| HostError::Usage(e.to_string()))?;
     let fault = match &args.fault {
         Some(f) => Some(
             f.parse::<Fault>()

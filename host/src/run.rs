@@ -6,8 +6,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use phirig_agent::cn::Algorithm;
-use phirig_agent::share_hasher::KernelShareHasher;
+use crate::share_hasher::KernelShareHasher;
+use phirig_kernel::cn::Algorithm;
 use phirig_pool::client::{ClientConfig, PoolConfig};
 use phirig_pool::protocol::PoolUrl;
 use phirig_pool::server::{demo_config, PoolServer, ServerHandle};
@@ -51,7 +51,7 @@ pub async fn run(args: RunArgs) -> Result<(), HostError> {
     let algo: Algorithm = args
         .algo
         .parse()
-        .map_err(|e: phirig_agent::cn::KernelError| HostError::Usage(e.to_string()))?;
+        .map_err(|e: phirig_kernel::cn::KernelError| HostError::Usage(e.to_string()))?;
     let cards = rig_cards(&args)?;
     let server = if args.url.is_empty() {
         Some(

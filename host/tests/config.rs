@@ -6,10 +6,10 @@ use std::process::Command as Process;
 use std::time::Duration;
 
 use clap::{CommandFactory, FromArgMatches};
-use phirig_agent::cn::Algorithm;
 use phirig_agent::worker::PerAlgo;
 use phirig_host::cli::{Cli, Command};
 use phirig_host::config::{self, CardOverride, Format};
+use phirig_kernel::cn::Algorithm;
 
 const FULL: &str = r#"
 algo = "cn-pico"

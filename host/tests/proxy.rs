@@ -5,9 +5,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use phirig_agent::share_hasher::KernelShareHasher;
 use phirig_agent::worker::NonceRange;
 use phirig_host::proxy::{self, ProxyConfig, ProxyHandle};
+use phirig_host::share_hasher::KernelShareHasher;
 use phirig_pool::client::{ClientConfig, PoolConfig, PoolUrl, Timeouts};
 use phirig_pool::protocol::{JobParams, Target, NICEHASH_BYTE_OFFSET, NONCE_OFFSET};
 use phirig_pool::server::{

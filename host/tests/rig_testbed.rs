@@ -9,7 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use phirig_agent::share_hasher::KernelShareHasher;
+use phirig_host::share_hasher::KernelShareHasher;
 use phirig_pool::server::{Fault, PoolServer, ServerConfig, ServerHandle};
 use serde_json::Value;
 

@@ -5,9 +5,9 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use clap::{Parser, ValueEnum};
-use phirig_agent::cn::{AesPath, Algorithm, CnHasher, KernelError};
-use phirig_agent::memory::PagePolicy;
 use phirig_benches::{input_with_nonce, CN_R_HEIGHT};
+use phirig_kernel::cn::{AesPath, Algorithm, CnHasher, KernelError};
+use phirig_kernel::memory::PagePolicy;
 
 /// Which AES path to run.
 #[derive(Debug, Clone, Copy, ValueEnum)]

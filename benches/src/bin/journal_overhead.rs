@@ -6,10 +6,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use phirig_agent::cn::Algorithm;
-use phirig_agent::journal::{HeaderInfo, Journal, JournalConfig, JournalError};
 use phirig_agent::worker::{MiningJob, NonceRange, WorkerConfig, Workers};
 use phirig_benches::BENCH_INPUT;
+use phirig_journal::{HeaderInfo, Journal, JournalConfig, JournalError};
+use phirig_kernel::cn::Algorithm;
 
 /// Alternate journal-off and journal-on rounds of the mining workers and compare their rates.
 #[derive(Debug, Parser)]

@@ -97,7 +97,7 @@ impl AgentApi {
             "algo": algo,
             "paused": s.workers.is_paused(),
             "donate_level": 0,
-            "algorithms": crate::cn::Algorithm::ALL.iter().map(|a| a.to_string()).collect::<Vec<_>>(),
+            "algorithms": phirig_kernel::cn::Algorithm::ALL.iter().map(|a| a.to_string()).collect::<Vec<_>>(),
             "hugepages": hugepages,
             "hashrate": { "total": rate_array(total), "highest": (highest * 100.0).round() / 100.0, "threads": threads },
             "results": {
@@ -265,7 +265,7 @@ fn cpu_info() -> Value {
         .unwrap_or_default();
     json!({
         "brand": brand,
-        "aes": crate::cn::AesPath::hardware_available(),
+        "aes": phirig_kernel::cn::AesPath::hardware_available(),
         "x64": cfg!(target_arch = "x86_64"),
         "64_bit": cfg!(target_pointer_width = "64"),
         "l2": topo.l2_bytes,

@@ -10,10 +10,10 @@ use serde::{Deserialize, Deserializer};
 use serde_json::{json, Value};
 
 use crate::cli::MineArgs;
-use crate::cn::{AesPath, Algorithm};
-use crate::journal::JournalConfig;
-use crate::memory::PagePolicy;
 use crate::worker::{PerAlgo, PerAlgoError, WorkerConfig, MAX_INTENSITY};
+use phirig_journal::JournalConfig;
+use phirig_kernel::cn::{AesPath, Algorithm};
+use phirig_kernel::memory::PagePolicy;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -293,7 +293,7 @@ impl MinerConfig {
             .unwrap_or_else(|| "cn/0".into());
         let algo: Algorithm = algo_name
             .parse()
-            .map_err(|e: crate::cn::KernelError| ConfigError::Algorithm(e.to_string()))?;
+            .map_err(|e: phirig_kernel::cn::KernelError| ConfigError::Algorithm(e.to_string()))?;
         let mut pools = Vec::new();
         for e in entries.iter_mut() {
             let mut url = PoolUrl::parse(&e.url).map_err(|err| ConfigError::Url {

@@ -13,9 +13,9 @@ use tracing::info;
 
 use crate::cli::MineArgs;
 use crate::http::{serve, AuthPolicy};
-use crate::journal::{HeaderInfo, Journal, ThreadKind};
 use crate::worker::Workers;
 pub use config::{ConfigError, MinerConfig};
+use phirig_journal::{HeaderInfo, Journal, ThreadKind};
 pub use state::MinerState;
 
 /// Journal thread id of the pool loop (hash threads use 0, 1, …).
@@ -28,7 +28,7 @@ pub enum MinerError {
     #[error(transparent)]
     Http(#[from] crate::http::HttpError),
     #[error("journal: {0}")]
-    Journal(#[from] crate::journal::JournalError),
+    Journal(#[from] phirig_journal::JournalError),
     #[error("cannot start the async runtime: {0}")]
     Runtime(std::io::Error),
     #[error("cannot re-execute the upgraded binary: {0}")]
@@ -66,7 +66,7 @@ pub async fn run_async(
         "phirig-agent {} aes {} core window {} pools {}",
         env!("CARGO_PKG_VERSION"),
         config.workers.aes.label(),
-        crate::cn::CoreWindow::detect().name(),
+        phirig_kernel::cn::CoreWindow::detect().name(),
         config.client.pools.len()
     );
     let journal = match &config.journal {

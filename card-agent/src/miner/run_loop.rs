@@ -11,9 +11,9 @@ use super::config::MinerConfig;
 use super::console::status_line;
 use super::reload::Reload;
 use super::state::{lock, monotonic_ns, MinerState};
-use crate::cn::Algorithm;
-use crate::journal::{Event, SessionEvent, SubmitOutcome};
 use crate::worker::{MiningJob, NonceRange, WorkerNote};
+use phirig_journal::{Event, SessionEvent, SubmitOutcome};
+use phirig_kernel::cn::Algorithm;
 use phirig_pool::protocol::NICEHASH_BYTE_OFFSET;
 
 /// How long in-flight submits may take to be answered at shutdown.
@@ -350,7 +350,7 @@ fn on_worker_note(state: &MinerState, note: WorkerNote) {
             intensity,
             pages,
         } => {
-            let report = crate::memory::PageReport::new(&pages, algo, 1);
+            let report = phirig_kernel::memory::PageReport::new(&pages, algo, 1);
             info!("thread {thread} ready: {algo} aes {aes} intensity {intensity}, {report}");
         }
         WorkerNote::Refused {

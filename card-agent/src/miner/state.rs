@@ -9,10 +9,10 @@ use phirig_pool::client::{ClientHandle, ClientStats, Job};
 use phirig_pool::protocol::BestDifficulties;
 use tokio::sync::Notify;
 
-use crate::cn::Algorithm;
 use crate::hashrate::RateMeter;
-use crate::journal::{Event, ThreadJournal};
 use crate::worker::Workers;
+use phirig_journal::{Event, ThreadJournal};
+use phirig_kernel::cn::Algorithm;
 
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())

@@ -1,7 +1,7 @@
 //! The job a worker mines: blob, target, algorithm and the nonce slice it may use.
 
 use super::nonce_range::{NonceCursor, NonceRange};
-use crate::cn::Algorithm;
+use phirig_kernel::cn::Algorithm;
 use phirig_pool::protocol::MIN_BLOB_LEN;
 
 /// Work handed to the workers. Built from a pool job after validation.

@@ -4,7 +4,6 @@ pub mod affinity;
 pub mod job;
 pub mod nonce_range;
 pub mod per_algo;
-pub mod self_test;
 pub mod topology;
 pub mod workers;
 

@@ -9,7 +9,7 @@ use serde::ser::{SerializeMap, Serializer};
 use serde::{Deserialize, Serialize};
 
 use super::topology::MAX_INTENSITY;
-use crate::cn::Algorithm;
+use phirig_kernel::cn::Algorithm;
 
 const ALGOS: usize = Algorithm::ALL.len();
 

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use crate::cn::{window_ways, Algorithm, CoreWindow};
+use phirig_kernel::cn::{window_ways, Algorithm, CoreWindow};
 
 /// What the auto-configuration needs to know about the machine.
 #[derive(Debug, Clone, PartialEq, Eq)]

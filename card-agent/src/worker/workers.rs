@@ -12,11 +12,11 @@ use super::affinity::pin_current_thread;
 use super::job::{ActiveJob, JobError, MiningJob};
 use super::nonce_range::put_nonce;
 use super::per_algo::PerAlgo;
-use super::self_test::self_test;
 use super::topology::{plan, Topology, MAX_INTENSITY};
-use crate::cn::{AesPath, Algorithm, CnHasher};
-use crate::journal::{Event, HugePageStatus, Journal, ThreadJournal, ThreadKind, WorkerEvent};
-use crate::memory::{PageKind, PagePolicy};
+use phirig_journal::{Event, HugePageStatus, Journal, ThreadJournal, ThreadKind, WorkerEvent};
+use phirig_kernel::cn::{AesPath, Algorithm, CnHasher};
+use phirig_kernel::memory::{PageKind, PagePolicy};
+use phirig_kernel::self_test::self_test;
 use phirig_pool::protocol::hash_value;
 
 /// How the workers are laid out. Threads and intensity are per algorithm; an algorithm with no

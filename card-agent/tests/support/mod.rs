@@ -8,7 +8,7 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use phirig_agent::share_hasher::KernelShareHasher;
+use phirig_host::share_hasher::KernelShareHasher;
 use phirig_pool::server::{PoolServer, ServerConfig, ServerHandle};
 use serde_json::Value;
 

@@ -1,7 +1,7 @@
 //! A real pool for test-bed agents: the reference pool server, verifying shares with the kernel.
 //! Kept out of `support/mod.rs` so crates that include that module need no pool dependency.
 
-use phirig_agent::share_hasher::KernelShareHasher;
+use phirig_host::share_hasher::KernelShareHasher;
 use phirig_pool::server::{demo_config, PoolServer, ServerHandle};
 use std::sync::Arc;
 use std::time::Duration;

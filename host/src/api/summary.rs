@@ -58,7 +58,7 @@ pub fn summary(snap: &RigSnapshot, me: &Identity<'_>) -> Value {
         "algo": snap.algo,
         "paused": paused,
         "donate_level": 0,
-        "algorithms": phirig_agent::cn::Algorithm::ALL.iter().map(|a| a.to_string()).collect::<Vec<_>>(),
+        "algorithms": phirig_kernel::cn::Algorithm::ALL.iter().map(|a| a.to_string()).collect::<Vec<_>>(),
         "hugepages": hugepages,
         "hashrate": {
             "total": rate_array(snap.total.hashrate),

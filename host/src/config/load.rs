@@ -77,7 +77,7 @@ fn invalid(path: &Path, key: impl Into<String>, message: impl Into<String>) -> C
 /// Everything that can be checked without the network, so a bad file starts nothing.
 fn validate(f: &ConfigFile, path: &Path) -> Result<(), ConfigError> {
     if let Some(a) = &f.algo {
-        a.parse::<phirig_agent::cn::Algorithm>()
+        a.parse::<phirig_kernel::cn::Algorithm>()
             .map_err(|e| invalid(path, "algo", e.to_string()))?;
     }
     if f.difficulty == Some(0) {

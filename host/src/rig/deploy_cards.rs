@@ -187,8 +187,8 @@ mod tests {
 
     #[test]
     fn per_algorithm_threads_and_intensity_reach_the_agents_unchanged() {
-        use phirig_agent::cn::Algorithm::{CnPico, CnR};
         use phirig_agent::worker::PerAlgo;
+        use phirig_kernel::cn::Algorithm::{CnPico, CnR};
         let mut args = run_args(&[
             "--intensity",
             "cn-pico=5,2",

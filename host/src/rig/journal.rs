@@ -2,12 +2,12 @@
 
 use std::path::{Path, PathBuf};
 
-use phirig_agent::journal::{
+use phirig_deploy::watchdog::ActionKind;
+use phirig_deploy::SupervisionAction;
+use phirig_journal::{
     Event, HeaderInfo, Journal, JournalConfig, SupervisionAction as JournalAction, ThreadJournal,
     ThreadKind, FLAG_HOST,
 };
-use phirig_deploy::watchdog::ActionKind;
-use phirig_deploy::SupervisionAction;
 
 use crate::clock_offset::Sample;
 use crate::HostError;
@@ -91,8 +91,8 @@ fn journal_action(kind: ActionKind) -> JournalAction {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use phirig_agent::journal::read_file;
     use phirig_deploy::watchdog::Cause;
+    use phirig_journal::read_file;
 
     #[test]
     fn samples_and_actions_read_back() {

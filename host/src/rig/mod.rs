@@ -15,10 +15,10 @@ mod proxy_addr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use phirig_agent::journal::SupervisionAction as JournalAction;
 use phirig_deploy::{
     run_watchdog, Card, CardKind, Deployer, DeployerOps, Supervised, SupervisionAction,
 };
+use phirig_journal::SupervisionAction as JournalAction;
 use phirig_pool::server::ServerHandle;
 use tokio::sync::{mpsc, watch};
 use tracing::{info, warn};

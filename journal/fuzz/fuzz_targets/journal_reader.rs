@@ -2,7 +2,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use phirig_agent::journal::{dump, read_bytes, report, ReportOptions};
+use phirig_journal::{dump, read_bytes, report, ReportOptions};
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(journal) = read_bytes(data) {

@@ -1,7 +1,7 @@
 //! Journal round trips: random events → bytes or file → reader gives them back exactly.
 
-use phirig_agent::journal::format::{FileHeader, ThreadKind, BUFFER_HEADER_LEN};
-use phirig_agent::journal::{
+use phirig_journal::format::{FileHeader, ThreadKind, BUFFER_HEADER_LEN};
+use phirig_journal::{
     encode_buffer, read_bytes, read_file, Event, HeaderInfo, HugePageStatus, Journal,
     JournalConfig, SessionEvent, SubmitOutcome, SupervisionAction, TimedEvent, WorkerEvent,
 };
@@ -212,7 +212,7 @@ fn minor_zero_files_stay_readable() {
     ];
     let mut buf = encode_buffer(3, ThreadKind::Hash, &[]);
     // Patch the length into a header built for zero events, then append the 1.0 events.
-    let h = phirig_agent::journal::format::BufferHeader {
+    let h = phirig_journal::format::BufferHeader {
         len: events.len() as u32,
         time_base_ns: 1000,
         thread_id: 3,

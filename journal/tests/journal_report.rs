@@ -1,7 +1,7 @@
 //! `report` and `dump` on a journal built to a known scenario.
 
-use phirig_agent::journal::format::{FileHeader, ThreadKind};
-use phirig_agent::journal::{
+use phirig_journal::format::{FileHeader, ThreadKind};
+use phirig_journal::{
     dump, encode_buffer, read_bytes, report, Event, HugePageStatus, JournalFile, ReportOptions,
     SessionEvent, SubmitOutcome, WorkerEvent,
 };
@@ -263,7 +263,7 @@ fn a_wild_timestamp_widens_buckets_instead_of_allocating() {
     far.time_ns = u64::MAX - 1;
     j.events.push(far);
     let r = report(&j, &ReportOptions::default());
-    assert!(r.total_hs.len() as u64 <= phirig_agent::journal::report::MAX_BUCKETS);
+    assert!(r.total_hs.len() as u64 <= phirig_journal::report::MAX_BUCKETS);
     assert!(r.bucket_s > 60.0);
     let _ = r.to_string();
 }

@@ -1,7 +1,7 @@
 //! Every published CryptoNight vector, on both AES paths, for 1 and 2 ways and the widest kernel.
 
-use phirig_agent::cn::{interleave_limit, keccak256, AesPath, Algorithm, CnHasher};
-use phirig_agent::memory::PagePolicy;
+use phirig_kernel::cn::{interleave_limit, keccak256, AesPath, Algorithm, CnHasher};
+use phirig_kernel::memory::PagePolicy;
 
 const CRYPTONIGHT: &str = include_str!(concat!(
     env!("CARGO_MANIFEST_DIR"),

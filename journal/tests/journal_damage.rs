@@ -1,7 +1,7 @@
 //! Damaged journals: cut at every byte, bytes flipped, arbitrary bytes — never a panic.
 
-use phirig_agent::journal::format::{FileHeader, ThreadKind};
-use phirig_agent::journal::{
+use phirig_journal::format::{FileHeader, ThreadKind};
+use phirig_journal::{
     dump, encode_buffer, read_bytes, report, Event, Problem, ReportOptions, SessionEvent,
     SubmitOutcome, TimedEvent, WorkerEvent,
 };

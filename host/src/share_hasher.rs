@@ -5,8 +5,8 @@ use std::collections::HashMap;
 
 use phirig_pool::server::ShareHasher;
 
-use crate::cn::{AesPath, Algorithm, CnHasher};
-use crate::memory::PagePolicy;
+use phirig_kernel::cn::{AesPath, Algorithm, CnHasher};
+use phirig_kernel::memory::PagePolicy;
 
 /// Recomputes share hashes with the real kernel on the calling (blocking) thread.
 ///
@@ -37,7 +37,7 @@ impl ShareHasher for KernelShareHasher {
     fn hash(&self, algo: &str, blob: &[u8], height: u64) -> Result<[u8; 32], String> {
         let algo: Algorithm = algo
             .parse()
-            .map_err(|e: crate::cn::KernelError| e.to_string())?;
+            .map_err(|e: phirig_kernel::cn::KernelError| e.to_string())?;
         HASHERS.with(|cell| {
             let mut map = cell.borrow_mut();
             let key = (algo, self.aes.name());
@@ -56,7 +56,7 @@ impl ShareHasher for KernelShareHasher {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::worker::self_test::embedded_vectors;
+    use phirig_kernel::self_test::embedded_vectors;
 
     #[test]
     fn verifies_with_the_kernel() {

@@ -11,13 +11,13 @@
 //! table in [`event`].
 //!
 //! ```no_run
-//! use phirig_agent::journal::{Event, HeaderInfo, Journal, JournalConfig, ThreadKind};
+//! use phirig_journal::{Event, HeaderInfo, Journal, JournalConfig, ThreadKind};
 //! let journal = Journal::create("agent.journal", JournalConfig::default(), HeaderInfo::from_env(0, 0))?;
 //! let mut tj = journal.thread(0, ThreadKind::Hash);
 //! tj.record(&Event::HashBatch { count: 256 });
 //! drop(tj); // hands off its last buffer
 //! let stats = journal.close()?;
-//! # Ok::<(), phirig_agent::journal::JournalError>(())
+//! # Ok::<(), phirig_journal::JournalError>(())
 //! ```
 
 mod clock;

@@ -1,8 +1,8 @@
 //! The journal writer: concurrent threads, hand-off by age, rotation, drops, and record cost.
 
-use phirig_agent::journal::format::ThreadKind;
-use phirig_agent::journal::rotation::{part_path, parts};
-use phirig_agent::journal::{
+use phirig_journal::format::ThreadKind;
+use phirig_journal::rotation::{part_path, parts};
+use phirig_journal::{
     read_file, read_parts, Event, HeaderInfo, Journal, JournalConfig, JournalError,
 };
 use std::time::{Duration, Instant};

@@ -3,7 +3,7 @@
 use crate::cn::{Algorithm, CnHasher};
 
 /// The public CryptoNight vectors, embedded so the agent can check itself on a card with no files.
-const VECTORS: &str = include_str!("../../../testdata/cryptonight.txt");
+const VECTORS: &str = include_str!("../../testdata/cryptonight.txt");
 
 /// One line of `testdata/cryptonight.txt`: `ALGO INPUT_HEX EXPECTED_HEX [HEIGHT]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
