@@ -53,8 +53,9 @@ fn receive(addr: SocketAddr) -> std::io::Result<()> {
 
 /// User + system CPU time of the calling thread.
 fn thread_cpu() -> (Duration, Duration) {
-    // SAFETY: getrusage fills the struct we own.
+    // SAFETY: rusage is plain integers and timevals, for which all zeros is valid.
     let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: getrusage fills the struct we own and keeps no pointer to it.
     unsafe { libc::getrusage(libc::RUSAGE_THREAD, &mut u) };
     let d = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
     (d(u.ru_utime), d(u.ru_stime))

@@ -122,6 +122,7 @@ pub fn drain(fd: RawFd) -> std::io::Result<Vec<Completion>> {
     // Bounded: the queue holds at most as many entries as unacknowledged sends, far below this.
     for _ in 0..4096 {
         let mut control = [0u8; 256];
+        // SAFETY: msghdr is plain integers and raw pointers, for which all zeros is valid.
         let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
         msg.msg_control = control.as_mut_ptr().cast();
         msg.msg_controllen = control.len() as _;
@@ -155,6 +156,7 @@ mod tests {
     fn cmsg(level: i32, kind: i32, payload: &[u8]) -> Vec<u8> {
         let hdr = std::mem::size_of::<libc::cmsghdr>();
         let len = hdr + payload.len();
+        // SAFETY: cmsghdr is plain integers, for which all zeros is valid.
         let mut c: libc::cmsghdr = unsafe { std::mem::zeroed() };
         c.cmsg_len = len as _;
         c.cmsg_level = level;
