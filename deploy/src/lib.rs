@@ -5,6 +5,9 @@
 //! restart|status`. Every remote command goes through [`ssh::run`] with each word passed through
 //! [`ssh::shell_quote`]; secrets travel on stdin, never in arguments.
 
+// Items reachable only inside the crate say so, so the public API is what `pub` marks.
+#![warn(unreachable_pub)]
+
 pub mod discovery;
 pub mod remote;
 pub mod ssh;

@@ -4,12 +4,12 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 /// The journal's time origin, taken once at creation and shared by every thread.
 #[derive(Debug, Clone, Copy)]
-pub struct Clock {
+pub(crate) struct Clock {
     start: Instant,
 }
 
 impl Clock {
-    pub fn start() -> Self {
+    pub(crate) fn start() -> Self {
         Clock {
             start: Instant::now(),
         }
@@ -17,20 +17,20 @@ impl Clock {
 
     /// ns since the journal started; `Instant` is CLOCK_MONOTONIC on Linux (vDSO, no syscall).
     #[inline]
-    pub fn now_ns(&self) -> u64 {
+    pub(crate) fn now_ns(&self) -> u64 {
         self.ns_at(Instant::now())
     }
 
     /// `at` as ns since the journal started (0 if before it).
     #[inline]
-    pub fn ns_at(&self, at: Instant) -> u64 {
+    pub(crate) fn ns_at(&self, at: Instant) -> u64 {
         // u64 ns lasts 584 years; saturate rather than wrap if it ever did not.
         u64::try_from(at.saturating_duration_since(self.start).as_nanos()).unwrap_or(u64::MAX)
     }
 }
 
 /// Wall-clock ms since the Unix epoch (0 if the system clock is before 1970).
-pub fn unix_ms() -> u64 {
+pub(crate) fn unix_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
@@ -38,7 +38,7 @@ pub fn unix_ms() -> u64 {
 }
 
 /// CLOCK_MONOTONIC in ns, the same clock `Instant` reads, for the file header.
-pub fn monotonic_ns() -> u64 {
+pub(crate) fn monotonic_ns() -> u64 {
     let mut ts = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,
@@ -55,7 +55,7 @@ pub fn monotonic_ns() -> u64 {
 
 /// Mean cost of one clock read, in ns: recorded in the header so readers know the resolution
 /// floor of event deltas. The median of a few rounds, so a preemption does not skew it.
-pub fn measure_overhead_ns() -> u32 {
+pub(crate) fn measure_overhead_ns() -> u32 {
     const READS: u32 = 1000;
     let mut rounds = [0u128; 5];
     for r in &mut rounds {

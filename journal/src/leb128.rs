@@ -7,7 +7,7 @@ const MAX_LEB_BYTES: usize = 10;
 
 /// Appends `v` as unsigned LEB128.
 #[inline]
-pub fn write_uleb(out: &mut Vec<u8>, mut v: u64) {
+pub(crate) fn write_uleb(out: &mut Vec<u8>, mut v: u64) {
     // The common case in the hot path (small counts, short deltas) is one or two bytes.
     while v >= 0x80 {
         out.push((v as u8) | 0x80);
@@ -18,7 +18,7 @@ pub fn write_uleb(out: &mut Vec<u8>, mut v: u64) {
 
 /// Appends `v` as signed LEB128.
 #[inline]
-pub fn write_sleb(out: &mut Vec<u8>, mut v: i64) {
+pub(crate) fn write_sleb(out: &mut Vec<u8>, mut v: i64) {
     loop {
         let byte = (v as u8) & 0x7f;
         v >>= 7;
@@ -32,43 +32,43 @@ pub fn write_sleb(out: &mut Vec<u8>, mut v: i64) {
 }
 
 /// Appends a string as ULEB128 byte length followed by its UTF-8 bytes.
-pub fn write_str(out: &mut Vec<u8>, s: &str) {
+pub(crate) fn write_str(out: &mut Vec<u8>, s: &str) {
     write_uleb(out, s.len() as u64);
     out.extend_from_slice(s.as_bytes());
 }
 
 /// Reads fields from a byte slice; every read is bounds-checked so no input can panic it.
 #[derive(Debug, Clone)]
-pub struct Cursor<'a> {
+pub(crate) struct Cursor<'a> {
     bytes: &'a [u8],
     pos: usize,
 }
 
 impl<'a> Cursor<'a> {
-    pub fn new(bytes: &'a [u8]) -> Self {
+    pub(crate) fn new(bytes: &'a [u8]) -> Self {
         Cursor { bytes, pos: 0 }
     }
 
     /// Bytes consumed so far.
-    pub fn pos(&self) -> usize {
+    pub(crate) fn pos(&self) -> usize {
         self.pos
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.pos >= self.bytes.len()
     }
 
-    pub fn remaining(&self) -> usize {
+    pub(crate) fn remaining(&self) -> usize {
         self.bytes.len().saturating_sub(self.pos)
     }
 
-    pub fn u8(&mut self) -> Result<u8, DecodeError> {
+    pub(crate) fn u8(&mut self) -> Result<u8, DecodeError> {
         let b = *self.bytes.get(self.pos).ok_or(DecodeError::UnexpectedEnd)?;
         self.pos += 1;
         Ok(b)
     }
 
-    pub fn take(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
+    pub(crate) fn take(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
         if n > self.remaining() {
             return Err(DecodeError::UnexpectedEnd);
         }
@@ -77,7 +77,7 @@ impl<'a> Cursor<'a> {
         Ok(s)
     }
 
-    pub fn uleb(&mut self) -> Result<u64, DecodeError> {
+    pub(crate) fn uleb(&mut self) -> Result<u64, DecodeError> {
         let mut v = 0u64;
         for i in 0..MAX_LEB_BYTES {
             let b = self.u8()?;
@@ -93,7 +93,7 @@ impl<'a> Cursor<'a> {
         Err(DecodeError::LebOverflow)
     }
 
-    pub fn sleb(&mut self) -> Result<i64, DecodeError> {
+    pub(crate) fn sleb(&mut self) -> Result<i64, DecodeError> {
         let mut v = 0i64;
         for i in 0..MAX_LEB_BYTES {
             let b = self.u8()?;
@@ -116,11 +116,11 @@ impl<'a> Cursor<'a> {
     }
 
     /// A ULEB128 that must fit in a `u32`.
-    pub fn uleb_u32(&mut self) -> Result<u32, DecodeError> {
+    pub(crate) fn uleb_u32(&mut self) -> Result<u32, DecodeError> {
         u32::try_from(self.uleb()?).map_err(|_| DecodeError::OutOfRange)
     }
 
-    pub fn str(&mut self) -> Result<String, DecodeError> {
+    pub(crate) fn str(&mut self) -> Result<String, DecodeError> {
         let len = self.uleb()?;
         // Check against what is left before converting, so a huge length cannot allocate.
         let len = usize::try_from(len).map_err(|_| DecodeError::UnexpectedEnd)?;

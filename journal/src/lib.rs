@@ -20,6 +20,9 @@
 //! # Ok::<(), phirig_journal::JournalError>(())
 //! ```
 
+// Items reachable only inside the crate say so, so the public API is what `pub` marks.
+#![warn(unreachable_pub)]
+
 mod clock;
 mod dump;
 mod error;

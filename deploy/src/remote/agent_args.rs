@@ -9,11 +9,11 @@ use crate::discovery::{Card, CardKind};
 use std::net::{IpAddr, SocketAddr};
 
 /// The card's name.
-pub const CARD: &str = "{card}";
+pub(super) const CARD: &str = "{card}";
 /// The card's address as the host reaches it.
-pub const CARD_IP: &str = "{card_ip}";
+pub(super) const CARD_IP: &str = "{card_ip}";
 /// This machine's address on the route to the card (where the card reaches the host).
-pub const HOST_IP: &str = "{host_ip}";
+pub(super) const HOST_IP: &str = "{host_ip}";
 
 /// `args` with the placeholders replaced for `card`. Words without placeholders pass unchanged;
 /// each word stays one argument (they are shell-quoted later, whatever they now contain).

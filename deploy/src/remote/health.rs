@@ -15,7 +15,7 @@ pub fn health_url(card: &Card, port: u16, path: &str) -> String {
 }
 
 /// One GET; Ok with the body when the agent answers 2xx.
-pub async fn check_once(
+pub(super) async fn check_once(
     http: &reqwest::Client,
     card: &Card,
     url: &str,

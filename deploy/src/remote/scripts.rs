@@ -8,7 +8,7 @@ use crate::ssh::{shell_join, shell_quote};
 use std::time::Duration;
 
 /// Reads the binary from stdin into `tmp` (0700, in a 0700-umask directory).
-pub fn copy_script(dir: &str, tmp: &str) -> String {
+pub(super) fn copy_script(dir: &str, tmp: &str) -> String {
     format!(
         "umask 077 && mkdir -p {dir} && cat > {tmp} && chmod 700 {tmp}",
         dir = shell_quote(dir),
@@ -18,7 +18,7 @@ pub fn copy_script(dir: &str, tmp: &str) -> String {
 
 /// Copy, hash on the card, print the digest, and rename `tmp` to `binary` only when it matches
 /// `expected` (our own hex digest) — otherwise remove it. One round trip.
-pub fn copy_verify_script(
+pub(super) fn copy_verify_script(
     dir: &str,
     tmp: &str,
     binary: &str,
@@ -92,7 +92,7 @@ rm -f "$pf"; echo terminated"#,
 
 /// The operator's stop: under the card lock, leave the "stopped" marker (so the watchdog does not
 /// bring the agent back), then TERM, and KILL after `grace`. Prints like [`stop_body`].
-pub fn stop_script(paths: &AgentPaths, grace: Duration) -> String {
+pub(super) fn stop_script(paths: &AgentPaths, grace: Duration) -> String {
     format!(
         "{prelude}: > {marker} || exit 1\n{body}",
         prelude = lock_prelude(paths),
@@ -101,7 +101,7 @@ pub fn stop_script(paths: &AgentPaths, grace: Duration) -> String {
     )
 }
 
-pub fn parse_stop(reply: &str) -> Option<StopOutcome> {
+pub(super) fn parse_stop(reply: &str) -> Option<StopOutcome> {
     match reply.trim() {
         "notrunning" => Some(StopOutcome::NotRunning),
         "terminated" => Some(StopOutcome::Terminated),
@@ -112,7 +112,7 @@ pub fn parse_stop(reply: &str) -> Option<StopOutcome> {
 
 /// What a launch script did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Launched {
+pub(super) enum Launched {
     Started(u32),
     /// A plain start found the agent running and left it alone.
     AlreadyRunning(u32),
@@ -124,7 +124,7 @@ pub enum Launched {
 /// `token_on_stdin` the script first stores stdin as the 0600 token file and points
 /// `PHIRIG_TOKEN_FILE` at it. With `stop_first`, a running agent is stopped in the same round
 /// trip; without it, a running agent is left alone (no second copy). See [`parse_launch`].
-pub fn launch_script(
+pub(super) fn launch_script(
     paths: &AgentPaths,
     argv: &[String],
     token_on_stdin: bool,
@@ -171,7 +171,7 @@ case "$pid" in ''|*[!0-9]*) ;; *) if alive "$pid"; then echo "already $pid"; exi
     script
 }
 
-pub fn parse_launch(reply: &str) -> Option<Launched> {
+pub(super) fn parse_launch(reply: &str) -> Option<Launched> {
     let reply = reply.trim();
     if reply == "operator-stopped" {
         return Some(Launched::OperatorStopped);
@@ -183,7 +183,7 @@ pub fn parse_launch(reply: &str) -> Option<Launched> {
 }
 
 /// Prints `binary`/`nobinary`, `running <pid>`/`stopped`, then `operator-stopped`/`supervised`.
-pub fn status_script(paths: &AgentPaths) -> String {
+pub(super) fn status_script(paths: &AgentPaths) -> String {
     format!(
         r#"{ALIVE_FN}if [ -f {bin} ]; then echo binary; else echo nobinary; fi
 pid=$(cat {pf} 2>/dev/null)
@@ -197,14 +197,14 @@ if [ -e {marker} ]; then echo operator-stopped; else echo supervised; fi"#,
 
 /// What [`status_script`] saw.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct StatusReply {
+pub(super) struct StatusReply {
     pub binary_present: bool,
     /// Pid of the live agent.
     pub pid: Option<u32>,
     pub stopped_by_operator: bool,
 }
 
-pub fn parse_status(reply: &str) -> Option<StatusReply> {
+pub(super) fn parse_status(reply: &str) -> Option<StatusReply> {
     let mut lines = reply.lines().map(str::trim);
     let binary_present = match lines.next()? {
         "binary" => true,
@@ -228,7 +228,7 @@ pub fn parse_status(reply: &str) -> Option<StatusReply> {
 }
 
 /// The last lines of a log file.
-pub fn tail_script(log: &str) -> String {
+pub(super) fn tail_script(log: &str) -> String {
     format!("tail -n 5 {} 2>/dev/null", shell_quote(log))
 }
 
