@@ -3,6 +3,11 @@
 use std::sync::Arc;
 
 use hyper::{Method, StatusCode};
+use phirig_wire::{
+    round_rate, rounded_rates, Backend, BackendThread, Counters, Cpu, Hashrate, JobSeen, Link,
+    ShareCounts, Summary, Tally, ThreadHashes,
+};
+use serde::Serialize;
 use serde_json::{json, Value};
 
 use super::config::ConfigError;
@@ -27,11 +32,9 @@ impl Routes for AgentApi {
 
     fn handle(&self, req: ApiRequest) -> ApiResponse {
         match (&req.method, req.path.as_str()) {
-            (&Method::GET, "/1/summary" | "/2/summary" | "/api.json") => {
-                ApiResponse::ok(self.summary())
-            }
-            (&Method::GET, "/2/backends" | "/1/backends") => ApiResponse::ok(self.backends()),
-            (&Method::GET, "/v1/counters") => ApiResponse::ok(self.counters()),
+            (&Method::GET, "/1/summary" | "/2/summary" | "/api.json") => ok_json(&self.summary()),
+            (&Method::GET, "/2/backends" | "/1/backends") => ok_json(&self.backends()),
+            (&Method::GET, "/v1/counters") => ok_json(&self.counters()),
             (&Method::POST, "/json_rpc") => self.json_rpc(&req.body),
             (&Method::GET, "/1/config") => match self.state.reloader.get() {
                 Some(r) => ApiResponse::ok(r.current_json()),
@@ -47,140 +50,168 @@ impl Routes for AgentApi {
     }
 }
 
-fn rate_array(r: [Option<f64>; 3]) -> Value {
-    json!(r.map(|x| x.map(|v| (v * 100.0).round() / 100.0)))
+/// Serialises a wire document; an error (none is expected: their keys are all strings) is a 500.
+fn ok_json(doc: &impl Serialize) -> ApiResponse {
+    match serde_json::to_value(doc) {
+        Ok(v) => ApiResponse::ok(v),
+        Err(e) => ApiResponse::error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+    }
 }
 
 impl AgentApi {
     /// xmrig's summary: dashboards written for xmrig read it unchanged.
-    pub fn summary(&self) -> Value {
+    pub fn summary(&self) -> Summary {
         let s = &self.state;
         let uptime = s.started.elapsed().as_secs();
         let (total, highest, mut threads) = {
             let m = lock(&s.meters);
             (
-                m.total.rates(),
-                m.total.highest(),
+                rounded_rates(m.total.rates()),
+                round_rate(m.total.highest()),
                 m.threads
                     .iter()
-                    .map(|t| rate_array(t.rates()))
+                    .map(|t| rounded_rates(t.rates()))
                     .collect::<Vec<_>>(),
             )
         };
         // One entry per thread from the start (dashboards index it); null until sampled.
-        threads.resize(s.workers.threads(), json!([null, null, null]));
-        let hashes_total: u64 = s.workers.hash_counts().iter().sum();
+        threads.resize(s.workers.threads(), [None; 3]);
         let results = lock(&s.results).clone();
         let stats = s.client_stats();
-        let (accepted, rejected, stale) = stats.as_ref().map_or((0, 0, 0), |c| {
-            (c.shares.accepted, c.shares.rejected, c.shares.stale)
-        });
+        let shares = stats.as_ref().map(|c| c.shares).unwrap_or_default();
         let ping = stats
             .as_ref()
             .and_then(|c| c.current_pool.and_then(|i| c.pools.get(i)))
             .and_then(|p| p.rtt.as_ref())
             .map_or(0, |r| r.median.as_millis() as u64);
-        let avg_time = uptime.checked_div(accepted).unwrap_or(0);
-        let hugepages = s.workers.hugepages();
         let algo = lock(&s.algo).to_string();
-        let conn_uptime = results.connected_at.map_or(0, |t| t.elapsed().as_secs());
-        let link = stats.as_ref().and_then(|c| c.link.as_ref());
-        json!({
-            "id": s.boot_id,
-            "worker_id": self.worker_id,
-            "uptime": uptime,
-            "restricted": self.restricted,
-            "kind": "miner",
-            "ua": super::super::miner::config::user_agent(),
-            "version": format!("{}+{}", env!("CARGO_PKG_VERSION"), crate::upgrade::build_id()),
-            "build": crate::upgrade::build_id(),
-            "algo": algo,
-            "paused": s.workers.is_paused(),
-            "donate_level": 0,
-            "algorithms": phirig_kernel::cn::Algorithm::ALL.iter().map(|a| a.to_string()).collect::<Vec<_>>(),
-            "hugepages": hugepages,
-            "hashrate": { "total": rate_array(total), "highest": (highest * 100.0).round() / 100.0, "threads": threads },
-            "results": {
-                "diff_current": results.diff_current,
-                "shares_good": accepted,
-                "shares_total": accepted + rejected + stale,
-                "avg_time": avg_time,
-                "avg_time_ms": avg_time * 1000,
-                "hashes_total": hashes_total,
-                "best": results.best.top(),
-                "error_log": [],
+        let pool_link = stats.as_ref().and_then(|c| c.link.as_ref());
+        let tally = Tally {
+            uptime,
+            diff: results.diff_current,
+            accepted: shares.accepted,
+            rejected: shares.rejected,
+            stale: shares.stale,
+            hashes_total: s.workers.hash_counts().iter().sum(),
+            best: results.best.top().to_vec(),
+        };
+        let link = Link {
+            pool: results.pool_url,
+            ip: pool_link.map(|l| l.ip.to_string()),
+            uptime: results.connected_at.map_or(0, |t| t.elapsed().as_secs()),
+            ping,
+            failures: results.failures,
+            tls: pool_link.and_then(|l| l.tls_version()).map(str::to_string),
+            tls_fingerprint: pool_link
+                .and_then(|l| l.tls_fingerprint())
+                .map(str::to_string),
+        };
+        Summary {
+            id: s.boot_id.clone(),
+            worker_id: self.worker_id.clone(),
+            uptime,
+            restricted: self.restricted,
+            kind: "miner".into(),
+            ua: super::super::miner::config::user_agent(),
+            version: format!(
+                "{}+{}",
+                env!("CARGO_PKG_VERSION"),
+                crate::upgrade::build_id()
+            ),
+            build: Some(crate::upgrade::build_id().to_string()),
+            paused: s.workers.is_paused(),
+            donate_level: 0,
+            algorithms: phirig_kernel::cn::Algorithm::ALL
+                .iter()
+                .map(|a| a.to_string())
+                .collect(),
+            hugepages: s.workers.hugepages().map(|n| n as u64),
+            hashrate: Hashrate {
+                total,
+                highest,
+                threads,
             },
-            "connection": {
-                "pool": results.pool_url,
-                "ip": link.map(|l| l.ip.to_string()),
-                "uptime": conn_uptime,
-                "uptime_ms": conn_uptime * 1000,
-                "ping": ping,
-                "failures": results.failures,
-                "tls": link.and_then(|l| l.tls_version()),
-                "tls-fingerprint": link.and_then(|l| l.tls_fingerprint()),
-                "algo": algo,
-                "diff": results.diff_current,
-                "accepted": accepted,
-                "rejected": rejected,
-                "avg_time": avg_time,
-                "avg_time_ms": avg_time * 1000,
-                "hashes_total": hashes_total,
-                "error_log": [],
-            },
-            "cpu": cpu_info(),
-        })
+            results: tally.results(),
+            connection: tally.connection(link, &algo),
+            algo,
+            cpu: Some(cpu_info()),
+            phirig: None,
+        }
     }
 
     /// Per-thread detail: rates, intensity, affinity, AES path, pages.
-    pub fn backends(&self) -> Value {
+    pub fn backends(&self) -> Vec<Backend> {
         let s = &self.state;
         let info = s.workers.thread_info();
         let m = lock(&s.meters);
-        let threads: Vec<Value> = info
-            .iter()
+        let threads = info
+            .into_iter()
             .enumerate()
-            .map(|(i, t)| {
-                json!({
-                    "index": i,
-                    "affinity": t.cpu.map_or(-1, |c| c as i64),
-                    "intensity": t.intensity,
-                    "algo": t.algo,
-                    "aes": t.aes,
-                    "pages": t.pages.iter().map(|p| p.name()).collect::<Vec<_>>(),
-                    "hashrate": m.threads.get(i).map_or(json!([null, null, null]), |r| rate_array(r.rates())),
-                })
+            .map(|(i, t)| BackendThread {
+                index: i as u64,
+                affinity: t.cpu.map_or(-1, |c| c as i64),
+                intensity: t.intensity as u64,
+                algo: t.algo,
+                aes: t.aes.map(str::to_string),
+                pages: t.pages.iter().map(|p| p.name().to_string()).collect(),
+                hashrate: m
+                    .threads
+                    .get(i)
+                    .map_or([None; 3], |r| rounded_rates(r.rates())),
             })
             .collect();
-        json!([{ "type": "cpu", "enabled": true, "algo": lock(&s.algo).to_string(), "threads": threads,
-                 "hashrate": rate_array(m.total.rates()) }])
+        vec![Backend {
+            kind: "cpu".into(),
+            enabled: true,
+            algo: lock(&s.algo).to_string(),
+            threads,
+            hashrate: rounded_rates(m.total.rates()),
+        }]
     }
 
     /// Cumulative counters on the agent's own clocks: the host computes rates from differences.
-    pub fn counters(&self) -> Value {
+    pub fn counters(&self) -> Counters {
         let s = &self.state;
         let hashes = s.workers.hash_counts();
         let shares = s.client_stats().map(|c| c.shares).unwrap_or_default();
-        let job = lock(&s.results)
-            .job
-            .as_ref()
-            .map(|(id, at)| json!({"id": id, "received_wall_ns": at}));
-        json!({
-            "boot_id": s.boot_id,
-            "build": crate::upgrade::build_id(),
-            "monotonic_ns": monotonic_ns(),
-            "wall_ns": wall_ns(),
-            "uptime_s": s.started.elapsed().as_secs_f64(),
-            "algo": lock(&s.algo).to_string(),
-            "paused": s.workers.is_paused(),
-            "threads": hashes.iter().enumerate().map(|(i, h)| json!({"index": i, "hashes": h})).collect::<Vec<_>>(),
-            "hashes_total": hashes.iter().sum::<u64>(),
-            "restarts": s.workers.restarts().iter().sum::<u64>(),
-            "shares": shares,
-            "hugepages": s.workers.hugepages(),
-            "aes": s.workers.thread_info().first().and_then(|t| t.aes),
-            "job": job,
-        })
+        let job = lock(&s.results).job.as_ref().map(|(id, at)| JobSeen {
+            id: id.clone(),
+            received_wall_ns: *at,
+        });
+        Counters {
+            boot_id: s.boot_id.clone(),
+            build: crate::upgrade::build_id().to_string(),
+            monotonic_ns: monotonic_ns(),
+            wall_ns: wall_ns(),
+            uptime_s: s.started.elapsed().as_secs_f64(),
+            algo: lock(&s.algo).to_string(),
+            paused: s.workers.is_paused(),
+            threads: hashes
+                .iter()
+                .enumerate()
+                .map(|(i, &h)| ThreadHashes {
+                    index: i as u64,
+                    hashes: h,
+                })
+                .collect(),
+            hashes_total: hashes.iter().sum(),
+            restarts: s.workers.restarts().iter().sum(),
+            shares: ShareCounts {
+                found: shares.found,
+                accepted: shares.accepted,
+                rejected: shares.rejected,
+                stale: shares.stale,
+                in_flight: shares.in_flight,
+            },
+            hugepages: s.workers.hugepages().map(|n| n as u64),
+            aes: s
+                .workers
+                .thread_info()
+                .first()
+                .and_then(|t| t.aes)
+                .map(str::to_string),
+            job,
+        }
     }
 
     /// `PUT /1/config`: validate whole, save, apply live; 400 with the reason otherwise.
@@ -252,7 +283,7 @@ impl AgentApi {
 }
 
 /// CPU facts for the summary.
-fn cpu_info() -> Value {
+fn cpu_info() -> Cpu {
     let topo = crate::worker::Topology::detect();
     let brand = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
@@ -263,16 +294,16 @@ fn cpu_info() -> Value {
             })
         })
         .unwrap_or_default();
-    json!({
-        "brand": brand,
-        "aes": phirig_kernel::cn::AesPath::hardware_available(),
-        "x64": cfg!(target_arch = "x86_64"),
-        "64_bit": cfg!(target_pointer_width = "64"),
-        "l2": topo.l2_bytes,
-        "l3": topo.l3_bytes,
-        "window": topo.window.name(),
-        "cores": topo.cores(),
-        "threads": topo.logical_cpus,
-        "arch": std::env::consts::ARCH,
-    })
+    Cpu {
+        brand,
+        aes: phirig_kernel::cn::AesPath::hardware_available(),
+        x64: cfg!(target_arch = "x86_64"),
+        bits_64: cfg!(target_pointer_width = "64"),
+        l2: topo.l2_bytes as u64,
+        l3: topo.l3_bytes as u64,
+        window: topo.window.name().to_string(),
+        cores: topo.cores() as u64,
+        threads: topo.logical_cpus as u64,
+        arch: std::env::consts::ARCH.to_string(),
+    }
 }
