@@ -3,40 +3,9 @@
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use phirig_agent::hashrate::RateMeter;
-use phirig_pool::session::LedgerCounts;
-use serde::Deserialize;
+use phirig_wire::Counters;
 
 use crate::clock_offset::{Offset, OffsetEstimator, Sample};
-
-/// The agent's counters document (the fields the host uses).
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-pub struct Counters {
-    pub boot_id: String,
-    pub wall_ns: u64,
-    pub hashes_total: u64,
-    #[serde(default)]
-    pub algo: String,
-    #[serde(default)]
-    pub paused: bool,
-    pub shares: LedgerCounts,
-    #[serde(default)]
-    pub hugepages: [u64; 2],
-    #[serde(default)]
-    pub aes: Option<String>,
-    /// Seconds since the agent started.
-    #[serde(default)]
-    pub uptime_s: f64,
-    /// The job its workers mine, and when they got it (card wall clock).
-    #[serde(default)]
-    pub job: Option<JobSeen>,
-}
-
-/// A card's current job as its agent reports it.
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq, serde::Serialize)]
-pub struct JobSeen {
-    pub id: String,
-    pub received_wall_ns: u64,
-}
 
 /// What the host knows about one card.
 #[derive(Debug)]
@@ -149,12 +118,9 @@ mod tests {
             wall_ns: wall_s * 1_000_000_000,
             hashes_total: hashes,
             algo: "cn/0".into(),
-            paused: false,
-            shares: LedgerCounts::default(),
             hugepages: [1, 1],
             aes: Some("aes-ni".into()),
-            uptime_s: 0.0,
-            job: None,
+            ..Counters::default()
         }
     }
 

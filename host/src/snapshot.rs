@@ -4,6 +4,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use phirig_agent::hashrate::WINDOWS;
 use phirig_pool::session::LedgerCounts;
+use phirig_wire::ShareCounts;
 use serde::Serialize;
 
 use crate::card_poll::CardView;
@@ -62,7 +63,7 @@ pub struct CardSnapshot {
     pub uptime_s: f64,
     /// The job the card mines and when it got it, on the host's clock (card stamp minus the
     /// clock offset): how long a new upstream job took to reach the card.
-    pub job: Option<crate::card_poll::JobSeen>,
+    pub job: Option<phirig_wire::JobSeen>,
 }
 
 /// The proxy's figures for one card (matched by its login name).
@@ -139,6 +140,17 @@ fn now_ns() -> u64 {
         .map_or(0, |d| d.as_nanos() as u64)
 }
 
+/// The agent's share counts in the rig's ledger type (the same five figures).
+fn ledger_counts(s: ShareCounts) -> LedgerCounts {
+    LedgerCounts {
+        found: s.found,
+        accepted: s.accepted,
+        rejected: s.rejected,
+        stale: s.stale,
+        in_flight: s.in_flight,
+    }
+}
+
 fn proxy_card<'a>(proxy: Option<&'a ProxyStats>, name: &str) -> Option<&'a CardStats> {
     // A card may have connected several times (restarts): the newest connection speaks for it.
     proxy?.cards.iter().rev().find(|c| c.login == name)
@@ -164,7 +176,7 @@ impl CardSnapshot {
             boot_id: last.map(|l| l.boot_id.clone()),
             restarts: view.restarts,
             algo: last.map_or_else(String::new, |l| l.algo.clone()),
-            shares: last.map_or_else(LedgerCounts::default, |l| l.shares),
+            shares: last.map_or_else(LedgerCounts::default, |l| ledger_counts(l.shares)),
             proxy: proxy_card(proxy, &view.name).map(|c| ProxyCardSnapshot {
                 connected: c.connected,
                 flagged: c.flagged,
@@ -296,7 +308,8 @@ mod tests {
     use std::time::{Duration, Instant};
 
     use super::*;
-    use crate::card_poll::{Counters, START_GRACE};
+    use crate::card_poll::START_GRACE;
+    use phirig_wire::Counters;
 
     fn view(name: &str, per_s: u64) -> CardView {
         let mut v = CardView::new(name, "http://x", None);
@@ -306,8 +319,7 @@ mod tests {
                 wall_ns: (100 + s) * 1_000_000_000,
                 hashes_total: s * per_s,
                 algo: "cn/0".into(),
-                paused: false,
-                shares: LedgerCounts {
+                shares: ShareCounts {
                     found: 2,
                     accepted: 1,
                     rejected: 1,
@@ -316,8 +328,7 @@ mod tests {
                 },
                 hugepages: [1, 2],
                 aes: Some("aes-ni".into()),
-                uptime_s: 0.0,
-                job: None,
+                ..Counters::default()
             });
         }
         v

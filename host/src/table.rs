@@ -118,8 +118,8 @@ pub const REFRESH: Duration = Duration::from_secs(2);
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::card_poll::{CardView, Counters};
-    use phirig_pool::session::LedgerCounts;
+    use crate::card_poll::CardView;
+    use phirig_wire::{Counters, ShareCounts};
 
     #[test]
     fn rows_and_total_add_up() {
@@ -134,8 +134,7 @@ mod tests {
                     wall_ns: (100 + s) * 1_000_000_000,
                     hashes_total: s * 100 * (i as u64 + 1),
                     algo: "cn/0".into(),
-                    paused: false,
-                    shares: LedgerCounts {
+                    shares: ShareCounts {
                         found: 3,
                         accepted: 2,
                         rejected: 1,
@@ -144,8 +143,7 @@ mod tests {
                     },
                     hugepages: [2, 2],
                     aes: Some("aes-ni".into()),
-                    uptime_s: 0.0,
-                    job: None,
+                    ..Counters::default()
                 });
             }
         }

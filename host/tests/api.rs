@@ -8,11 +8,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use phirig_host::api;
-use phirig_host::card_poll::{CardView, Counters};
+use phirig_host::card_poll::CardView;
 use phirig_host::cli::HttpArgs;
 use phirig_host::clock_offset::Sample;
 use phirig_host::snapshot::{ProxyCardSnapshot, RigSnapshot, RttMs, UpstreamSnapshot};
 use phirig_pool::session::LedgerCounts;
+use phirig_wire::{Counters, ShareCounts};
 use serde_json::Value;
 use tokio::sync::watch;
 
@@ -36,8 +37,7 @@ fn card(name: &str, per_s: u64, seconds: u64) -> CardView {
             wall_ns: (100 + s) * 1_000_000_000,
             hashes_total: s * per_s,
             algo: "cn/0".into(),
-            paused: false,
-            shares: LedgerCounts {
+            shares: ShareCounts {
                 found: 5,
                 accepted: 3,
                 rejected: 1,
@@ -46,8 +46,7 @@ fn card(name: &str, per_s: u64, seconds: u64) -> CardView {
             },
             hugepages: [2, 3],
             aes: Some("aes-ni".into()),
-            uptime_s: 0.0,
-            job: None,
+            ..Counters::default()
         });
     }
     v

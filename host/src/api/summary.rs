@@ -1,9 +1,9 @@
 //! `/1/summary`: the rig as one xmrig miner, field for field as the agent's own summary, so a
 //! dashboard written for xmrig reads the whole rig (one "thread" per card).
 
-use serde_json::{json, Value};
-
 use phirig_pool::protocol::BEST_KEPT;
+use phirig_wire::{round_rate, rounded_rates, Hashrate, Link, RigFacts, Summary, Tally};
+use serde_json::Value;
 
 use crate::snapshot::RigSnapshot;
 
@@ -17,88 +17,74 @@ pub struct Identity<'a> {
     pub highest: f64,
 }
 
-fn round2(v: f64) -> f64 {
-    (v * 100.0).round() / 100.0
-}
-
-/// `[10 s, 60 s, 15 min]`, `null` for a window that is not full yet (as xmrig).
-fn rate_array(r: [Option<f64>; 3]) -> Value {
-    json!(r.map(|x| x.filter(|v| v.is_finite()).map(round2)))
-}
-
+/// The rig's summary as JSON (what `/1/summary` serves).
 pub fn summary(snap: &RigSnapshot, me: &Identity<'_>) -> Value {
+    serde_json::to_value(rig_summary(snap, me)).unwrap_or(Value::Null)
+}
+
+fn rig_summary(snap: &RigSnapshot, me: &Identity<'_>) -> Summary {
     let up = snap.upstream.as_ref();
     // What the pool counted is the rig's truth; without a proxy, the agents' own ledgers.
     let shares = up.map_or(snap.total.shares, |u| u.shares);
-    let (accepted, rejected, stale) = (shares.accepted, shares.rejected, shares.stale);
-    let hashes_total = snap.total.hashes_total;
-    let avg_time = snap.uptime_s.checked_div(accepted).unwrap_or(0);
-    let pool = up.and_then(|u| u.pool.clone());
-    let conn_uptime = up.filter(|u| u.connected).map_or(0, |u| u.uptime_s);
-    let ping = up
-        .and_then(|u| u.rtt_ms.as_ref())
-        .map_or(0, |r| r.median.round() as u64);
-    let failures: u64 = up.map_or(0, |u| u.reconnects.iter().map(|(_, n)| n).sum());
+    let tally = Tally {
+        uptime: snap.uptime_s,
+        diff: up.map_or(0, |u| u.diff_current),
+        accepted: shares.accepted,
+        rejected: shares.rejected,
+        stale: shares.stale,
+        hashes_total: snap.total.hashes_total,
+        best: up.map_or_else(|| vec![0u64; BEST_KEPT], |u| u.best.clone()),
+    };
+    let link = Link {
+        pool: up.and_then(|u| u.pool.clone()),
+        ip: up.and_then(|u| u.ip.clone()),
+        uptime: up.filter(|u| u.connected).map_or(0, |u| u.uptime_s),
+        ping: up
+            .and_then(|u| u.rtt_ms.as_ref())
+            .map_or(0, |r| r.median.round() as u64),
+        failures: up.map_or(0, |u| u.reconnects.iter().map(|(_, n)| n).sum()),
+        tls: up.and_then(|u| u.tls.clone()),
+        tls_fingerprint: up.and_then(|u| u.tls_fingerprint.clone()),
+    };
     let hugepages = snap.cards.iter().fold([0u64, 0u64], |acc, c| {
         [acc[0] + c.hugepages[0], acc[1] + c.hugepages[1]]
     });
-    let threads: Vec<Value> = snap.cards.iter().map(|c| rate_array(c.hashrate)).collect();
-    let paused = !snap.cards.is_empty() && snap.cards.iter().all(|c| c.status == "paused");
     let version = env!("CARGO_PKG_VERSION");
-    let diff = up.map_or(0, |u| u.diff_current);
-    let best = up.map_or_else(|| vec![0u64; BEST_KEPT], |u| u.best.clone());
-    json!({
-        "id": me.id,
-        "worker_id": me.worker_id,
-        "uptime": snap.uptime_s,
-        "restricted": me.restricted,
-        "kind": "miner",
-        "ua": format!("phirig/{version}"),
-        "version": version,
-        "algo": snap.algo,
-        "paused": paused,
-        "donate_level": 0,
-        "algorithms": phirig_kernel::cn::Algorithm::ALL.iter().map(|a| a.to_string()).collect::<Vec<_>>(),
-        "hugepages": hugepages,
-        "hashrate": {
-            "total": rate_array(snap.total.hashrate),
-            "highest": round2(me.highest),
-            "threads": threads,
+    Summary {
+        id: me.id.to_string(),
+        worker_id: me.worker_id.to_string(),
+        uptime: snap.uptime_s,
+        restricted: me.restricted,
+        kind: "miner".into(),
+        ua: format!("phirig/{version}"),
+        version: version.to_string(),
+        build: None,
+        algo: snap.algo.clone(),
+        paused: !snap.cards.is_empty() && snap.cards.iter().all(|c| c.status == "paused"),
+        donate_level: 0,
+        algorithms: phirig_kernel::cn::Algorithm::ALL
+            .iter()
+            .map(|a| a.to_string())
+            .collect(),
+        hugepages,
+        hashrate: Hashrate {
+            total: rounded_rates(snap.total.hashrate),
+            highest: round_rate(me.highest),
+            threads: snap
+                .cards
+                .iter()
+                .map(|c| rounded_rates(c.hashrate))
+                .collect(),
         },
-        "results": {
-            "diff_current": diff,
-            "shares_good": accepted,
-            "shares_total": accepted + rejected + stale,
-            "avg_time": avg_time,
-            "avg_time_ms": avg_time * 1000,
-            "hashes_total": hashes_total,
-            "best": best,
-            "error_log": [],
-        },
-        "connection": {
-            "pool": pool,
-            "ip": up.and_then(|u| u.ip.clone()),
-            "uptime": conn_uptime,
-            "uptime_ms": conn_uptime * 1000,
-            "ping": ping,
-            "failures": failures,
-            "tls": up.and_then(|u| u.tls.clone()),
-            "tls-fingerprint": up.and_then(|u| u.tls_fingerprint.clone()),
-            "algo": snap.algo,
-            "diff": diff,
-            "accepted": accepted,
-            "rejected": rejected,
-            "avg_time": avg_time,
-            "avg_time_ms": avg_time * 1000,
-            "hashes_total": hashes_total,
-            "error_log": [],
-        },
+        results: tally.results(),
+        connection: tally.connection(link, &snap.algo),
+        cpu: None,
         // phirig's own: the rig is many cards behind one miner's face.
-        "phirig": {
-            "cards": snap.total.cards,
-            "cards_mining": snap.total.cards_mining,
-            "card_names": snap.cards.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(),
-            "upstream_connected": up.is_some_and(|u| u.connected),
-        },
-    })
+        phirig: Some(RigFacts {
+            cards: snap.total.cards as u64,
+            cards_mining: snap.total.cards_mining as u64,
+            card_names: snap.cards.iter().map(|c| c.name.clone()).collect(),
+            upstream_connected: up.is_some_and(|u| u.connected),
+        }),
+    }
 }

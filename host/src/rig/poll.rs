@@ -36,6 +36,13 @@ mod tests {
     async fn quick_card() -> String {
         let l = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = l.local_addr().expect("addr");
+        let body = serde_json::to_string(&phirig_wire::Counters {
+            boot_id: "b".into(),
+            wall_ns: 1,
+            hashes_total: 7,
+            ..phirig_wire::Counters::default()
+        })
+        .expect("counters as JSON");
         tokio::spawn(async move {
             for _ in 0..4 {
                 let Ok((mut s, _)) = l.accept().await else {
@@ -43,7 +50,6 @@ mod tests {
                 };
                 let mut buf = [0u8; 2048];
                 let _ = s.read(&mut buf).await;
-                let body = r#"{"boot_id":"b","wall_ns":1,"hashes_total":7,"shares":{"found":0,"accepted":0,"rejected":0,"stale":0,"in_flight":0}}"#;
                 let reply = format!(
                     "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
                     body.len()
