@@ -1,5 +1,7 @@
 //! Hash rates from the agent's cumulative `/v1/counters`, for the watchdog's low-rate rule.
 
+use phirig_wire::Counters;
+
 /// One reading of an agent's counters: its boot, its monotonic clock and its total hashes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CounterSample {
@@ -9,18 +11,13 @@ pub struct CounterSample {
 }
 
 impl CounterSample {
-    /// Reads the fields the rate needs from a `/v1/counters` body; `None` if any is missing.
+    /// The fields the rate needs from a `/v1/counters` body; `None` if it is not counters.
     pub fn parse(body: &str) -> Option<CounterSample> {
-        let v: serde_json::Value = serde_json::from_str(body).ok()?;
-        let boot_id = match &v["boot_id"] {
-            serde_json::Value::String(s) => s.clone(),
-            serde_json::Value::Number(n) => n.to_string(),
-            _ => return None,
-        };
+        let c: Counters = serde_json::from_str(body).ok()?;
         Some(CounterSample {
-            boot_id,
-            monotonic_ns: v["monotonic_ns"].as_u64()?,
-            hashes_total: v["hashes_total"].as_u64()?,
+            boot_id: c.boot_id,
+            monotonic_ns: c.monotonic_ns,
+            hashes_total: c.hashes_total,
         })
     }
 
@@ -41,9 +38,13 @@ mod tests {
     use super::*;
 
     fn body(boot: &str, ns: u64, hashes: u64) -> String {
-        format!(
-            r#"{{"boot_id":"{boot}","monotonic_ns":{ns},"hashes_total":{hashes},"threads":[]}}"#
-        )
+        serde_json::to_string(&Counters {
+            boot_id: boot.into(),
+            monotonic_ns: ns,
+            hashes_total: hashes,
+            ..Counters::default()
+        })
+        .expect("counters as JSON")
     }
 
     #[test]
