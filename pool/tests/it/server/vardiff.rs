@@ -1,12 +1,10 @@
 //! Variable difficulty over the wire: fast shares raise it, a quiet miner gets it lowered.
 
-mod server_support;
-
 use std::time::Duration;
 
+use super::support::*;
 use phirig_pool::protocol::Target;
 use phirig_pool::server::ServerConfig;
-use server_support::*;
 
 fn difficulty(job: &serde_json::Value) -> u64 {
     Target::from_hex(job["target"].as_str().expect("target"))

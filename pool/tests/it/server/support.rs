@@ -1,6 +1,4 @@
-//! Shared helpers for the `server_*` tests: a raw JSON-lines client on loopback and a share finder.
-
-#![allow(dead_code)]
+//! Helpers for the server tests: a raw JSON-lines client on loopback and a share finder.
 
 use std::cell::RefCell;
 use std::io;

@@ -1,13 +1,11 @@
 //! Every injected fault, observed on the wire by a raw loopback client.
 
-mod server_support;
-
 use std::io::ErrorKind;
 use std::time::{Duration, Instant};
 
+use super::support::*;
 use phirig_pool::server::{Fault, ServerConfig};
 use serde_json::{json, Value};
-use server_support::*;
 use tokio::io::AsyncWriteExt;
 
 /// Nothing at all arrives within [`QUIET`], and the connection is still open.

@@ -1,14 +1,12 @@
 //! The reference pool over real loopback TCP: login, jobs, and every share verdict.
 
-mod server_support;
-
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::support::*;
 use phirig_pool::protocol::{Target, NICEHASH_BYTE_OFFSET, NONCE_OFFSET};
 use phirig_pool::server::{PoolServer, ServerConfig, Sha3ShareHasher, ShareHasher};
 use serde_json::{json, Value};
-use server_support::*;
 
 #[tokio::test]
 async fn login_returns_session_job_and_extensions() {

@@ -7,7 +7,6 @@
 //! (the host's firewall is never touched; `tc netem` is not used because many kernels lack it).
 //! The secondary pool is on 127.0.0.1. Nothing here talks to any other address.
 
-use std::collections::BTreeMap;
 use std::fs::File;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::os::fd::AsRawFd;
@@ -16,16 +15,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use phirig_pool::client::{
-    self, ClientConfig, ClientEvent, ClientHandle, FoundShare, HangCause, Job, PoolConfig, PoolUrl,
-    ShareId, ShareOutcome, Timeouts,
+    ClientConfig, ClientEvent, FoundShare, HangCause, Job, PoolConfig, PoolUrl, ShareOutcome,
+    Timeouts,
 };
 use phirig_pool::protocol::{NONCE_LEN, NONCE_OFFSET};
 use phirig_pool::server::{PoolServer, ServerConfig, ServerHandle, Sha3ShareHasher, ShareHasher};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 
-const SEC: Duration = Duration::from_secs(1);
-/// Every wait in this test is bounded by this.
-const LIMIT: Duration = Duration::from_secs(30);
+use super::events::{assert_books_balance, spawn, within, LIMIT, SEC};
 
 // ---------------------------------------------------------------- the namespace
 
@@ -269,90 +266,6 @@ fn valid_share(job: &Job, start: u32) -> FoundShare {
     panic!("no share in 1000 nonces at {:?}", job.target);
 }
 
-/// The client's events, all kept, so outcomes can be counted per share afterwards.
-struct Events {
-    rx: mpsc::Receiver<ClientEvent>,
-    seen: Vec<(ClientEvent, Instant)>,
-    cursor: usize,
-}
-
-impl Events {
-    /// Wait (bounded) for the next event after the last one returned that matches `pred`.
-    async fn wait_for(
-        &mut self,
-        what: &str,
-        pred: impl Fn(&ClientEvent) -> bool,
-    ) -> (ClientEvent, Instant) {
-        if let Some(i) = (self.cursor..self.seen.len()).find(|i| pred(&self.seen[*i].0)) {
-            self.cursor = i + 1;
-            return self.seen[i].clone();
-        }
-        let deadline = tokio::time::Instant::now() + LIMIT;
-        loop {
-            match tokio::time::timeout_at(deadline, self.rx.recv()).await {
-                Ok(Some(ev)) => {
-                    self.seen.push((ev.clone(), Instant::now()));
-                    if pred(&ev) {
-                        self.cursor = self.seen.len();
-                        return (ev, Instant::now());
-                    }
-                }
-                Ok(None) => panic!("event channel closed while waiting for {what}"),
-                Err(_) => panic!("no {what} within {LIMIT:?}; seen: {:#?}", self.seen),
-            }
-        }
-    }
-
-    async fn job_from(&mut self, pool: usize) -> (Job, Instant) {
-        match self
-            .wait_for(
-                &format!("job from pool {pool}"),
-                |e| matches!(e, ClientEvent::Job(j) if j.pool == pool),
-            )
-            .await
-        {
-            (ClientEvent::Job(j), at) => (j, at),
-            _ => unreachable!(),
-        }
-    }
-
-    /// Take in whatever has arrived, waiting at most `quiet` for more.
-    async fn settle(&mut self, quiet: Duration) {
-        // Bounded: the event channel is finite and each pass waits at most `quiet`.
-        for _ in 0..10_000 {
-            match tokio::time::timeout(quiet, self.rx.recv()).await {
-                Ok(Some(ev)) => self.seen.push((ev, Instant::now())),
-                _ => return,
-            }
-        }
-    }
-
-    /// Every outcome reported so far, per share.
-    fn outcomes(&self) -> BTreeMap<ShareId, Vec<ShareOutcome>> {
-        let mut all: BTreeMap<ShareId, Vec<ShareOutcome>> = BTreeMap::new();
-        for (ev, _) in &self.seen {
-            if let ClientEvent::ShareOutcome { id, outcome } = ev {
-                all.entry(*id).or_default().push(outcome.clone());
-            }
-        }
-        all
-    }
-}
-
-fn within(elapsed: Duration, limit: Duration, what: &str) {
-    eprintln!("timing: {what}: {elapsed:?} (limit {limit:?})");
-    assert!(elapsed <= limit, "{what} took {elapsed:?}, limit {limit:?}");
-}
-
-fn assert_books_balance(handle: &ClientHandle) {
-    let s = handle.stats().shares;
-    assert_eq!(
-        s.found,
-        s.accepted + s.rejected + s.stale + s.in_flight,
-        "{s:?}"
-    );
-}
-
 // ---------------------------------------------------------------- the test
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -399,15 +312,10 @@ async fn blackholed_route_is_detected_and_failed_over() {
         .collect();
     let mut cfg = ClientConfig::new(pools, "phirig-test", vec!["cn/0".into()]);
     cfg.timeouts = timeouts();
-    let (handle, rx) = client::spawn(cfg);
-    let mut events = Events {
-        rx,
-        seen: Vec::new(),
-        cursor: 0,
-    };
+    let (handle, mut events) = spawn(cfg);
 
     // Logged in over the veth, with a job, and a share goes through end to end.
-    let (job, _) = events.job_from(0).await;
+    let job = events.job_from(0).await;
     let first = handle.submit(valid_share(&job, 0));
     events
         .wait_for("first share accepted", |e| {
@@ -441,7 +349,7 @@ async fn blackholed_route_is_detected_and_failed_over() {
     let detection = detected_at - blackholed_at;
     within(detection, timeouts().response + SEC, "blackhole detected");
 
-    let (job2, got_job_at) = events.job_from(1).await;
+    let (job2, got_job_at) = events.job_at(1).await;
     within(
         got_job_at - detected_at,
         SEC,
@@ -453,7 +361,7 @@ async fn blackholed_route_is_detected_and_failed_over() {
         "blackhole to mining on the secondary",
     );
     secondary.new_job();
-    let (job3, _) = events.job_from(1).await;
+    let job3 = events.job_from(1).await;
     assert_ne!(
         job3.job_id, job2.job_id,
         "the secondary keeps delivering jobs"

@@ -1,14 +1,12 @@
 //! Hostile or careless clients: random bytes, floods of shares, no login. The server stays up.
 
-mod server_support;
-
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::support::*;
 use phirig_pool::server::{PoolServer, ServerConfig, Sha3ShareHasher, ShareHasher};
 use rand::{Rng, SeedableRng};
 use serde_json::json;
-use server_support::*;
 
 #[tokio::test]
 async fn random_bytes_never_take_the_server_down() {

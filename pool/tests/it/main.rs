@@ -1,0 +1,5 @@
+//! phirig-pool's integration tests, one binary: the client against scripted, real and
+//! blackholed pools, and the reference pool server.
+
+mod client;
+mod server;

@@ -1,0 +1,7 @@
+//! The reference pool server: share verification, vardiff, fault injection and hostile clients.
+
+mod faults;
+mod robustness;
+mod shares;
+mod support;
+mod vardiff;
