@@ -1,0 +1,7 @@
+//! Fixtures the integration tests of several phirig crates share (a dev-dependency only).
+
+pub mod local_agent;
+pub mod loopback;
+pub mod mining;
+pub mod testbed;
+pub mod wait;
