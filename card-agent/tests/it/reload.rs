@@ -1,12 +1,10 @@
 //! Configuration reload (issue 5): `GET`/`PUT /1/config` and SIGHUP on a real agent mining against
 //! two reference pools on loopback.
 
-mod support;
-
 use std::time::Duration;
 
+use crate::support::{easy_config, heavy, pool_url, runtime, start_pool, Agent, PATIENCE};
 use serde_json::{json, Value};
-use support::{easy_config, heavy, pool_url, runtime, start_pool, Agent, PATIENCE};
 
 const ALGO: &str = "cn-pico";
 const DIFFICULTY: u64 = 100;

@@ -1,15 +1,14 @@
-//! Helpers for the agent end-to-end tests: an agent child process, pools on loopback, raw HTTP.
+//! Helpers for the agent process tests: an agent child process and kernel-verifying pools.
 
-#![allow(dead_code)]
-
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::io::{BufRead, BufReader, Read};
+use std::net::SocketAddr;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use phirig_host::share_hasher::KernelShareHasher;
-use phirig_pool::server::{PoolServer, ServerConfig, ServerHandle};
+use phirig_pool::server::{ServerConfig, ServerHandle};
+use phirig_test_support::loopback::{free_port, http};
+use phirig_test_support::mining;
 use serde_json::Value;
 
 /// The binary under test, built by cargo for this test target.
@@ -23,29 +22,6 @@ static HEAVY: Mutex<()> = Mutex::new(());
 
 pub fn heavy() -> MutexGuard<'static, ()> {
     HEAVY.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-/// A port that was free a moment ago (the agent binds it itself; the race is acceptable on loopback).
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("binding an ephemeral loopback port")
-        .port()
-}
-
-/// Polls `f` every 100 ms until it yields, or panics naming `what` after `timeout`.
-pub fn wait_until<T>(what: &str, timeout: Duration, mut f: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "timed out after {timeout:?} waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
 }
 
 /// A tokio runtime for the pool servers; the test thread itself stays synchronous.
@@ -73,45 +49,11 @@ pub fn easy_config(algo: &str, difficulty: u64) -> ServerConfig {
 
 /// Starts the reference pool, verifying shares with the real kernel.
 pub fn start_pool(rt: &tokio::runtime::Runtime, config: ServerConfig) -> ServerHandle {
-    rt.block_on(PoolServer::start(
-        config,
-        Arc::new(KernelShareHasher::default()),
-    ))
-    .expect("starting the reference pool")
+    rt.block_on(mining::start_pool(config))
 }
 
 pub fn pool_url(pool: &ServerHandle) -> String {
     format!("stratum+tcp://{}", pool.local_addr())
-}
-
-/// One HTTP/1.1 exchange over a fresh loopback connection: (status, body).
-pub fn http(
-    port: u16,
-    method: &str,
-    path: &str,
-    token: Option<&str>,
-    body: &str,
-) -> std::io::Result<(u16, String)> {
-    let addr = SocketAddr::from(([127, 0, 0, 1], port));
-    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
-    s.set_read_timeout(Some(Duration::from_secs(10)))?;
-    s.set_write_timeout(Some(Duration::from_secs(10)))?;
-    let auth = token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
-    write!(
-        s,
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )?;
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw)?;
-    let text = String::from_utf8_lossy(&raw).into_owned();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .ok_or_else(|| std::io::Error::other(format!("not an HTTP response: {head:?}")))?;
-    Ok((status, body.to_string()))
 }
 
 /// A running `phirig-agent`; killed on drop so a failing test leaks no process.
@@ -158,7 +100,8 @@ impl Agent {
         self.logs.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
-    /// Like [`wait_until`], but a timeout shows the agent's log tail.
+    /// Like [`wait_until`](phirig_test_support::wait::wait_until), but a timeout shows the agent's
+    /// log tail.
     pub fn until<T>(&self, what: &str, timeout: Duration, mut f: impl FnMut() -> Option<T>) -> T {
         let deadline = Instant::now() + timeout;
         loop {

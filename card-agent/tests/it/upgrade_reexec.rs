@@ -4,33 +4,14 @@
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
+use phirig_test_support::local_agent::{counters, idle_agent_args, wait_counters, LocalAgent};
+use phirig_test_support::loopback::free_port;
 use sha3::{Digest, Sha3_256};
 
-#[path = "support/local_agent.rs"]
-mod local_agent;
-use local_agent::{idle_agent_args, spawn_fresh_copy};
-
-/// The agent we started, killed by its pid when the test ends.
-struct Agent(Child);
-
-impl Drop for Agent {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port()
-}
-
-fn start(binary: &Path, port: u16, token_file: Option<&Path>) -> Agent {
+fn start(binary: &Path, port: u16, token_file: Option<&Path>) -> LocalAgent {
     let mut cmd = Command::new(binary);
     cmd.args(idle_agent_args(port))
         .env_remove("PHIRIG_TOKEN_FILE")
@@ -40,53 +21,7 @@ fn start(binary: &Path, port: u16, token_file: Option<&Path>) -> Agent {
     if let Some(t) = token_file {
         cmd.env("PHIRIG_TOKEN_FILE", t);
     }
-    Agent(spawn_fresh_copy(&mut cmd).expect("start agent"))
-}
-
-/// One request, whole answer: (status, body).
-fn request(port: u16, head: &str, body: &[u8]) -> std::io::Result<(u16, String)> {
-    let addr = SocketAddr::from(([127, 0, 0, 1], port));
-    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
-    s.set_read_timeout(Some(Duration::from_secs(20)))?;
-    s.write_all(head.as_bytes())?;
-    s.write_all(body)?;
-    let mut out = Vec::new();
-    let _ = s.read_to_end(&mut out);
-    let text = String::from_utf8_lossy(&out).into_owned();
-    let status = text
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let body = text
-        .split_once("\r\n\r\n")
-        .map_or("", |(_, b)| b)
-        .to_string();
-    Ok((status, body))
-}
-
-fn counters(port: u16) -> Option<serde_json::Value> {
-    let head = "GET /v1/counters HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
-    let (status, body) = request(port, head, b"").ok()?;
-    (status == 200)
-        .then(|| serde_json::from_str(&body).ok())
-        .flatten()
-}
-
-fn wait_counters(port: u16, until: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
-    let start = Instant::now();
-    loop {
-        if let Some(v) = counters(port) {
-            if until(&v) {
-                return v;
-            }
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "agent on {port} never got there"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    LocalAgent::spawn(&mut cmd).expect("start agent")
 }
 
 /// `PUT /v1/binary` with `Expect: 100-continue`: a refusal comes before the body is sent.
@@ -145,7 +80,7 @@ fn agent_replaces_itself_and_keeps_its_token() {
     std::fs::write(&token_file, "tok-reexec\n").expect("token");
     let port = free_port();
     let mut agent = start(&binary, port, Some(&token_file));
-    let pid = agent.0.id();
+    let pid = agent.pid();
     let v0 = wait_counters(port, |_| true);
     let old_build = v0["build"].as_str().expect("build").to_string();
     let old_boot = v0["boot_id"].as_str().expect("boot").to_string();
@@ -179,8 +114,8 @@ fn agent_replaces_itself_and_keeps_its_token() {
     assert_eq!(std::fs::read(&binary).expect("read"), new);
     assert!(uploads_left(dir.path()).is_empty());
     // execv: the same process, still running.
-    assert_eq!(agent.0.try_wait().expect("wait"), None);
-    assert_eq!(agent.0.id(), pid);
+    assert!(agent.running());
+    assert_eq!(agent.pid(), pid);
     // The token file still applies after the re-exec (environment kept): a wrong token is 403,
     // the right one reaches the digest check.
     let (st, _) = put(port, Some("nope"), &new, &digest);

@@ -1,8 +1,6 @@
 //! Rig mode and bad input (issues 5 and 9): a real agent against a scripted stratum pool on loopback
 //! that hands out small nonce slices, answers `getjob`, sends bad jobs or leaves submits unanswered.
 
-mod support;
-
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
@@ -10,10 +8,12 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use crate::support::{heavy, AGENT, PATIENCE};
 use phirig_journal::{read_file, Event};
 use phirig_pool::protocol::Target;
+use phirig_test_support::loopback::{free_port, http};
+use phirig_test_support::wait::wait_until;
 use serde_json::{json, Value};
-use support::{free_port, heavy, http, wait_until, AGENT, PATIENCE};
 
 const ALGO: &str = "cn-pico";
 /// Counters per slice: at the ~50–150 H/s of one loaded core a slice lasts about a second.

@@ -1,12 +1,13 @@
 //! End-to-end (issue 5): a real `phirig-agent` process mining against the reference pool on loopback.
 
-mod support;
-
 use std::time::{Duration, Instant};
 
+use crate::support::{
+    easy_config, heavy, pool_url, run_agent, runtime, start_pool, Agent, PATIENCE,
+};
 use phirig_pool::server::Fault;
+use phirig_test_support::loopback::free_port;
 use serde_json::Value;
-use support::{easy_config, heavy, pool_url, run_agent, runtime, start_pool, Agent, PATIENCE};
 
 /// cn-pico is the cheapest variant (256 KiB, 1/8 of cn/0's iterations): one loaded core does
 /// about 150 H/s, so difficulty 100 gives a share every second or so and little to verify.
@@ -218,7 +219,7 @@ fn mines_serves_the_api_and_stops_cleanly() {
 fn restricted_read_needs_the_token_everywhere() {
     let token = "e2e-R3ad-Tok3n-51c2";
     // No pool listening: the API must answer while the client retries.
-    let dead = format!("127.0.0.1:{}", support::free_port());
+    let dead = format!("127.0.0.1:{}", free_port());
     let urls = [dead];
     let mut agent = Agent::spawn(
         &mine_args(&urls, &["--restricted-read", "--retry-pause", "1"]),
@@ -395,7 +396,10 @@ fn hash_command_refuses_bad_input() {
     assert_eq!(err.trim().lines().count(), 1, "not one line: {err}");
 
     // And good input still hashes: the first published cn/0 vector.
-    let vectors = include_str!("../../testdata/cryptonight.txt");
+    let vectors = include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../testdata/cryptonight.txt"
+    ));
     let (input, expected) = vectors
         .lines()
         .filter(|l| !l.starts_with('#'))
@@ -481,7 +485,7 @@ fn xmrig_config_file_and_sigint() {
     let token = "e2e-C0nfig-Tok3n-88d1";
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("config.json");
-    let dead = format!("127.0.0.1:{}", support::free_port());
+    let dead = format!("127.0.0.1:{}", free_port());
     let config = serde_json::json!({
         "algo": ALGO,
         "pools": [{"url": dead, "user": "e2e-wallet", "pass": "x"}],

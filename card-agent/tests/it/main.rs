@@ -1,0 +1,9 @@
+//! The agent's integration tests, one binary: the `phirig-agent` process against real and scripted
+//! pools (mining, reload, rig mode, self-upgrade), and the workers driven directly.
+
+mod e2e;
+mod reload;
+mod rig;
+mod support;
+mod upgrade_reexec;
+mod workers;
