@@ -6,17 +6,14 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use phirig_host::share_hasher::KernelShareHasher;
-use phirig_pool::server::{Fault, PoolServer, ServerConfig, ServerHandle};
+use phirig_pool::server::{Fault, ServerConfig, ServerHandle};
+use phirig_test_support::mining;
+use phirig_test_support::testbed::Testbed;
 use serde_json::Value;
 
-#[path = "../../deploy/tests/support/mod.rs"]
-mod support;
-
-use support::Testbed;
+use super::deployable_agent;
 
 const FIRST: u32 = 50;
 const COUNT: u32 = 4;
@@ -38,31 +35,9 @@ async fn pool() -> ServerHandle {
         job_interval: Duration::from_secs(3600),
         ..ServerConfig::default()
     };
-    tokio::time::timeout(
-        Duration::from_secs(10),
-        PoolServer::start(config, Arc::new(KernelShareHasher::default())),
-    )
-    .await
-    .expect("pool starts in time")
-    .expect("pool starts")
-}
-
-/// The `phirig` binary without debug info (smaller to copy), named `phirig` so it runs the agent
-/// as `phirig agent`, and copied to the cards as `phirig-agent`.
-fn deployable_phirig(dir: &Path) -> PathBuf {
-    let exe = PathBuf::from(env!("CARGO_BIN_EXE_phirig"));
-    let out = dir.join("phirig");
-    let stripped = Command::new("strip")
-        .arg("-o")
-        .arg(&out)
-        .arg(&exe)
-        .status()
-        .is_ok_and(|s| s.success());
-    if stripped {
-        out
-    } else {
-        exe
-    }
+    tokio::time::timeout(Duration::from_secs(10), mining::start_pool(config))
+        .await
+        .expect("pool starts in time")
 }
 
 fn ssh_flags() -> Vec<String> {
@@ -163,7 +138,7 @@ async fn four_cards_mine_fail_over_and_survive_a_dead_agent() {
     };
     let names: Vec<String> = bed.indices().map(card_name).collect();
     let dir = tempfile::tempdir().expect("tempdir");
-    let binary = deployable_phirig(dir.path());
+    let binary = deployable_agent();
     let (p1, p2) = (pool().await, pool().await);
     let status = dir.path().join("status.json");
     let journal = dir.path().join("host.journal");

@@ -3,9 +3,7 @@
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-#[path = "../../card-agent/tests/support/local_agent.rs"]
-mod local_agent;
-use local_agent::{idle_agent_args, spawn_fresh_copy};
+use phirig_test_support::local_agent::{counters, idle_agent_args, wait_counters, LocalAgent};
 
 fn phirig(args: &[&str], limit: Duration) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_phirig"))
@@ -147,49 +145,6 @@ fn bad_input_is_one_clear_line_and_a_failure() {
     }
 }
 
-/// The agent `phirig agent` runs, killed when the test ends.
-struct LocalAgent(std::process::Child);
-
-impl Drop for LocalAgent {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// The agent's counters over loopback, or `None` while it does not answer.
-fn counters(port: u16) -> Option<serde_json::Value> {
-    let url = format!("http://127.0.0.1:{port}/v1/counters");
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    rt.block_on(async {
-        let resp = reqwest::Client::new()
-            .get(url)
-            .timeout(Duration::from_secs(2))
-            .send()
-            .await
-            .ok()?;
-        resp.json().await.ok()
-    })
-}
-
-/// Polls the counters until `until` holds; at most 60 s.
-fn wait_counters(port: u16, until: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
-    let started = Instant::now();
-    loop {
-        if let Some(v) = counters(port).filter(|v| until(v)) {
-            return v;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "agent on {port} never got there"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
 #[test]
 fn upgrade_replaces_the_local_agent_and_refuses_without_a_token() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -199,19 +154,17 @@ fn upgrade_replaces_the_local_agent_and_refuses_without_a_token() {
     let token_file = dir.path().join("agent.token");
     std::fs::write(&token_file, "tok-upgrade\n").expect("token");
     let port = phirig_host::local_card::free_port().expect("free port");
-    let agent = LocalAgent(
-        spawn_fresh_copy(
-            Command::new(&running)
-                .arg("agent")
-                .args(idle_agent_args(port))
-                .env("PHIRIG_TOKEN_FILE", &token_file)
-                .env_remove("PHIRIG_HTTP_TOKEN")
-                .stdin(std::process::Stdio::null())
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::null()),
-        )
-        .expect("start the agent"),
-    );
+    let agent = LocalAgent::spawn(
+        Command::new(&running)
+            .arg("agent")
+            .args(idle_agent_args(port))
+            .env("PHIRIG_TOKEN_FILE", &token_file)
+            .env_remove("PHIRIG_HTTP_TOKEN")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null()),
+    )
+    .expect("start the agent");
     let before = wait_counters(port, |_| true);
     let old_build = before["build"].as_str().expect("build").to_string();
 

@@ -1,0 +1,9 @@
+//! The host API on a real loopback server, over snapshots built from real `CardView`s: xmrig's
+//! summary shape, null-until-full windows, `/v1/cards` and `/v1/rig`, `/metrics` that parses
+//! line by line, and the agent's token rules.
+
+mod access;
+mod exposition;
+mod fixture;
+mod json;
+mod metrics;
