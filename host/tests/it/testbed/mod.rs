@@ -1,12 +1,15 @@
 //! Network-namespace cards running the real agent, which is this crate's `phirig` binary (named
-//! `phirig-agent` on a card): `phirig run` as a rig. Needs root.
+//! `phirig-agent` on a card): deploy, upgrade, the watchdog, and `phirig run` as a rig. Need root.
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use phirig_test_support::testbed::stripped_copy;
 
+mod deploy;
 mod rig;
+mod upgrade;
+mod watchdog;
 
 /// The `phirig` binary of this build, stripped once per test run for copying to cards. Cargo
 /// builds it for this test target, so the cards never run an agent an older build left behind.

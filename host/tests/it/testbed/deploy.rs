@@ -1,16 +1,15 @@
 //! Deploy over real ssh into network-namespace cards: discovery, copy + digest, start, API, stop,
 //! corrupt uploads and unreachable cards. Needs root; skips otherwise.
 
-#[path = "support/mining.rs"]
-mod mining;
-mod support;
-
 use phirig_deploy::discovery::{select_cards, Card, CardKind};
 use phirig_deploy::remote::{local_digest, DeployError, Deployer, DigestMethod, StopOutcome};
 use phirig_deploy::ssh::{run, Input};
+use phirig_test_support::mining;
+use phirig_test_support::testbed::{self, Testbed, AGENT_PORT, CARD_DIR};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use support::{deployable_agent, Testbed, AGENT_PORT, CARD_DIR};
+
+use super::deployable_agent;
 use tokio::task::JoinSet;
 
 async fn ls_card_dir(dep: &Deployer, card: &Card) -> String {
@@ -50,9 +49,10 @@ async fn four_cards_discover_deploy_verify_start_stop() {
     }
 
     // The real agent, mining against a real pool reached over each card's link.
-    let pool = mining::start_pool().await;
-    let token = support::token();
+    let pool = mining::start_card_pool().await;
+    let token = testbed::token();
     let dep = Arc::new(Deployer::new(Testbed::agent_config(
+        &deployable_agent(),
         &token,
         pool.local_addr().port(),
         mining::ALGO,
@@ -188,7 +188,12 @@ async fn every_digest_method_verifies_the_copy() {
     let card = &bed.static_cards()[0];
     let want = local_digest(&deployable_agent()).await.expect("digest");
     // Detection on this card picks openssl (Debian has SHA3 in OpenSSL 3).
-    let dep = Deployer::new(Testbed::agent_config("t", 1, mining::ALGO));
+    let dep = Deployer::new(Testbed::agent_config(
+        &deployable_agent(),
+        "t",
+        1,
+        mining::ALGO,
+    ));
     assert_eq!(
         dep.profile(card).await.expect("probe").digest,
         DigestMethod::Openssl
@@ -198,7 +203,7 @@ async fn every_digest_method_verifies_the_copy() {
         DigestMethod::Python3,
         DigestMethod::Stream,
     ] {
-        let mut cfg = Testbed::agent_config("t", 1, mining::ALGO);
+        let mut cfg = Testbed::agent_config(&deployable_agent(), "t", 1, mining::ALGO);
         cfg.digest_method = Some(m);
         let dep = Deployer::new(cfg);
         let up = dep

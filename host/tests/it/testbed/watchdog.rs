@@ -3,19 +3,18 @@
 //! down marked unreachable and recovered, an MPSS card in `error` reset and booted; an operator's
 //! stop is respected, and racing restarts never leave two agents. Needs root.
 
-#[path = "support/mining.rs"]
-mod mining;
-mod support;
-
 use phirig_deploy::discovery::Card;
 use phirig_deploy::remote::{DeployConfig, Deployer, StopOutcome};
 use phirig_deploy::ssh::{run, Input};
 use phirig_deploy::watchdog::{
     run_watchdog, ActionKind, Cause, DeployerOps, Supervised, SupervisionAction, WatchdogConfig,
 };
+use phirig_test_support::mining;
+use phirig_test_support::testbed::{self, Testbed, AGENT_PORT, CARD_DIR};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use support::{Testbed, CARD_DIR};
+
+use super::deployable_agent;
 use tokio::sync::{mpsc, watch, Mutex};
 
 /// Each test runs real miners; one test at a time keeps a 2-core machine responsive enough for
@@ -24,8 +23,13 @@ static ONE_AT_A_TIME: Mutex<()> = Mutex::const_new(());
 
 /// A real pool and the config that points the real agent at it.
 async fn pool_and_config(token: &str) -> (phirig_pool::server::ServerHandle, DeployConfig) {
-    let pool = mining::start_pool().await;
-    let cfg = Testbed::agent_config(token, pool.local_addr().port(), mining::ALGO);
+    let pool = mining::start_card_pool().await;
+    let cfg = Testbed::agent_config(
+        &deployable_agent(),
+        token,
+        pool.local_addr().port(),
+        mining::ALGO,
+    );
     (pool, cfg)
 }
 
@@ -137,7 +141,7 @@ async fn watchdog_restarts_redeploys_and_tracks_reachability() {
         return;
     };
     let cards = bed.static_cards();
-    let token = support::token();
+    let token = testbed::token();
     let (pool, cfg) = pool_and_config(&token).await;
     let dep = Deployer::new(cfg.clone());
     let mut pids = Vec::new();
@@ -252,7 +256,7 @@ async fn mpss_error_is_reset_booted_and_redeployed() {
     let mpss = bed.fake_sysfs(tmp.path(), "x200");
     let card = mpss.card(bed.first).expect("card from fake sysfs");
     let state_file = mpss.card_dir(bed.first).join("state");
-    let token = support::token();
+    let token = testbed::token();
     let (pool, cfg) = pool_and_config(&token).await;
     let dep = Deployer::new(cfg.clone());
     let old = dep.deploy(&card).await.expect("deploy").1.pid;
@@ -310,7 +314,7 @@ async fn operator_stop_is_respected_until_started_again() {
         return;
     };
     let card = bed.static_cards().remove(0);
-    let token = support::token();
+    let token = testbed::token();
     let (pool, cfg) = pool_and_config(&token).await;
     // The operator's own deployer, as `phirig stop` in another process would have.
     let operator = Deployer::new(cfg.clone());
@@ -372,7 +376,7 @@ async fn operator_restarts_racing_the_watchdog_never_double_start() {
         return;
     };
     let card = bed.static_cards().remove(0);
-    let token = support::token();
+    let token = testbed::token();
     let (pool, cfg) = pool_and_config(&token).await;
     let dep = Deployer::new(cfg.clone());
     dep.deploy(&card).await.expect("deploy");
@@ -423,7 +427,7 @@ async fn low_hash_rate_for_the_window_restarts_the_agent() {
         return;
     };
     let cards = bed.static_cards();
-    let token = support::token();
+    let token = testbed::token();
     let (pool, cfg) = pool_and_config(&token).await;
     let dep = Deployer::new(cfg.clone());
     let mut pids = Vec::new();
@@ -444,11 +448,7 @@ async fn low_hash_rate_for_the_window_restarts_the_agent() {
     let (mut rx, stop_tx, driver) = spawn_watchdog(cfg, None, &both, config);
 
     // Pause card 1's miner through its API (a control request: needs the token).
-    let url = format!(
-        "http://{}:{}/json_rpc",
-        cards[1].address,
-        support::AGENT_PORT
-    );
+    let url = format!("http://{}:{}/json_rpc", cards[1].address, AGENT_PORT);
     let http = reqwest::Client::new();
     let pause = serde_json::json!({"id": 1, "jsonrpc": "2.0", "method": "pause"});
     let denied = http.post(&url).json(&pause).send().await.expect("post");

@@ -1,10 +1,6 @@
 //! Zero-copy agent upgrade over the test bed: four real agents upgraded at once from one mapping,
 //! and uploads the agent must refuse (corrupt, short, oversized, wrong token). Needs root.
 
-#[path = "support/mining.rs"]
-mod mining;
-mod support;
-
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -14,9 +10,12 @@ use phirig_deploy::ssh::{run, Input};
 use phirig_deploy::upgrade::{counters, put_binary, upgrade_card, Announce, BinaryImage};
 use phirig_deploy::zerocopy::{SendOptions, SharedBuf};
 use phirig_deploy::Deployer;
+use phirig_test_support::mining;
+use phirig_test_support::testbed::{self, Testbed, AGENT_PORT, CARD_DIR};
 use serde_json::Value;
 use sha3::{Digest, Sha3_256};
-use support::{deployable_agent, Testbed, AGENT_PORT, CARD_DIR};
+
+use super::deployable_agent;
 
 fn api(card: &Card) -> SocketAddr {
     format!("{}:{AGENT_PORT}", card.address)
@@ -88,9 +87,10 @@ async fn four_cards_upgrade_at_once_from_one_mapping() {
     let Some(bed) = Testbed::up("four_cards_upgrade", 40, 4) else {
         return;
     };
-    let pool = mining::start_pool().await;
-    let token = support::token();
+    let pool = mining::start_card_pool().await;
+    let token = testbed::token();
     let dep = Arc::new(Deployer::new(Testbed::agent_config(
+        &deployable_agent(),
         &token,
         pool.local_addr().port(),
         mining::ALGO,
@@ -107,7 +107,7 @@ async fn four_cards_upgrade_at_once_from_one_mapping() {
     }
 
     let tmp = tempfile::tempdir().expect("tempdir");
-    let image = BinaryImage::open(&tagged_agent(tmp.path(), &support::token())).expect("map");
+    let image = BinaryImage::open(&tagged_agent(tmp.path(), &testbed::token())).expect("map");
     assert_ne!(image.build, before[0].1, "the tagged binary is a new build");
     let image = Arc::new(image);
     let mut tasks = Vec::new();
@@ -200,9 +200,10 @@ async fn bad_uploads_leave_the_old_agent_running() {
     let Some(bed) = Testbed::up("bad_uploads", 45, 1) else {
         return;
     };
-    let pool = mining::start_pool().await;
-    let token = support::token();
+    let pool = mining::start_card_pool().await;
+    let token = testbed::token();
     let dep = Arc::new(Deployer::new(Testbed::agent_config(
+        &deployable_agent(),
         &token,
         pool.local_addr().port(),
         mining::ALGO,
