@@ -188,7 +188,7 @@ fn thread_cpu_ns() -> u64 {
 }
 
 /// Cost of `record(HashBatch)` in the hot loop, in thread CPU time. Run with
-/// `cargo test --release -p phirig-agent --test journal_writer -- --ignored --nocapture`.
+/// `cargo test --release -p phirig-journal --test it writer::record_cost -- --ignored --nocapture`.
 #[test]
 #[ignore]
 fn record_cost() {
