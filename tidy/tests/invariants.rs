@@ -46,10 +46,6 @@ const LONG_FILES: &[&str] = &["kernel/src/cn/main_loop"];
 const LONG_FILES_BEING_SPLIT: &[&str] = &[
     "card-agent/src/miner/config.rs",
     "host/src/proxy/state.rs",
-    "host/tests/api.rs",
-    "host/tests/config.rs",
-    "host/tests/proxy.rs",
-    "pool/tests/client_faults.rs",
 ];
 
 fn sources() -> Vec<SourceFile> {
