@@ -1,16 +1,36 @@
 //! The agent's command dispatch, callable from `phirig-agent` and from `phirig agent` alike.
 
-use crate::bench::{self, BenchOptions};
+use crate::bench::{self, BenchError, BenchOptions};
 use crate::cli::{BenchArgs, Cli, Command, HashArgs};
-use phirig_kernel::cn::{self, AesPath, Algorithm};
-use phirig_kernel::memory::PagePolicy;
+use crate::miner::MinerError;
+use phirig_kernel::cn::{self, AesPath, Algorithm, KernelError};
+use phirig_kernel::memory::{MemoryError, PagePolicy};
 
-/// Runs what the command line asks for; the error is one readable line.
-pub fn run(cli: Cli) -> Result<(), String> {
+/// Why an agent command failed; its `Display` is the one line the CLI prints.
+#[derive(Debug, thiserror::Error)]
+pub enum AgentError {
+    #[error(transparent)]
+    Kernel(#[from] KernelError),
+    #[error("input is not hex: {0}")]
+    InputNotHex(#[source] hex::FromHexError),
+    #[error("{0} needs --height (the block height seeds its random program)")]
+    NeedsHeight(Algorithm),
+    #[error(transparent)]
+    HugePages(#[from] MemoryError),
+    #[error(transparent)]
+    Bench(#[from] BenchError),
+    #[error(transparent)]
+    Json(#[from] serde_json::Error),
+    #[error(transparent)]
+    Miner(#[from] MinerError),
+}
+
+/// Runs what the command line asks for.
+pub fn run(cli: Cli) -> Result<(), AgentError> {
     match cli.command {
         Some(Command::Hash(args)) => hash(&args),
         Some(Command::Bench(args)) => run_bench(&args),
-        None => crate::miner::run(cli.mine).map_err(|e| e.to_string()),
+        None => Ok(crate::miner::run(cli.mine)?),
     }
 }
 
@@ -23,16 +43,11 @@ fn aes_path(no_aesni: bool) -> AesPath {
     }
 }
 
-fn hash(args: &HashArgs) -> Result<(), String> {
-    let algo: Algorithm = args
-        .algo
-        .parse()
-        .map_err(|e: cn::KernelError| e.to_string())?;
-    let input = hex::decode(args.input.trim()).map_err(|e| format!("input is not hex: {e}"))?;
+fn hash(args: &HashArgs) -> Result<(), AgentError> {
+    let algo: Algorithm = args.algo.parse()?;
+    let input = hex::decode(args.input.trim()).map_err(AgentError::InputNotHex)?;
     if algo.needs_height() && args.height.is_none() {
-        return Err(format!(
-            "{algo} needs --height (the block height seeds its random program)"
-        ));
+        return Err(AgentError::NeedsHeight(algo));
     }
     AesPath::allow_vaes(!args.no_vaes);
     let out = cn::hash(
@@ -40,17 +55,13 @@ fn hash(args: &HashArgs) -> Result<(), String> {
         aes_path(args.no_aesni),
         &input,
         args.height.unwrap_or(0),
-    )
-    .map_err(|e| e.to_string())?;
+    )?;
     println!("{}", hex::encode(out));
     Ok(())
 }
 
-fn run_bench(args: &BenchArgs) -> Result<(), String> {
-    let algo: Algorithm = args
-        .algo
-        .parse()
-        .map_err(|e: cn::KernelError| e.to_string())?;
+fn run_bench(args: &BenchArgs) -> Result<(), AgentError> {
+    let algo: Algorithm = args.algo.parse()?;
     let pages = if args.no_hugepages {
         PagePolicy::normal_only()
     } else {
@@ -68,7 +79,7 @@ fn run_bench(args: &BenchArgs) -> Result<(), String> {
             .and_then(|k| k.get(algo))
             .unwrap_or(plan.intensity);
         let need = phirig_kernel::memory::hugepages_needed(threads, ways, algo);
-        phirig_kernel::memory::reserve_hugepages(need).map_err(|e| e.to_string())?;
+        phirig_kernel::memory::reserve_hugepages(need)?;
     }
     let report = bench::run(&BenchOptions {
         algo,
@@ -78,13 +89,9 @@ fn run_bench(args: &BenchArgs) -> Result<(), String> {
         aes: aes_path(args.no_aesni),
         vaes: !args.no_vaes,
         pages,
-    })
-    .map_err(|e| e.to_string())?;
+    })?;
     if args.json {
-        println!(
-            "{}",
-            serde_json::to_string(&report).map_err(|e| e.to_string())?
-        );
+        println!("{}", serde_json::to_string(&report)?);
     } else {
         print!("{report}");
     }

@@ -11,7 +11,7 @@ use super::config::MinerConfig;
 use super::console::status_line;
 use super::reload::Reload;
 use super::state::{lock, monotonic_ns, MinerState};
-use crate::worker::{MiningJob, NonceRange, WorkerNote};
+use crate::worker::{JobError, MiningJob, NonceRange, WorkerNote};
 use phirig_journal::{Event, SessionEvent, SubmitOutcome};
 use phirig_kernel::cn::Algorithm;
 use phirig_pool::protocol::NICEHASH_BYTE_OFFSET;
@@ -19,12 +19,32 @@ use phirig_pool::protocol::NICEHASH_BYTE_OFFSET;
 /// How long in-flight submits may take to be answered at shutdown.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
+/// Why a pool job cannot be mined; the previous job keeps running.
+#[derive(Debug, thiserror::Error)]
+pub enum MiningJobError {
+    #[error("job {job_id}: {source}")]
+    Algorithm {
+        job_id: String,
+        #[source]
+        source: phirig_kernel::cn::KernelError,
+    },
+    #[error(transparent)]
+    Invalid(#[from] JobError),
+}
+
 /// Turns a pool job into work, or says why it cannot be mined.
-pub fn mining_job(job: &Job, seq: u64, default_algo: Algorithm) -> Result<MiningJob, String> {
+pub fn mining_job(
+    job: &Job,
+    seq: u64,
+    default_algo: Algorithm,
+) -> Result<MiningJob, MiningJobError> {
     let algo = match &job.algo {
         Some(name) => name
             .parse::<Algorithm>()
-            .map_err(|e| format!("job {}: {e}", job.job_id))?,
+            .map_err(|source| MiningJobError::Algorithm {
+                job_id: job.job_id.clone(),
+                source,
+            })?,
         None => default_algo,
     };
     let fixed = job
@@ -44,7 +64,7 @@ pub fn mining_job(job: &Job, seq: u64, default_algo: Algorithm) -> Result<Mining
             None => NonceRange::full(fixed),
         },
     };
-    mj.validate().map_err(|e| e.to_string())?;
+    mj.validate()?;
     Ok(mj)
 }
 
@@ -186,7 +206,7 @@ fn on_client_event(state: &MinerState, ev: ClientEvent, seq: &mut u64, config: &
                             }
                             state.remember_job(*seq, job);
                         }
-                        Err(e) => refused(state, &e.to_string()),
+                        Err(e) => refused(state, &e),
                     }
                 }
                 Err(e) => refused(state, &e),
@@ -275,7 +295,7 @@ fn on_client_event(state: &MinerState, ev: ClientEvent, seq: &mut u64, config: &
 }
 
 /// Logs a refused job, saying truthfully what the workers do meanwhile.
-fn refused(state: &MinerState, why: &str) {
+fn refused(state: &MinerState, why: &dyn std::fmt::Display) {
     match state.workers.current_job() {
         Some(_) => error!("{why}; the previous job keeps running"),
         None => error!("{why}; no job to mine until the pool sends one we can"),
@@ -403,7 +423,9 @@ mod tests {
     #[test]
     fn unknown_algorithms_are_refused_with_the_name() {
         let cn0: Algorithm = "cn/0".parse().expect("algo");
-        let err = mining_job(&job(Some("cn/nonsense"), false, None), 1, cn0).unwrap_err();
+        let err = mining_job(&job(Some("cn/nonsense"), false, None), 1, cn0)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("cn/nonsense") && err.contains("j1"), "{err}");
     }
 }

@@ -3,7 +3,7 @@
 use std::ffi::CString;
 use std::io::Read;
 use std::os::unix::ffi::OsStrExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use sha3::{Digest, Sha3_256};
@@ -18,11 +18,26 @@ pub struct SelfImage {
     pub build: String,
 }
 
-static IMAGE: OnceLock<Result<SelfImage, String>> = OnceLock::new();
+/// Why the running executable could not be resolved; the agent then cannot replace itself.
+#[derive(Debug, thiserror::Error)]
+pub enum SelfImageError {
+    #[error("cannot find own executable: {0}")]
+    Exe(#[source] std::io::Error),
+    #[error("argument holds a NUL byte")]
+    NulInArgument(#[source] std::ffi::NulError),
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+static IMAGE: OnceLock<Result<SelfImage, SelfImageError>> = OnceLock::new();
 
 /// The running executable; computed on first call (the miner calls it at start-up).
-pub fn self_image() -> Result<&'static SelfImage, &'static str> {
-    IMAGE.get_or_init(detect).as_ref().map_err(String::as_str)
+pub fn self_image() -> Result<&'static SelfImage, &'static SelfImageError> {
+    IMAGE.get_or_init(detect).as_ref()
 }
 
 /// The build fingerprint, or "unknown" when the executable cannot be read.
@@ -30,15 +45,18 @@ pub fn build_id() -> &'static str {
     self_image().map_or("unknown", |i| i.build.as_str())
 }
 
-fn detect() -> Result<SelfImage, String> {
-    let path = std::env::current_exe().map_err(|e| format!("cannot find own executable: {e}"))?;
+fn detect() -> Result<SelfImage, SelfImageError> {
+    let path = std::env::current_exe().map_err(SelfImageError::Exe)?;
     let argv = std::env::args_os()
-        .map(|a| CString::new(a.as_bytes()).map_err(|_| "argument holds a NUL byte".to_string()))
+        .map(|a| CString::new(a.as_bytes()).map_err(SelfImageError::NulInArgument))
         .collect::<Result<Vec<_>, _>>()?;
     // /proc/self/exe is the inode we run, even if the path was replaced before we got here.
     let digest = file_digest("/proc/self/exe")
         .or_else(|_| file_digest(&path))
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        .map_err(|source| SelfImageError::Read {
+            path: path.clone(),
+            source,
+        })?;
     Ok(SelfImage {
         path,
         argv,
@@ -47,7 +65,7 @@ fn detect() -> Result<SelfImage, String> {
 }
 
 /// SHA3-256 of a file, read in 64 KiB pieces.
-pub fn file_digest(path: impl AsRef<std::path::Path>) -> std::io::Result<[u8; 32]> {
+pub fn file_digest(path: impl AsRef<Path>) -> std::io::Result<[u8; 32]> {
     let mut f = std::fs::File::open(path)?;
     let mut h = Sha3_256::new();
     let mut buf = vec![0u8; 64 * 1024];

@@ -4,6 +4,7 @@
 //! The HTTP server authorises first (the token is always required), then hands the unread body
 //! here; a refused upload leaves the old binary and no temporary file behind.
 
+mod error;
 mod image;
 mod receive;
 mod reexec;
@@ -19,7 +20,8 @@ use hyper::StatusCode;
 use serde_json::json;
 
 use crate::http::ApiResponse;
-pub use image::{build_id, file_digest, self_image, SelfImage};
+pub use error::InstallError;
+pub use image::{build_id, file_digest, self_image, SelfImage, SelfImageError};
 pub use receive::{receive, TEMP_PREFIX};
 pub use reexec::reexec;
 pub use verify::{
@@ -97,7 +99,7 @@ impl Upgrader {
         }
     }
 
-    async fn install<B>(&self, headers: &HeaderMap, body: B) -> Result<ApiResponse, UploadError>
+    async fn install<B>(&self, headers: &HeaderMap, body: B) -> Result<ApiResponse, InstallError>
     where
         B: hyper::body::Body<Data = Bytes> + Unpin,
         B::Error: std::fmt::Display,
@@ -108,9 +110,9 @@ impl Upgrader {
             header(DIGEST_HEADER),
             self.cap,
         )?;
-        let image = self_image().map_err(|e| UploadError::Unavailable(e.to_string()))?;
+        let image = self_image().map_err(InstallError::NoImage)?;
         if self.installed() || self.busy.swap(true, Ordering::AcqRel) {
-            return Err(UploadError::Busy);
+            return Err(UploadError::Busy.into());
         }
         let _busy = BusyGuard(&self.busy);
         let digest = receive(body, &image.path, &announced).await?;

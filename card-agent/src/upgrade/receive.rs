@@ -7,6 +7,7 @@ use bytes::Bytes;
 use http_body_util::BodyExt;
 use tokio::io::AsyncWriteExt;
 
+use super::error::InstallError;
 use super::verify::{Announced, Received, UploadError};
 
 /// Prefix of temporary upload files (a leftover from a crash is recognisable and safe to delete).
@@ -26,8 +27,12 @@ impl Drop for TempFile {
     }
 }
 
-fn io(what: &str, path: &Path, e: std::io::Error) -> UploadError {
-    UploadError::Io(format!("{what} {}: {e}", path.display()))
+fn io(what: &'static str, path: &Path, source: std::io::Error) -> InstallError {
+    InstallError::Store {
+        what,
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 /// Receives `body` into a temporary file in `target`'s directory (same file system, so the final
@@ -37,14 +42,14 @@ pub async fn receive<B>(
     body: B,
     target: &Path,
     announced: &Announced,
-) -> Result<[u8; 32], UploadError>
+) -> Result<[u8; 32], InstallError>
 where
     B: hyper::body::Body<Data = Bytes> + Unpin,
     B::Error: std::fmt::Display,
 {
-    let dir = target.parent().ok_or_else(|| {
-        UploadError::Unavailable(format!("{} has no directory", target.display()))
-    })?;
+    let dir = target
+        .parent()
+        .ok_or_else(|| InstallError::NoDirectory(target.to_path_buf()))?;
     let tmp_path = dir.join(format!("{TEMP_PREFIX}{:016x}", rand::random::<u64>()));
     let file = std::fs::OpenOptions::new()
         .write(true)
@@ -131,13 +136,16 @@ mod tests {
         let err = receive(Scripted(chunks.into()), &target, &a)
             .await
             .unwrap_err();
-        assert_eq!(
-            err,
-            UploadError::Truncated {
-                received: 5,
-                announced: a.size
-            }
-        );
+        match err {
+            InstallError::Refused(e) => assert_eq!(
+                e,
+                UploadError::Truncated {
+                    received: 5,
+                    announced: a.size
+                }
+            ),
+            other => panic!("not a refusal: {other}"),
+        }
         assert!(leftovers(dir.path()).is_empty());
 
         let digest = receive(Full::new(Bytes::from(new.clone())), &target, &a)

@@ -43,10 +43,6 @@ pub enum UploadError {
     NotElf,
     #[error("another upload is in progress")]
     Busy,
-    #[error("this agent cannot replace itself: {0}")]
-    Unavailable(String),
-    #[error("cannot store the upload: {0}")]
-    Io(String),
 }
 
 impl UploadError {
@@ -59,7 +55,6 @@ impl UploadError {
             Self::Truncated { .. } | Self::Overlong { .. } => 400,
             Self::DigestMismatch { .. } | Self::NotElf => 422,
             Self::Busy => 409,
-            Self::Unavailable(_) | Self::Io(_) => 500,
         }
     }
 }
