@@ -3,19 +3,31 @@
 use std::fmt::Write;
 
 use phirig_agent::bench::BenchReport;
-use phirig_deploy::ssh::{run as ssh_run, shell_join, Input};
+use phirig_deploy::ssh::{run as ssh_run, shell_join, Input, SshError};
 use phirig_deploy::{Card, CardKind, SshOptions};
 
 use crate::cards::cards;
 use crate::cli::BenchArgs;
 use crate::HostError;
 
+/// Why one card gave no benchmark; printed on its row.
+#[derive(Debug, thiserror::Error)]
+pub enum CardBenchError {
+    #[error(transparent)]
+    Ssh(#[from] SshError),
+    #[error("no benchmark result in: {output}")]
+    NoResult { output: String },
+    #[error("benchmark failed (see the card's stderr)")]
+    Failed,
+    #[error(transparent)]
+    Task(#[from] tokio::task::JoinError),
+}
+
 /// The benchmark command line for one card.
 fn bench_script(card: &Card, args: &BenchArgs) -> Result<String, HostError> {
     let mut words: Vec<String> = match card.kind {
         CardKind::Local => {
-            let me = std::env::current_exe()
-                .map_err(|e| HostError::Io(format!("cannot find the phirig executable: {e}")))?;
+            let me = std::env::current_exe().map_err(HostError::Executable)?;
             vec![me.display().to_string(), "agent".into()]
         }
         _ => vec![format!(
@@ -45,10 +57,10 @@ async fn bench_card(
     card: Card,
     script: String,
     ssh: SshOptions,
-) -> (String, Result<BenchReport, String>) {
+) -> (String, Result<BenchReport, CardBenchError>) {
     let out = match ssh_run(&card, &ssh, &script, Input::None).await {
         Ok(o) => o,
-        Err(e) => return (card.name, Err(e.to_string())),
+        Err(e) => return (card.name, Err(e.into())),
     };
     let text = out.stdout_text();
     let parsed = text
@@ -57,9 +69,11 @@ async fn bench_card(
         .find_map(|l| serde_json::from_str::<BenchReport>(l).ok())
         .ok_or_else(|| {
             if out.success() {
-                format!("no benchmark result in: {}", text.trim())
+                CardBenchError::NoResult {
+                    output: text.trim().to_string(),
+                }
             } else {
-                "benchmark failed (see the card's stderr)".to_string()
+                CardBenchError::Failed
             }
         });
     (card.name, parsed)
@@ -85,7 +99,7 @@ pub async fn bench(args: BenchArgs) -> Result<(), HostError> {
     for t in tasks {
         match t.await {
             Ok(r) => results.push(r),
-            Err(e) => results.push(("(task)".into(), Err(e.to_string()))),
+            Err(e) => results.push(("(task)".into(), Err(e.into()))),
         }
     }
     if args.json {
@@ -93,7 +107,7 @@ pub async fn bench(args: BenchArgs) -> Result<(), HostError> {
             .iter()
             .map(|(name, r)| match r {
                 Ok(b) => serde_json::json!({"card": name, "result": b}),
-                Err(e) => serde_json::json!({"card": name, "error": e}),
+                Err(e) => serde_json::json!({"card": name, "error": e.to_string()}),
             })
             .collect();
         let total: f64 = results
@@ -109,15 +123,13 @@ pub async fn bench(args: BenchArgs) -> Result<(), HostError> {
         print!("{}", render(&results));
     }
     if results.iter().any(|(_, r)| r.is_err()) {
-        return Err(HostError::Card(
-            "some cards could not be benchmarked".into(),
-        ));
+        return Err(HostError::BenchFailed);
     }
     Ok(())
 }
 
 /// One row per card plus the rig total.
-pub fn render(results: &[(String, Result<BenchReport, String>)]) -> String {
+pub fn render(results: &[(String, Result<BenchReport, CardBenchError>)]) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use phirig_deploy::{
     card_rows, render_table, select_cards, AgentBinaries, Card, CardKind, CardSpec, DeployConfig,
-    Deployer, MpssDiscovery, SshOptions, StopOutcome,
+    DeployError, Deployer, MpssDiscovery, SshOptions, StopOutcome,
 };
 
 use crate::cli::{CardArgs, CardReach, DeployArgs};
@@ -26,11 +26,13 @@ pub fn cards(reach: &CardReach) -> Result<Vec<Card>, HostError> {
         .cards
         .iter()
         .map(|c| {
-            c.parse::<CardSpec>()
-                .map_err(|e| HostError::Usage(format!("--card {c}: {e}")))
+            c.parse::<CardSpec>().map_err(|source| HostError::CardSpec {
+                spec: c.clone(),
+                source,
+            })
         })
         .collect::<Result<Vec<_>, _>>()?;
-    select_cards(&named, &[], &discovery(reach)).map_err(|e| HostError::Card(e.to_string()))
+    Ok(select_cards(&named, &[], &discovery(reach))?)
 }
 
 /// The binary to copy: `--binary`, else `phirig-agent` beside us, else ourselves (run as `phirig agent`).
@@ -38,8 +40,7 @@ pub(crate) fn agent_binary(explicit: &Option<PathBuf>) -> Result<(PathBuf, bool)
     if let Some(p) = explicit {
         return Ok((p.clone(), false));
     }
-    let me = std::env::current_exe()
-        .map_err(|e| HostError::Io(format!("cannot find the phirig executable: {e}")))?;
+    let me = std::env::current_exe().map_err(HostError::Executable)?;
     let sibling = me.with_file_name("phirig-agent");
     if sibling.is_file() {
         Ok((sibling, false))
@@ -53,12 +54,7 @@ pub(crate) fn agent_binary(explicit: &Option<PathBuf>) -> Result<(PathBuf, bool)
 /// take `--remote-dir` instead.
 fn remote_dir(args: &CardArgs) -> Result<String, HostError> {
     let from_file = match &args.config {
-        Some(path) => {
-            crate::config::load(path)
-                .map_err(|e| HostError::Usage(e.to_string()))?
-                .agent
-                .remote_dir
-        }
+        Some(path) => crate::config::load(path)?.agent.remote_dir,
         None => None,
     };
     Ok(from_file.unwrap_or_else(|| DeployConfig::default().remote_dir))
@@ -129,17 +125,14 @@ pub async fn list(args: &CardArgs, check: bool, json: bool) -> Result<(), HostEr
     let deployer = Arc::new(deployer_for(&Card::local(), args, None)?);
     let rows = card_rows(&deployer, &found, check).await;
     if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&rows).map_err(|e| HostError::Io(e.to_string()))?
-        );
+        println!("{}", serde_json::to_string_pretty(&rows)?);
     } else {
         print!("{}", render_table(&rows));
     }
     Ok(())
 }
 
-type CardTask = tokio::task::JoinHandle<(String, Result<String, String>)>;
+type CardTask = tokio::task::JoinHandle<(String, Result<String, DeployError>)>;
 
 /// Waits for one task per card, prints a line for each, and fails if any card failed.
 async fn report(tasks: Vec<CardTask>) -> Result<(), HostError> {
@@ -158,7 +151,7 @@ async fn report(tasks: Vec<CardTask>) -> Result<(), HostError> {
         }
     }
     if failed > 0 {
-        Err(HostError::Card(format!("{failed} card(s) failed")))
+        Err(HostError::CardsFailed { failed })
     } else {
         Ok(())
     }
@@ -183,7 +176,7 @@ pub async fn deploy(args: DeployArgs, restart_only: bool) -> Result<(), HostErro
                     )
                 })
             };
-            (card.name.clone(), r.map_err(|e| e.to_string()))
+            (card.name.clone(), r)
         }));
     }
     report(tasks).await
@@ -194,20 +187,14 @@ pub async fn stop(args: CardArgs) -> Result<(), HostError> {
     for card in cards(&args.reach)? {
         let d = deployer_for(&card, &args, None)?;
         tasks.push(tokio::spawn(async move {
-            let r = d
-                .stop(&card)
-                .await
-                .map(|o| {
-                    let what = match o {
-                        StopOutcome::NotRunning => "was not running",
-                        StopOutcome::Terminated => "stopped",
-                        StopOutcome::Killed => "killed (ignored TERM)",
-                    };
-                    format!(
-                        "{what}; stays stopped (the watchdog leaves it) until restart or deploy"
-                    )
-                })
-                .map_err(|e| e.to_string());
+            let r = d.stop(&card).await.map(|o| {
+                let what = match o {
+                    StopOutcome::NotRunning => "was not running",
+                    StopOutcome::Terminated => "stopped",
+                    StopOutcome::Killed => "killed (ignored TERM)",
+                };
+                format!("{what}; stays stopped (the watchdog leaves it) until restart or deploy")
+            });
             (card.name.clone(), r)
         }));
     }
@@ -219,20 +206,16 @@ pub async fn status(args: CardArgs) -> Result<(), HostError> {
     for card in cards(&args.reach)? {
         let d = deployer_for(&card, &args, None)?;
         tasks.push(tokio::spawn(async move {
-            let r = d
-                .status(&card)
-                .await
-                .map(|s| {
-                    let mut line = s.summary().to_string();
-                    if let Some(pid) = s.pid {
-                        line.push_str(&format!(", pid {pid}"));
-                    }
-                    if s.stopped_by_operator {
-                        line.push_str(" (by the operator: the watchdog leaves it stopped)");
-                    }
-                    line
-                })
-                .map_err(|e| e.to_string());
+            let r = d.status(&card).await.map(|s| {
+                let mut line = s.summary().to_string();
+                if let Some(pid) = s.pid {
+                    line.push_str(&format!(", pid {pid}"));
+                }
+                if s.stopped_by_operator {
+                    line.push_str(" (by the operator: the watchdog leaves it stopped)");
+                }
+                line
+            });
             (card.name.clone(), r)
         }));
     }

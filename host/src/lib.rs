@@ -11,6 +11,7 @@ pub mod cards;
 pub mod cli;
 pub mod clock_offset;
 pub mod config;
+mod error;
 pub mod local_card;
 pub mod log_cmd;
 pub mod pool_serve;
@@ -23,15 +24,4 @@ pub mod table;
 pub mod temperature;
 pub mod upgrade_cmd;
 
-/// Every failure of a `phirig` command, printed as one line.
-#[derive(Debug, thiserror::Error)]
-pub enum HostError {
-    #[error("{0}")]
-    Usage(String),
-    #[error("pool: {0}")]
-    Pool(String),
-    #[error("card: {0}")]
-    Card(String),
-    #[error("{0}")]
-    Io(String),
-}
+pub use error::HostError;

@@ -14,17 +14,17 @@ fn load(file: &Path) -> Result<phirig_journal::JournalFile, HostError> {
     if all.is_empty() {
         all.push(file.to_path_buf());
     }
-    read_parts(&all).map_err(|e| HostError::Io(format!("{}: {e}", file.display())))
+    read_parts(&all).map_err(|source| HostError::ReadJournal {
+        path: file.to_path_buf(),
+        source,
+    })
 }
 
 pub fn report_cmd(file: &Path, json: bool) -> Result<(), HostError> {
     let journal = load(file)?;
     let r = report(&journal, &ReportOptions::default());
     if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&r).map_err(|e| HostError::Io(e.to_string()))?
-        );
+        println!("{}", serde_json::to_string_pretty(&r)?);
     } else {
         print!("{r}");
     }
@@ -34,6 +34,6 @@ pub fn report_cmd(file: &Path, json: bool) -> Result<(), HostError> {
 pub fn dump_cmd(file: &Path) -> Result<(), HostError> {
     let journal = load(file)?;
     let mut out = std::io::stdout().lock();
-    dump(&journal, &mut out).map_err(|e| HostError::Io(e.to_string()))?;
-    out.flush().map_err(|e| HostError::Io(e.to_string()))
+    dump(&journal, &mut out)?;
+    Ok(out.flush()?)
 }

@@ -95,7 +95,7 @@ async fn dispatch(command: Command) -> Result<(), HostError> {
             Ok(())
         }
         Command::Config(ConfigCommand::Check { file }) => {
-            let f = config::load(&file).map_err(|e| HostError::Usage(e.to_string()))?;
+            let f = config::load(&file)?;
             println!(
                 "{}: valid ({} cards, {} pools)",
                 file.display(),

@@ -11,17 +11,8 @@ use crate::run::start_builtin_pool;
 use crate::HostError;
 
 pub async fn serve(args: PoolServeArgs) -> Result<(), HostError> {
-    let algo: Algorithm = args
-        .algo
-        .parse()
-        .map_err(|e: phirig_kernel::cn::KernelError| HostError::Usage(e.to_string()))?;
-    let fault = match &args.fault {
-        Some(f) => Some(
-            f.parse::<Fault>()
-                .map_err(|e| HostError::Usage(format!("--fault: {e}")))?,
-        ),
-        None => None,
-    };
+    let algo: Algorithm = args.algo.parse()?;
+    let fault = args.fault.as_deref().map(str::parse::<Fault>).transpose()?;
     let server = start_builtin_pool(algo, args.bind, args.difficulty).await?;
     if let Some(f) = fault {
         server.set_fault(f);

@@ -37,9 +37,7 @@ pub async fn start_builtin_pool(
     }
     cfg.start_difficulty = difficulty;
     cfg.target_share_time = Duration::from_secs(10);
-    PoolServer::start(cfg, Arc::new(KernelShareHasher::default()))
-        .await
-        .map_err(|e| HostError::Pool(e.to_string()))
+    Ok(PoolServer::start(cfg, Arc::new(KernelShareHasher::default())).await?)
 }
 
 /// The cards to mine on: `--card`s, else every MPSS card; none means the embedded default.
@@ -48,21 +46,12 @@ fn rig_cards(args: &RunArgs) -> Result<Vec<phirig_deploy::Card>, HostError> {
 }
 
 pub async fn run(args: RunArgs) -> Result<(), HostError> {
-    let algo: Algorithm = args
-        .algo
-        .parse()
-        .map_err(|e: phirig_kernel::cn::KernelError| HostError::Usage(e.to_string()))?;
+    let algo: Algorithm = args.algo.parse()?;
     let cards = rig_cards(&args)?;
     let server = if args.url.is_empty() {
         Some(
-            start_builtin_pool(
-                algo,
-                "127.0.0.1:0"
-                    .parse()
-                    .map_err(|_| HostError::Usage("bad bind".into()))?,
-                args.difficulty,
-            )
-            .await?,
+            start_builtin_pool(algo, SocketAddr::from(([127, 0, 0, 1], 0)), args.difficulty)
+                .await?,
         )
     } else {
         None
@@ -114,7 +103,7 @@ async fn run_local(
     proxy: &ProxyHandle,
 ) -> Result<(), HostError> {
     let token = format!("{:032x}", rand::random::<u128>());
-    let port = free_port().map_err(|e| HostError::Io(format!("no free port: {e}")))?;
+    let port = free_port().map_err(HostError::FreePort)?;
     let log = std::env::temp_dir().join(format!("phirig-local-agent-{}.log", std::process::id()));
     let card = LocalCard::start(&LocalCardConfig {
         pools: vec![format!("stratum+tcp://{}", proxy.local_addr())],
@@ -126,8 +115,7 @@ async fn run_local(
         http_port: port,
         token: token.clone(),
         log: log.clone(),
-    })
-    .map_err(|e| HostError::Card(e.to_string()))?;
+    })?;
     banner(server, pools, &log);
     watch(args, card, server, proxy, port, token).await
 }
@@ -143,8 +131,10 @@ async fn start_proxy(
     let mut upstream = crate::config::pool_configs(args)?;
     if upstream.is_empty() {
         for url in pools {
-            let parsed =
-                PoolUrl::parse(url).map_err(|e| HostError::Usage(format!("pool {url}: {e}")))?;
+            let parsed = PoolUrl::parse(url).map_err(|source| HostError::PoolUrl {
+                url: url.clone(),
+                source,
+            })?;
             let mut pool = PoolConfig::new(parsed, &args.user);
             pool.pass = args.pass.clone();
             upstream.push(pool);
@@ -159,9 +149,7 @@ async fn start_proxy(
     client.timeouts = crate::config::timeouts(args);
     let mut config = ProxyConfig::new(bind, client);
     config.lease_len = args.rig.lease_len;
-    proxy::start(config, Arc::new(KernelShareHasher::default()))
-        .await
-        .map_err(|e| HostError::Pool(e.to_string()))
+    Ok(proxy::start(config, Arc::new(KernelShareHasher::default())).await?)
 }
 
 fn banner(server: Option<&ServerHandle>, pools: &[String], log: &std::path::Path) {
@@ -218,10 +206,10 @@ async fn watch(
             _ = tokio::signal::ctrl_c() => break Ok(()),
         }
         if let Some(status) = card.exited() {
-            break Err(HostError::Card(format!(
-                "the local agent exited ({status}); its log ends:\n{}",
-                log_tail(&card.log, 15)
-            )));
+            break Err(HostError::LocalAgentExited {
+                status,
+                log_tail: log_tail(&card.log, 15),
+            });
         }
         rig::poll_all(&mut views, &http, rig::POLL_TIMEOUT).await;
         let snap = RigSnapshot::build(&views, Some(&proxy.stats()), started.elapsed().as_secs())

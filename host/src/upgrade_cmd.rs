@@ -2,12 +2,11 @@
 //! at once from one mapping (zero-copy where the kernel does it), then checked to be running.
 
 use std::net::{SocketAddr, ToSocketAddrs};
-use std::path::PathBuf;
 use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use phirig_deploy::upgrade::{upgrade_card, BinaryImage, CardUpgrade, Progress};
+use phirig_deploy::upgrade::{upgrade_card, BinaryImage, CardUpgrade, Progress, UpgradeError};
 use phirig_deploy::zerocopy::{SendOptions, ZcStats};
 use phirig_deploy::{Card, CardKind};
 
@@ -17,19 +16,25 @@ use crate::HostError;
 /// How often progress lines are printed while transfers run.
 const PROGRESS_EVERY: Duration = Duration::from_secs(1);
 
-/// `--binary`, else `phirig-agent` beside us, else `phirig` itself (it is the agent too).
-fn new_binary(explicit: &Option<PathBuf>) -> Result<PathBuf, HostError> {
-    if let Some(p) = explicit {
-        return Ok(p.clone());
-    }
-    let me = std::env::current_exe()
-        .map_err(|e| HostError::Io(format!("cannot find the phirig executable: {e}")))?;
-    let sibling = me.with_file_name("phirig-agent");
-    Ok(if sibling.is_file() { sibling } else { me })
+/// Why one card was not upgraded; printed on its row.
+#[derive(Debug, thiserror::Error)]
+pub enum CardUpgradeError {
+    #[error("cannot resolve {host}: {source}")]
+    Resolve {
+        host: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{host} has no address")]
+    NoAddress { host: String },
+    #[error(transparent)]
+    Upgrade(#[from] UpgradeError),
+    #[error("upgrade thread panicked")]
+    Panicked,
 }
 
 /// The agent API address of `card`.
-fn api_addr(card: &Card, port: u16) -> Result<SocketAddr, String> {
+fn api_addr(card: &Card, port: u16) -> Result<SocketAddr, CardUpgradeError> {
     let host = if card.kind == CardKind::Local {
         "127.0.0.1"
     } else {
@@ -37,9 +42,14 @@ fn api_addr(card: &Card, port: u16) -> Result<SocketAddr, String> {
     };
     (host, port)
         .to_socket_addrs()
-        .map_err(|e| format!("cannot resolve {host}: {e}"))?
+        .map_err(|source| CardUpgradeError::Resolve {
+            host: host.to_string(),
+            source,
+        })?
         .next()
-        .ok_or_else(|| format!("{host} has no address"))
+        .ok_or_else(|| CardUpgradeError::NoAddress {
+            host: host.to_string(),
+        })
 }
 
 fn mib(b: u64) -> f64 {
@@ -47,7 +57,7 @@ fn mib(b: u64) -> f64 {
 }
 
 /// One result-table row.
-pub fn render_row(name: &str, r: &Result<CardUpgrade, String>) -> String {
+pub fn render_row(name: &str, r: &Result<CardUpgrade, CardUpgradeError>) -> String {
     match r {
         Ok(u) => format!(
             "{name:<20} {} → {}  {:>8.1} MiB {:>7.2} s {:>7.2} s  {:>6} {:>6} {:>6} {:>6}  ok",
@@ -85,8 +95,9 @@ pub async fn upgrade(mut args: UpgradeArgs) -> Result<(), HostError> {
                 .into(),
         )
     })?;
-    let path = new_binary(&args.binary)?;
-    let image = Arc::new(BinaryImage::open(&path).map_err(|e| HostError::Io(e.to_string()))?);
+    // `--binary`, else `phirig-agent` beside us, else `phirig` itself (it is the agent too).
+    let (path, _) = crate::cards::agent_binary(&args.binary)?;
+    let image = Arc::new(BinaryImage::open(&path)?);
     println!(
         "upgrading {} card(s) to {} (build {}, {:.1} MiB)",
         cards.len(),
@@ -103,7 +114,7 @@ pub async fn upgrade(mut args: UpgradeArgs) -> Result<(), HostError> {
     let results =
         tokio::task::spawn_blocking(move || fan_out(&cards, port, &token, &image, opts, restart))
             .await
-            .map_err(|e| HostError::Io(format!("upgrade task: {e}")))?;
+            .map_err(HostError::UpgradeTask)?;
     println!("{}", table_header());
     let mut total = ZcStats::default();
     let mut failed = 0;
@@ -119,10 +130,10 @@ pub async fn upgrade(mut args: UpgradeArgs) -> Result<(), HostError> {
         total.zc_sends, total.completions, total.copied, total.plain_sends
     );
     if failed > 0 {
-        return Err(HostError::Card(format!(
-            "{failed} of {} card(s) failed",
-            results.len()
-        )));
+        return Err(HostError::UpgradesFailed {
+            failed,
+            total: results.len(),
+        });
     }
     Ok(())
 }
@@ -135,7 +146,7 @@ fn fan_out(
     image: &BinaryImage,
     opts: SendOptions,
     restart: Duration,
-) -> Vec<(String, Result<CardUpgrade, String>)> {
+) -> Vec<(String, Result<CardUpgrade, CardUpgradeError>)> {
     let (tx, rx) = mpsc::channel::<(usize, Progress)>();
     std::thread::scope(|scope| {
         let handles: Vec<_> = cards
@@ -152,7 +163,7 @@ fn fan_out(
                             let _ = tx.send((i, p));
                         }
                     })
-                    .map_err(|e| e.to_string())
+                    .map_err(CardUpgradeError::from)
                 })
             })
             .collect();
@@ -171,9 +182,7 @@ fn fan_out(
             .iter()
             .zip(handles)
             .map(|(card, h)| {
-                let r = h
-                    .join()
-                    .unwrap_or_else(|_| Err("upgrade thread panicked".to_string()));
+                let r = h.join().unwrap_or(Err(CardUpgradeError::Panicked));
                 (card.name.clone(), r)
             })
             .collect()

@@ -79,9 +79,7 @@ pub async fn start(
     let highest = Arc::new(Highest::default());
     let api = Arc::new(HostApi::new(rx.clone(), highest.clone(), restricted));
     let addr = SocketAddr::new(http.http_host, http.http_port);
-    let (local, server) = serve(addr, api, auth.clone())
-        .await
-        .map_err(|e| HostError::Io(e.to_string()))?;
+    let (local, server) = serve(addr, api, auth.clone()).await?;
     // The token itself is never logged; only whether one is set.
     info!(
         "host API on http://{local} (access token {}, reads {})",

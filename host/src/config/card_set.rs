@@ -13,6 +13,17 @@ pub enum CardKey {
     AgentPort,
 }
 
+/// Why a `--card-set` value was refused; the value is quoted first.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum CardSetError {
+    #[error("{0:?}: expected CARD.KEY=VALUE with KEY threads, benchmark or agent-port")]
+    Form(String),
+    #[error("{setting:?}: {value:?} is not a number")]
+    NotANumber { setting: String, value: String },
+    #[error("{setting:?}: value out of range for {key}")]
+    OutOfRange { setting: String, key: CardKey },
+}
+
 /// One parsed `--card-set`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CardSetting {
@@ -22,11 +33,10 @@ pub struct CardSetting {
 }
 
 impl FromStr for CardSetting {
-    type Err = String;
+    type Err = CardSetError;
 
-    fn from_str(s: &str) -> Result<Self, String> {
-        let usage =
-            || format!("{s:?}: expected CARD.KEY=VALUE with KEY threads, benchmark or agent-port");
+    fn from_str(s: &str) -> Result<Self, CardSetError> {
+        let usage = || CardSetError::Form(s.to_string());
         let (lhs, value) = s.split_once('=').ok_or_else(usage)?;
         // Card names may hold dots (IP addresses); keys never do, so the last dot splits.
         let (card, key) = lhs.rsplit_once('.').ok_or_else(usage)?;
@@ -39,10 +49,10 @@ impl FromStr for CardSetting {
             "agent-port" | "agent_port" => CardKey::AgentPort,
             _ => return Err(usage()),
         };
-        let value: f64 = value
-            .trim()
-            .parse()
-            .map_err(|_| format!("{s:?}: {value:?} is not a number"))?;
+        let value: f64 = value.trim().parse().map_err(|_| CardSetError::NotANumber {
+            setting: s.to_string(),
+            value: value.to_string(),
+        })?;
         let whole = value.fract() == 0.0 && value >= 1.0;
         let ok = match key {
             CardKey::Threads => whole && value <= 4096.0,
@@ -50,7 +60,10 @@ impl FromStr for CardSetting {
             CardKey::Benchmark => value.is_finite() && value > 0.0,
         };
         if !ok {
-            return Err(format!("{s:?}: value out of range for {key}"));
+            return Err(CardSetError::OutOfRange {
+                setting: s.to_string(),
+                key,
+            });
         }
         Ok(CardSetting {
             card: card.to_string(),

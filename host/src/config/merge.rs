@@ -7,7 +7,7 @@ use clap::ArgMatches;
 
 use super::card_set::{CardKey, CardSetting};
 use super::file::{ConfigFile, PoolEntry};
-use super::{load, ConfigError};
+use super::load;
 use crate::cli::{BenchArgs, CardArgs, CardReach, Command, DeployArgs, RunArgs};
 use crate::HostError;
 
@@ -33,35 +33,34 @@ pub fn apply(command: &mut Command, matches: &ArgMatches) -> Result<(), HostErro
     let Some((_, m)) = matches.subcommand() else {
         return Ok(());
     };
-    let cfg_err = |e: ConfigError| HostError::Usage(e.to_string());
     match command {
         Command::Run(args) => {
             if let Some(path) = args.config.clone() {
-                run(args, &load(&path).map_err(cfg_err)?, m);
+                run(args, &load(&path)?, m);
             }
             check_run(args)
         }
         Command::Bench(args) => {
             if let Some(path) = args.cards.config.clone() {
-                bench(args, &load(&path).map_err(cfg_err)?, m);
+                bench(args, &load(&path)?, m);
             }
             Ok(())
         }
         Command::Upgrade(args) => {
             if let Some(path) = args.cards.config.clone() {
-                cards(&mut args.cards, &load(&path).map_err(cfg_err)?, m);
+                cards(&mut args.cards, &load(&path)?, m);
             }
             Ok(())
         }
         Command::Cards { cards: args, .. } | Command::Stop(args) | Command::Status(args) => {
             if let Some(path) = args.config.clone() {
-                cards(args, &load(&path).map_err(cfg_err)?, m);
+                cards(args, &load(&path)?, m);
             }
             Ok(())
         }
         Command::Deploy(args) | Command::Restart(args) => {
             if let Some(path) = args.cards.config.clone() {
-                deploy(args, &load(&path).map_err(cfg_err)?, m);
+                deploy(args, &load(&path)?, m);
             }
             if args.url.is_empty() {
                 return Err(HostError::Usage(
@@ -290,7 +289,7 @@ pub fn check_run(a: &RunArgs) -> Result<(), HostError> {
     let usage = |s: &str| Err(HostError::Usage(s.into()));
     if let Some(k) = t.intensity {
         k.check_max(phirig_agent::worker::MAX_INTENSITY)
-            .map_err(|e| HostError::Usage(format!("--intensity must be 1 to 5: {e}")))?;
+            .map_err(HostError::Intensity)?;
     }
     if t.watchdog_restart_below
         .is_some_and(|r| !(r > 0.0 && r <= 1.0))
@@ -303,8 +302,7 @@ pub fn check_run(a: &RunArgs) -> Result<(), HostError> {
         return usage("--watchdog-minutes must be positive");
     }
     if let Some(fp) = &t.tls_fingerprint {
-        phirig_pool::client::parse_fingerprint(fp)
-            .map_err(|e| HostError::Usage(format!("--tls-fingerprint: {e}")))?;
+        phirig_pool::client::parse_fingerprint(fp).map_err(HostError::Fingerprint)?;
     }
     if a.http.restricted_read && a.http.http_access_token.as_deref().unwrap_or("").is_empty() {
         return usage("--restricted-read needs --http-access-token");

@@ -7,7 +7,7 @@ mod load;
 mod merge;
 mod run_settings;
 
-pub use card_set::{CardKey, CardSetting};
+pub use card_set::{CardKey, CardSetError, CardSetting};
 pub use file::{
     AgentSection, CardEntry, ConfigFile, Discovery, HttpSection, PoolEntry, Secret,
     TimeoutsSection, WatchdogSection,

@@ -35,8 +35,10 @@ pub fn pool_configs(args: &RunArgs) -> Result<Vec<PoolConfig>, HostError> {
     entries
         .iter()
         .map(|e| {
-            let mut url = PoolUrl::parse(&e.url)
-                .map_err(|err| HostError::Usage(format!("pool {}: {err}", e.url)))?;
+            let mut url = PoolUrl::parse(&e.url).map_err(|source| HostError::PoolUrl {
+                url: e.url.clone(),
+                source,
+            })?;
             url.tls |= e.tls;
             let mut pool = PoolConfig::new(url, e.user.as_deref().unwrap_or(&args.user));
             pool.pass = e.pass.clone().unwrap_or_else(|| args.pass.clone());

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use phirig_deploy::{AgentBinaries, Card, DeployConfig, DeployerOps, SshOptions};
+use phirig_deploy::{AgentBinaries, Card, DeployConfig, DeployError, DeployerOps, SshOptions};
 use tokio::task::JoinSet;
 
 use crate::cli::RunArgs;
@@ -12,6 +12,21 @@ use crate::HostError;
 
 /// Longest a card's stop may take before the rig gives up on it (ssh connect + TERM grace).
 const STOP_BOUND: Duration = Duration::from_secs(20);
+
+/// Why deploying to or stopping one card failed; the rig logs it and carries on with the others.
+#[derive(Debug, thiserror::Error)]
+pub enum DeployCardError {
+    #[error(transparent)]
+    Deploy(#[from] DeployError),
+    #[error("no answer within {0:?}")]
+    NoAnswer(Duration),
+    /// The card's task ended without a result (it panicked or was cancelled).
+    #[error("{0} task failed")]
+    TaskFailed(&'static str),
+}
+
+/// What happened on one card, in the order the cards were given.
+pub type CardResults = Vec<Result<String, DeployCardError>>;
 
 /// One deploy config for every card: the per-card words (`{card}`, `{card_ip}`, `{host_ip}`)
 /// are filled in by the deployer for each card, so the watchdog can hold a single one.
@@ -88,7 +103,7 @@ pub fn deploy_config(
 
 /// Deploys to every card concurrently; one result per card, in order. A card that fails does
 /// not hold up or abort the others.
-pub async fn deploy_all(ops: &Arc<DeployerOps>, cards: &[Card]) -> Vec<Result<String, String>> {
+pub async fn deploy_all(ops: &Arc<DeployerOps>, cards: &[Card]) -> CardResults {
     let mut set = JoinSet::new();
     for (i, card) in cards.iter().cloned().enumerate() {
         let ops = ops.clone();
@@ -99,22 +114,22 @@ pub async fn deploy_all(ops: &Arc<DeployerOps>, cards: &[Card]) -> Vec<Result<St
                     up.remote_binary, up.sha3_256, start.pid
                 )
             });
-            (i, r.map_err(|e| e.to_string()))
+            (i, r.map_err(DeployCardError::from))
         });
     }
     collect(set, cards.len(), "deploy").await
 }
 
 /// Stops the agent on every card concurrently, each bounded by [`STOP_BOUND`].
-pub async fn stop_all(ops: &Arc<DeployerOps>, cards: &[Card]) -> Vec<Result<String, String>> {
+pub async fn stop_all(ops: &Arc<DeployerOps>, cards: &[Card]) -> CardResults {
     let mut set = JoinSet::new();
     for (i, card) in cards.iter().cloned().enumerate() {
         let ops = ops.clone();
         set.spawn(async move {
             let r = match tokio::time::timeout(STOP_BOUND, ops.deployer.stop(&card)).await {
                 Ok(Ok(o)) => Ok(format!("{o:?}")),
-                Ok(Err(e)) => Err(e.to_string()),
-                Err(_) => Err(format!("no answer within {STOP_BOUND:?}")),
+                Ok(Err(e)) => Err(e.into()),
+                Err(_) => Err(DeployCardError::NoAnswer(STOP_BOUND)),
             };
             (i, r)
         });
@@ -123,12 +138,13 @@ pub async fn stop_all(ops: &Arc<DeployerOps>, cards: &[Card]) -> Vec<Result<Stri
 }
 
 async fn collect(
-    mut set: JoinSet<(usize, Result<String, String>)>,
+    mut set: JoinSet<(usize, Result<String, DeployCardError>)>,
     n: usize,
-    what: &str,
-) -> Vec<Result<String, String>> {
-    let mut out: Vec<Result<String, String>> =
-        (0..n).map(|_| Err(format!("{what} task failed"))).collect();
+    what: &'static str,
+) -> CardResults {
+    let mut out: CardResults = (0..n)
+        .map(|_| Err(DeployCardError::TaskFailed(what)))
+        .collect();
     while let Some(done) = set.join_next().await {
         if let Ok((i, r)) = done {
             if let Some(slot) = out.get_mut(i) {

@@ -32,7 +32,10 @@ impl HostJournal {
             JournalConfig::default(),
             HeaderInfo::from_env(FLAG_HOST, api_port),
         )
-        .map_err(|e| HostError::Io(format!("journal {}: {e}", path.display())))?;
+        .map_err(|source| HostError::Journal {
+            path: path.to_path_buf(),
+            source,
+        })?;
         let thread = journal.thread(HOST_THREAD, ThreadKind::Host);
         Ok(HostJournal {
             journal,
@@ -72,7 +75,10 @@ impl HostJournal {
         self.journal
             .close()
             .map(drop)
-            .map_err(|e| HostError::Io(format!("journal {}: {e}", self.path.display())))
+            .map_err(|source| HostError::Journal {
+                path: self.path,
+                source,
+            })
     }
 }
 

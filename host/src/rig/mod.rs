@@ -29,7 +29,7 @@ use crate::proxy::ProxyHandle;
 use crate::snapshot::RigSnapshot;
 use crate::HostError;
 
-pub use deploy_cards::{deploy_all, deploy_config, stop_all};
+pub use deploy_cards::{deploy_all, deploy_config, stop_all, CardResults, DeployCardError};
 pub use faces::{write_atomic, Faces};
 pub use journal::{HostJournal, DEFAULT_FILE as DEFAULT_JOURNAL};
 pub use poll::poll_all;
@@ -237,7 +237,7 @@ async fn deploy_and_report(
     ops: &Arc<DeployerOps>,
     cards: &[Card],
     mut journal: Option<&mut HostJournal>,
-) -> Vec<Option<String>> {
+) -> Vec<Option<DeployCardError>> {
     let results = deploy_all(ops, cards).await;
     let mut failed = Vec::with_capacity(cards.len());
     for (i, (card, r)) in cards.iter().zip(results).enumerate() {

@@ -1,0 +1,93 @@
+//! `HostError`: every way a `phirig` command fails, with the error that caused it kept as its source.
+
+use std::path::PathBuf;
+use std::process::ExitStatus;
+
+use phirig_deploy::discovery::{DiscoveryError, TargetParseError};
+use phirig_deploy::upgrade::ImageError;
+use phirig_journal::{JournalError, ReadError};
+use phirig_kernel::cn::KernelError;
+use phirig_pool::client::TlsConfigError;
+use phirig_pool::protocol::UrlError;
+use phirig_pool::server::{FaultParseError, ServerError};
+
+use crate::config::ConfigError;
+use crate::local_card::LocalCardError;
+use crate::proxy::ProxyError;
+
+/// Every failure of a `phirig` command; its `Display` is the one line the CLI prints.
+#[derive(Debug, thiserror::Error)]
+pub enum HostError {
+    /// Flags or file values that cannot work together, said in full.
+    #[error("{0}")]
+    Usage(String),
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Algorithm(#[from] KernelError),
+    #[error("--card {spec}: {source}")]
+    CardSpec {
+        spec: String,
+        #[source]
+        source: TargetParseError,
+    },
+    #[error("--fault: {0}")]
+    Fault(#[from] FaultParseError),
+    #[error("--tls-fingerprint: {0}")]
+    Fingerprint(#[source] TlsConfigError),
+    #[error("--intensity must be 1 to 5: {0}")]
+    Intensity(#[source] phirig_agent::worker::PerAlgoError),
+    #[error("pool {url}: {source}")]
+    PoolUrl {
+        url: String,
+        #[source]
+        source: UrlError,
+    },
+    #[error("pool: {0}")]
+    Pool(#[from] ServerError),
+    #[error("pool: {0}")]
+    Proxy(#[from] ProxyError),
+    #[error("card: {0}")]
+    Discovery(#[from] DiscoveryError),
+    #[error("card: {0}")]
+    LocalCard(#[from] LocalCardError),
+    #[error("card: the local agent exited ({status}); its log ends:\n{log_tail}")]
+    LocalAgentExited {
+        status: ExitStatus,
+        log_tail: String,
+    },
+    /// Each card's own error was printed on its row already.
+    #[error("card: {failed} card(s) failed")]
+    CardsFailed { failed: usize },
+    #[error("card: {failed} of {total} card(s) failed")]
+    UpgradesFailed { failed: usize, total: usize },
+    #[error("card: some cards could not be benchmarked")]
+    BenchFailed,
+    #[error("cannot find the phirig executable: {0}")]
+    Executable(#[source] std::io::Error),
+    #[error("no free port: {0}")]
+    FreePort(#[source] std::io::Error),
+    #[error(transparent)]
+    Api(#[from] phirig_agent::http::HttpError),
+    #[error("journal {}: {source}", path.display())]
+    Journal {
+        path: PathBuf,
+        #[source]
+        source: JournalError,
+    },
+    #[error("{}: {source}", path.display())]
+    ReadJournal {
+        path: PathBuf,
+        #[source]
+        source: ReadError,
+    },
+    #[error(transparent)]
+    Image(#[from] ImageError),
+    #[error("upgrade task: {0}")]
+    UpgradeTask(#[source] tokio::task::JoinError),
+    #[error(transparent)]
+    Json(#[from] serde_json::Error),
+    /// Writing the command's output failed.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
