@@ -4,6 +4,7 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use phirig_pool::client::TimeoutSeconds;
 
 use crate::worker::{parse_intensity, PerAlgo};
 
@@ -159,32 +160,53 @@ pub struct MineArgs {
     #[arg(long = "journal-max-mb", value_name = "MIB", default_value_t = 64,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub journal_max_mb: u64,
+    #[command(flatten)]
+    pub timeouts: PoolTimeoutArgs,
+}
+
+/// The stratum client's timeouts, the same flags on the agent and on the host (`phirig run`).
+#[derive(Debug, Args, Clone, Default)]
+pub struct PoolTimeoutArgs {
     /// Seconds to wait for a pool to answer a request (login, submit, keepalive) before
     /// treating the connection as hung and failing over.
     #[arg(
         long = "response-timeout",
         value_name = "SECS",
-        help_heading = "Advanced"
+        help_heading = "Timeouts"
     )]
     pub response_timeout: Option<u64>,
-    /// Seconds allowed for TCP connect plus TLS handshake.
+    /// Seconds allowed for TCP connect plus TLS handshake to a pool.
     #[arg(
         long = "connect-timeout",
         value_name = "SECS",
-        help_heading = "Advanced"
+        help_heading = "Timeouts"
     )]
     pub connect_timeout: Option<u64>,
     /// Seconds without a new job before the connection counts as hung.
-    #[arg(long = "idle-timeout", value_name = "SECS", help_heading = "Advanced")]
+    #[arg(long = "idle-timeout", value_name = "SECS", help_heading = "Timeouts")]
     pub idle_timeout: Option<u64>,
     /// Seconds to wait before reconnecting when every pool failed (doubles per failure).
-    #[arg(long = "retry-pause", value_name = "SECS", help_heading = "Advanced")]
+    #[arg(long = "retry-pause", value_name = "SECS", help_heading = "Timeouts")]
     pub retry_pause: Option<u64>,
     /// Seconds between background checks of a failed higher-priority pool.
     #[arg(
         long = "probe-interval",
         value_name = "SECS",
-        help_heading = "Advanced"
+        help_heading = "Timeouts"
     )]
     pub probe_interval: Option<u64>,
+}
+
+impl PoolTimeoutArgs {
+    /// The flags as the client takes them; keepalive is the caller's (only the host has a flag).
+    pub fn seconds(&self) -> TimeoutSeconds {
+        TimeoutSeconds {
+            connect: self.connect_timeout,
+            response: self.response_timeout,
+            idle: self.idle_timeout,
+            keepalive: None,
+            probe_interval: self.probe_interval,
+            retry_pause: self.retry_pause,
+        }
+    }
 }

@@ -115,16 +115,8 @@ pub struct TuningArgs {
     /// Pin the pools' TLS certificate by its SHA-256 fingerprint (hex).
     #[arg(long = "tls-fingerprint", help_heading = "Pool")]
     pub tls_fingerprint: Option<String>,
-    /// Seconds allowed for TCP connect plus TLS handshake to a pool.
-    #[arg(
-        long = "connect-timeout",
-        value_name = "SECS",
-        help_heading = "Timeouts"
-    )]
-    pub connect_timeout: Option<u64>,
-    /// Seconds before reconnecting when every pool failed (doubles per failure).
-    #[arg(long = "retry-pause", value_name = "SECS", help_heading = "Timeouts")]
-    pub retry_pause: Option<u64>,
+    #[command(flatten)]
+    pub timeouts: phirig_agent::cli::PoolTimeoutArgs,
     /// Interleaved hashes per thread on every card, 1–5: N, or per algorithm as in
     /// `2,cn/r=1,cn-pico=5` (default: from the card's cache sizes).
     #[arg(long, help_heading = "Agent", value_name = "N|ALGO=N,…", value_parser = parse_intensity)]
@@ -190,16 +182,6 @@ pub struct RigArgs {
     /// Seconds between upstream keepalives (with `-k`).
     #[arg(long, value_name = "SECS", help_heading = "Advanced")]
     pub keepalive_interval: Option<u64>,
-    /// Seconds to wait for the pool to answer a request before treating the upstream
-    /// connection as hung and failing over.
-    #[arg(long, value_name = "SECS", help_heading = "Advanced")]
-    pub response_timeout: Option<u64>,
-    /// Seconds without a new upstream job before the connection counts as hung.
-    #[arg(long, value_name = "SECS", help_heading = "Advanced")]
-    pub idle_timeout: Option<u64>,
-    /// Seconds between background checks of a failed higher-priority pool.
-    #[arg(long, value_name = "SECS", help_heading = "Advanced")]
-    pub probe_interval: Option<u64>,
     /// Write the rig snapshot (JSON) to this file at every refresh, atomically.
     #[arg(long)]
     pub status_json: Option<PathBuf>,

@@ -9,7 +9,7 @@ use phirig_pool::protocol::PoolUrl;
 use serde::{Deserialize, Deserializer};
 use serde_json::{json, Value};
 
-use crate::cli::MineArgs;
+use crate::cli::{MineArgs, PoolTimeoutArgs};
 use crate::worker::{PerAlgo, PerAlgoError, WorkerConfig, MAX_INTENSITY};
 use phirig_journal::JournalConfig;
 use phirig_kernel::cn::{AesPath, Algorithm};
@@ -245,13 +245,10 @@ fn rig_address(client: &ClientConfig) -> Option<IpAddr> {
 
 /// Stratum timeouts: flags win over the file (`retry-pause`, as xmrig names it), defaults otherwise.
 fn timeouts(args: &MineArgs, file: &ConfigFile) -> Timeouts {
+    let flags = args.timeouts.seconds();
     Timeouts::from_seconds(TimeoutSeconds {
-        connect: args.connect_timeout,
-        response: args.response_timeout,
-        idle: args.idle_timeout,
-        keepalive: None,
-        probe_interval: args.probe_interval,
-        retry_pause: args.retry_pause.or(file.retry_pause),
+        retry_pause: flags.retry_pause.or(file.retry_pause),
+        ..flags
     })
 }
 
@@ -469,7 +466,10 @@ impl ReloadArgs {
             keepalive: false,
             tls: false,
             tls_fingerprint: None,
-            retry_pause: None,
+            timeouts: PoolTimeoutArgs {
+                retry_pause: None,
+                ..args.timeouts.clone()
+            },
             config: None,
             ..args.clone()
         };
@@ -652,9 +652,9 @@ mod tests {
             MinerConfig::resolve(&a).expect("config").client.timeouts,
             Timeouts::default()
         );
-        a.response_timeout = Some(2);
-        a.retry_pause = Some(90);
-        a.probe_interval = Some(0);
+        a.timeouts.response_timeout = Some(2);
+        a.timeouts.retry_pause = Some(90);
+        a.timeouts.probe_interval = Some(0);
         let t = MinerConfig::resolve(&a).expect("config").client.timeouts;
         assert_eq!(t.response, Duration::from_secs(2));
         assert_eq!(t.backoff_initial, Duration::from_secs(90));

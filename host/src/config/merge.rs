@@ -166,30 +166,31 @@ fn run(a: &mut RunArgs, f: &ConfigFile, m: &ArgMatches) {
         &mut r.remote_dir,
         f.agent.remote_dir.clone(),
     );
+
+    let t = &mut a.tuning;
+    let to = &mut t.timeouts;
     fill(
         m,
         "response_timeout",
-        &mut r.response_timeout,
+        &mut to.response_timeout,
         f.timeouts.response.map(Some),
     );
     fill(
         m,
         "idle_timeout",
-        &mut r.idle_timeout,
+        &mut to.idle_timeout,
         f.timeouts.idle.map(Some),
     );
-
-    let t = &mut a.tuning;
     fill(
         m,
         "connect_timeout",
-        &mut t.connect_timeout,
+        &mut to.connect_timeout,
         f.timeouts.connect.map(Some),
     );
     fill(
         m,
         "retry_pause",
-        &mut t.retry_pause,
+        &mut to.retry_pause,
         f.timeouts.retry_pause.map(Some),
     );
     fill(

@@ -52,14 +52,9 @@ pub fn pool_configs(args: &RunArgs) -> Result<Vec<PoolConfig>, HostError> {
 
 /// Upstream timeouts: the flags (or file) where given, the client's defaults elsewhere.
 pub fn timeouts(args: &RunArgs) -> Timeouts {
-    let (t, r) = (&args.tuning, &args.rig);
     Timeouts::from_seconds(TimeoutSeconds {
-        connect: t.connect_timeout,
-        response: r.response_timeout,
-        idle: r.idle_timeout,
-        keepalive: r.keepalive_interval,
-        probe_interval: r.probe_interval,
-        retry_pause: t.retry_pause,
+        keepalive: args.rig.keepalive_interval,
+        ..args.tuning.timeouts.seconds()
     })
 }
 
