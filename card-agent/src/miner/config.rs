@@ -10,6 +10,7 @@ use serde::{Deserialize, Deserializer};
 use serde_json::{json, Value};
 
 use crate::cli::{MineArgs, PoolTimeoutArgs};
+use crate::worker::per_algo::deserialize_keyed;
 use crate::worker::{PerAlgo, PerAlgoError, WorkerConfig, MAX_INTENSITY};
 use phirig_journal::JournalConfig;
 use phirig_kernel::cn::{AesPath, Algorithm};
@@ -79,17 +80,12 @@ pub struct CpuSection {
     pub intensity: Option<PerAlgo>,
 }
 
-/// A per-algorithm value whose errors name its key (serde's errors on a `Value` have no position).
-fn per_algo_key<'de, D: Deserializer<'de>>(key: &str, d: D) -> Result<Option<PerAlgo>, D::Error> {
-    Option::<PerAlgo>::deserialize(d).map_err(|e| serde::de::Error::custom(format!("{key}: {e}")))
-}
-
 fn cpu_threads<'de, D: Deserializer<'de>>(d: D) -> Result<Option<PerAlgo>, D::Error> {
-    per_algo_key("cpu.threads", d)
+    deserialize_keyed("cpu.threads", d)
 }
 
 fn cpu_intensity<'de, D: Deserializer<'de>>(d: D) -> Result<Option<PerAlgo>, D::Error> {
-    per_algo_key("cpu.intensity", d)
+    deserialize_keyed("cpu.intensity", d)
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]

@@ -311,6 +311,15 @@ impl<'de> Deserialize<'de> for PerAlgo {
     }
 }
 
+/// An optional config-file value whose errors name its `key`, for `deserialize_with`: serde's
+/// errors on a JSON `Value` carry no position, and the TOML parser adds the line but not the key.
+pub fn deserialize_keyed<'de, D: Deserializer<'de>>(
+    key: &str,
+    d: D,
+) -> Result<Option<PerAlgo>, D::Error> {
+    Option::<PerAlgo>::deserialize(d).map_err(|e| de::Error::custom(format!("{key}: {e}")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,6 +4,7 @@
 use std::net::IpAddr;
 use std::path::PathBuf;
 
+use phirig_agent::worker::per_algo::deserialize_keyed;
 use phirig_agent::worker::PerAlgo;
 use serde::{Deserialize, Deserializer};
 
@@ -104,17 +105,12 @@ pub struct AgentSection {
     pub binary: Option<PathBuf>,
 }
 
-/// A per-algorithm value whose errors name its key (the parser adds the line).
-fn per_algo_key<'de, D: Deserializer<'de>>(key: &str, d: D) -> Result<Option<PerAlgo>, D::Error> {
-    Option::<PerAlgo>::deserialize(d).map_err(|e| serde::de::Error::custom(format!("{key}: {e}")))
-}
-
 fn agent_threads<'de, D: Deserializer<'de>>(d: D) -> Result<Option<PerAlgo>, D::Error> {
-    per_algo_key("agent.threads", d)
+    deserialize_keyed("agent.threads", d)
 }
 
 fn agent_intensity<'de, D: Deserializer<'de>>(d: D) -> Result<Option<PerAlgo>, D::Error> {
-    per_algo_key("agent.intensity", d)
+    deserialize_keyed("agent.intensity", d)
 }
 
 /// When the watchdog restarts a card.
