@@ -1,4 +1,5 @@
-//! The journal clock: monotonic ns since the journal started, and what reading it costs.
+//! The journal clock: monotonic ns since the journal started, what reading it costs, and the
+//! absolute clock readings the journal header and the agent's counters carry.
 
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
@@ -37,8 +38,17 @@ pub(crate) fn unix_ms() -> u64 {
         .unwrap_or(0)
 }
 
-/// CLOCK_MONOTONIC in ns, the same clock `Instant` reads, for the file header.
-pub(crate) fn monotonic_ns() -> u64 {
+/// Wall-clock ns since the Unix epoch (0 if the system clock is before 1970): host↔card offsets.
+pub fn wall_ns() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}
+
+/// CLOCK_MONOTONIC in ns, the same clock `Instant` reads (0 if it cannot be read): the file
+/// header's origin and the agent's own time line for `/v1/counters`.
+pub fn monotonic_ns() -> u64 {
     let mut ts = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,
@@ -67,4 +77,19 @@ pub(crate) fn measure_overhead_ns() -> u32 {
     }
     rounds.sort_unstable();
     u32::try_from(rounds[rounds.len() / 2]).unwrap_or(u32::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn absolute_clocks_read_and_move_forward() {
+        let (m0, w0) = (monotonic_ns(), wall_ns());
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        let (m1, w1) = (monotonic_ns(), wall_ns());
+        assert!(m0 > 0 && m1 >= m0 + 2_000_000, "{m0} {m1}");
+        // 2020-01-01 in ns: a zero or a seconds-for-ns slip would fall below it.
+        assert!(w0 > 1_577_836_800_000_000_000 && w1 > w0, "{w0} {w1}");
+    }
 }

@@ -36,6 +36,7 @@ mod report_text;
 pub mod rotation;
 mod writer;
 
+pub use clock::{monotonic_ns, wall_ns};
 pub use dump::dump;
 pub use error::{DecodeError, JournalError, Problem, ReadError};
 pub use event::{

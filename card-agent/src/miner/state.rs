@@ -11,6 +11,8 @@ use tokio::sync::Notify;
 
 use crate::hashrate::RateMeter;
 use crate::worker::Workers;
+/// The counters' clocks are the journal's, so a card's journal and its API share one time line.
+pub use phirig_journal::{monotonic_ns, wall_ns};
 use phirig_journal::{Event, ThreadJournal};
 use phirig_kernel::cn::Algorithm;
 
@@ -169,24 +171,4 @@ impl MinerState {
 /// A random id for this run of the agent: counters restart from zero when it changes.
 fn new_boot_id() -> String {
     format!("{:016x}", rand::random::<u64>())
-}
-
-/// CLOCK_MONOTONIC in nanoseconds: the agent's own time line for `/v1/counters`.
-pub fn monotonic_ns() -> u64 {
-    clock_ns(libc::CLOCK_MONOTONIC)
-}
-
-/// Wall-clock time in nanoseconds since the Unix epoch (for host↔card clock offsets).
-pub fn wall_ns() -> u64 {
-    clock_ns(libc::CLOCK_REALTIME)
-}
-
-fn clock_ns(clock: libc::clockid_t) -> u64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: clock_gettime writes into the timespec we own; both clocks exist on Linux.
-    unsafe { libc::clock_gettime(clock, &mut ts) };
-    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }
