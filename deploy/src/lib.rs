@@ -25,5 +25,5 @@ pub use remote::{
 };
 pub use ssh::{shell_quote, SshOptions};
 pub use watchdog::{
-    run_watchdog, DeployerOps, Supervised, SupervisionAction, Watchdog, WatchdogConfig,
+    run_watchdog, DeployerOps, Supervised, Watchdog, WatchdogAction, WatchdogConfig,
 };

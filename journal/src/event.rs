@@ -135,6 +135,8 @@ pub enum WorkerEvent {
     Panic { message: String },
 }
 
+/// The kind of step a `Supervision` event records, whoever took it (rig start-up, operator stop,
+/// watchdog); its byte is part of the file format, so the set stays small and fixed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SupervisionAction {

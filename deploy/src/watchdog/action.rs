@@ -4,9 +4,10 @@ use crate::discovery::CardState;
 use serde::Serialize;
 use std::fmt;
 
-/// One supervision decision about one card.
+/// One watchdog decision about one card: what to do and why. The host journals it as the
+/// coarser `phirig_journal::SupervisionAction`, this as its detail (`host/src/rig/journal.rs`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct SupervisionAction {
+pub struct WatchdogAction {
     pub card: String,
     pub kind: ActionKind,
     pub cause: Cause,
@@ -88,9 +89,9 @@ impl fmt::Display for Cause {
     }
 }
 
-impl SupervisionAction {
+impl WatchdogAction {
     pub(crate) fn new(card: &str, kind: ActionKind, cause: Cause) -> Self {
-        SupervisionAction {
+        WatchdogAction {
             card: card.to_string(),
             kind,
             cause,

@@ -1,6 +1,6 @@
 //! The tokio loop around the watchdog policy: probe due cards, log and journal, act.
 
-use super::action::{ActionKind, Observation, SupervisionAction};
+use super::action::{ActionKind, Observation, WatchdogAction};
 use super::ops::CardOps;
 use super::policy::{Watchdog, WatchdogConfig};
 use crate::discovery::Card;
@@ -14,7 +14,7 @@ use tracing::{debug, info, warn};
 
 enum Done {
     Probed(String, Observation),
-    Acted(String, Vec<(SupervisionAction, Result<(), DeployError>)>),
+    Acted(String, Vec<(WatchdogAction, Result<(), DeployError>)>),
 }
 
 /// A card to supervise and its benchmark rate (H/s) for the low-rate rule.
@@ -30,7 +30,7 @@ pub async fn run_watchdog<O: CardOps>(
     ops: Arc<O>,
     cards: Vec<Supervised>,
     config: WatchdogConfig,
-    journal: mpsc::UnboundedSender<SupervisionAction>,
+    journal: mpsc::UnboundedSender<WatchdogAction>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let mut dog = Watchdog::new(config);
@@ -141,7 +141,7 @@ fn needs_work(kind: ActionKind) -> bool {
     )
 }
 
-fn record(journal: &mpsc::UnboundedSender<SupervisionAction>, action: &SupervisionAction) {
+fn record(journal: &mpsc::UnboundedSender<WatchdogAction>, action: &WatchdogAction) {
     match action.kind {
         ActionKind::Recovered => {
             info!(card = %action.card, action = %action.kind, cause = %action.cause, "watchdog")
@@ -176,7 +176,7 @@ mod tests {
             }
         }
 
-        async fn act(&self, _card: &Card, action: &SupervisionAction) -> Result<(), DeployError> {
+        async fn act(&self, _card: &Card, action: &WatchdogAction) -> Result<(), DeployError> {
             if action.kind == ActionKind::Restart {
                 self.restarts.fetch_add(1, Ordering::SeqCst);
                 self.running.store(true, Ordering::SeqCst);

@@ -6,7 +6,7 @@ mod driver;
 mod ops;
 mod policy;
 
-pub use action::{ActionKind, AgentSeen, Cause, Observation, SupervisionAction};
+pub use action::{ActionKind, AgentSeen, Cause, Observation, WatchdogAction};
 pub use counters::CounterSample;
 pub use driver::{run_watchdog, Supervised};
 pub use ops::{CardOps, DeployerOps};

@@ -1,6 +1,6 @@
 //! The watchdog's hands: probing a card and carrying out an action, over ssh and sysfs.
 
-use super::action::{ActionKind, AgentSeen, Observation, SupervisionAction};
+use super::action::{ActionKind, AgentSeen, Observation, WatchdogAction};
 use super::counters::CounterSample;
 use crate::discovery::{Card, MpssDiscovery};
 use crate::remote::{DeployError, Deployer};
@@ -15,7 +15,7 @@ pub trait CardOps: Send + Sync + 'static {
     fn act(
         &self,
         card: &Card,
-        action: &SupervisionAction,
+        action: &WatchdogAction,
     ) -> impl Future<Output = Result<(), DeployError>> + Send;
 }
 
@@ -88,7 +88,7 @@ impl CardOps for DeployerOps {
         Observation { mpss_state, agent }
     }
 
-    async fn act(&self, card: &Card, action: &SupervisionAction) -> Result<(), DeployError> {
+    async fn act(&self, card: &Card, action: &WatchdogAction) -> Result<(), DeployError> {
         let started = match action.kind {
             ActionKind::Restart => self.deployer.supervised_restart(card).await?.is_some(),
             ActionKind::Redeploy => self.deployer.supervised_deploy(card).await?.is_some(),
@@ -137,13 +137,13 @@ mod tests {
         let cause = Cause::CardState {
             state: "error".into(),
         };
-        let reset = SupervisionAction::new("mic2", ActionKind::ResetCard, cause.clone());
+        let reset = WatchdogAction::new("mic2", ActionKind::ResetCard, cause.clone());
         ops.act(&card, &reset).await.expect("reset");
         assert_eq!(
             std::fs::read_to_string(card_dir.join("state")).expect("read"),
             "reset"
         );
-        let boot = SupervisionAction::new("mic2", ActionKind::BootCard, cause);
+        let boot = WatchdogAction::new("mic2", ActionKind::BootCard, cause);
         ops.act(&card, &boot).await.expect("boot");
         assert_eq!(
             std::fs::read_to_string(card_dir.join("state")).expect("read"),

@@ -1,6 +1,6 @@
 //! The watchdog's decisions without I/O: observations and instants in, actions out.
 
-use super::action::{ActionKind, Cause, Observation, SupervisionAction};
+use super::action::{ActionKind, Cause, Observation, WatchdogAction};
 use crate::discovery::CardState;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -111,19 +111,14 @@ impl Watchdog {
     }
 
     /// Decides what to do about what a probe of `card` saw at `now`.
-    pub fn observe(
-        &mut self,
-        card: &str,
-        obs: &Observation,
-        now: Instant,
-    ) -> Vec<SupervisionAction> {
+    pub fn observe(&mut self, card: &str, obs: &Observation, now: Instant) -> Vec<WatchdogAction> {
         let cfg = self.config.clone();
         let Some(w) = self.cards.get_mut(card) else {
             return Vec::new();
         };
         w.next_probe = now + cfg.probe_interval;
         let mut out = Vec::new();
-        let act = |kind, cause| SupervisionAction::new(card, kind, cause);
+        let act = |kind, cause| WatchdogAction::new(card, kind, cause);
 
         if let Some(state) = &obs.mpss_state {
             let cause = || Cause::CardState {
@@ -223,7 +218,7 @@ impl Watchdog {
         unreachable: bool,
         reason: &str,
         now: Instant,
-    ) -> Vec<SupervisionAction> {
+    ) -> Vec<WatchdogAction> {
         if unreachable {
             let obs = Observation {
                 mpss_state: None,
@@ -252,7 +247,7 @@ mod tests {
         }
     }
 
-    fn kinds(a: &[SupervisionAction]) -> Vec<ActionKind> {
+    fn kinds(a: &[WatchdogAction]) -> Vec<ActionKind> {
         a.iter().map(|a| a.kind).collect()
     }
 

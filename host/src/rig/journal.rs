@@ -3,10 +3,10 @@
 use std::path::{Path, PathBuf};
 
 use phirig_deploy::watchdog::ActionKind;
-use phirig_deploy::SupervisionAction;
+use phirig_deploy::WatchdogAction;
 use phirig_journal::{
-    Event, HeaderInfo, Journal, JournalConfig, SupervisionAction as JournalAction, ThreadJournal,
-    ThreadKind, FLAG_HOST,
+    Event, HeaderInfo, Journal, JournalConfig, SupervisionAction, ThreadJournal, ThreadKind,
+    FLAG_HOST,
 };
 
 use crate::clock_offset::Sample;
@@ -54,7 +54,7 @@ impl HostJournal {
     }
 
     /// A deployment step or a watchdog action on `card`.
-    pub fn supervision(&mut self, card: u32, action: JournalAction, detail: &str) {
+    pub fn supervision(&mut self, card: u32, action: SupervisionAction, detail: &str) {
         self.thread.record(&Event::Supervision {
             card,
             action,
@@ -63,7 +63,7 @@ impl HostJournal {
     }
 
     /// A watchdog decision, with its cause as the detail.
-    pub fn watchdog(&mut self, card: u32, a: &SupervisionAction) {
+    pub fn watchdog(&mut self, card: u32, a: &WatchdogAction) {
         let detail = format!("{}: {}", a.kind, a.cause);
         self.supervision(card, journal_action(a.kind), &detail);
     }
@@ -83,14 +83,14 @@ impl HostJournal {
 }
 
 /// The journal's five supervision kinds, from the watchdog's richer ones (the detail keeps the rest).
-fn journal_action(kind: ActionKind) -> JournalAction {
+fn journal_action(kind: ActionKind) -> SupervisionAction {
     match kind {
         ActionKind::Restart | ActionKind::ResetCard | ActionKind::BootCard => {
-            JournalAction::Restart
+            SupervisionAction::Restart
         }
-        ActionKind::Redeploy => JournalAction::Deploy,
-        ActionKind::Recovered => JournalAction::Start,
-        ActionKind::MarkUnreachable { .. } | ActionKind::MarkFailed => JournalAction::Unhealthy,
+        ActionKind::Redeploy => SupervisionAction::Deploy,
+        ActionKind::Recovered => SupervisionAction::Start,
+        ActionKind::MarkUnreachable { .. } | ActionKind::MarkFailed => SupervisionAction::Unhealthy,
     }
 }
 
@@ -113,13 +113,13 @@ mod tests {
         j.clock_sample(2, &s);
         j.watchdog(
             1,
-            &SupervisionAction {
+            &WatchdogAction {
                 card: "mic1".into(),
                 kind: ActionKind::Restart,
                 cause: Cause::AgentGone,
             },
         );
-        j.supervision(0, JournalAction::Stop, "stopped");
+        j.supervision(0, SupervisionAction::Stop, "stopped");
         j.close().expect("close");
         let file = read_file(&path).expect("read");
         let events: Vec<Event> = file.events.iter().map(|e| e.event.clone()).collect();
@@ -134,7 +134,7 @@ mod tests {
         match &events[1] {
             Event::Supervision {
                 card: 1,
-                action: JournalAction::Restart,
+                action: SupervisionAction::Restart,
                 detail,
             } => assert!(detail.starts_with("restart agent"), "{detail}"),
             other => panic!("unexpected {other:?}"),

@@ -16,9 +16,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use phirig_deploy::{
-    run_watchdog, Card, CardKind, Deployer, DeployerOps, Supervised, SupervisionAction,
+    run_watchdog, Card, CardKind, Deployer, DeployerOps, Supervised, WatchdogAction,
 };
-use phirig_journal::SupervisionAction as JournalAction;
+use phirig_journal::SupervisionAction;
 use phirig_pool::server::ServerHandle;
 use tokio::sync::{mpsc, watch};
 use tracing::{info, warn};
@@ -141,7 +141,7 @@ pub async fn run_cards(
     }
     let mut deploy_failed = deploy_and_report(&ops, &cards, journal.as_mut()).await;
 
-    let (act_tx, mut act_rx) = mpsc::unbounded_channel::<SupervisionAction>();
+    let (act_tx, mut act_rx) = mpsc::unbounded_channel::<WatchdogAction>();
     let (stop_tx, stop_rx) = watch::channel(false);
     let supervised = cards
         .iter()
@@ -223,7 +223,7 @@ pub async fn run_cards(
                 Ok(o) => format!("stopped: {o}"),
                 Err(e) => format!("stop failed: {e}"),
             };
-            j.supervision(i as u32, JournalAction::Stop, &detail);
+            j.supervision(i as u32, SupervisionAction::Stop, &detail);
         }
     }
     if let Some(j) = journal {
@@ -244,14 +244,14 @@ async fn deploy_and_report(
         let (action, detail) = match &r {
             Ok(msg) => {
                 eprintln!("phirig: {:<18} {msg}", card.name);
-                (JournalAction::Deploy, format!("deployed: {msg}"))
+                (SupervisionAction::Deploy, format!("deployed: {msg}"))
             }
             Err(e) => {
                 eprintln!(
                     "phirig: {:<18} deploy FAILED (the watchdog retries): {e}",
                     card.name
                 );
-                (JournalAction::Unhealthy, format!("deploy failed: {e}"))
+                (SupervisionAction::Unhealthy, format!("deploy failed: {e}"))
             }
         };
         if let Some(j) = journal.as_deref_mut() {

@@ -7,7 +7,7 @@ use phirig_deploy::discovery::Card;
 use phirig_deploy::remote::{DeployConfig, Deployer, StopOutcome};
 use phirig_deploy::ssh::{run, Input};
 use phirig_deploy::watchdog::{
-    run_watchdog, ActionKind, Cause, DeployerOps, Supervised, SupervisionAction, WatchdogConfig,
+    run_watchdog, ActionKind, Cause, DeployerOps, Supervised, WatchdogAction, WatchdogConfig,
 };
 use phirig_test_support::mining;
 use phirig_test_support::testbed::{self, Testbed, AGENT_PORT, CARD_DIR};
@@ -40,7 +40,7 @@ fn spawn_watchdog(
     cards: &[(Card, Option<f64>)],
     config: WatchdogConfig,
 ) -> (
-    mpsc::UnboundedReceiver<SupervisionAction>,
+    mpsc::UnboundedReceiver<WatchdogAction>,
     watch::Sender<bool>,
     tokio::task::JoinHandle<()>,
 ) {
@@ -68,10 +68,10 @@ async fn stop_watchdog(stop_tx: watch::Sender<bool>, driver: tokio::task::JoinHa
 
 /// Fails if any action about `card` other than those `allowed` arrives within `within`.
 async fn expect_quiet(
-    rx: &mut mpsc::UnboundedReceiver<SupervisionAction>,
+    rx: &mut mpsc::UnboundedReceiver<WatchdogAction>,
     card: &str,
     within: Duration,
-    allowed: impl Fn(&SupervisionAction) -> bool,
+    allowed: impl Fn(&WatchdogAction) -> bool,
 ) {
     let deadline = tokio::time::Instant::now() + within;
     while let Ok(got) = tokio::time::timeout_at(deadline, rx.recv()).await {
@@ -92,10 +92,10 @@ async fn one_agent(dep: &Deployer, card: &Card, i: u32) -> u32 {
 
 /// Next journal entry matching `pred`, within `within`.
 async fn wait_action(
-    rx: &mut mpsc::UnboundedReceiver<SupervisionAction>,
+    rx: &mut mpsc::UnboundedReceiver<WatchdogAction>,
     within: Duration,
-    pred: impl Fn(&SupervisionAction) -> bool,
-) -> SupervisionAction {
+    pred: impl Fn(&WatchdogAction) -> bool,
+) -> WatchdogAction {
     let deadline = tokio::time::Instant::now() + within;
     loop {
         match tokio::time::timeout_at(deadline, rx.recv()).await {
