@@ -128,7 +128,7 @@ pub fn run(opts: &BenchOptions) -> Result<BenchReport, BenchError> {
         .map(|(b, a)| (a - b) as f64 / elapsed)
         .collect();
     let hugepages = workers.hugepages();
-    let rss_bytes = current_rss();
+    let rss_bytes = crate::system::current_rss();
     let report = BenchReport {
         algo: opts.algo.to_string(),
         threads: workers.threads(),
@@ -142,18 +142,6 @@ pub fn run(opts: &BenchOptions) -> Result<BenchReport, BenchError> {
     };
     workers.stop();
     Ok(report)
-}
-
-/// Resident set size from /proc/self/status (0 where unavailable).
-pub fn current_rss() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("VmRSS:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        })
-        .map_or(0, |kb| kb * 1024)
 }
 
 impl BenchReport {

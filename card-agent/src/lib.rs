@@ -10,5 +10,6 @@ pub mod entry;
 pub mod hashrate;
 pub mod http;
 pub mod miner;
+pub mod system;
 pub mod upgrade;
 pub mod worker;

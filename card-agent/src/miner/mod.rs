@@ -103,7 +103,7 @@ pub async fn run_async(
             let auth = AuthPolicy::new(http.token.clone(), http.restricted_read);
             let routes = Arc::new(api::AgentApi {
                 state: state.clone(),
-                worker_id: hostname(),
+                worker_id: crate::system::hostname(),
                 upgrader: Some(upgrader.clone()),
                 restricted: !auth.has_token(),
             });
@@ -137,12 +137,6 @@ pub async fn run_async(
         return Err(MinerError::Reexec(upgrader.reexec()));
     }
     Ok(())
-}
-
-fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|s| s.trim().to_string())
-        .unwrap_or_else(|_| "phirig".into())
 }
 
 /// Plain log lines on stderr; `RUST_LOG` adjusts the level.

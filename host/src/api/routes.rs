@@ -29,7 +29,7 @@ impl HostApi {
             rx,
             highest,
             restricted,
-            worker_id: hostname(),
+            worker_id: phirig_agent::system::hostname(),
             id: format!("{:016x}", rand::random::<u64>()),
         }
     }
@@ -67,13 +67,4 @@ impl Routes for HostApi {
         (req.method == Method::GET && req.path == "/metrics")
             .then(|| super::render_metrics(&self.current()))
     }
-}
-
-/// xmrig reports the machine's host name as `worker_id`.
-fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .ok()
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| "phirig".into())
 }
