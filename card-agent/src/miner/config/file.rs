@@ -9,7 +9,7 @@ use serde_json::Value;
 use crate::worker::per_algo::deserialize_keyed;
 use crate::worker::PerAlgo;
 
-use super::error::ConfigError;
+use super::error::{BodyError, ConfigError};
 
 /// One `pools[]` entry, as xmrig writes it.
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -85,9 +85,9 @@ impl ConfigFile {
             path: path.display().to_string(),
             source,
         })?;
-        let parse = |e: serde_json::Error| ConfigError::Parse {
+        let parse = |source| ConfigError::Parse {
             path: path.display().to_string(),
-            reason: e.to_string(),
+            source,
         };
         let raw: Value = serde_json::from_str(&text).map_err(parse)?;
         let file = serde_json::from_value(raw.clone()).map_err(parse)?;
@@ -96,13 +96,11 @@ impl ConfigFile {
 
     /// A config sent through the API (`PUT /1/config`): the same JSON as the file.
     pub fn from_body(body: &[u8]) -> Result<(Self, Value), ConfigError> {
-        let raw: Value =
-            serde_json::from_slice(body).map_err(|e| ConfigError::Body(e.to_string()))?;
+        let raw: Value = serde_json::from_slice(body).map_err(BodyError::from)?;
         if !raw.is_object() {
-            return Err(ConfigError::Body("expected a JSON object".into()));
+            return Err(BodyError::NotAnObject.into());
         }
-        let file =
-            serde_json::from_value(raw.clone()).map_err(|e| ConfigError::Body(e.to_string()))?;
+        let file = serde_json::from_value(raw.clone()).map_err(BodyError::from)?;
         Ok((file, raw))
     }
 }

@@ -10,7 +10,7 @@ mod resolve;
 mod tests;
 mod token;
 
-pub use error::ConfigError;
+pub use error::{BodyError, ConfigError};
 pub use file::{write_config_file, ConfigFile, CpuSection, HttpSection, PoolEntry};
 pub use journal::{journal_config, journal_path, RIG_JOURNAL_FILE};
 pub use login::{advertised_algos, user_agent};

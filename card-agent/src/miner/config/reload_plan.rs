@@ -4,7 +4,7 @@ use std::path::Path;
 
 use crate::cli::{MineArgs, PoolTimeoutArgs};
 
-use super::error::ConfigError;
+use super::error::{BodyError, ConfigError};
 use super::file::ConfigFile;
 use super::resolve::MinerConfig;
 
@@ -61,9 +61,7 @@ impl ReloadArgs {
     /// Resolves a new config file under the remaining flags, validating everything.
     pub fn resolve(&self, file: &ConfigFile) -> Result<MinerConfig, ConfigError> {
         let c = MinerConfig::resolve_with(&self.args, file)?;
-        c.client
-            .validate()
-            .map_err(|e| ConfigError::Body(e.to_string()))?;
+        c.client.validate().map_err(BodyError::from)?;
         Ok(c)
     }
 }

@@ -106,14 +106,12 @@ impl MinerConfig {
             .or(file.algo.clone())
             .or_else(|| entries.iter().find_map(|p| p.algo.clone()))
             .unwrap_or_else(|| "cn/0".into());
-        let algo: Algorithm = algo_name
-            .parse()
-            .map_err(|e: phirig_kernel::cn::KernelError| ConfigError::Algorithm(e.to_string()))?;
+        let algo: Algorithm = algo_name.parse()?;
         let mut pools = Vec::new();
         for e in entries.iter_mut() {
-            let mut url = PoolUrl::parse(&e.url).map_err(|err| ConfigError::Url {
+            let mut url = PoolUrl::parse(&e.url).map_err(|source| ConfigError::Url {
                 url: e.url.clone(),
-                reason: err.to_string(),
+                source,
             })?;
             if args.tls || e.tls {
                 url.tls = true;
