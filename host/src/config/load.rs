@@ -8,7 +8,7 @@ use phirig_pool::client::parse_fingerprint;
 use phirig_pool::protocol::PoolUrl;
 
 use super::file::ConfigFile;
-use super::ConfigError;
+use super::{ConfigError, SyntaxError};
 
 /// Which syntax a file uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,18 +41,12 @@ pub fn parse_str(text: &str, format: Format, path: &Path) -> Result<ConfigFile, 
         Format::Toml => toml::from_str(text).map_err(|e| ConfigError::Parse {
             path: path.to_path_buf(),
             where_: e.span().map(|s| line_col(text, s.start)),
-            message: e.message().trim().to_string(),
+            source: SyntaxError::Toml(Box::new(e)),
         })?,
         Format::Json => serde_json::from_str(text).map_err(|e| ConfigError::Parse {
             path: path.to_path_buf(),
             where_: Some(format!("line {} column {}", e.line(), e.column())),
-            // serde_json appends " at line L column C" itself; the location is already said.
-            message: e
-                .to_string()
-                .split(" at line ")
-                .next()
-                .unwrap_or_default()
-                .to_string(),
+            source: SyntaxError::Json(e),
         })?,
     };
     validate(&file, path)?;

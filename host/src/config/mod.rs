@@ -21,6 +21,33 @@ use std::path::PathBuf;
 /// A commented example of every section (`phirig config example`), shipped as phirig.example.toml.
 pub const EXAMPLE: &str = include_str!("../../../phirig.example.toml");
 
+/// What the TOML or JSON parser refused (syntax, unknown keys, wrong types).
+#[derive(Debug, thiserror::Error)]
+pub enum SyntaxError {
+    /// Boxed: the TOML error is large and every command's error carries this.
+    #[error(transparent)]
+    Toml(Box<toml::de::Error>),
+    #[error(transparent)]
+    Json(serde_json::Error),
+}
+
+impl SyntaxError {
+    /// The parser's message without its own location or snippet: the error says the line itself.
+    pub fn message(&self) -> String {
+        match self {
+            SyntaxError::Toml(e) => e.message().trim().to_string(),
+            // serde_json appends " at line L column C" itself.
+            SyntaxError::Json(e) => {
+                let text = e.to_string();
+                text.split(" at line ")
+                    .next()
+                    .unwrap_or_default()
+                    .to_string()
+            }
+        }
+    }
+}
+
 /// Why a config file was not used; nothing is started when this happens.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -30,11 +57,12 @@ pub enum ConfigError {
         source: std::io::Error,
     },
     /// Syntax errors, unknown keys, wrong types: `where_` is "line L column C" when known.
-    #[error("config {}{}: {message}", path.display(), where_.as_ref().map(|w| format!(" {w}")).unwrap_or_default())]
+    #[error("config {}{}: {}", path.display(), where_.as_ref().map(|w| format!(" {w}")).unwrap_or_default(), source.message())]
     Parse {
         path: PathBuf,
         where_: Option<String>,
-        message: String,
+        #[source]
+        source: SyntaxError,
     },
     /// A value of the right type that cannot work (bad URL, fraction out of range, …).
     #[error("config {}: {key}: {message}", path.display())]
