@@ -91,3 +91,43 @@ pub enum HostError {
     #[error(transparent)]
     Io(#[from] std::io::Error),
 }
+
+#[cfg(test)]
+mod tests {
+    use std::error::Error;
+
+    use super::*;
+    use crate::cli::CardReach;
+
+    /// The printed line, and the type of the error kept as its source.
+    fn line_and_source(e: &HostError) -> (String, &(dyn Error + 'static)) {
+        (e.to_string(), e.source().expect("a source is kept"))
+    }
+
+    #[test]
+    fn failures_print_one_line_and_keep_their_cause() {
+        let reach = CardReach {
+            cards: vec!["root@".into()],
+            sysfs_root: "/nonexistent".into(),
+            etc_root: "/nonexistent".into(),
+            ssh_user: "root".into(),
+            ssh_args: Vec::new(),
+            agent_port: 8640,
+        };
+        let e = crate::cards::cards(&reach).expect_err("an empty host");
+        let (line, source) = line_and_source(&e);
+        assert!(line.starts_with("--card root@: "), "{line}");
+        assert!(source.is::<TargetParseError>(), "{source:?}");
+
+        let dir = tempfile::tempdir().expect("tempdir");
+        let missing = dir.path().join("none.journal");
+        let e = crate::log_cmd::report_cmd(&missing, false).expect_err("no journal");
+        let (line, source) = line_and_source(&e);
+        assert!(line.starts_with(&missing.display().to_string()), "{line}");
+        assert!(source.is::<ReadError>(), "{source:?}");
+
+        let e = HostError::from(crate::config::load(&missing).expect_err("no config"));
+        assert!(e.to_string().starts_with("cannot read config"), "{e}");
+        assert!(!e.to_string().contains('\n'), "{e}");
+    }
+}
