@@ -41,13 +41,6 @@ const MAX_LINES: usize = 600;
 /// Over [`MAX_LINES`] for good: the kernel's main loops, each one unrolled loop best read whole.
 const LONG_FILES: &[&str] = &["kernel/src/cn/main_loop"];
 
-/// TEMPORARY (issue 19): over [`MAX_LINES`] while their owners split them. Remove each entry when
-/// its file is split; the test fails on an entry that is no longer over.
-const LONG_FILES_BEING_SPLIT: &[&str] = &[
-    "card-agent/src/miner/config.rs",
-    "host/src/proxy/state.rs",
-];
-
 fn sources() -> Vec<SourceFile> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let files = workspace_sources(&root).expect("read the workspace's .rs files");
@@ -107,27 +100,11 @@ fn input_modules_do_not_panic_on_input() {
 #[test]
 fn no_file_is_over_the_line_limit() {
     let files = sources();
-    let allowed = |path: &str| {
-        LONG_FILES.iter().any(|p| path.starts_with(p)) || LONG_FILES_BEING_SPLIT.contains(&path)
-    };
+    let allowed = |path: &str| LONG_FILES.iter().any(|p| path.starts_with(p));
     let found = files
         .iter()
         .filter(|f| !allowed(&f.path))
         .filter_map(|f| checks::too_long(f, MAX_LINES))
         .collect();
     assert_none("no .rs file over the line limit", found);
-
-    let split: Vec<&str> = LONG_FILES_BEING_SPLIT
-        .iter()
-        .filter(|p| {
-            !files
-                .iter()
-                .any(|f| f.path == **p && checks::too_long(f, MAX_LINES).is_some())
-        })
-        .copied()
-        .collect();
-    assert!(
-        split.is_empty(),
-        "split now, remove from LONG_FILES_BEING_SPLIT: {split:?}"
-    );
 }
