@@ -1,6 +1,6 @@
 //! Facts about the machine and this process, read through `sysinfo` rather than `/proc` by hand.
 
-use sysinfo::{ProcessRefreshKind, ProcessesToUpdate, System};
+use sysinfo::{CpuRefreshKind, ProcessRefreshKind, ProcessesToUpdate, System};
 
 /// The machine's host name (xmrig reports it as `worker_id`); "phirig" when it has none.
 pub fn hostname() -> String {
@@ -8,6 +8,16 @@ pub fn hostname() -> String {
         .map(|s| s.trim().to_string())
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| "phirig".into())
+}
+
+/// The CPU's marketing name (xmrig's `cpu.brand`); empty where the OS does not say.
+pub fn cpu_brand() -> String {
+    let mut sys = System::new();
+    sys.refresh_cpu_list(CpuRefreshKind::nothing());
+    sys.cpus()
+        .first()
+        .map(|c| c.brand().trim().to_string())
+        .unwrap_or_default()
 }
 
 /// Resident set size of this process in bytes (0 where unavailable).
@@ -31,6 +41,14 @@ mod tests {
     #[test]
     fn host_name_and_resident_size_are_read() {
         assert!(!hostname().is_empty());
+        let brand = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+        let model = brand.lines().find_map(|l| l.strip_prefix("model name"));
+        if let Some(model) = model {
+            assert_eq!(
+                cpu_brand(),
+                model.trim_start_matches([' ', '\t', ':']).trim()
+            );
+        }
         // A test binary with its runtime is resident for megabytes; KiB taken as bytes is not.
         let before = current_rss();
         assert!(before > 1 << 20, "{before}");

@@ -1,6 +1,6 @@
 //! Polls an agent's `/v1/counters`: cumulative counters become rates, round trips become a clock offset.
 
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use phirig_agent::hashrate::RateMeter;
 use phirig_wire::Counters;
@@ -28,12 +28,6 @@ pub struct CardView {
 /// How long a card whose agent has never answered counts as starting rather than failing: the
 /// agent self-tests its kernels and reserves its memory before its API is up.
 pub const START_GRACE: Duration = Duration::from_secs(30);
-
-fn host_wall_ns() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as u64)
-}
 
 impl CardView {
     pub fn new(name: &str, base_url: &str, token: Option<String>) -> Self {
@@ -63,7 +57,7 @@ impl CardView {
         if let Some(t) = &self.token {
             req = req.bearer_auth(t);
         }
-        let sent = host_wall_ns();
+        let sent = phirig_journal::wall_ns();
         let result = match req.send().await {
             Ok(resp) if resp.status().is_success() => resp
                 .json::<Counters>()
@@ -73,7 +67,7 @@ impl CardView {
             Err(e) if e.is_timeout() => Err("timed out".into()),
             Err(e) => Err(format!("unreachable: {e}")),
         };
-        let received = host_wall_ns();
+        let received = phirig_journal::wall_ns();
         match result {
             Ok(c) => {
                 let sample = Sample {

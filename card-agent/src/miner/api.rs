@@ -285,15 +285,7 @@ impl AgentApi {
 /// CPU facts for the summary.
 fn cpu_info() -> Cpu {
     let topo = crate::worker::Topology::detect();
-    let brand = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|s| {
-            s.lines().find_map(|l| {
-                l.strip_prefix("model name")
-                    .map(|r| r.trim_start_matches([' ', '\t', ':']).to_string())
-            })
-        })
-        .unwrap_or_default();
+    let brand = crate::system::cpu_brand();
     Cpu {
         brand,
         aes: phirig_kernel::cn::AesPath::hardware_available(),
