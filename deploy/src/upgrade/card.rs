@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use phirig_wire::Counters;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -149,8 +150,8 @@ pub fn put_binary(
     }
 }
 
-/// `GET /v1/counters` as JSON.
-pub fn counters(addr: SocketAddr, token: Option<&str>) -> Result<Value, UpgradeError> {
+/// `GET /v1/counters`, parsed.
+pub fn counters(addr: SocketAddr, token: Option<&str>) -> Result<Counters, UpgradeError> {
     let a = http::get(addr, "/v1/counters", token, Duration::from_secs(5))?;
     if a.status != 200 {
         return Err(UpgradeError::Unexpected {
@@ -159,7 +160,11 @@ pub fn counters(addr: SocketAddr, token: Option<&str>) -> Result<Value, UpgradeE
             message: a.message(),
         });
     }
-    Ok(a.json())
+    serde_json::from_slice(&a.body).map_err(|e| UpgradeError::Unexpected {
+        path: "/v1/counters".into(),
+        status: a.status,
+        message: format!("bad counters: {e}"),
+    })
 }
 
 fn field(v: &Value, name: &str) -> String {
@@ -195,7 +200,7 @@ pub fn upgrade_card(
     progress: &mut dyn FnMut(Progress),
 ) -> Result<CardUpgrade, UpgradeError> {
     let before = counters(addr, token)?;
-    let (old_build, old_boot_id) = (field(&before, "build"), field(&before, "boot_id"));
+    let (old_build, old_boot_id) = (before.build, before.boot_id);
     let announce = Announce {
         size: image.len(),
         digest: image.digest,
@@ -227,19 +232,19 @@ pub fn upgrade_card(
     while start.elapsed() < restart_timeout {
         std::thread::sleep(Duration::from_millis(200));
         match counters(addr, token) {
-            Ok(v) if field(&v, "build") == image.build && field(&v, "boot_id") != old_boot_id => {
+            Ok(v) if v.build == image.build && v.boot_id != old_boot_id => {
                 return Ok(CardUpgrade {
                     old_build,
                     new_build: image.build.clone(),
                     old_boot_id,
-                    new_boot_id: field(&v, "boot_id"),
+                    new_boot_id: v.boot_id,
                     bytes: image.len(),
                     seconds: put.elapsed.as_secs_f64(),
                     restart_seconds: start.elapsed().as_secs_f64(),
                     stats: put.stats,
                 });
             }
-            Ok(v) => last = format!("build {} boot {}", field(&v, "build"), field(&v, "boot_id")),
+            Ok(v) => last = format!("build {} boot {}", v.build, v.boot_id),
             Err(e) => last = e.to_string(),
         }
     }

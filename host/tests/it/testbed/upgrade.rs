@@ -12,7 +12,7 @@ use phirig_deploy::zerocopy::{SendOptions, SharedBuf};
 use phirig_deploy::Deployer;
 use phirig_test_support::mining;
 use phirig_test_support::testbed::{self, Testbed, AGENT_PORT, CARD_DIR};
-use serde_json::Value;
+use phirig_wire::Counters;
 use sha3::{Digest, Sha3_256};
 
 use super::deployable_agent;
@@ -36,7 +36,7 @@ async fn ls_card_dir(dep: &Deployer, card: &Card) -> String {
 }
 
 /// `/v1/counters` of a card (blocking HTTP, so run off the runtime).
-async fn counters_of(addr: SocketAddr, token: &str) -> Value {
+async fn counters_of(addr: SocketAddr, token: &str) -> Counters {
     let token = token.to_string();
     tokio::task::spawn_blocking(move || counters(addr, Some(&token)))
         .await
@@ -49,13 +49,13 @@ async fn wait_hashing(addr: SocketAddr, token: &str, boot_id: &str) -> u64 {
     let start = Instant::now();
     loop {
         let v = counters_of(addr, token).await;
-        let h = v["hashes_total"].as_u64().unwrap_or(0);
-        if v["boot_id"] == boot_id && h > 0 {
+        let h = v.hashes_total;
+        if v.boot_id == boot_id && h > 0 {
             return h;
         }
         assert!(
             start.elapsed() < Duration::from_secs(90),
-            "{addr} never hashed: {v}"
+            "{addr} never hashed: {v:?}"
         );
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
@@ -100,10 +100,10 @@ async fn four_cards_upgrade_at_once_from_one_mapping() {
     let mut before = Vec::new();
     for card in &cards {
         let v = counters_of(api(card), &token).await;
-        let boot = v["boot_id"].as_str().expect("boot id").to_string();
+        let boot = v.boot_id.clone();
         wait_hashing(api(card), &token, &boot).await;
         let pid = dep.status(card).await.expect("status").pid;
-        before.push((boot, v["build"].as_str().expect("build").to_string(), pid));
+        before.push((boot, v.build.clone(), pid));
     }
 
     let tmp = tempfile::tempdir().expect("tempdir");
@@ -152,8 +152,8 @@ async fn four_cards_upgrade_at_once_from_one_mapping() {
 
     for (card, (boot, _, pid)) in cards.iter().zip(&before) {
         let v = counters_of(api(card), &token).await;
-        assert_eq!(v["build"], image.build.as_str(), "{v}");
-        let new_boot = v["boot_id"].as_str().expect("boot id").to_string();
+        assert_eq!(v.build, image.build, "{v:?}");
+        let new_boot = v.boot_id.clone();
         assert_ne!(&new_boot, boot);
         // execv keeps the process: the deployer's pid file stays right.
         let st = dep.status(card).await.expect("status");
@@ -161,9 +161,7 @@ async fn four_cards_upgrade_at_once_from_one_mapping() {
         let h1 = wait_hashing(api(card), &token, &new_boot).await;
         let start = Instant::now();
         loop {
-            let h2 = counters_of(api(card), &token).await["hashes_total"]
-                .as_u64()
-                .unwrap_or(0);
+            let h2 = counters_of(api(card), &token).await.hashes_total;
             if h2 > h1 {
                 break;
             }
@@ -317,8 +315,8 @@ async fn bad_uploads_leave_the_old_agent_running() {
         // The agent is still the old one, same boot, and left no temporary file.
         tokio::time::sleep(Duration::from_millis(300)).await;
         let v = counters_of(addr, &token).await;
-        assert_eq!(v["boot_id"], v0["boot_id"], "{name}: {v}");
-        assert_eq!(v["build"], v0["build"], "{name}: {v}");
+        assert_eq!(v.boot_id, v0.boot_id, "{name}: {v:?}");
+        assert_eq!(v.build, v0.build, "{name}: {v:?}");
         let listing = ls_card_dir(&dep, card).await;
         assert!(!listing.contains(".phirig-upload-"), "{name}: {listing}");
     }
