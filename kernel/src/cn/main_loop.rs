@@ -10,76 +10,8 @@ use super::keccak_state::State;
 use super::random_math::RandomProgram;
 use crate::cnr::{Exec, Jitted, Resolved};
 
-/// One way's state in or out of its registers, for the assembly loops: `a`, `b`, `b1` at
-/// `rdi + $at`, `+ 16` and `+ 32`, then each general register at its offset from `rdi + $at`.
 #[cfg(target_arch = "x86_64")]
-#[rustfmt::skip]
-macro_rules! asm_way_state {
-    (load, $at:literal, $a:literal, $b:literal, $b1:literal $(, $reg:literal @ $off:literal)*) => {
-        concat!(
-            "vmovdqa ", $a, ", [rdi + ", $at, "]\n",
-            "vmovdqa ", $b, ", [rdi + ", $at, " + 16]\n",
-            "vmovdqa ", $b1, ", [rdi + ", $at, " + 32]\n",
-            $("mov ", $reg, ", [rdi + ", $at, " + ", $off, "]\n",)*
-        )
-    };
-    (store, $at:literal, $a:literal, $b:literal, $b1:literal $(, $reg:literal @ $off:literal)*) => {
-        concat!(
-            "vmovdqa [rdi + ", $at, "], ", $a, "\n",
-            "vmovdqa [rdi + ", $at, " + 16], ", $b, "\n",
-            "vmovdqa [rdi + ", $at, " + 32], ", $b1, "\n",
-            $("mov [rdi + ", $at, " + ", $off, "], ", $reg, "\n",)*
-        )
-    };
-}
-
-#[cfg(target_arch = "x86_64")]
-mod cnr_asm;
-#[cfg(target_arch = "x86_64")]
-mod v2_asm;
-
-/// A way's `a`, `b`, `b1` as the assembly loops load and store them: the first 48 bytes of their
-/// state structs, in `asm_way_state`'s layout.
-#[cfg(target_arch = "x86_64")]
-#[repr(C, align(16))]
-#[derive(Default)]
-struct WayVectors {
-    a: [u64; 2],
-    b: [u64; 2],
-    b1: [u64; 2],
-}
-
-#[cfg(target_arch = "x86_64")]
-impl WayVectors {
-    fn of(lane: &Lane<super::aesni::Hw>) -> Self {
-        WayVectors {
-            a: [lane.al, lane.ah],
-            b: super::aesni::Hw::halves(lane.b),
-            b1: super::aesni::Hw::halves(lane.b1),
-        }
-    }
-
-    /// Back into `lane`, with the next address (`a`'s low word) where the compiled loop keeps it.
-    fn put(&self, lane: &mut Lane<super::aesni::Hw>) {
-        lane.al = self.a[0];
-        lane.ah = self.a[1];
-        lane.idx = self.a[0];
-        lane.b = super::aesni::Hw::from_halves(self.b);
-        lane.b1 = super::aesni::Hw::from_halves(self.b1);
-    }
-}
-
-/// Whether an assembly loop can take `lanes`: the CPU has AVX (the loops use its VEX forms), and
-/// way `i`'s scratchpad starts `i * memory` bytes after way 0's, where the loops look for it
-/// (`hash_lanes` lays them out so).
-#[cfg(target_arch = "x86_64")]
-fn asm_can_take<B: Backend + Conceal>(lanes: &[Lane<B>], memory: usize) -> bool {
-    std::arch::is_x86_feature_detected!("avx")
-        && lanes
-            .iter()
-            .enumerate()
-            .all(|(i, lane)| lane.sp == lanes[0].sp.wrapping_add(i * memory))
-}
+mod asm;
 
 /// Compile-time access to one row of the property table.
 pub(crate) struct Row<const ID: usize>;
@@ -134,32 +66,6 @@ pub(crate) trait AsmLoop: Backend + Conceal + Sized {
 }
 
 impl AsmLoop for Soft {}
-
-#[cfg(target_arch = "x86_64")]
-impl AsmLoop for super::aesni::Hw {
-    #[inline(always)]
-    unsafe fn cnr<const ID: usize, const W: usize>(
-        lanes: &mut [Lane<Self>; W],
-        prog: Jitted<'_>,
-    ) -> bool {
-        #[cfg(test)]
-        if COMPILED_ONLY.get() {
-            return false;
-        }
-        // SAFETY: forwarded from the caller.
-        unsafe { cnr_asm::run::<ID, W>(lanes, prog) }
-    }
-
-    #[inline(always)]
-    unsafe fn v2<const ID: usize, const W: usize>(lanes: &mut [Lane<Self>; W]) -> bool {
-        #[cfg(test)]
-        if COMPILED_ONLY.get() {
-            return false;
-        }
-        // SAFETY: forwarded from the caller.
-        unsafe { v2_asm::run::<ID, W>(lanes) }
-    }
-}
 
 #[cfg(test)]
 thread_local! {

@@ -28,9 +28,10 @@
 use core::arch::asm;
 use core::arch::x86_64::__m128i;
 
-use super::{asm_can_take, Lane, Row, WayVectors};
+use super::{asm_can_take, WayVectors};
 use crate::cn::aesni::Hw;
 use crate::cn::algorithm::Algorithm;
+use crate::cn::main_loop::{Lane, Row};
 use crate::cnr::Jitted;
 
 /// The loop's address mask and the distance between the two ways' scratchpads are written into
@@ -308,7 +309,7 @@ unsafe fn run_asm<const W: usize>(
 /// for `W` and the CPU has AVX; otherwise returns false having done nothing.
 ///
 /// # Safety
-/// As for the parent's `run`, on a CPU with AES-NI.
+/// As for `main_loop::run`, on a CPU with AES-NI.
 #[inline(always)]
 pub(super) unsafe fn run<const ID: usize, const W: usize>(
     lanes: &mut [Lane<Hw>; W],

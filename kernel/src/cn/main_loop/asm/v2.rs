@@ -21,9 +21,10 @@
 
 use core::arch::asm;
 
-use super::{asm_can_take, Lane, Row, WayVectors, SQRT_BIAS};
+use super::{asm_can_take, WayVectors};
 use crate::cn::aesni::Hw;
 use crate::cn::algorithm::{Base, Heavy};
+use crate::cn::main_loop::{Lane, Row, SQRT_BIAS};
 
 /// One way's state as the assembly loads and stores it (the next address is `a`'s low word).
 #[repr(C, align(16))]
@@ -389,7 +390,7 @@ unsafe fn run_asm<const ID: usize, const W: usize>(
 /// for `ID` and `W` and the CPU has AVX; otherwise returns false having done nothing.
 ///
 /// # Safety
-/// As for the parent's `run`, on a CPU with AES-NI.
+/// As for `main_loop::run`, on a CPU with AES-NI.
 #[inline(always)]
 pub(super) unsafe fn run<const ID: usize, const W: usize>(lanes: &mut [Lane<Hw>; W]) -> bool {
     let p = Row::<ID>::P;
