@@ -2,6 +2,7 @@
 //! every bench hashes, the cn/r height it uses, and which AES paths this machine can run.
 
 use phirig_kernel::cn::AesPath;
+use phirig_kernel::cpu::Cpu;
 
 /// A 76-byte block-hashing blob (the first cn/0 test vector's input): long enough for the
 /// variant-1 tweak, the same shape as real mining work.
@@ -23,7 +24,7 @@ pub const CN_R_HEIGHT: u64 = 1_806_260;
 /// The AES paths this CPU can run: software always, hardware when AES-NI is present.
 pub fn available_aes_paths() -> Vec<AesPath> {
     let mut paths = Vec::with_capacity(2);
-    if AesPath::hardware_available() {
+    if Cpu::detect().aes_ni() {
         paths.push(AesPath::Hardware);
     }
     paths.push(AesPath::Software);

@@ -73,6 +73,7 @@ pub fn run(opts: &BenchOptions) -> Result<BenchReport, BenchError> {
         pages: opts.pages,
         ..WorkerConfig::default()
     };
+    let vaes = config.cpu().wide(opts.aes);
     let workers = Workers::start(config, opts.algo, tx);
     workers.set_job(MiningJob {
         seq: 1,
@@ -134,7 +135,7 @@ pub fn run(opts: &BenchOptions) -> Result<BenchReport, BenchError> {
         threads: workers.threads(),
         intensity,
         aes: opts.aes.name().to_string(),
-        vaes: opts.aes.wide(),
+        vaes,
         hugepages,
         rss_bytes,
         total_hs: thread_hs.iter().sum(),

@@ -3,7 +3,8 @@
 use crate::bench::{self, BenchError, BenchOptions};
 use crate::cli::{BenchArgs, Cli, Command, HashArgs};
 use crate::miner::MinerError;
-use phirig_kernel::cn::{self, AesPath, Algorithm, KernelError};
+use phirig_kernel::cn::{AesPath, Algorithm, CnHasher, KernelError};
+use phirig_kernel::cpu::Cpu;
 use phirig_kernel::memory::{MemoryError, PagePolicy};
 
 /// Why an agent command failed; its `Display` is the one line the CLI prints.
@@ -39,7 +40,7 @@ fn aes_path(no_aesni: bool) -> AesPath {
     if no_aesni {
         AesPath::Software
     } else {
-        AesPath::detect()
+        Cpu::detect().best_aes()
     }
 }
 
@@ -49,13 +50,13 @@ fn hash(args: &HashArgs) -> Result<(), AgentError> {
     if algo.needs_height() && args.height.is_none() {
         return Err(AgentError::NeedsHeight(algo));
     }
-    AesPath::allow_vaes(!args.no_vaes);
-    let out = cn::hash(
-        algo,
-        aes_path(args.no_aesni),
-        &input,
-        args.height.unwrap_or(0),
-    )?;
+    let cpu = if args.no_vaes {
+        Cpu::detect().without_vaes()
+    } else {
+        Cpu::detect()
+    };
+    let out = CnHasher::with_cpu(cpu, algo, aes_path(args.no_aesni), 1, PagePolicy::default())
+        .and_then(|mut h| h.hash(&input, args.height.unwrap_or(0)))?;
     println!("{}", hex::encode(out));
     Ok(())
 }

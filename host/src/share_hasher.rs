@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use phirig_pool::server::ShareHasher;
 
 use phirig_kernel::cn::{AesPath, Algorithm, CnHasher};
+use phirig_kernel::cpu::Cpu;
 use phirig_kernel::memory::PagePolicy;
 
 /// Recomputes share hashes with the real kernel on the calling (blocking) thread.
@@ -25,7 +26,7 @@ impl KernelShareHasher {
 
 impl Default for KernelShareHasher {
     fn default() -> Self {
-        Self::new(AesPath::detect())
+        Self::new(Cpu::detect().best_aes())
     }
 }
 

@@ -84,7 +84,7 @@ pub enum SelfTestError {
 pub fn self_test(hasher: &mut CnHasher) -> Result<(), SelfTestError> {
     let algo = hasher.algorithm();
     let ways = hasher.ways();
-    let aes = hasher.aes().label();
+    let aes = hasher.label();
     let v = embedded_vectors()
         .into_iter()
         .find(|v| v.algo == algo)

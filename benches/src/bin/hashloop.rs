@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use clap::{Parser, ValueEnum};
 use phirig_benches::{input_with_nonce, CN_R_HEIGHT};
 use phirig_kernel::cn::{AesPath, Algorithm, CnHasher, KernelError};
+use phirig_kernel::cpu::Cpu;
 use phirig_kernel::memory::PagePolicy;
 
 /// Which AES path to run.
@@ -74,7 +75,7 @@ fn hash_for(args: &Args) -> Result<Rate, HashloopError> {
     let budget = Duration::try_from_secs_f64(args.seconds)
         .map_err(|_| HashloopError::BadSeconds(args.seconds))?;
     let aes = match args.aes {
-        AesChoice::Auto => AesPath::detect(),
+        AesChoice::Auto => Cpu::detect().best_aes(),
         AesChoice::Hardware => AesPath::Hardware,
         AesChoice::Software => AesPath::Software,
     };

@@ -288,7 +288,7 @@ fn cpu_info() -> Cpu {
     let brand = crate::system::cpu_brand();
     Cpu {
         brand,
-        aes: phirig_kernel::cn::AesPath::hardware_available(),
+        aes: phirig_kernel::cpu::Cpu::detect().aes_ni(),
         x64: cfg!(target_arch = "x86_64"),
         bits_64: cfg!(target_pointer_width = "64"),
         l2: topo.l2_bytes as u64,

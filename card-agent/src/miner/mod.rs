@@ -65,8 +65,8 @@ pub async fn run_async(
     info!(
         "phirig-agent {} aes {} core window {} pools {}",
         env!("CARGO_PKG_VERSION"),
-        config.workers.aes.label(),
-        phirig_kernel::cn::CoreWindow::detect().name(),
+        config.workers.cpu().label(config.workers.aes),
+        config.workers.cpu().window.name(),
         config.client.pools.len()
     );
     let journal = match &config.journal {

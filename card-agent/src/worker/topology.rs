@@ -5,6 +5,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use phirig_kernel::cn::{window_ways, Algorithm, CoreWindow};
+use phirig_kernel::cpu::Cpu;
 
 /// What the auto-configuration needs to know about the machine.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,7 +37,7 @@ impl Topology {
                     window: CoreWindow::Standard,
                 }
             });
-        topo.window = CoreWindow::detect();
+        topo.window = Cpu::detect().window;
         topo
     }
 

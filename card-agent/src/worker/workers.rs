@@ -15,6 +15,7 @@ use super::per_algo::PerAlgo;
 use super::topology::{plan, Topology, MAX_INTENSITY};
 use phirig_journal::{Event, HugePageStatus, Journal, ThreadJournal, ThreadKind, WorkerEvent};
 use phirig_kernel::cn::{AesPath, Algorithm, CnHasher};
+use phirig_kernel::cpu::Cpu;
 use phirig_kernel::memory::{PageKind, PagePolicy};
 use phirig_kernel::self_test::self_test;
 use phirig_pool::protocol::hash_value;
@@ -26,7 +27,7 @@ pub struct WorkerConfig {
     pub threads: PerAlgo,
     pub intensity: PerAlgo,
     pub aes: AesPath,
-    /// Whether explode and implode may use VAES (applied process-wide when the threads start).
+    /// Whether explode and implode may use VAES (each hasher is built for [`WorkerConfig::cpu`]).
     pub vaes: bool,
     pub pin: bool,
     pub pages: PagePolicy,
@@ -41,12 +42,24 @@ pub struct WorkerConfig {
     pub panic_once_on_job: Option<u64>,
 }
 
+impl WorkerConfig {
+    /// The CPU the hashers are built for: this one, without VAES where `vaes` says no.
+    pub fn cpu(&self) -> Cpu {
+        let cpu = Cpu::detect();
+        if self.vaes {
+            cpu
+        } else {
+            cpu.without_vaes()
+        }
+    }
+}
+
 impl Default for WorkerConfig {
     fn default() -> Self {
         Self {
             threads: PerAlgo::default(),
             intensity: PerAlgo::default(),
-            aes: AesPath::detect(),
+            aes: Cpu::detect().best_aes(),
             vaes: true,
             pin: true,
             pages: PagePolicy::default(),
@@ -319,7 +332,6 @@ fn launch(
     previous: Option<&Shared>,
     job: Option<Arc<ActiveJob>>,
 ) -> (Arc<Shared>, Vec<JoinHandle<()>>) {
-    AesPath::allow_vaes(config.vaes);
     let topology = Topology::detect();
     let running = threads_for(&config, &topology, algo);
     let kept = previous.map_or(0, |p| p.threads.len());
@@ -468,7 +480,7 @@ enum Path {
 fn prepare(index: usize, shared: &Shared, algo: Algorithm, log: &mut WorkerLog) -> Path {
     let ways = shared.intensity_for(algo);
     let aes = shared.config.aes;
-    let made = CnHasher::new(algo, aes, ways, shared.config.pages)
+    let made = CnHasher::with_cpu(shared.config.cpu(), algo, aes, ways, shared.config.pages)
         .map_err(|e| e.to_string())
         .and_then(|mut h| self_test(&mut h).map(|()| h).map_err(|e| e.to_string()));
     match made {
@@ -478,14 +490,14 @@ fn prepare(index: usize, shared: &Shared, algo: Algorithm, log: &mut WorkerLog) 
             {
                 let mut info = lock(&shared.threads[index].info);
                 info.algo = Some(algo.to_string());
-                info.aes = Some(aes.label());
+                info.aes = Some(h.label());
                 info.intensity = ways;
                 info.pages = pages.clone();
             }
             let _ = shared.notes.send(WorkerNote::Ready {
                 thread: index,
                 algo,
-                aes: aes.label(),
+                aes: h.label(),
                 intensity: ways,
                 pages,
             });

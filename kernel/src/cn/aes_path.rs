@@ -2,7 +2,10 @@
 
 use std::fmt;
 
+use crate::cpu::Cpu;
+
 /// The AES backend a hasher is built for; chosen once, the whole hash loop is compiled for each.
+/// [`Cpu::best_aes`] says which this CPU runs best.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum AesPath {
     /// AES-NI (`aesenc`) with SSE2/SSE4.1 128-bit operations.
@@ -12,58 +15,10 @@ pub enum AesPath {
 }
 
 impl AesPath {
-    /// The best path this CPU supports.
-    pub fn detect() -> Self {
-        if Self::hardware_available() {
-            AesPath::Hardware
-        } else {
-            AesPath::Software
-        }
-    }
-
-    /// Whether the hardware path can run here (AES-NI, SSE2 and SSE4.1).
-    pub fn hardware_available() -> bool {
-        #[cfg(target_arch = "x86_64")]
-        {
-            std::arch::is_x86_feature_detected!("aes")
-                && std::arch::is_x86_feature_detected!("sse2")
-                && std::arch::is_x86_feature_detected!("sse4.1")
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        {
-            false
-        }
-    }
-
-    /// Whether explode and implode run two blocks per instruction on VAES on this path here
-    /// (the CPU has it and [`AesPath::allow_vaes`] did not refuse it).
+    /// Whether hashers on this path built for [`Cpu::detect`] with nothing turned off run
+    /// explode and implode on VAES ([`Cpu::wide`] for any other value).
     pub fn wide(self) -> bool {
-        #[cfg(target_arch = "x86_64")]
-        {
-            self == AesPath::Hardware && super::explode_vaes::in_use()
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        {
-            false
-        }
-    }
-
-    /// Allows (the default) or refuses VAES for explode and implode, for the whole process:
-    /// `--no-vaes` and `"cpu": {"vaes": false}`, for comparing or working around it.
-    pub fn allow_vaes(allowed: bool) {
-        #[cfg(target_arch = "x86_64")]
-        super::explode_vaes::set_allowed(allowed);
-        #[cfg(not(target_arch = "x86_64"))]
-        let _ = allowed;
-    }
-
-    /// [`AesPath::name`], with `+vaes` where [`AesPath::wide`]: what start-up lines report.
-    pub fn label(self) -> &'static str {
-        if self.wide() {
-            "aes-ni+vaes"
-        } else {
-            self.name()
-        }
+        Cpu::detect().wide(self)
     }
 
     /// Short name for logs and reports.

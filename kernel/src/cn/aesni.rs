@@ -2,7 +2,7 @@
 //!
 //! These methods are only ever inlined into functions compiled with
 //! `#[target_feature(enable = "aes,sse2,sse4.1")]`, and those are only reached after
-//! [`AesPath::hardware_available`](super::AesPath::hardware_available) said yes.
+//! [`Cpu::aes_ni`](crate::cpu::Cpu::aes_ni) said yes.
 
 use core::arch::x86_64::*;
 
@@ -108,11 +108,11 @@ impl Backend for Hw {
 mod tests {
     use super::*;
     use crate::cn::backend::{v1_byte_tweak, Soft};
+    use crate::cpu::{test_can_run, CpuPath};
 
     #[test]
     fn vector_v1_tweak_equals_the_scalar_one_for_every_byte_11() {
-        if !is_x86_feature_detected!("ssse3") {
-            eprintln!("skipped: no SSSE3");
+        if !test_can_run(CpuPath::Aes) {
             return;
         }
         let mut x = 0x2545_f491_4f6c_dd1du64;

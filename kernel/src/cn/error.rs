@@ -23,6 +23,8 @@ pub enum KernelError {
     MissingHeight(Algorithm),
     #[error("AES-NI was asked for but this CPU does not have it")]
     AesUnavailable,
+    #[error("the kernel was asked to use {0}, which this CPU does not have")]
+    CpuLacks(&'static str),
     #[error("scratchpad memory: {0}")]
     Memory(#[from] MemoryError),
     #[error("ways (intensity) must be 1..={max}, got {got}")]

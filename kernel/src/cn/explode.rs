@@ -40,12 +40,13 @@ fn mix<B: Backend>(x: &mut [B::V; 8]) {
 }
 
 /// A wider AES than the backend's one round per block for explode and implode, where the backend
-/// has one on this CPU (VAES, `explode_vaes`).
+/// has one (VAES, `explode_vaes`).
 pub(crate) trait WideFill: Backend {
     /// Explodes every way's scratchpad and returns true, or returns false having done nothing.
     ///
     /// # Safety
-    /// As for [`explode`], for each way.
+    /// As for [`explode`], for each way; the CPU has the wide path's features
+    /// ([`Cpu::vaes_fill`](crate::cpu::Cpu::vaes_fill)).
     #[inline(always)]
     unsafe fn explode_wide<const W: usize>(
         _states: &[State; W],
@@ -59,7 +60,7 @@ pub(crate) trait WideFill: Backend {
     /// Implodes every way's scratchpad and returns true, or returns false having done nothing.
     ///
     /// # Safety
-    /// As for [`implode`], for each way.
+    /// As for [`implode`], for each way; the CPU has the wide path's features.
     #[inline(always)]
     unsafe fn implode_wide<const W: usize>(
         _states: &mut [State; W],
@@ -73,19 +74,21 @@ pub(crate) trait WideFill: Backend {
 
 impl WideFill for Soft {}
 
-/// Explodes every way's scratchpad: on the wide path where there is one, else way by way.
+/// Explodes every way's scratchpad: with `wide`, on the wide path where there is one, else way
+/// by way.
 ///
 /// # Safety
-/// As for [`explode`], for each way.
+/// As for [`explode`], for each way; with `wide`, the CPU has the wide path's features.
 #[inline(always)]
 pub(crate) unsafe fn explode_ways<B: WideFill, const W: usize>(
     states: &[State; W],
     sps: &[*mut u8; W],
     memory: usize,
     heavy: bool,
+    wide: bool,
 ) {
     // SAFETY: forwarded from the caller.
-    if unsafe { B::explode_wide(states, sps, memory, heavy) } {
+    if wide && unsafe { B::explode_wide(states, sps, memory, heavy) } {
         return;
     }
     for (st, &sp) in states.iter().zip(sps) {
@@ -97,16 +100,17 @@ pub(crate) unsafe fn explode_ways<B: WideFill, const W: usize>(
 /// Implodes every way's scratchpad, as [`explode_ways`] explodes them.
 ///
 /// # Safety
-/// As for [`implode`], for each way.
+/// As for [`implode`], for each way; with `wide`, the CPU has the wide path's features.
 #[inline(always)]
 pub(crate) unsafe fn implode_ways<B: WideFill, const W: usize>(
     states: &mut [State; W],
     sps: &[*mut u8; W],
     memory: usize,
     heavy: bool,
+    wide: bool,
 ) {
     // SAFETY: forwarded from the caller.
-    if unsafe { B::implode_wide(states, sps, memory, heavy) } {
+    if wide && unsafe { B::implode_wide(states, sps, memory, heavy) } {
         return;
     }
     for (st, &sp) in states.iter_mut().zip(sps) {

@@ -9,51 +9,17 @@
 //! or more independent rounds are in flight, at least as many as the 128-bit path has with one
 //! way.
 //!
-//! Chosen at run time per hash ([`in_use`]); the result is bit-for-bit the AES-NI path's
-//! (`tests` check both, and `scripts/test.sh` runs them under `qemu-x86_64 -cpu max` where this
-//! CPU has no VAES).
+//! Chosen per hasher from its [`Cpu`](crate::cpu::Cpu) (`--no-vaes` hands over one without VAES);
+//! the result is bit-for-bit the AES-NI path's (`tests` check both, and `scripts/test.sh` runs
+//! them under `qemu-x86_64 -cpu max` where this CPU has no VAES).
 
 use core::arch::x86_64::*;
 use core::ops::Range;
-use core::sync::atomic::{AtomicBool, Ordering};
 
 use super::aesni::Hw;
 use super::backend::Backend;
 use super::explode::{blocks, keys, WideFill};
 use super::keccak_state::State;
-
-/// Whether explode and implode take this path here: VAES with AVX2, not turned off with
-/// [`set_allowed`] (`--no-vaes`, `cpu.vaes`), and, in tests, not on a thread that set
-/// [`NARROW_ONLY`].
-pub(crate) fn in_use() -> bool {
-    #[cfg(test)]
-    if NARROW_ONLY.get() {
-        return false;
-    }
-    !REFUSED.load(Ordering::Relaxed) && available()
-}
-
-/// Set by `--no-vaes` (or `"cpu": {"vaes": false}`): explode and implode stay on AES-NI. The
-/// result is the same bit for bit either way, so hashes in flight may see it change.
-static REFUSED: AtomicBool = AtomicBool::new(false);
-
-/// Allows or refuses the VAES path for the whole process.
-pub(crate) fn set_allowed(allowed: bool) {
-    REFUSED.store(!allowed, Ordering::Relaxed);
-}
-
-/// Whether the CPU has what this path needs.
-pub(crate) fn available() -> bool {
-    is_x86_feature_detected!("vaes")
-        && is_x86_feature_detected!("avx2")
-        && is_x86_feature_detected!("aes")
-}
-
-#[cfg(test)]
-thread_local! {
-    /// Set by tests on their own thread to run the 128-bit explode and implode for comparison.
-    pub(crate) static NARROW_ONLY: core::cell::Cell<bool> = const { core::cell::Cell::new(false) };
-}
 
 /// A way's eight blocks, two per register.
 type Blocks = [__m256i; 4];
@@ -122,7 +88,7 @@ fn mix<const N: usize>(x: &mut [Blocks; N]) {
 /// Explodes `N` ways at once.
 ///
 /// # Safety
-/// The CPU has VAES and AVX2 ([`available`]); each `sps[w]` is 32-byte aligned and valid for
+/// The CPU has VAES and AVX2 ([`Cpu::vaes_fill`](crate::cpu::Cpu::vaes_fill)); each `sps[w]` is 32-byte aligned and valid for
 /// `memory` bytes of writes; `memory` is a multiple of 128.
 #[target_feature(enable = "aes,avx,avx2,vaes")]
 unsafe fn explode_n<const N: usize>(
@@ -217,11 +183,8 @@ impl WideFill for Hw {
         memory: usize,
         heavy: bool,
     ) -> bool {
-        if !in_use() {
-            return false;
-        }
         for g in groups(W) {
-            // SAFETY: `in_use` checked the CPU; the caller vouches for the scratchpads.
+            // SAFETY: the caller vouches for the CPU and the scratchpads.
             match (&states[g.clone()], &sps[g]) {
                 ([a, b, c], &[pa, pb, pc]) => unsafe {
                     explode_n::<3>([a, b, c], [pa, pb, pc], memory, heavy)
@@ -241,11 +204,8 @@ impl WideFill for Hw {
         memory: usize,
         heavy: bool,
     ) -> bool {
-        if !in_use() {
-            return false;
-        }
         for g in groups(W) {
-            // SAFETY: `in_use` checked the CPU; the caller vouches for the scratchpads.
+            // SAFETY: the caller vouches for the CPU and the scratchpads.
             match (&mut states[g.clone()], &sps[g]) {
                 ([a, b, c], &[pa, pb, pc]) => unsafe {
                     implode_n::<3>([a, b, c], [pa, pb, pc], memory, heavy)
@@ -264,21 +224,7 @@ mod tests {
     use super::*;
     use crate::cn::explode::{explode_ways, implode_ways};
     use crate::cn::keccak_state::absorb;
-
-    /// Whether to run: on a CPU with VAES, always; without, the test passes only if nobody
-    /// expected VAES (`scripts/test.sh` sets `PHIRIG_EXPECT_VAES=1` for its run under
-    /// `qemu-x86_64 -cpu max`, so there it cannot pass by skipping).
-    pub(crate) fn vaes_here() -> bool {
-        if available() {
-            return true;
-        }
-        assert!(
-            std::env::var_os("PHIRIG_EXPECT_VAES").is_none(),
-            "PHIRIG_EXPECT_VAES is set but this CPU has no VAES and AVX2"
-        );
-        eprintln!("skipped: no VAES here (scripts/test.sh runs this under qemu-x86_64 -cpu max)");
-        false
-    }
+    use crate::cpu::{test_can_run, CpuPath};
 
     /// 64-byte aligned scratchpad memory for `W` ways of `memory` bytes.
     struct Pads {
@@ -300,21 +246,16 @@ mod tests {
         }
     }
 
-    /// Explode, a scribble on each pad (as the main loop would leave it), and implode, on the
-    /// chosen path; returns the pads and the final states.
-    fn round_trip<const W: usize>(
-        memory: usize,
-        heavy: bool,
-        narrow: bool,
-    ) -> (Vec<u8>, Vec<State>) {
+    /// Explode, a scribble on each pad (as the main loop would leave it), and implode, on VAES
+    /// where `wide`; returns the pads and the final states.
+    fn round_trip<const W: usize>(memory: usize, heavy: bool, wide: bool) -> (Vec<u8>, Vec<State>) {
         let mut states: [State; W] =
             core::array::from_fn(|i| absorb(format!("way {i} of {W}, {memory}").as_bytes()));
         let mut pads = Pads::new(W, memory);
         let sps = pads.ptrs::<W>(memory);
-        NARROW_ONLY.set(narrow);
-        // SAFETY: AES-NI and SSE4.1 are checked by the caller; the pads are W aligned regions
-        // of `memory` bytes.
-        unsafe { explode_ways::<Hw, W>(&states, &sps, memory, heavy) };
+        // SAFETY: the caller checked the CPU runs VAES (and so AES-NI); the pads are W aligned
+        // regions of `memory` bytes.
+        unsafe { explode_ways::<Hw, W>(&states, &sps, memory, heavy, wide) };
         for (i, &sp) in sps.iter().enumerate() {
             for j in 0..memory / 4096 {
                 // SAFETY: inside pad i.
@@ -322,8 +263,7 @@ mod tests {
             }
         }
         // SAFETY: as above.
-        unsafe { implode_ways::<Hw, W>(&mut states, &sps, memory, heavy) };
-        NARROW_ONLY.set(false);
+        unsafe { implode_ways::<Hw, W>(&mut states, &sps, memory, heavy, wide) };
         let start = pads.start;
         (
             pads.buf[start..start + W * memory].to_vec(),
@@ -332,8 +272,8 @@ mod tests {
     }
 
     fn check<const W: usize>(memory: usize, heavy: bool) {
-        let wide = round_trip::<W>(memory, heavy, false);
-        let narrow = round_trip::<W>(memory, heavy, true);
+        let wide = round_trip::<W>(memory, heavy, true);
+        let narrow = round_trip::<W>(memory, heavy, false);
         assert!(
             wide.0 == narrow.0,
             "{W} ways, {memory} bytes, heavy {heavy}: pads differ"
@@ -348,7 +288,7 @@ mod tests {
 
     #[test]
     fn vaes_explode_and_implode_match_aes_ni_at_one_to_five_ways() {
-        if !vaes_here() {
+        if !test_can_run(CpuPath::Vaes) {
             return;
         }
         for heavy in [false, true] {

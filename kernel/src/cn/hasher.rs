@@ -3,8 +3,9 @@
 use super::aes_path::AesPath;
 use super::algorithm::Algorithm;
 use super::error::KernelError;
-use super::kernel::{kernel, kernel_ways, KernelFn};
+use super::kernel::{kernel, kernel_ways, KernelFn, Paths};
 use super::random_math::RandomProgram;
+use crate::cpu::Cpu;
 use crate::memory::{PageKind, PagePolicy, Scratchpad};
 
 /// Most hashes one hasher computes per call.
@@ -14,6 +15,9 @@ pub const MAX_WAYS: usize = 5;
 pub struct CnHasher {
     algo: Algorithm,
     aes: AesPath,
+    /// What the kernels may use on top of `aes`, from the CPU the hasher was built for.
+    cpu: Cpu,
+    paths: Paths,
     ways: usize,
     /// kernels[k - 1] hashes k inputs at once; batches are split into chunks of the widest.
     kernels: Vec<KernelFn>,
@@ -28,6 +32,7 @@ impl std::fmt::Debug for CnHasher {
         f.debug_struct("CnHasher")
             .field("algo", &self.algo)
             .field("aes", &self.aes)
+            .field("cpu", &self.cpu)
             .field("ways", &self.ways)
             .field("pages", &self.pages)
             .finish()
@@ -35,8 +40,22 @@ impl std::fmt::Debug for CnHasher {
 }
 
 impl CnHasher {
-    /// Builds a hasher for `ways` (1..=5) hashes per call, mapping its scratchpads per `policy`.
+    /// Builds a hasher for `ways` (1..=5) hashes per call, mapping its scratchpads per `policy`,
+    /// on everything this CPU runs ([`Cpu::detect`]).
     pub fn new(
+        algo: Algorithm,
+        aes: AesPath,
+        ways: usize,
+        policy: PagePolicy,
+    ) -> Result<Self, KernelError> {
+        Self::with_cpu(Cpu::detect(), algo, aes, ways, policy)
+    }
+
+    /// As [`CnHasher::new`], on what `cpu` says: a value with a path turned off (`--no-vaes`, a
+    /// test of the loop a CPU without AVX runs) keeps the hasher off it. `cpu` may not claim a
+    /// feature this CPU lacks.
+    pub fn with_cpu(
+        cpu: Cpu,
         algo: Algorithm,
         aes: AesPath,
         ways: usize,
@@ -48,7 +67,10 @@ impl CnHasher {
                 max: MAX_WAYS,
             });
         }
-        if aes == AesPath::Hardware && !AesPath::hardware_available() {
+        if let Some(feature) = cpu.beyond(&Cpu::detect()) {
+            return Err(KernelError::CpuLacks(feature));
+        }
+        if aes == AesPath::Hardware && !cpu.aes_ni() {
             return Err(KernelError::AesUnavailable);
         }
         let widest = kernel_ways(algo).min(ways);
@@ -60,6 +82,8 @@ impl CnHasher {
         Ok(Self {
             algo,
             aes,
+            cpu,
+            paths: Paths::on(&cpu, aes),
             ways,
             kernels,
             memory,
@@ -74,6 +98,16 @@ impl CnHasher {
 
     pub fn aes(&self) -> AesPath {
         self.aes
+    }
+
+    /// The CPU the kernels were chosen for.
+    pub fn cpu(&self) -> Cpu {
+        self.cpu
+    }
+
+    /// The path as start-up lines and self-test errors name it (`aes-ni+vaes`, `aes-ni`, `soft`).
+    pub fn label(&self) -> &'static str {
+        self.cpu.label(self.aes)
     }
 
     pub fn ways(&self) -> usize {
@@ -157,14 +191,15 @@ impl CnHasher {
             // SAFETY: k entries of inputs/out from `done` on, and k consecutive scratchpads from
             // way `done`'s: way i's is bytes [i * bytes, (i + 1) * bytes) of our mapping, which
             // holds `self.ways` of them, and `done + k <= inputs.len() <= self.ways`. They are
-            // sized for the algorithm and page aligned; the hardware kernel exists only after
-            // `new` checked the CPU.
+            // sized for the algorithm and page aligned; the hardware kernel and `paths` exist
+            // only after `with_cpu` checked the CPU.
             unsafe {
                 kernel(
                     &inputs[done..done + k],
                     base.add(done * bytes),
                     &program,
                     &mut out[done..done + k],
+                    self.paths,
                 )
             };
             done += k;
@@ -256,20 +291,59 @@ mod tests {
 
     #[test]
     fn hardware_is_refused_only_when_missing() {
-        let r = CnHasher::new(
+        let cpu = Cpu::detect();
+        let hw = |cpu| {
+            CnHasher::with_cpu(
+                cpu,
+                Algorithm::CnUpx2,
+                AesPath::Hardware,
+                1,
+                PagePolicy::normal_only(),
+            )
+        };
+        assert_eq!(hw(cpu).is_ok(), cpu.aes_ni());
+        let no_aes = Cpu { aes: false, ..cpu };
+        assert!(matches!(hw(no_aes), Err(KernelError::AesUnavailable)));
+        // The software path never takes VAES; the hardware one says so when it does.
+        let soft = CnHasher::with_cpu(
+            cpu,
             Algorithm::CnUpx2,
+            AesPath::Software,
+            1,
+            Default::default(),
+        );
+        assert_eq!(soft.expect("soft").label(), "soft");
+        if let Ok(h) = hw(cpu) {
+            assert_eq!(h.label() == "aes-ni+vaes", cpu.vaes_fill());
+            assert_eq!(hw(cpu.without_vaes()).expect("hw").label(), "aes-ni");
+        }
+    }
+
+    #[test]
+    fn a_cpu_value_cannot_claim_what_this_cpu_lacks() {
+        let real = Cpu::detect();
+        let more = Cpu {
+            aes: true,
+            sse41: true,
+            ssse3: true,
+            avx: true,
+            avx2: true,
+            vaes: true,
+            ..real
+        };
+        let r = CnHasher::with_cpu(
+            more,
+            Algorithm::Cn0,
             AesPath::Hardware,
             1,
-            PagePolicy::normal_only(),
+            Default::default(),
         );
-        assert_eq!(r.is_ok(), AesPath::hardware_available());
-        assert_eq!(AesPath::Hardware.name(), "aes-ni");
-        assert_eq!(AesPath::Software.name(), "soft");
-        // The software path never takes VAES; the hardware one says so when it does.
-        assert!(!AesPath::Software.wide());
-        assert_eq!(AesPath::Software.label(), "soft");
-        let wide = AesPath::Hardware.wide();
-        assert_eq!(AesPath::Hardware.label() == "aes-ni+vaes", wide);
-        assert_eq!(AesPath::Hardware.label() == "aes-ni", !wide);
+        match more.beyond(&real) {
+            None => assert!(r.is_ok()),
+            Some(feature) => assert!(
+                matches!(r, Err(KernelError::CpuLacks(f)) if f == feature),
+                "{r:?}"
+            ),
+        }
     }
 }

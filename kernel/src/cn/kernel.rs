@@ -1,7 +1,8 @@
 //! Whole-hash kernels (absorb, explode, main loop, implode, finalize) and the table that picks one.
 //!
 //! The choice of algorithm, AES path and way count is made once, when a hasher is built: it gets
-//! a plain function pointer to a kernel compiled for exactly that combination.
+//! a plain function pointer to a kernel compiled for exactly that combination, and the [`Paths`]
+//! its CPU runs, which each hash reads once.
 
 use super::aes_path::AesPath;
 use super::algorithm::{Algorithm, Base, Heavy};
@@ -12,15 +13,43 @@ use super::finalize::finalize;
 use super::keccak_state::{absorb, State};
 use super::main_loop::{run, AsmLoop, Lane, Row};
 use super::random_math::RandomProgram;
+use crate::cpu::Cpu;
+
+/// The faster forms a hardware kernel takes where the CPU has them; the software kernels ignore
+/// both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Paths {
+    /// Explode and implode on VAES.
+    pub(crate) wide: bool,
+    /// The hand-written main loops (AVX).
+    pub(crate) asm: bool,
+}
+
+impl Paths {
+    /// What hashes on `aes` may use on `cpu`.
+    pub(crate) fn on(cpu: &Cpu, aes: AesPath) -> Paths {
+        let hw = aes == AesPath::Hardware;
+        Paths {
+            wide: hw && cpu.vaes_fill(),
+            asm: hw && cpu.asm_loops(),
+        }
+    }
+}
 
 /// Hashes `W` inputs into `out`, one scratchpad each; way `i`'s scratchpad starts at
 /// `base + i * scratchpad size`.
 ///
 /// # Safety
 /// `inputs` and `out` hold at least `W` entries; `base` points to `W` consecutive 64-byte aligned
-/// scratchpads of the algorithm's size; for the hardware path the CPU has AES-NI and SSE4.1.
-pub(crate) type KernelFn =
-    unsafe fn(inputs: &[&[u8]], base: *mut u8, prog: &RandomProgram, out: &mut [[u8; 32]]);
+/// scratchpads of the algorithm's size; for the hardware path the CPU has AES-NI and SSE4.1, and
+/// what `paths` turns on ([`Paths::on`] the CPU).
+pub(crate) type KernelFn = unsafe fn(
+    inputs: &[&[u8]],
+    base: *mut u8,
+    prog: &RandomProgram,
+    out: &mut [[u8; 32]],
+    paths: Paths,
+);
 
 /// Most hashes one kernel interleaves for a scratchpad of `bytes`: five up to 2 MiB, two for
 /// the 4 MiB heavy pads. The loop is bound by the latency of its dependent scratchpad reads (L2
@@ -97,6 +126,7 @@ unsafe fn hash_lanes<B: AsmLoop + WideFill, const ID: usize, const W: usize>(
     base: *mut u8,
     prog: &RandomProgram,
     out: &mut [[u8; 32]],
+    paths: Paths,
 ) {
     let p = Row::<ID>::P;
     let heavy = p.heavy != Heavy::No;
@@ -105,14 +135,14 @@ unsafe fn hash_lanes<B: AsmLoop + WideFill, const ID: usize, const W: usize>(
     // SAFETY: the caller hands us `W` consecutive scratchpads from `base`.
     let sps: [*mut u8; W] = core::array::from_fn(|i| unsafe { base.add(i * p.memory) });
     let mut states: [State; W] = core::array::from_fn(|i| absorb(inputs[i]));
-    // SAFETY: the caller hands us scratchpads of `p.memory` bytes.
-    unsafe { explode_ways::<B, W>(&states, &sps, p.memory, heavy) };
+    // SAFETY: the caller hands us scratchpads of `p.memory` bytes, and `paths` its CPU runs.
+    unsafe { explode_ways::<B, W>(&states, &sps, p.memory, heavy, paths.wide) };
     let mut lanes: [Lane<B>; W] =
         core::array::from_fn(|i| Lane::new::<ID>(&states[i], inputs[i], sps[i]));
     // SAFETY: as above.
-    unsafe { run::<B, ID, W>(&mut lanes, prog) };
+    unsafe { run::<B, ID, W>(&mut lanes, prog, paths.asm) };
     // SAFETY: as above.
-    unsafe { implode_ways::<B, W>(&mut states, &sps, p.memory, heavy) };
+    unsafe { implode_ways::<B, W>(&mut states, &sps, p.memory, heavy, paths.wide) };
     for (st, o) in states.iter_mut().zip(out.iter_mut()) {
         *o = finalize(st);
     }
@@ -123,9 +153,10 @@ unsafe fn soft<const ID: usize, const W: usize>(
     base: *mut u8,
     prog: &RandomProgram,
     out: &mut [[u8; 32]],
+    paths: Paths,
 ) {
     // SAFETY: forwarded from the caller.
-    unsafe { hash_lanes::<Soft, ID, W>(inputs, base, prog, out) }
+    unsafe { hash_lanes::<Soft, ID, W>(inputs, base, prog, out, paths) }
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -135,9 +166,10 @@ unsafe fn hw<const ID: usize, const W: usize>(
     base: *mut u8,
     prog: &RandomProgram,
     out: &mut [[u8; 32]],
+    paths: Paths,
 ) {
     // SAFETY: forwarded from the caller, who checked the CPU features.
-    unsafe { hash_lanes::<super::backend::Hw, ID, W>(inputs, base, prog, out) }
+    unsafe { hash_lanes::<super::backend::Hw, ID, W>(inputs, base, prog, out, paths) }
 }
 
 fn pick<const ID: usize, const W: usize>(aes: AesPath) -> Option<KernelFn> {

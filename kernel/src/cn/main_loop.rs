@@ -46,7 +46,7 @@ pub(crate) trait AsmLoop: Backend + Conceal + Sized {
     /// having done nothing.
     ///
     /// # Safety
-    /// As for [`run`].
+    /// As for [`run`], with `asm`: the CPU runs the assembly loops.
     #[inline(always)]
     unsafe fn cnr<const ID: usize, const W: usize>(
         _lanes: &mut [Lane<Self>; W],
@@ -66,13 +66,6 @@ pub(crate) trait AsmLoop: Backend + Conceal + Sized {
 }
 
 impl AsmLoop for Soft {}
-
-#[cfg(test)]
-thread_local! {
-    /// Set by tests on their own thread to run the compiled loops the assembly replaces (what
-    /// CPUs without AVX run), which this machine would otherwise never reach.
-    pub(crate) static COMPILED_ONLY: core::cell::Cell<bool> = const { core::cell::Cell::new(false) };
-}
 
 /// Float state of cn/ccx's "conceal" mixing, per backend.
 pub(crate) trait Conceal: Backend {
@@ -480,14 +473,17 @@ impl Exec for NoMath {
     fn exec(self, _r: &mut [u32; 9]) {}
 }
 
-/// Runs all iterations for `W` independent ways, interleaved so their memory latencies overlap.
+/// Runs all iterations for `W` independent ways, interleaved so their memory latencies overlap;
+/// in the backend's assembly where `asm` and it has a loop for `ID` and `W`.
 ///
 /// # Safety
-/// Every lane's scratchpad must be as [`first_half`] requires.
+/// Every lane's scratchpad must be as [`first_half`] requires; with `asm`, the CPU runs the
+/// assembly loops ([`Cpu::asm_loops`](crate::cpu::Cpu::asm_loops)).
 #[inline(always)]
 pub(crate) unsafe fn run<B: AsmLoop, const ID: usize, const W: usize>(
     lanes: &mut [Lane<B>; W],
     prog: &RandomProgram,
+    asm: bool,
 ) {
     let runner = if Row::<ID>::P.random_math {
         prog.runner()
@@ -497,13 +493,13 @@ pub(crate) unsafe fn run<B: AsmLoop, const ID: usize, const W: usize>(
     // SAFETY (all five): forwarded from the caller.
     match runner.map(|r| r.resolve()) {
         Some(Resolved::Jitted(x)) => {
-            if !unsafe { B::cnr::<ID, W>(lanes, x) } {
+            if !(asm && unsafe { B::cnr::<ID, W>(lanes, x) }) {
                 unsafe { run_with::<B, ID, W>(lanes, x) }
             }
         }
         Some(Resolved::Interpreted(x)) => unsafe { run_with::<B, ID, W>(lanes, x) },
         None => {
-            if !unsafe { B::v2::<ID, W>(lanes) } {
+            if !(asm && unsafe { B::v2::<ID, W>(lanes) }) {
                 unsafe { run_with::<B, ID, W>(lanes, NoMath) }
             }
         }
@@ -581,6 +577,7 @@ unsafe fn run_with<B: Backend + Conceal, const ID: usize, const W: usize>(
 pub(crate) mod tests {
     use super::*;
     use crate::cn::{AesPath, CnHasher};
+    use crate::cpu::Cpu;
     use crate::memory::PagePolicy;
 
     /// The next state of a 64-bit xorshift generator: test inputs without a dependency.
@@ -602,12 +599,12 @@ pub(crate) mod tests {
             .collect()
     }
 
-    /// Hashes different inputs of `algo`, `ways` at a time, on AES-NI and checks each against
-    /// the portable path; cn/r at three heights. The vectors cannot do this for cn/r (they put
-    /// one input in every way, since each vector has its own height).
-    pub(crate) fn check_against_portable(algo: Algorithm, ways: usize) {
+    /// Hashes different inputs of `algo`, `ways` at a time, on AES-NI as `cpu` runs it and checks
+    /// each against the portable path; cn/r at three heights. The vectors cannot do this for cn/r
+    /// (they put one input in every way, since each vector has its own height).
+    pub(crate) fn check_against_portable(cpu: Cpu, algo: Algorithm, ways: usize) {
         let policy = PagePolicy::default();
-        let mut hw = CnHasher::new(algo, AesPath::Hardware, ways, policy).expect("hw");
+        let mut hw = CnHasher::with_cpu(cpu, algo, AesPath::Hardware, ways, policy).expect("hw");
         let mut one = CnHasher::new(algo, AesPath::Software, 1, policy).expect("x1");
         let heights: &[u64] = if algo.needs_height() {
             &[1_806_260, 3_000_017, 1]

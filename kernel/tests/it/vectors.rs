@@ -1,6 +1,7 @@
-//! Every published CryptoNight vector, on both AES paths, for 1 and 2 ways and the widest kernel.
+//! Every published CryptoNight vector, on every kernel path this CPU runs, for 1, 2 and 3 ways and the widest kernel.
 
 use phirig_kernel::cn::{interleave_limit, keccak256, AesPath, Algorithm, CnHasher};
+use phirig_kernel::cpu::{test_can_run, Cpu, CpuPath};
 use phirig_kernel::memory::PagePolicy;
 
 const CRYPTONIGHT: &str = include_str!(concat!(
@@ -59,13 +60,28 @@ fn parse(text: &str) -> Vec<Vector> {
     out
 }
 
+/// The AES paths to check on this CPU as it is: AES-NI where it runs (a failure where
+/// `PHIRIG_EXPECT_CPU` lists `aes` and it does not), and the portable one.
 fn paths() -> Vec<AesPath> {
-    if AesPath::hardware_available() {
+    if test_can_run(CpuPath::Aes) {
         vec![AesPath::Hardware, AesPath::Software]
     } else {
-        println!("note: no AES-NI on this CPU, hardware path skipped");
         vec![AesPath::Software]
     }
+}
+
+/// The CPUs the AES-NI kernels are checked on: this one, and this one with each faster path it
+/// runs turned off in turn (what CPUs without VAES or without AVX run).
+fn hardware_cpus() -> Vec<Cpu> {
+    let cpu = Cpu::detect();
+    let mut cpus = vec![cpu];
+    if test_can_run(CpuPath::Vaes) {
+        cpus.push(cpu.without_vaes());
+    }
+    if test_can_run(CpuPath::Avx) {
+        cpus.push(Cpu { avx: false, ..cpu });
+    }
+    cpus
 }
 
 /// Ways to check for an algorithm: 1 and 2, 3 (the widest the assembly loops take) and the
@@ -80,11 +96,13 @@ fn ways_for(algo: Algorithm) -> Vec<usize> {
     ways
 }
 
-/// Checks `vectors` (all of one algorithm) on `aes` with `ways` lanes; each vector lands in
-/// every lane position over the batches. Returns how many hashes were checked.
-fn check(vectors: &[Vector], aes: AesPath, ways: usize) -> usize {
+/// Checks `vectors` (all of one algorithm) on `aes` as `cpu` runs it with `ways` lanes; each
+/// vector lands in every lane position over the batches. Returns how many hashes were checked.
+fn check(vectors: &[Vector], cpu: Cpu, aes: AesPath, ways: usize) -> usize {
     let algo = vectors[0].algo;
-    let mut hasher = CnHasher::new(algo, aes, ways, PagePolicy::default()).expect("hasher");
+    let mut hasher =
+        CnHasher::with_cpu(cpu, algo, aes, ways, PagePolicy::default()).expect("hasher");
+    let path = format!("{} (avx {})", hasher.label(), cpu.avx);
     let mut checked = 0;
     // Batches go through the list cyclically; start offsets 0, ways, 2*ways, ... until every
     // vector has been hashed at least once. Heights differ per cn/r vector, so cn/r batches
@@ -102,14 +120,13 @@ fn check(vectors: &[Vector], aes: AesPath, ways: usize) -> usize {
         let inputs: Vec<&[u8]> = batch.iter().map(|v| v.input.as_slice()).collect();
         let mut out = vec![[0u8; 32]; ways];
         if let Err(e) = hasher.hash_ways(&inputs, batch[0].height, &mut out) {
-            panic!("{algo} {} x{ways}: {e}", aes.name());
+            panic!("{algo} {path} x{ways}: {e}");
         }
         for (lane, (v, got)) in batch.iter().zip(&out).enumerate() {
             assert_eq!(
                 hex::encode(got),
                 hex::encode(v.expected),
-                "{algo} on {} x{ways}, lane {lane}, vector at line {}",
-                aes.name(),
+                "{algo} on {path} x{ways}, lane {lane}, vector at line {}",
                 v.line
             );
             checked += 1;
@@ -119,7 +136,7 @@ fn check(vectors: &[Vector], aes: AesPath, ways: usize) -> usize {
     checked
 }
 
-fn check_file(text: &str, aes: AesPath) -> usize {
+fn check_file(text: &str, cpu: Cpu, aes: AesPath) -> usize {
     let vectors = parse(text);
     let mut checked = 0;
     for algo in Algorithm::ALL {
@@ -128,31 +145,30 @@ fn check_file(text: &str, aes: AesPath) -> usize {
             continue;
         }
         for ways in ways_for(algo) {
-            checked += check(&mine, aes, ways);
+            checked += check(&mine, cpu, aes, ways);
         }
     }
     checked
 }
 
 #[test]
-fn cryptonight_vectors_hardware_aes_and_vaes() {
+fn cryptonight_vectors_hardware_aes_vaes_and_assembly() {
     if !paths().contains(&AesPath::Hardware) {
         return;
     }
-    // scripts/test.sh also runs this under `qemu-x86_64 -cpu max`, for VAES.
-    if std::env::var_os("PHIRIG_EXPECT_VAES").is_some() {
-        assert!(
-            AesPath::Hardware.wide(),
-            "PHIRIG_EXPECT_VAES is set but VAES is not in use"
+    for cpu in hardware_cpus() {
+        let n = check_file(CRYPTONIGHT, cpu, AesPath::Hardware);
+        println!(
+            "{} (avx {}): {n} hashes matched",
+            cpu.label(AesPath::Hardware),
+            cpu.avx
         );
     }
-    let n = check_file(CRYPTONIGHT, AesPath::Hardware);
-    println!("{}: {n} hashes matched", AesPath::Hardware.label());
 }
 
 #[test]
 fn cryptonight_vectors_software_aes() {
-    let n = check_file(CRYPTONIGHT, AesPath::Software);
+    let n = check_file(CRYPTONIGHT, Cpu::detect(), AesPath::Software);
     println!("soft: {n} hashes matched");
 }
 
@@ -168,7 +184,7 @@ fn cryptonight_file_covers_every_algorithm() {
 #[test]
 fn monero_slow_hash_vectors() {
     for aes in paths() {
-        let n = check_file(MONERO_SLOW, aes);
+        let n = check_file(MONERO_SLOW, Cpu::detect(), aes);
         println!("monero slow-hash on {}: {n} hashes matched", aes.name());
     }
 }

@@ -154,7 +154,7 @@ impl MinerConfig {
             threads: args.threads.or(file.cpu.threads).unwrap_or_default(),
             intensity,
             aes: if hw_aes {
-                AesPath::detect()
+                phirig_kernel::cpu::Cpu::detect().best_aes()
             } else {
                 AesPath::Software
             },

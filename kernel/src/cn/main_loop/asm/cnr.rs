@@ -306,10 +306,10 @@ unsafe fn run_asm<const W: usize>(
 }
 
 /// Runs all of cn/r's iterations on `lanes` in assembly and returns true, where there is a loop
-/// for `W` and the CPU has AVX; otherwise returns false having done nothing.
+/// for `W`; otherwise returns false having done nothing.
 ///
 /// # Safety
-/// As for `main_loop::run`, on a CPU with AES-NI.
+/// As for `main_loop::run`, on a CPU that runs the assembly loops (AES-NI and AVX).
 #[inline(always)]
 pub(super) unsafe fn run<const ID: usize, const W: usize>(
     lanes: &mut [Lane<Hw>; W],
@@ -327,8 +327,7 @@ pub(super) unsafe fn run<const ID: usize, const W: usize>(
         };
     }
     // SAFETY: the caller's scratchpads (checked above to sit where the assembly expects
-    // them), a live program's entries, and a CPU with AES-NI (the caller runs on `Hw`) and
-    // AVX (checked above).
+    // them), a live program's entries, and a CPU with AES-NI and AVX (the caller says so).
     unsafe {
         run_asm::<W>(
             &mut regs,
@@ -350,30 +349,30 @@ const _: () = assert!(core::mem::size_of::<__m128i>() == 16);
 #[cfg(test)]
 mod tests {
     use crate::cn::main_loop::tests::check_against_portable;
-    use crate::cn::main_loop::COMPILED_ONLY;
-    use crate::cn::{AesPath, Algorithm};
+    use crate::cn::Algorithm;
+    use crate::cpu::{test_can_run, Cpu, CpuPath};
 
     /// The vectors put one input in both ways (cn/r's heights differ per vector), which would
     /// not notice one way's registers used for the other; here the ways differ.
     #[test]
     fn two_ways_with_different_inputs_match_the_portable_path() {
-        if !AesPath::hardware_available() {
-            eprintln!("skipped: no AES-NI");
+        if !test_can_run(CpuPath::Avx) {
             return;
         }
-        check_against_portable(Algorithm::CnR, 2);
+        check_against_portable(Cpu::detect(), Algorithm::CnR, 2);
     }
 
     /// The compiled loop, which AES-NI CPUs without AVX run instead of the assembly.
     #[test]
     fn the_compiled_loop_it_replaces_still_matches() {
-        if !AesPath::hardware_available() {
-            eprintln!("skipped: no AES-NI");
+        if !test_can_run(CpuPath::Aes) {
             return;
         }
-        COMPILED_ONLY.set(true);
-        check_against_portable(Algorithm::CnR, 1);
-        check_against_portable(Algorithm::CnR, 2);
-        COMPILED_ONLY.set(false);
+        let no_avx = Cpu {
+            avx: false,
+            ..Cpu::detect()
+        };
+        check_against_portable(no_avx, Algorithm::CnR, 1);
+        check_against_portable(no_avx, Algorithm::CnR, 2);
     }
 }

@@ -387,10 +387,10 @@ unsafe fn run_asm<const ID: usize, const W: usize>(
 }
 
 /// Runs all of `ID`'s iterations on `lanes` in assembly and returns true, where there is a loop
-/// for `ID` and `W` and the CPU has AVX; otherwise returns false having done nothing.
+/// for `ID` and `W`; otherwise returns false having done nothing.
 ///
 /// # Safety
-/// As for `main_loop::run`, on a CPU with AES-NI.
+/// As for `main_loop::run`, on a CPU that runs the assembly loops (AES-NI and AVX).
 #[inline(always)]
 pub(super) unsafe fn run<const ID: usize, const W: usize>(lanes: &mut [Lane<Hw>; W]) -> bool {
     let p = Row::<ID>::P;
@@ -408,8 +408,7 @@ pub(super) unsafe fn run<const ID: usize, const W: usize>(lanes: &mut [Lane<Hw>;
         };
     }
     // SAFETY: the caller's scratchpads (checked above to sit where the assembly expects them), a
-    // plain variant-2 row (checked above), a CPU with AES-NI (the caller runs on `Hw`) and AVX
-    // (checked above).
+    // plain variant-2 row (checked above), a CPU with AES-NI and AVX (the caller says so).
     unsafe { run_asm::<ID, W>(&mut regs, lanes[0].sp, p.iterations as usize) };
     for (reg, lane) in regs.iter().zip(lanes.iter_mut()) {
         reg.v.put(lane);
@@ -422,9 +421,10 @@ pub(super) unsafe fn run<const ID: usize, const W: usize>(lanes: &mut [Lane<Hw>;
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cn::main_loop::sqrt_fixup;
     use crate::cn::main_loop::tests::{check_against_portable, isqrt_reference, sqrt_samples};
-    use crate::cn::main_loop::{sqrt_fixup, COMPILED_ONLY};
-    use crate::cn::{AesPath, Algorithm};
+    use crate::cn::Algorithm;
+    use crate::cpu::{test_can_run, Cpu, CpuPath};
 
     /// The assembly fix-up on its own: the biased estimate `estimate + SQRT_BIAS` for `n`.
     fn fixup_asm(estimate: u64, n: u64) -> u64 {
@@ -472,8 +472,7 @@ mod tests {
     /// mask, at three ways with a different input in each.
     #[test]
     fn three_ways_with_different_inputs_match_the_portable_path() {
-        if !AesPath::hardware_available() {
-            eprintln!("skipped: no AES-NI");
+        if !test_can_run(CpuPath::Avx) {
             return;
         }
         for algo in [
@@ -482,22 +481,23 @@ mod tests {
             Algorithm::CnPicoTlo,
             Algorithm::CnUpx2,
         ] {
-            check_against_portable(algo, 3);
+            check_against_portable(Cpu::detect(), algo, 3);
         }
     }
 
     /// The compiled loop, which AES-NI CPUs without AVX run instead of the assembly.
     #[test]
     fn the_compiled_loop_it_replaces_still_matches() {
-        if !AesPath::hardware_available() {
-            eprintln!("skipped: no AES-NI");
+        if !test_can_run(CpuPath::Aes) {
             return;
         }
-        COMPILED_ONLY.set(true);
+        let no_avx = Cpu {
+            avx: false,
+            ..Cpu::detect()
+        };
         for ways in 1..=3 {
-            check_against_portable(Algorithm::Cn2, ways);
-            check_against_portable(Algorithm::CnRwz, ways);
+            check_against_portable(no_avx, Algorithm::Cn2, ways);
+            check_against_portable(no_avx, Algorithm::CnRwz, ways);
         }
-        COMPILED_ONLY.set(false);
     }
 }

@@ -1,0 +1,340 @@
+//! What this CPU can run, read once: the only place the kernel asks CPUID or feature detection.
+//!
+//! A hasher carries a [`Cpu`] and chooses its kernels from it, so a test (or `--no-vaes`) hands
+//! over a value with a path turned off instead of flipping a process-wide switch.
+
+use std::sync::OnceLock;
+
+use crate::cn::{AesPath, CoreWindow};
+
+/// The CPU features the kernels use, and the core's window class.
+///
+/// SSE2 is not listed: it is part of x86-64.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cpu {
+    /// AES-NI (`aesenc`).
+    pub aes: bool,
+    /// SSE4.1, which the AES-NI kernels are compiled for.
+    pub sse41: bool,
+    /// SSSE3, for variant 1's `pshufb` tweak.
+    pub ssse3: bool,
+    /// AVX: the assembly main loops use its three-operand VEX forms.
+    pub avx: bool,
+    /// AVX2, for the 256-bit explode and implode.
+    pub avx2: bool,
+    /// VAES: two AES blocks per `vaesenc` in explode and implode.
+    pub vaes: bool,
+    /// How many interleaved hashes the core's out-of-order window pays for.
+    pub window: CoreWindow,
+}
+
+impl Cpu {
+    /// This CPU, read once per process.
+    pub fn detect() -> Cpu {
+        static DETECTED: OnceLock<Cpu> = OnceLock::new();
+        *DETECTED.get_or_init(read)
+    }
+
+    /// The same CPU with VAES turned off (`--no-vaes`, `"cpu": {"vaes": false}`): explode and
+    /// implode stay on AES-NI, bit for bit the same result.
+    pub fn without_vaes(self) -> Cpu {
+        Cpu {
+            vaes: false,
+            ..self
+        }
+    }
+
+    /// Whether the AES-NI kernels can run.
+    pub fn aes_ni(&self) -> bool {
+        self.aes && self.sse41 && self.ssse3
+    }
+
+    /// Whether the hand-written main loops can run (AES-NI kernels plus AVX).
+    pub fn asm_loops(&self) -> bool {
+        self.aes_ni() && self.avx
+    }
+
+    /// Whether explode and implode can run on VAES.
+    pub fn vaes_fill(&self) -> bool {
+        self.aes_ni() && self.avx2 && self.vaes
+    }
+
+    /// The fastest AES path here.
+    pub fn best_aes(&self) -> AesPath {
+        if self.aes_ni() {
+            AesPath::Hardware
+        } else {
+            AesPath::Software
+        }
+    }
+
+    /// Whether hashers on `aes` run explode and implode on VAES here.
+    pub fn wide(&self, aes: AesPath) -> bool {
+        aes == AesPath::Hardware && self.vaes_fill()
+    }
+
+    /// [`AesPath::name`], with `+vaes` where [`Cpu::wide`]: what start-up lines report.
+    pub fn label(&self, aes: AesPath) -> &'static str {
+        if self.wide(aes) {
+            "aes-ni+vaes"
+        } else {
+            aes.name()
+        }
+    }
+
+    /// The first feature `self` claims that `real` lacks: a value may turn paths off, never on.
+    pub(crate) fn beyond(&self, real: &Cpu) -> Option<&'static str> {
+        [
+            (self.aes, real.aes, "aes"),
+            (self.sse41, real.sse41, "sse4.1"),
+            (self.ssse3, real.ssse3, "ssse3"),
+            (self.avx, real.avx, "avx"),
+            (self.avx2, real.avx2, "avx2"),
+            (self.vaes, real.vaes, "vaes"),
+        ]
+        .into_iter()
+        .find(|&(claimed, has, _)| claimed && !has)
+        .map(|(_, _, name)| name)
+    }
+}
+
+/// A path of the kernel that only some CPUs run, as `PHIRIG_EXPECT_CPU` names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CpuPath {
+    /// `aes`: the AES-NI kernels.
+    Aes,
+    /// `avx`: the hand-written main loops.
+    Avx,
+    /// `vaes`: explode and implode on VAES.
+    Vaes,
+}
+
+impl CpuPath {
+    /// The name `PHIRIG_EXPECT_CPU` lists it by.
+    pub const fn name(self) -> &'static str {
+        match self {
+            CpuPath::Aes => "aes",
+            CpuPath::Avx => "avx",
+            CpuPath::Vaes => "vaes",
+        }
+    }
+
+    /// Whether `cpu` runs this path.
+    pub fn runs_on(self, cpu: &Cpu) -> bool {
+        match self {
+            CpuPath::Aes => cpu.aes_ni(),
+            CpuPath::Avx => cpu.asm_loops(),
+            CpuPath::Vaes => cpu.vaes_fill(),
+        }
+    }
+}
+
+/// The environment variable CI sets to the paths a run must exercise: a comma list of `aes`,
+/// `avx` and `vaes`.
+pub const EXPECT_CPU_VAR: &str = "PHIRIG_EXPECT_CPU";
+
+/// The paths [`EXPECT_CPU_VAR`] lists; a name it does not know is an error, so a typo cannot
+/// let a test skip.
+pub fn expected_paths() -> Result<Vec<CpuPath>, String> {
+    let Some(list) = std::env::var_os(EXPECT_CPU_VAR) else {
+        return Ok(Vec::new());
+    };
+    let list = list
+        .into_string()
+        .map_err(|l| format!("{EXPECT_CPU_VAR}={l:?} is not UTF-8"))?;
+    list.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|name| {
+            [CpuPath::Aes, CpuPath::Avx, CpuPath::Vaes]
+                .into_iter()
+                .find(|p| p.name() == name)
+                .ok_or_else(|| format!("{EXPECT_CPU_VAR}: unknown path {name:?} (aes, avx, vaes)"))
+        })
+        .collect()
+}
+
+/// For tests that need `path`: true where this CPU runs it; where it does not, a panic if
+/// [`EXPECT_CPU_VAR`] lists the path (the run was meant to cover it), else a note and false.
+pub fn test_can_run(path: CpuPath) -> bool {
+    if path.runs_on(&Cpu::detect()) {
+        return true;
+    }
+    let expected = expected_paths().unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        !expected.contains(&path),
+        "{EXPECT_CPU_VAR} lists {} but this CPU does not run that path",
+        path.name()
+    );
+    eprintln!("skipped: this CPU does not run the {} path", path.name());
+    false
+}
+
+#[cfg(target_arch = "x86_64")]
+fn read() -> Cpu {
+    use std::arch::is_x86_feature_detected as has;
+    Cpu {
+        aes: has!("aes"),
+        sse41: has!("sse4.1"),
+        ssse3: has!("ssse3"),
+        avx: has!("avx"),
+        avx2: has!("avx2"),
+        vaes: has!("vaes"),
+        window: window(),
+    }
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn read() -> Cpu {
+    Cpu {
+        aes: false,
+        sse41: false,
+        ssse3: false,
+        avx: false,
+        avx2: false,
+        vaes: false,
+        window: window(),
+    }
+}
+
+/// The core class from CPUID's vendor and family; [`CoreWindow::Standard`] where CPUID says
+/// nothing.
+fn window() -> CoreWindow {
+    cpu_identity().map_or(CoreWindow::Standard, |(vendor, family)| {
+        CoreWindow::from_cpuid(&vendor, family)
+    })
+}
+
+/// CPUID's vendor string (leaf 0) and display family (leaf 1).
+#[cfg(target_arch = "x86_64")]
+fn cpu_identity() -> Option<([u8; 12], u32)> {
+    use core::arch::x86_64::__cpuid;
+    // SAFETY: CPUID exists on every x86-64 CPU, and leaf 0 always does.
+    #[allow(unused_unsafe)]
+    let leaf0 = unsafe { __cpuid(0) };
+    if leaf0.eax < 1 {
+        return None;
+    }
+    // SAFETY: leaf 0 said leaf 1 exists.
+    #[allow(unused_unsafe)]
+    let leaf1 = unsafe { __cpuid(1) };
+    let mut vendor = [0u8; 12];
+    vendor[..4].copy_from_slice(&leaf0.ebx.to_le_bytes());
+    vendor[4..8].copy_from_slice(&leaf0.edx.to_le_bytes());
+    vendor[8..].copy_from_slice(&leaf0.ecx.to_le_bytes());
+    Some((vendor, display_family(leaf1.eax)))
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn cpu_identity() -> Option<([u8; 12], u32)> {
+    None
+}
+
+/// The display family from CPUID leaf 1's EAX: the extended family counts only under base 0Fh.
+fn display_family(eax: u32) -> u32 {
+    let base = (eax >> 8) & 0xf;
+    if base == 0xf {
+        base + ((eax >> 20) & 0xff)
+    } else {
+        base
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn families_decode_as_linux_shows_them() {
+        // Leaf 1 EAX of an EPYC 9005 (Zen 5), a Cascade Lake Xeon and a Xeon Phi 7220 (KNL).
+        assert_eq!(display_family(0x00b0_0f21), 0x1a);
+        assert_eq!(display_family(0x0005_0657), 6);
+        assert_eq!(display_family(0x0005_0671), 6);
+        // Zen 3 and 4 (19h) and Zen 2 (17h).
+        assert_eq!(display_family(0x00a0_0f11), 0x19);
+        assert_eq!(display_family(0x0083_0f10), 0x17);
+    }
+
+    #[test]
+    fn this_cpu_matches_proc_cpuinfo() {
+        // Linux reads the same CPUID fields; a disagreement means the decoding is wrong.
+        let Ok(info) = std::fs::read_to_string("/proc/cpuinfo") else {
+            println!("note: no /proc/cpuinfo, nothing to compare");
+            return;
+        };
+        let field = |name: &str| {
+            info.lines()
+                .find(|l| l.split(':').next().map(str::trim) == Some(name))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|v| v.trim().to_string())
+        };
+        let (Some(vendor), Some(family), Some(flags)) =
+            (field("vendor_id"), field("cpu family"), field("flags"))
+        else {
+            println!("note: /proc/cpuinfo has no vendor_id/cpu family/flags (not x86?)");
+            return;
+        };
+        let family: u32 = family.parse().expect("cpu family is a number");
+        let Some((v, f)) = cpu_identity() else {
+            panic!("CPUID gave nothing on a CPU that /proc/cpuinfo calls {vendor} family {family}");
+        };
+        assert_eq!(String::from_utf8_lossy(&v), vendor);
+        assert_eq!(f, family);
+        let flag = |name: &str| flags.split_whitespace().any(|f| f == name);
+        let cpu = Cpu::detect();
+        let rows = [
+            (cpu.aes, "aes"),
+            (cpu.sse41, "sse4_1"),
+            (cpu.ssse3, "ssse3"),
+            (cpu.avx, "avx"),
+            (cpu.avx2, "avx2"),
+            (cpu.vaes, "vaes"),
+        ];
+        for (detected, name) in rows {
+            assert_eq!(detected, flag(name), "{name}");
+        }
+    }
+
+    #[test]
+    fn a_value_may_turn_paths_off_but_never_on() {
+        let all = Cpu {
+            aes: true,
+            sse41: true,
+            ssse3: true,
+            avx: true,
+            avx2: true,
+            vaes: true,
+            window: CoreWindow::Standard,
+        };
+        let no_vaes = all.without_vaes();
+        assert_eq!(no_vaes.beyond(&all), None);
+        assert_eq!(all.beyond(&no_vaes), Some("vaes"));
+        assert_eq!(Cpu { avx: false, ..all }.beyond(&all), None);
+        assert_eq!(all.beyond(&Cpu { aes: false, ..all }), Some("aes"));
+    }
+
+    #[test]
+    fn paths_and_labels_follow_the_features() {
+        let all = Cpu {
+            aes: true,
+            sse41: true,
+            ssse3: true,
+            avx: true,
+            avx2: true,
+            vaes: true,
+            window: CoreWindow::Standard,
+        };
+        assert_eq!(all.label(AesPath::Hardware), "aes-ni+vaes");
+        assert_eq!(all.label(AesPath::Software), "soft");
+        assert_eq!(all.without_vaes().label(AesPath::Hardware), "aes-ni");
+        assert!(CpuPath::Avx.runs_on(&all));
+        assert!(!CpuPath::Avx.runs_on(&Cpu { avx: false, ..all }));
+        assert!(!CpuPath::Vaes.runs_on(&Cpu { avx2: false, ..all }));
+        let no_aes = Cpu { aes: false, ..all };
+        assert_eq!(no_aes.best_aes(), AesPath::Software);
+        // Without AES-NI no other path runs, whatever else the CPU has.
+        for path in [CpuPath::Aes, CpuPath::Avx, CpuPath::Vaes] {
+            assert!(!path.runs_on(&no_aes), "{}", path.name());
+        }
+    }
+}
