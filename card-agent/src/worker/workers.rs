@@ -35,10 +35,10 @@ pub struct WorkerConfig {
     pub idle_poll: Duration,
     /// Event journal; each worker records into its own buffer, never taking a lock to hash.
     pub journal: Option<Arc<Journal>>,
-    /// Fault injection for tests: thread 0 panics once when it picks up the job with this
-    /// sequence number (how the restart of a panicked worker is proven on the real code path).
-    /// Checked once per job, never per batch.
-    #[doc(hidden)]
+    /// Fault injection, only in test builds (the `test-hooks` feature): thread 0 panics once when
+    /// it picks up the job with this sequence number (how the restart of a panicked worker is
+    /// proven on the real code path). Checked once per job, never per batch.
+    #[cfg(any(test, feature = "test-hooks"))]
     pub panic_once_on_job: Option<u64>,
 }
 
@@ -65,6 +65,7 @@ impl Default for WorkerConfig {
             pages: PagePolicy::default(),
             idle_poll: Duration::from_millis(5),
             journal: None,
+            #[cfg(any(test, feature = "test-hooks"))]
             panic_once_on_job: None,
         }
     }
@@ -528,6 +529,7 @@ fn mine(index: usize, shared: &Shared, log: &mut WorkerLog) {
             seen_epoch = epoch;
             job = lock(&shared.job).clone();
             if let Some(active) = &job {
+                #[cfg(any(test, feature = "test-hooks"))]
                 if index == 0
                     && shared.config.panic_once_on_job == Some(active.job.seq)
                     && state.restarts.load(Ordering::Relaxed) == 0
