@@ -10,11 +10,10 @@
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum CoreWindow {
     /// Skylake-class cores (a reorder buffer of about 224 micro-ops), and any core not listed as
-    /// wider. Measured on a Cascade Lake VM whose hyper-thread siblings other tenants used.
+    /// wider.
     #[default]
     Standard,
-    /// AMD Zen 5 (family 1Ah: a 448-entry reorder buffer, six ALUs and a 48 KiB L1D). Measured on
-    /// a 2-vCPU EPYC VM: five ways for small pads, four for most 2 MiB ones, three for cn/r.
+    /// AMD Zen 5 (family 1Ah: a 448-entry reorder buffer, six ALUs and a 48 KiB L1D).
     Wide,
 }
 

@@ -52,11 +52,9 @@ pub(crate) type KernelFn = unsafe fn(
 );
 
 /// Most hashes one kernel interleaves for a scratchpad of `bytes`: five up to 2 MiB, two for
-/// the 4 MiB heavy pads. The loop is bound by the latency of its dependent scratchpad reads (L2
-/// or L3) and of the division/square-root chain, so more independent ways fill the wait, as far
-/// as the core's out-of-order window reaches ([`window_ways`] says how far that is) and the
-/// caches hold the pads. Past three ways the compiled loop spills to the stack, and a wide core
-/// still gains: on Zen 5, cn/0 ran 69/115/158/182/210 H/s at one to five ways on one thread.
+/// the 4 MiB heavy pads. The loop waits on its dependent scratchpad reads and on the division
+/// and square-root chain, so more independent ways fill the wait, as far as the core's window
+/// reaches ([`window_ways`]) and the caches hold the pads (`benches/README.md` has the numbers).
 pub const fn interleave_limit(bytes: usize) -> usize {
     if bytes <= 2 << 20 {
         5
@@ -76,31 +74,9 @@ pub(crate) const fn kernel_ways(algo: Algorithm) -> usize {
 /// Interleaving pays only while the core's out-of-order window holds an iteration of every way
 /// at once, since each way's next read waits on its last. One iteration is about 30
 /// instructions for cn/0 and cn/1, about 90 for the variant-2 family (shuffle, division and
-/// square root) and about 160 for cn/r (its random program runs in the loop).
-///
-/// [`CoreWindow::Standard`] (about 220 micro-ops of window and a scheduler of about 100 on a
-/// Skylake-class server core) was measured on a 2-vCPU Cascade Lake VM (one thread, best of four
-/// or five alternating runs, H/s at 1/2/3 ways): cn/0 45/69/85, cn/2 45/69/87, cn/half
-/// -/117/135, cn-pico 1149/1127/1061/1105 at 2 to 5; cn/r, medians of six: 41.9/57.2/43.9; the
-/// heavy variants two ways against one 1.53 (cn-heavy/0, 8 rounds paired), 1.48 (xhv) and 1.40
-/// (tube). So: cn/r two ways, the variant-2 family three, the others three for 2 MiB pads and
-/// two for 4 MiB ones, five for smaller pads.
-///
-/// [`CoreWindow::Wide`] (Zen 5's 448 micro-ops) was measured on a 2-vCPU EPYC VM whose L3
-/// other tenants share (medians of three or four alternating rounds, H/s at one to five ways).
-/// One thread, quiet: cn/0 69/115/158/182/210, cn-pico 1018/1763/2521/2964/3070, cn/r
-/// 66/93/111/64/48. One thread, busier: five ways of 2 MiB against three 1.34, 0.96, 0.94, 1.31
-/// paired (cn/0, cn/1, cn/ccx, cn/fast), four 1.21, 1.09, 0.97, 1.20; for the variant-2 family
-/// (cn/2, cn/double, cn/zls, cn/rwz, cn/half) four 1.03, 0.92, 1.12, 0.99, 1.15 and five as low
-/// as 0.48 (likely the window: at about 90 instructions a way, five iterations fill it). Two
-/// threads against two ways: cn/0 1.37/1.60/1.65 at three to five, cn/r 1.17 at three,
-/// cn-pico 1.43/1.67/1.73, and the heavy variants' 4 MiB pads 0.71 at three (a 3-way kernel,
-/// since removed: 24 MiB of pads is more than the neighbours leave of the L3); two threads,
-/// four ways against three, six rounds: cn/0 1.09, cn/fast 1.05, cn/xao 1.06, and cn/ccx 0.80
-/// (0.47 in four rounds before), whose concealing float work lengthens its iteration as the
-/// variant-2 family's does. So: five for pads up to 1 MiB, four for the other 2 MiB ones,
-/// three for cn/ccx, for the variant-2 family's 2 MiB pads and for cn/r, two for the heavy
-/// variants.
+/// square root) and about 160 for cn/r (its random program runs in the loop), so the longer the
+/// iteration the fewer ways. The rows are the best measured on each class (`benches/README.md`,
+/// "The kernel's tuning numbers").
 pub const fn window_ways(algo: Algorithm, window: CoreWindow) -> usize {
     let p = algo.props();
     let bytes = algo.scratchpad_bytes();

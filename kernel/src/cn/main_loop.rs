@@ -309,8 +309,7 @@ unsafe fn first_half<B: Backend + Conceal, const ID: usize>(
     // but before any way's tail, so every way's reads are in flight together. With `defer` it is
     // only a prefetch, and the second half reads the line, from L1 by then: a prefetch retires
     // without waiting, so the window is not held up behind the miss while the other ways' first
-    // halves issue. Measured against the plain read (hashloop, alternating rounds, paired): cn/1
-    // at three ways 1.17, 1.13 and 1.30, cn/0 0.99, 1.06 and 1.03, cn-lite/1 at five 1.63.
+    // halves issue.
     let at2 = line(B::lo(c));
     let line2 = if defer {
         prefetch(at2);
@@ -441,9 +440,6 @@ unsafe fn second_half<B: Backend + Conceal, const ID: usize>(
 /// Starts fetching the line a way's next iteration reads first. With several ways the next read
 /// sits behind the other ways' second halves; a prefetch retires without waiting for its data,
 /// so the miss is under way even while the reorder buffer is full of work that waits on reads.
-/// Measured with it and without it, alternating, six rounds each (one thread, H/s medians):
-/// cn/2 at three ways 78.1 against 60.8, cn/r at two 45.5 against 34.7, cn/0 at three 81.4
-/// against 78.8, cn-pico at three 1157 against 1133.
 #[inline(always)]
 fn prefetch_next<B: Backend + Conceal, const ID: usize>(lane: &Lane<B>) {
     let off = (lane.idx & Row::<ID>::P.mask as u64) as usize;
@@ -526,8 +522,8 @@ unsafe fn run_with<B: Backend + Conceal, const ID: usize, const W: usize>(
         line2: None,
     };
     let mut mids = [zero; W];
-    // Deferring the second read pays only where other ways' first halves run in between; cn/ccx
-    // measured 0.94 paired with it, twice, and keeps the plain read.
+    // Deferring the second read pays only where other ways' first halves run in between; cn/ccx,
+    // whose concealing float work lengthens its first half, is faster with the plain read.
     let defer = W > 1 && !Row::<ID>::P.random_math && !Row::<ID>::P.conceal;
     macro_rules! first {
         ($($i:literal)*) => {$(
@@ -553,9 +549,8 @@ unsafe fn run_with<B: Backend + Conceal, const ID: usize, const W: usize>(
             // cn/r: each way's whole iteration in turn. Its second half opens with the random
             // program, a chain of about 45 cycles whose inputs are ready when the iteration
             // starts; ordered this way, one way's program runs while the next way's reads are
-            // in flight. Grouping the halves as below measured 48.9 against 59.9 H/s at two
-            // ways (hashloop, eight alternating rounds, medians); for the other variants
-            // grouping is as fast or faster.
+            // in flight. Grouping the halves as below is slower for cn/r, as fast or faster
+            // for the other variants.
             first!(0);
             second!(0);
             first!(1);

@@ -11,10 +11,8 @@
 //! With two ways the order is not the compiled loop's (each way's whole iteration in turn) but
 //! both first halves, then both second halves, each first half ending in a prefetch of its second
 //! line: both ways' reads are then in flight together, however little of the out-of-order window
-//! the core's other hyperthread leaves us. Measured against the whole-iteration order (hashloop,
-//! 14 alternating rounds): 1.12 paired; 20 to 50 % faster in rounds where a neighbour shared the
-//! core, 0 to 7 % slower in quiet ones. Each second line is read before its program, so its miss
-//! overlaps the program, and each way prefetches its next first line.
+//! the core's other hyperthread leaves us. Each second line is read before its program, so its
+//! miss overlaps the program, and each way prefetches its next first line.
 //!
 //! The instructions are AVX's VEX forms: three operands spare the register copies the SSE forms
 //! need (seven per way and iteration). CPUs with AES-NI and no AVX keep the compiled loop.
