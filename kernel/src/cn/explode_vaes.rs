@@ -184,14 +184,16 @@ impl WideFill for Hw {
         heavy: bool,
     ) -> bool {
         for g in groups(W) {
-            // SAFETY: the caller vouches for the CPU and the scratchpads.
-            match (&states[g.clone()], &sps[g]) {
-                ([a, b, c], &[pa, pb, pc]) => unsafe {
-                    explode_n::<3>([a, b, c], [pa, pb, pc], memory, heavy)
-                },
-                ([a, b], &[pa, pb]) => unsafe { explode_n::<2>([a, b], [pa, pb], memory, heavy) },
-                ([a], &[pa]) => unsafe { explode_n::<1>([a], [pa], memory, heavy) },
-                _ => unreachable!("groups of one to three, split alike"),
+            // SAFETY: the caller vouches for the CPU and the scratchpads; a group is some of them.
+            unsafe {
+                match (&states[g.clone()], &sps[g]) {
+                    ([a, b, c], &[pa, pb, pc]) => {
+                        explode_n::<3>([a, b, c], [pa, pb, pc], memory, heavy)
+                    }
+                    ([a, b], &[pa, pb]) => explode_n::<2>([a, b], [pa, pb], memory, heavy),
+                    ([a], &[pa]) => explode_n::<1>([a], [pa], memory, heavy),
+                    _ => unreachable!("groups of one to three, split alike"),
+                }
             }
         }
         true
@@ -205,14 +207,16 @@ impl WideFill for Hw {
         heavy: bool,
     ) -> bool {
         for g in groups(W) {
-            // SAFETY: the caller vouches for the CPU and the scratchpads.
-            match (&mut states[g.clone()], &sps[g]) {
-                ([a, b, c], &[pa, pb, pc]) => unsafe {
-                    implode_n::<3>([a, b, c], [pa, pb, pc], memory, heavy)
-                },
-                ([a, b], &[pa, pb]) => unsafe { implode_n::<2>([a, b], [pa, pb], memory, heavy) },
-                ([a], &[pa]) => unsafe { implode_n::<1>([a], [pa], memory, heavy) },
-                _ => unreachable!("groups of one to three, split alike"),
+            // SAFETY: the caller vouches for the CPU and the scratchpads; a group is some of them.
+            unsafe {
+                match (&mut states[g.clone()], &sps[g]) {
+                    ([a, b, c], &[pa, pb, pc]) => {
+                        implode_n::<3>([a, b, c], [pa, pb, pc], memory, heavy)
+                    }
+                    ([a, b], &[pa, pb]) => implode_n::<2>([a, b], [pa, pb], memory, heavy),
+                    ([a], &[pa]) => implode_n::<1>([a], [pa], memory, heavy),
+                    _ => unreachable!("groups of one to three, split alike"),
+                }
             }
         }
         true

@@ -258,13 +258,15 @@ unsafe fn first_half<B: Backend + Conceal, const ID: usize>(
     let p = Row::<ID>::P;
     let mask = p.mask as u64;
     let sp = lane.sp;
-    // SAFETY (for every access below): offsets are masked to `mask`, which is 16-aligned, has
-    // bits 4 and 5 set and ends 16 bytes before the scratchpad does (checked by the table
-    // tests), so `off`, `off ^ 0x10/0x20/0x30` and the 16 bytes after each stay inside.
+    // SAFETY: offsets are masked to `mask`, which is 16-aligned, has bits 4 and 5 set and ends
+    // 16 bytes before the scratchpad does (checked by the table tests), so `off`,
+    // `off ^ 0x10/0x20/0x30` and the 16 bytes after each stay inside; every access below
+    // relies on this.
     let line = |x: u64| -> *mut u8 { unsafe { sp.add((x & mask) as usize) } };
 
     let a = B::set(lane.al, lane.ah);
     let at = line(lane.idx);
+    // SAFETY: `at` is a masked line (see `line`), 16-aligned as the scratchpad is.
     let mut c = unsafe { B::load(at) };
     if p.conceal {
         c = B::conceal(c, &mut lane.conc);
@@ -283,6 +285,7 @@ unsafe fn first_half<B: Backend + Conceal, const ID: usize>(
             } else {
                 (0x10, 0x30)
             };
+            // SAFETY: the masked line's three neighbours (see `line`).
             let (ch1, ch2, ch3) = unsafe {
                 (
                     B::load(sp.add(off ^ o1)),
@@ -290,6 +293,7 @@ unsafe fn first_half<B: Backend + Conceal, const ID: usize>(
                     B::load(sp.add(off ^ o3)),
                 )
             };
+            // SAFETY: as above.
             unsafe {
                 B::store(sp.add(off ^ 0x10), B::add64(ch3, lane.b1));
                 B::store(sp.add(off ^ 0x20), B::add64(ch1, lane.b));
@@ -298,11 +302,14 @@ unsafe fn first_half<B: Backend + Conceal, const ID: usize>(
             if p.random_math {
                 c = B::xor(B::xor(c, ch3), B::xor(ch1, ch2));
             }
+            // SAFETY: `at`, the line read above.
             unsafe { B::store(at, B::xor(lane.b, c)) };
         }
         Base::V1 => {
+            // SAFETY: `at`, the line read above.
             unsafe { B::store(at, B::v1_tweak(B::xor(lane.b, c))) };
         }
+        // SAFETY: `at`, the line read above.
         Base::V0 => unsafe { B::store(at, B::xor(lane.b, c)) },
     }
     // The second read starts here, after this way's stores (it may hit the line just written)
@@ -315,6 +322,7 @@ unsafe fn first_half<B: Backend + Conceal, const ID: usize>(
         prefetch(at2);
         None
     } else {
+        // SAFETY: a masked line (see `line`).
         Some(unsafe { B::load(at2) })
     };
     Mid { a, c, line2 }
@@ -372,6 +380,7 @@ unsafe fn second_half<B: Backend + Conceal, const ID: usize>(
 
     if p.base == Base::V2 {
         if p.random_math {
+            // SAFETY: the masked line's three neighbours (as in `first_half`).
             let (ch1, ch2, ch3) = unsafe {
                 (
                     B::load(sp.add(off ^ 0x10)),
@@ -379,6 +388,7 @@ unsafe fn second_half<B: Backend + Conceal, const ID: usize>(
                     B::load(sp.add(off ^ 0x30)),
                 )
             };
+            // SAFETY: as above.
             unsafe {
                 B::store(sp.add(off ^ 0x10), B::add64(ch3, lane.b1));
                 B::store(sp.add(off ^ 0x20), B::add64(ch1, lane.b));
@@ -387,16 +397,20 @@ unsafe fn second_half<B: Backend + Conceal, const ID: usize>(
             c = B::xor(B::xor(c, ch3), B::xor(ch1, ch2));
         } else {
             // v2.2: the product is mixed into one neighbour and another neighbour into it.
+            // SAFETY: the masked line's neighbours (as in `first_half`).
             let ch1 = B::xor(unsafe { B::load(sp.add(off ^ 0x10)) }, B::set(hi, lo));
+            // SAFETY: as above.
             let ch2 = unsafe { B::load(sp.add(off ^ 0x20)) };
             hi ^= B::lo(ch2);
             lo ^= B::hi(ch2);
+            // SAFETY: as above.
             let ch3 = unsafe { B::load(sp.add(off ^ 0x30)) };
             let (to10, to20) = if p.reverse_shuffle {
                 (ch1, ch3)
             } else {
                 (ch3, ch1)
             };
+            // SAFETY: as above.
             unsafe {
                 B::store(sp.add(off ^ 0x10), B::add64(to10, lane.b1));
                 B::store(sp.add(off ^ 0x20), B::add64(to20, lane.b));
@@ -415,6 +429,7 @@ unsafe fn second_half<B: Backend + Conceal, const ID: usize>(
     } else {
         B::set(lane.al, lane.ah)
     };
+    // SAFETY: `at`, the masked line read above.
     unsafe { B::store(at, stored) };
     lane.al ^= cl;
     lane.ah ^= ch;
@@ -424,8 +439,10 @@ unsafe fn second_half<B: Backend + Conceal, const ID: usize>(
         let at = line(lane.idx);
         // SAFETY: `at` is a 16-aligned line inside the scratchpad; we touch its first 12 bytes.
         let n = unsafe { (at as *const i64).read() };
+        // SAFETY: as above: bytes 8..12 of the line.
         let d = unsafe { (at.add(8) as *const i32).read() } as i64;
         let q = n.wrapping_div(d | 5);
+        // SAFETY: as above: the line's first 8 bytes.
         unsafe { (at as *mut i64).write(n ^ q) };
         let d = if p.heavy == Heavy::DivNot { !d } else { d };
         lane.idx = (d ^ q) as u64;
@@ -486,16 +503,20 @@ pub(crate) unsafe fn run<B: AsmLoop, const ID: usize, const W: usize>(
     } else {
         None
     };
-    // SAFETY (all five): forwarded from the caller.
     match runner.map(|r| r.resolve()) {
         Some(Resolved::Jitted(x)) => {
+            // SAFETY: forwarded from the caller, who vouches for the CPU where `asm`.
             if !(asm && unsafe { B::cnr::<ID, W>(lanes, x) }) {
+                // SAFETY: forwarded from the caller.
                 unsafe { run_with::<B, ID, W>(lanes, x) }
             }
         }
+        // SAFETY: forwarded from the caller.
         Some(Resolved::Interpreted(x)) => unsafe { run_with::<B, ID, W>(lanes, x) },
         None => {
+            // SAFETY: as for `cnr` above.
             if !(asm && unsafe { B::v2::<ID, W>(lanes) }) {
+                // SAFETY: forwarded from the caller.
                 unsafe { run_with::<B, ID, W>(lanes, NoMath) }
             }
         }

@@ -253,11 +253,12 @@ unsafe fn run_asm<const W: usize>(
     entries: [*const u8; 2],
     iterations: usize,
 ) {
-    // SAFETY (both blocks): see the module comment for the registers; rbx and rbp, which LLVM
-    // reserves, are saved and restored by hand; every other register the block changes is
+    // What both blocks rely on: see the module comment for the registers; rbx and rbp, which
+    // LLVM reserves, are saved and restored by hand; every other register the block changes is
     // declared. Memory touched: `regs` (through rdi), the scratchpads from `base` (offsets masked
     // to each) and the block's own stack slots; the program touches no memory.
     if W == 1 {
+        // SAFETY: registers and memory as said above this `if`; the caller's CPU and pads.
         unsafe {
             cnr_block!(regs, base, entries, iterations;
                 load: [
@@ -274,6 +275,7 @@ unsafe fn run_asm<const W: usize>(
             );
         }
     } else {
+        // SAFETY: as for one way.
         unsafe {
             cnr_block!(regs, base, entries, iterations;
                 load: [

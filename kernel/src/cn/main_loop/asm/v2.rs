@@ -335,13 +335,14 @@ unsafe fn run_asm<const ID: usize, const W: usize>(
     base: *mut u8,
     iterations: usize,
 ) {
-    // SAFETY (every block): see the module comment for the registers; rbx, which LLVM reserves,
-    // is saved and restored by hand; every other register the block changes is declared. Memory
-    // touched: `regs` (through rdi), the scratchpads from `base` (offsets masked to each, as
-    // `first_half` argues), `SQRT_ONE` (read) and the block's own stack slots.
+    // What every block relies on: see the module comment for the registers; rbx, which LLVM
+    // reserves, is saved and restored by hand; every other register the block changes is
+    // declared. Memory touched: `regs` (through rdi), the scratchpads from `base` (offsets masked
+    // to each, as `first_half` argues), `SQRT_ONE` (read) and the block's own stack slots.
     macro_rules! ways {
         ($s:ident) => {
             match W {
+                // SAFETY: registers and memory as said above `ways!`; the caller's CPU and pads.
                 2 => unsafe {
                     v2_block!(regs, base, iterations,
                         Row::<ID>::P.mask, Row::<ID>::P.memory, 2 * Row::<ID>::P.memory;
@@ -356,6 +357,7 @@ unsafe fn run_asm<const ID: usize, const W: usize>(
                         store: [way0!(v2_move, store), way1!(v2_move, store),]
                     )
                 },
+                // SAFETY: as for two ways.
                 _ => unsafe {
                     v2_block!(regs, base, iterations,
                         Row::<ID>::P.mask, Row::<ID>::P.memory, 2 * Row::<ID>::P.memory;
