@@ -50,11 +50,7 @@ fn hash(args: &HashArgs) -> Result<(), AgentError> {
     if algo.needs_height() && args.height.is_none() {
         return Err(AgentError::NeedsHeight(algo));
     }
-    let cpu = if args.no_vaes {
-        Cpu::detect().without_vaes()
-    } else {
-        Cpu::detect()
-    };
+    let cpu = Cpu::detect().with_vaes(!args.no_vaes);
     let out = CnHasher::with_cpu(cpu, algo, aes_path(args.no_aesni), 1, PagePolicy::default())
         .and_then(|mut h| h.hash(&input, args.height.unwrap_or(0)))?;
     println!("{}", hex::encode(out));

@@ -35,11 +35,11 @@ impl Cpu {
         *DETECTED.get_or_init(read)
     }
 
-    /// The same CPU with VAES turned off (`--no-vaes`, `"cpu": {"vaes": false}`): explode and
-    /// implode stay on AES-NI, bit for bit the same result.
-    pub fn without_vaes(self) -> Cpu {
+    /// The same CPU with VAES only where `allowed` (`--no-vaes`, `"cpu": {"vaes": false}` say
+    /// no): explode and implode then stay on AES-NI, bit for bit the same result.
+    pub fn with_vaes(self, allowed: bool) -> Cpu {
         Cpu {
-            vaes: false,
+            vaes: self.vaes && allowed,
             ..self
         }
     }
@@ -133,15 +133,26 @@ impl CpuPath {
 /// `avx` and `vaes`.
 pub const EXPECT_CPU_VAR: &str = "PHIRIG_EXPECT_CPU";
 
+/// Why [`EXPECT_CPU_VAR`] could not be read.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ExpectError {
+    #[error("{EXPECT_CPU_VAR} is not UTF-8")]
+    NotUtf8,
+    #[error("{EXPECT_CPU_VAR}: unknown path {0:?} (aes, avx, vaes)")]
+    Unknown(String),
+}
+
 /// The paths [`EXPECT_CPU_VAR`] lists; a name it does not know is an error, so a typo cannot
 /// let a test skip.
-pub fn expected_paths() -> Result<Vec<CpuPath>, String> {
-    let Some(list) = std::env::var_os(EXPECT_CPU_VAR) else {
-        return Ok(Vec::new());
-    };
-    let list = list
-        .into_string()
-        .map_err(|l| format!("{EXPECT_CPU_VAR}={l:?} is not UTF-8"))?;
+pub fn expected_paths() -> Result<Vec<CpuPath>, ExpectError> {
+    match std::env::var_os(EXPECT_CPU_VAR) {
+        None => Ok(Vec::new()),
+        Some(list) => parse_paths(list.to_str().ok_or(ExpectError::NotUtf8)?),
+    }
+}
+
+/// A comma list of path names, as [`EXPECT_CPU_VAR`] holds it.
+fn parse_paths(list: &str) -> Result<Vec<CpuPath>, ExpectError> {
     list.split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())
@@ -149,7 +160,7 @@ pub fn expected_paths() -> Result<Vec<CpuPath>, String> {
             [CpuPath::Aes, CpuPath::Avx, CpuPath::Vaes]
                 .into_iter()
                 .find(|p| p.name() == name)
-                .ok_or_else(|| format!("{EXPECT_CPU_VAR}: unknown path {name:?} (aes, avx, vaes)"))
+                .ok_or_else(|| ExpectError::Unknown(name.to_string()))
         })
         .collect()
 }
@@ -306,11 +317,25 @@ mod tests {
             vaes: true,
             window: CoreWindow::Standard,
         };
-        let no_vaes = all.without_vaes();
+        let no_vaes = all.with_vaes(false);
+        assert_eq!(no_vaes.with_vaes(true), no_vaes);
+        assert_eq!(all.with_vaes(true), all);
         assert_eq!(no_vaes.beyond(&all), None);
         assert_eq!(all.beyond(&no_vaes), Some("vaes"));
         assert_eq!(Cpu { avx: false, ..all }.beyond(&all), None);
         assert_eq!(all.beyond(&Cpu { aes: false, ..all }), Some("aes"));
+    }
+
+    #[test]
+    fn the_expect_list_names_paths_and_refuses_typos() {
+        use CpuPath::{Aes, Avx, Vaes};
+        assert_eq!(parse_paths(""), Ok(vec![]));
+        assert_eq!(parse_paths("aes,avx,vaes"), Ok(vec![Aes, Avx, Vaes]));
+        assert_eq!(parse_paths(" vaes , aes,"), Ok(vec![Vaes, Aes]));
+        assert_eq!(
+            parse_paths("aes,vase"),
+            Err(ExpectError::Unknown("vase".into()))
+        );
     }
 
     #[test]
@@ -326,7 +351,7 @@ mod tests {
         };
         assert_eq!(all.label(AesPath::Hardware), "aes-ni+vaes");
         assert_eq!(all.label(AesPath::Software), "soft");
-        assert_eq!(all.without_vaes().label(AesPath::Hardware), "aes-ni");
+        assert_eq!(all.with_vaes(false).label(AesPath::Hardware), "aes-ni");
         assert!(CpuPath::Avx.runs_on(&all));
         assert!(!CpuPath::Avx.runs_on(&Cpu { avx: false, ..all }));
         assert!(!CpuPath::Vaes.runs_on(&Cpu { avx2: false, ..all }));

@@ -45,12 +45,7 @@ pub struct WorkerConfig {
 impl WorkerConfig {
     /// The CPU the hashers are built for: this one, without VAES where `vaes` says no.
     pub fn cpu(&self) -> Cpu {
-        let cpu = Cpu::detect();
-        if self.vaes {
-            cpu
-        } else {
-            cpu.without_vaes()
-        }
+        Cpu::detect().with_vaes(self.vaes)
     }
 }
 

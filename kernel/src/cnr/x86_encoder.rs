@@ -23,7 +23,7 @@ pub(crate) struct Plan(pub(crate) [u8; 9]);
 /// `rbp` for itself, so they cannot be named there).
 pub(crate) const CALL: Plan = Plan([8, 9, 10, 11, 0, 2, 6, 7, 12]);
 
-/// For way 0 of the assembly main loop (`cn::main_loop::cnr_asm`): `r0..r3` in `r8d..r11d`, the
+/// For way 0 of the assembly main loop (`cn::main_loop::asm::cnr`): `r0..r3` in `r8d..r11d`, the
 /// inputs in `esi` (al), `edi` (ah), `eax`, `edx` and `ebx`, so that `al` and `ah` stay whole in
 /// `rsi` and `rdi` for after the call while `rax` and `rdx` are free for the multiply.
 pub(crate) const LOOP_WAY0: Plan = Plan([8, 9, 10, 11, 6, 7, 0, 2, 3]);

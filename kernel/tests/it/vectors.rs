@@ -76,7 +76,7 @@ fn hardware_cpus() -> Vec<Cpu> {
     let cpu = Cpu::detect();
     let mut cpus = vec![cpu];
     if test_can_run(CpuPath::Vaes) {
-        cpus.push(cpu.without_vaes());
+        cpus.push(cpu.with_vaes(false));
     }
     if test_can_run(CpuPath::Avx) {
         cpus.push(Cpu { avx: false, ..cpu });
