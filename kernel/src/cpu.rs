@@ -168,10 +168,16 @@ fn parse_paths(list: &str) -> Result<Vec<CpuPath>, ExpectError> {
 /// For tests that need `path`: true where this CPU runs it; where it does not, a panic if
 /// [`EXPECT_CPU_VAR`] lists the path (the run was meant to cover it), else a note and false.
 pub fn test_can_run(path: CpuPath) -> bool {
-    if path.runs_on(&Cpu::detect()) {
+    // Read first, so a typo in the list fails on every CPU, not only on one that lacks a path.
+    let expected = expected_paths().unwrap_or_else(|e| panic!("{e}"));
+    runs_or_was_not_expected(path, &Cpu::detect(), &expected)
+}
+
+/// [`test_can_run`] on a given CPU and list.
+fn runs_or_was_not_expected(path: CpuPath, cpu: &Cpu, expected: &[CpuPath]) -> bool {
+    if path.runs_on(cpu) {
         return true;
     }
-    let expected = expected_paths().unwrap_or_else(|e| panic!("{e}"));
     assert!(
         !expected.contains(&path),
         "{EXPECT_CPU_VAR} lists {} but this CPU does not run that path",
@@ -336,6 +342,24 @@ mod tests {
             parse_paths("aes,vase"),
             Err(ExpectError::Unknown("vase".into()))
         );
+    }
+
+    #[test]
+    fn a_missing_path_skips_unless_it_was_expected() {
+        let no_vaes = Cpu {
+            vaes: false,
+            ..Cpu::detect()
+        };
+        assert!(!runs_or_was_not_expected(
+            CpuPath::Vaes,
+            &no_vaes,
+            &[CpuPath::Aes]
+        ));
+        let expected = [CpuPath::Vaes];
+        let failed = std::panic::catch_unwind(|| {
+            runs_or_was_not_expected(CpuPath::Vaes, &no_vaes, &expected)
+        });
+        assert!(failed.is_err(), "an expected path may not skip");
     }
 
     #[test]
