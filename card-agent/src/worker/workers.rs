@@ -9,62 +9,15 @@ use std::time::Duration;
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::affinity::pin_current_thread;
+use super::config::WorkerConfig;
 use super::job::{ActiveJob, JobError, MiningJob};
 use super::nonce_range::put_nonce;
-use super::per_algo::PerAlgo;
 use super::topology::{plan, Topology, MAX_INTENSITY};
-use phirig_journal::{Event, HugePageStatus, Journal, ThreadJournal, ThreadKind, WorkerEvent};
-use phirig_kernel::cn::{AesPath, Algorithm, CnHasher};
-use phirig_kernel::cpu::Cpu;
-use phirig_kernel::memory::{PageKind, PagePolicy};
+use phirig_journal::{Event, HugePageStatus, ThreadJournal, ThreadKind, WorkerEvent};
+use phirig_kernel::cn::{Algorithm, CnHasher};
+use phirig_kernel::memory::PageKind;
 use phirig_kernel::self_test::self_test;
 use phirig_pool::protocol::hash_value;
-
-/// How the workers are laid out. Threads and intensity are per algorithm; an algorithm with no
-/// value set has them chosen from the caches.
-#[derive(Debug, Clone)]
-pub struct WorkerConfig {
-    pub threads: PerAlgo,
-    pub intensity: PerAlgo,
-    pub aes: AesPath,
-    /// Whether explode and implode may use VAES (each hasher is built for [`WorkerConfig::cpu`]).
-    pub vaes: bool,
-    pub pin: bool,
-    pub pages: PagePolicy,
-    /// How long an idle worker sleeps between looks at the job slot.
-    pub idle_poll: Duration,
-    /// Event journal; each worker records into its own buffer, never taking a lock to hash.
-    pub journal: Option<Arc<Journal>>,
-    /// Fault injection, only in test builds (the `test-hooks` feature): thread 0 panics once when
-    /// it picks up the job with this sequence number (how the restart of a panicked worker is
-    /// proven on the real code path). Checked once per job, never per batch.
-    #[cfg(any(test, feature = "test-hooks"))]
-    pub panic_once_on_job: Option<u64>,
-}
-
-impl WorkerConfig {
-    /// The CPU the hashers are built for: this one, without VAES where `vaes` says no.
-    pub fn cpu(&self) -> Cpu {
-        Cpu::detect().with_vaes(self.vaes)
-    }
-}
-
-impl Default for WorkerConfig {
-    fn default() -> Self {
-        Self {
-            threads: PerAlgo::default(),
-            intensity: PerAlgo::default(),
-            aes: Cpu::detect().best_aes(),
-            vaes: true,
-            pin: true,
-            pages: PagePolicy::default(),
-            idle_poll: Duration::from_millis(5),
-            journal: None,
-            #[cfg(any(test, feature = "test-hooks"))]
-            panic_once_on_job: None,
-        }
-    }
-}
 
 /// A result below the job's target, on its way to the pool.
 #[derive(Debug, Clone, PartialEq, Eq)]
