@@ -33,8 +33,7 @@ if grep -qw vaes /proc/cpuinfo; then
   say "this CPU has VAES: the run above tested the VAES explode/implode"
 elif qemu_ok; then
   say "VAES explode/implode under qemu-x86_64 -cpu max"
-  # PHIRIG_EXPECT_VAES is the older switch PHIRIG_EXPECT_CPU replaces; set while tests read either.
-  export PHIRIG_EXPECT_CPU=aes,avx,vaes PHIRIG_EXPECT_VAES=1
+  export PHIRIG_EXPECT_CPU=aes,avx,vaes
   export CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUNNER="qemu-x86_64 -cpu max"
   # The same targets as above, filtered to the tests named for VAES: nothing rebuilds.
   cargo test --workspace --all-targets --no-fail-fast -- vaes || rc=$?
