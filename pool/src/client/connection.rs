@@ -47,6 +47,7 @@ impl Driver {
                 nicehash: pc.nicehash_forced(),
                 keepalive: pc.keepalive,
                 timeouts: t,
+                refused_probes: self.refused_probes[pool],
             },
             Instant::now(),
         );
@@ -128,7 +129,7 @@ impl Driver {
             }
             if let Some((deadline, cause)) = &draining {
                 if session.pending_submits() == 0 || Instant::now() >= *deadline {
-                    session.on_closed(cause.clone());
+                    session.on_closed(cause.clone(), Instant::now());
                     continue;
                 }
             }
@@ -141,13 +142,13 @@ impl Driver {
                 r = reader.read(&mut buf) => {
                     let now = Instant::now();
                     match r {
-                        Ok((0, _)) => session.on_closed(HangCause::Closed),
+                        Ok((0, _)) => session.on_closed(HangCause::Closed, now),
                         Ok((n, stamp)) => {
                             // In-host receive latency of this read: kernel stamp to now.
                             last_gap = stamp.and_then(|k| SystemTime::now().duration_since(k).ok());
                             session.handle_bytes(&buf[..n], now);
                         }
-                        Err(e) => session.on_closed(HangCause::Io(e.to_string())),
+                        Err(e) => session.on_closed(HangCause::Io(e.to_string()), now),
                     }
                 }
                 w = writer.progress(&out), if writing => match w {
@@ -155,7 +156,7 @@ impl Driver {
                         out.drain(..n);
                         last_write_progress = Instant::now();
                     }
-                    Err(e) => session.on_closed(HangCause::Io(e.to_string())),
+                    Err(e) => session.on_closed(HangCause::Io(e.to_string()), Instant::now()),
                 },
                 _ = sleep_until(stall_at.into()), if writing => session.on_write_stalled(Instant::now()),
                 _ = sleep_until_opt(deadline) => session.handle_timeout(Instant::now()),

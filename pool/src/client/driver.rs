@@ -10,12 +10,13 @@ use super::backoff::Backoff;
 use super::handle::{Command, Shared};
 use super::{ClientConfig, ClientEvent};
 use crate::protocol::{LoginParams, PoolUrl};
-use crate::session::{HangCause, Session};
+use crate::session::{HangCause, RefusedProbes, Session};
 
 /// Where to go after a session ended, and whether to wait first. Pure so it is unit-tested.
 ///
 /// A fail-back goes to the recovered pool. A `client.reconnect` goes back to the same pool (at
-/// once if it had logged us in). Otherwise the first healthy pool in priority order is tried at
+/// once if it had logged us in), and so does a pool that closed on a liveness probe (at once:
+/// the next session probes it another way). Otherwise the first healthy pool in priority order is tried at
 /// once; only when every pool is sick do we wait (backoff) and rotate to the next one.
 pub(crate) fn next_pool(
     sick: &[bool],
@@ -26,6 +27,7 @@ pub(crate) fn next_pool(
     match cause {
         HangCause::FailBack { to } => (*to, false),
         HangCause::ReconnectRequested => (current, !logged_in),
+        HangCause::ProbeRefused { .. } => (current, false),
         _ => match sick.iter().position(|s| !s) {
             Some(healthy) => (healthy, false),
             None => ((current + 1) % sick.len().max(1), true),
@@ -40,6 +42,8 @@ pub(crate) struct Driver {
     pub events: mpsc::Sender<ClientEvent>,
     pub(super) sick: Vec<bool>,
     pub(super) probing: Vec<bool>,
+    /// Per pool of the list: liveness probes it closed the connection on.
+    pub(super) refused_probes: Vec<RefusedProbes>,
     pub(super) backoff: Backoff,
     pub(super) sessions: u64,
     pub(super) redirect: Option<(usize, PoolUrl)>,
@@ -68,6 +72,7 @@ impl Driver {
             events,
             sick: vec![false; n],
             probing: vec![false; n],
+            refused_probes: vec![RefusedProbes::default(); n],
             sessions: 0,
             redirect: None,
             probe_tx,
@@ -88,6 +93,9 @@ impl Driver {
             let (cause, logged_in) = self.run_connection(pool).await;
             if cause.pool_is_sick() {
                 self.set_sick(pool, true);
+            }
+            if let HangCause::ProbeRefused { method } = cause {
+                self.refused_probes[pool].refuse(method);
             }
             let ended_url = self.cfg.pools[pool].url.to_string();
             let (next, wait) = match self.pending_config.take() {
@@ -141,6 +149,7 @@ impl Driver {
         self.cfg = cfg;
         self.sick = vec![false; n];
         self.probing = vec![false; n];
+        self.refused_probes = vec![RefusedProbes::default(); n];
         self.redirect = None;
         let mut stats = self.shared.stats();
         let reconnects = std::mem::take(&mut stats.reconnects);
@@ -278,6 +287,14 @@ mod tests {
         let cause = HangCause::Closed;
         assert_eq!(next_pool(&[true], 0, &cause, false), (0, true));
         assert_eq!(next_pool(&[true, true], 1, &cause, false), (0, true));
+    }
+
+    #[test]
+    fn a_refused_probe_reconnects_to_the_same_pool_at_once() {
+        let cause = HangCause::ProbeRefused {
+            method: crate::session::ProbeMethod::Keepalived,
+        };
+        assert_eq!(next_pool(&[false, false], 0, &cause, true), (0, false));
     }
 
     #[test]

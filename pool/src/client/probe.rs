@@ -4,7 +4,7 @@ use std::time::Instant;
 
 use super::transport::{connect, Reader, Writer};
 use crate::protocol::{LoginParams, PoolUrl};
-use crate::session::{Session, SessionConfig, SessionEvent, Timeouts};
+use crate::session::{RefusedProbes, Session, SessionConfig, SessionEvent, Timeouts};
 
 /// What a probe needs; cloned into its task.
 #[derive(Debug, Clone)]
@@ -38,6 +38,7 @@ pub(crate) async fn probe(target: ProbeTarget) -> bool {
         nicehash: false,
         keepalive: false,
         timeouts: t,
+        refused_probes: RefusedProbes::default(),
     };
     let mut session = Session::new(cfg, Instant::now());
     tokio::time::timeout(

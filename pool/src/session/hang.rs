@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use super::ProbeMethod;
+
 /// The reason a session is over.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HangCause {
@@ -19,6 +21,9 @@ pub enum HangCause {
     WriteStalled,
     /// The pool closed the connection.
     Closed,
+    /// The pool closed the connection right after a liveness probe: it does not take that
+    /// method. Not a sick pool; the next session on it probes another way.
+    ProbeRefused { method: ProbeMethod },
     /// Read or write failed (reset, broken pipe, ...).
     Io(String),
     /// A line that is not JSON or not a message we understand.
@@ -48,6 +53,7 @@ impl HangCause {
             HangCause::IdleTimeout => "idle_timeout",
             HangCause::WriteStalled => "write_stalled",
             HangCause::Closed => "closed",
+            HangCause::ProbeRefused { .. } => "probe_refused",
             HangCause::Io(_) => "io",
             HangCause::Malformed(_) => "malformed",
             HangCause::Oversized => "oversized",
@@ -64,6 +70,7 @@ impl HangCause {
         !matches!(
             self,
             HangCause::ReconnectRequested
+                | HangCause::ProbeRefused { .. }
                 | HangCause::FailBack { .. }
                 | HangCause::Shutdown
                 | HangCause::Reconfigured
@@ -81,6 +88,9 @@ impl fmt::Display for HangCause {
             HangCause::IdleTimeout => f.write_str("no new job in time"),
             HangCause::WriteStalled => f.write_str("pool stopped reading (write stalled)"),
             HangCause::Closed => f.write_str("pool closed the connection"),
+            HangCause::ProbeRefused { method } => {
+                write!(f, "pool closed the connection on the {method} probe")
+            }
             HangCause::Io(e) => write!(f, "socket error: {e}"),
             HangCause::Malformed(e) => write!(f, "malformed line: {e}"),
             HangCause::Oversized => f.write_str("line longer than 64 KiB"),

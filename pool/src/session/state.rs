@@ -3,7 +3,10 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, Instant};
 
-use super::{FoundShare, HangCause, SessionEvent, ShareId, ShareOutcome, Timeouts};
+use super::{
+    FoundShare, HangCause, ProbeMethod, RefusedProbes, SessionEvent, ShareId, ShareOutcome,
+    Timeouts, PROBE_REFUSAL_WINDOW,
+};
 use crate::protocol::{
     ClientMessage, Job, JobParams, KeepalivedParams, LineError, LineFramer, LoginParams,
     ProtocolError, RequestId, Response, ServerMessage, SubmitParams, ALGO_EXTENSION,
@@ -30,6 +33,8 @@ pub struct SessionConfig {
     /// Send `keepalived` (when the pool advertises the extension).
     pub keepalive: bool,
     pub timeouts: Timeouts,
+    /// Liveness probes this pool closed the connection on before; they are not sent again.
+    pub refused_probes: RefusedProbes,
 }
 
 /// [`Session::submit`] could not take the share yet: not logged in, no job, or already over.
@@ -50,6 +55,8 @@ enum Pending {
     Keepalived,
     /// `getjob` (phirig proxy extension): a fresh nonce slice of the newest job.
     GetJob,
+    /// A liveness probe to a pool we have heard nothing from for [`Timeouts::liveness`].
+    Probe(ProbeMethod),
 }
 
 /// Why [`Session::request_job`] sent nothing.
@@ -70,6 +77,7 @@ impl Pending {
             Pending::Submit(_) => "submit",
             Pending::Keepalived => "keepalived",
             Pending::GetJob => "getjob",
+            Pending::Probe(m) => m.name(),
         }
     }
 }
@@ -92,6 +100,10 @@ pub struct Session {
     recent_jobs: VecDeque<String>,
     last_job_at: Instant,
     last_request_at: Instant,
+    /// When the pool last sent a complete line of any kind.
+    last_heard: Instant,
+    /// Height of the current job, when the pool gives one.
+    current_height: Option<u64>,
     last_getjob_at: Option<Instant>,
     /// A `getjob` asked for too soon after the last one: sent when the interval is over.
     getjob_wanted: bool,
@@ -116,6 +128,8 @@ impl Session {
             recent_jobs: VecDeque::new(),
             last_job_at: now,
             last_request_at: now,
+            last_heard: now,
+            current_height: None,
             last_getjob_at: None,
             getjob_wanted: false,
         };
@@ -178,6 +192,8 @@ impl Session {
         if self.is_hung() {
             return;
         }
+        // Any line, even one we cannot use, shows the pool is there.
+        self.last_heard = now;
         match ServerMessage::parse(line) {
             Ok(ServerMessage::Response(r)) => self.on_response(r, now),
             Ok(ServerMessage::Job(params)) => {
@@ -243,7 +259,8 @@ impl Session {
                 self.events
                     .push_back(SessionEvent::ShareResult { share_id, outcome });
             }
-            Pending::Keepalived => {}
+            Pending::Keepalived | Pending::Probe(ProbeMethod::Keepalived) => {}
+            Pending::Probe(ProbeMethod::GetJob) => self.on_probe_job(r, now),
             Pending::GetJob => match r.result {
                 Ok(v) => match serde_json::from_value::<JobParams>(v) {
                     Ok(job) => self.on_job(&job, now),
@@ -268,6 +285,7 @@ impl Session {
                 // Fresh work (and a fresh slice) makes a deferred getjob pointless.
                 self.getjob_wanted = false;
                 self.last_job_at = now;
+                self.current_height = job.height;
                 self.current_job = Some(job.job_id.clone());
                 if !self.recent_jobs.contains(&job.job_id) {
                     self.recent_jobs.push_back(job.job_id.clone());
@@ -286,6 +304,25 @@ impl Session {
                 "refused job {:?} from pool #{}: {e}; the previous job keeps running",
                 params.job_id,
                 self.cfg.pool
+            ),
+        }
+    }
+
+    /// The answer to a `getjob` probe. Any answer, even an error, shows the pool is alive. Its
+    /// job replaces ours only when it is for a higher block: a pool that answers every
+    /// `getjob` with a new job id for the same work must not restart the miner's nonces.
+    fn on_probe_job(&mut self, r: Response, now: Instant) {
+        let Ok(v) = r.result else {
+            return;
+        };
+        match serde_json::from_value::<JobParams>(v) {
+            Ok(job) if job.height > self.current_height && job.height.is_some() => {
+                self.on_job(&job, now);
+            }
+            Ok(_) => {}
+            Err(e) => tracing::debug!(
+                pool = self.cfg.pool,
+                "getjob probe answer is not a job ({e})"
             ),
         }
     }
@@ -318,16 +355,20 @@ impl Session {
         }
         self.getjob_wanted = false;
         self.last_getjob_at = Some(now);
+        self.send_getjob(Pending::GetJob, session_id, now);
+        Ok(())
+    }
+
+    fn send_getjob(&mut self, kind: Pending, session_id: String, now: Instant) {
         let id = self.next_id;
         self.next_id += 1;
-        // Not a `ClientMessage`: pools do not know it, and the proxy reads it by method name.
+        // Not a `ClientMessage`: the proxy and pools read it by method name.
         let line = serde_json::json!({
             "id": id, "jsonrpc": "2.0", "method": "getjob", "params": {"id": session_id}
         });
         self.transmit.push_back(format!("{line}\n"));
-        self.pending.insert(id, (Pending::GetJob, now));
+        self.pending.insert(id, (kind, now));
         self.last_request_at = now;
-        Ok(())
     }
 
     /// Offer a share. `Err(NotReady)`: keep it and offer it again after the next job or login.
@@ -425,10 +466,16 @@ impl Session {
             .min();
         let idle = Some(self.last_job_at + t.idle);
         let keepalive = self.keepalive_due_at();
-        [response, idle, keepalive, self.getjob_due_at()]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            response,
+            idle,
+            keepalive,
+            self.getjob_due_at(),
+            self.probe_due().map(|(at, _)| at),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     fn getjob_due_at(&self) -> Option<Instant> {
@@ -437,8 +484,21 @@ impl Session {
             .flatten()
     }
 
+    /// When the next liveness probe goes out and which: only while logged in with nothing in
+    /// flight, since a pending request already has its response timer running.
+    fn probe_due(&self) -> Option<(Instant, ProbeMethod)> {
+        if self.phase != Phase::Active || !self.pending.is_empty() {
+            return None;
+        }
+        let method = self.cfg.refused_probes.choose(self.keepalive_ext)?;
+        Some((self.last_heard + self.cfg.timeouts.liveness, method))
+    }
+
     fn keepalive_due_at(&self) -> Option<Instant> {
-        (self.phase == Phase::Active && self.cfg.keepalive && self.keepalive_ext)
+        let wanted = self.cfg.keepalive
+            && self.keepalive_ext
+            && !self.cfg.refused_probes.refused(ProbeMethod::Keepalived);
+        (self.phase == Phase::Active && wanted)
             .then(|| self.last_request_at + self.cfg.timeouts.keepalive)
     }
 
@@ -473,6 +533,26 @@ impl Session {
                 });
             }
         }
+        if let Some((_, method)) = self.probe_due().filter(|(due, _)| now >= *due) {
+            self.send_probe(method, now);
+        }
+    }
+
+    fn send_probe(&mut self, method: ProbeMethod, now: Instant) {
+        let Some(session_id) = self.session_id.clone() else {
+            return;
+        };
+        match method {
+            ProbeMethod::Keepalived => {
+                self.request(now, Pending::Probe(method), |id| {
+                    ClientMessage::Keepalived {
+                        id,
+                        params: KeepalivedParams { id: session_id },
+                    }
+                });
+            }
+            ProbeMethod::GetJob => self.send_getjob(Pending::Probe(method), session_id, now),
+        }
     }
 
     /// The driver saw our writes make no progress for [`Timeouts::write_stall`].
@@ -480,9 +560,24 @@ impl Session {
         self.hang(HangCause::WriteStalled);
     }
 
-    /// The connection ended (EOF, reset, shutdown, fail-back, ...).
-    pub fn on_closed(&mut self, cause: HangCause) {
-        self.hang(cause);
+    /// The connection ended (EOF, reset, shutdown, fail-back, ...). A pool that closes right
+    /// after a liveness probe went out ends as [`HangCause::ProbeRefused`].
+    pub fn on_closed(&mut self, cause: HangCause, now: Instant) {
+        let refused = self.pending.values().find_map(|(kind, sent)| {
+            let method = match kind {
+                Pending::Probe(m) => *m,
+                // The configured keepalive is the same request, and as unwelcome.
+                Pending::Keepalived => ProbeMethod::Keepalived,
+                _ => return None,
+            };
+            (now.saturating_duration_since(*sent) < PROBE_REFUSAL_WINDOW).then_some(method)
+        });
+        match (refused, &cause) {
+            (Some(method), HangCause::Closed | HangCause::Io(_)) => {
+                self.hang(HangCause::ProbeRefused { method })
+            }
+            _ => self.hang(cause),
+        }
     }
 
     /// How long the oldest unanswered request has waited (for diagnostics).

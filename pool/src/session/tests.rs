@@ -7,6 +7,8 @@ use crate::protocol::{
     ClientMessage, JobParams, LoginParams, LoginResult, ReconnectParams, Response, ServerMessage,
 };
 
+mod probes;
+
 const SEC: Duration = Duration::from_secs(1);
 
 fn cfg(session: u64) -> SessionConfig {
@@ -26,8 +28,11 @@ fn cfg(session: u64) -> SessionConfig {
             response: 20 * SEC,
             idle: 300 * SEC,
             keepalive: 60 * SEC,
+            // Held off here so each timer is seen alone; the probe has its tests in `probes`.
+            liveness: 3600 * SEC,
             ..Timeouts::default()
         },
+        refused_probes: RefusedProbes::default(),
     }
 }
 
@@ -56,7 +61,12 @@ fn sent(s: &mut Session) -> Vec<ClientMessage> {
 
 /// A session logged in with job `j1` and the given extensions.
 fn logged_in(t0: Instant, session: u64, extensions: &[&str]) -> Session {
-    let mut s = Session::new(cfg(session), t0);
+    log_in(Session::new(cfg(session), t0), t0, extensions)
+}
+
+/// Answer a fresh session's login at `t0` with job `j1` and the given extensions.
+fn log_in(mut s: Session, t0: Instant, extensions: &[&str]) -> Session {
+    let session = s.session();
     let login = sent(&mut s);
     assert_eq!(login.len(), 1);
     assert_eq!(login[0].method(), "login");

@@ -4,8 +4,10 @@ use std::time::Duration;
 
 /// Timeouts and retry pacing. Defaults suit a real pool; tests shrink them to a second or two.
 ///
-/// With the defaults a silent pool is detected 20 s after the first unanswered request and the
-/// next pool is tried at once, so mining resumes well inside 30 s.
+/// With the defaults a silent pool is detected 20 s after the first unanswered request, and a
+/// request is never more than 5 s away (a liveness probe when nothing else is in flight), so a
+/// pool that stops answering is left within 25 s at any share rate and the next pool is tried at
+/// once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Timeouts {
     /// TCP connect plus TLS handshake.
@@ -19,6 +21,10 @@ pub struct Timeouts {
     pub idle: Duration,
     /// Send `keepalived` after this long without a request (only if the pool advertised it).
     pub keepalive: Duration,
+    /// Nothing heard from the pool and no request in flight for this long: send a liveness
+    /// probe (`keepalived` or `getjob`, see [`super::ProbeMethod`]), which the response
+    /// timeout then watches. Shares may be minutes apart; this bounds detection regardless.
+    pub liveness: Duration,
     /// A write making no progress for this long means the pool stopped reading.
     pub write_stall: Duration,
     /// First reconnect delay when no other pool is available; doubles per failure.
@@ -36,6 +42,7 @@ impl Default for Timeouts {
             response: Duration::from_secs(20),
             idle: Duration::from_secs(600),
             keepalive: Duration::from_secs(60),
+            liveness: Duration::from_secs(5),
             write_stall: Duration::from_secs(10),
             backoff_initial: Duration::from_secs(1),
             backoff_max: Duration::from_secs(60),

@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use phirig_pool::protocol::{ClientMessage, LineFramer, LoginParams, ServerMessage, Target};
-use phirig_pool::session::{Session, SessionConfig, Timeouts};
+use phirig_pool::session::{RefusedProbes, Session, SessionConfig, Timeouts};
 use proptest::prelude::*;
 
 const MAX: usize = 256;
@@ -23,6 +23,7 @@ fn session(now: Instant) -> Session {
         nicehash: false,
         keepalive: true,
         timeouts: Timeouts::default(),
+        refused_probes: RefusedProbes::default(),
     };
     Session::new(cfg, now)
 }
