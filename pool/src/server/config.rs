@@ -14,7 +14,8 @@ pub struct ServerConfig {
     pub bind: SocketAddr,
     /// Algorithm named in every job (`cn/0`, `cn/r`, ...) and handed to the [`super::ShareHasher`].
     pub algo: String,
-    /// Block height in every job; cn/r derives its random program from it.
+    /// Block height of the jobs until [`super::ServerHandle::new_block`] moves it up; cn/r
+    /// derives its random program from it.
     pub height: u64,
     /// Optional `seed_hash` passed through in jobs (RandomX-style pools); unused by CryptoNight.
     pub seed_hash: Option<String>,
@@ -38,6 +39,8 @@ pub struct ServerConfig {
     pub template: Option<Vec<u8>>,
     /// NiceHash mode: advertise the `nicehash` extension and fix blob byte 42 per connection.
     pub nicehash: bool,
+    /// Advertise the `keepalive` extension at login (`keepalived` is answered either way).
+    pub advertise_keepalive: bool,
     /// How many of a connection's latest jobs still accept shares.
     pub recent_jobs: usize,
     /// Shares hashed at once across the server (each hash holds a 2 MiB scratchpad for ~10 ms).
@@ -72,6 +75,7 @@ pub fn demo_config(bind: SocketAddr) -> ServerConfig {
         job_interval: Duration::from_secs(60),
         template: None,
         nicehash: false,
+        advertise_keepalive: true,
         recent_jobs: 4,
         verify_threads: 2,
         max_pending_shares: 64,

@@ -33,10 +33,14 @@ pub enum Fault {
     StallMidLine,
     /// Write everything one byte at a time, this long apart.
     SlowDrip(Duration),
-    /// Stop sending job notifications; replies still flow.
+    /// Stop sending job notifications; replies still flow and `getjob` is refused: a zombie
+    /// pool, alive to probes while its work stands still.
     StopJobs,
     /// Send `client.reconnect` to this host and port.
     Reconnect { host: String, port: u16, wait: u64 },
+    /// Otherwise healthy, but close the connection on `keepalived` (some pools do on methods
+    /// they do not know).
+    CloseOnKeepalived,
 }
 
 impl Fault {
@@ -55,7 +59,7 @@ impl Fault {
 
 /// Why a fault string did not parse.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown fault {0:?}: try none, silent-after-login, silent-after-messages:N, stop-reading, reset, garbage-line, oversized-line, stall-mid-line, slow-drip:MS, stop-jobs, reconnect:HOST:PORT")]
+#[error("unknown fault {0:?}: try none, silent-after-login, silent-after-messages:N, stop-reading, reset, garbage-line, oversized-line, stall-mid-line, slow-drip:MS, stop-jobs, reconnect:HOST:PORT, close-on-keepalived")]
 pub struct FaultParseError(String);
 
 impl FromStr for Fault {
@@ -83,6 +87,7 @@ impl FromStr for Fault {
                 Fault::SlowDrip(Duration::from_millis(ms.parse().map_err(|_| err())?))
             }
             ("stop-jobs", None) => Fault::StopJobs,
+            ("close-on-keepalived", None) => Fault::CloseOnKeepalived,
             ("reconnect", Some(target)) => {
                 let (host, port) = target.rsplit_once(':').ok_or_else(err)?;
                 let host = host.trim_start_matches('[').trim_end_matches(']');
@@ -114,6 +119,7 @@ impl fmt::Display for Fault {
             Fault::StallMidLine => f.write_str("stall-mid-line"),
             Fault::SlowDrip(d) => write!(f, "slow-drip:{}", d.as_millis()),
             Fault::StopJobs => f.write_str("stop-jobs"),
+            Fault::CloseOnKeepalived => f.write_str("close-on-keepalived"),
             Fault::Reconnect { host, port, .. } if host.contains(':') => {
                 write!(f, "reconnect:[{host}]:{port}")
             }
@@ -203,6 +209,7 @@ mod tests {
             Fault::StallMidLine,
             Fault::SlowDrip(Duration::from_millis(20)),
             Fault::StopJobs,
+            Fault::CloseOnKeepalived,
             Fault::Reconnect {
                 host: "127.0.0.1".into(),
                 port: 3334,

@@ -66,6 +66,12 @@ impl ServerHandle {
         self.shared.next_template();
     }
 
+    /// A new block: the height goes up by one and its job goes to every logged-in connection
+    /// (subject to faults). Jobs start at [`ServerConfig::height`].
+    pub fn new_block(&self) {
+        self.shared.next_block();
+    }
+
     /// Stop accepting, close every connection, and wait for the server task to end, at most
     /// [`SHUTDOWN_WAIT`]: a task still running then is aborted, so this always returns.
     pub async fn shutdown(mut self) {

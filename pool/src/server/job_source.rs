@@ -20,6 +20,8 @@ pub(crate) struct Template {
     pub seq: u64,
     /// Hashing blob with a zero nonce.
     pub blob: Vec<u8>,
+    /// Block height its jobs carry.
+    pub height: u64,
 }
 
 /// Makes templates and broadcasts the latest one.
@@ -28,21 +30,24 @@ pub(crate) struct JobSource {
     algo: String,
     template: Option<Vec<u8>>,
     seq: AtomicU64,
+    height: AtomicU64,
     tx: watch::Sender<Arc<Template>>,
 }
 
 impl JobSource {
     /// A source that has already published its first template.
-    pub fn new(algo: &str, template: Option<Vec<u8>>) -> Self {
+    pub fn new(algo: &str, template: Option<Vec<u8>>, height: u64) -> Self {
         let first = Template {
             seq: 1,
             blob: make_blob(algo, template.as_deref()),
+            height,
         };
         let (tx, _) = watch::channel(Arc::new(first));
         JobSource {
             algo: algo.to_string(),
             template,
             seq: AtomicU64::new(1),
+            height: AtomicU64::new(height),
             tx,
         }
     }
@@ -56,12 +61,22 @@ impl JobSource {
         Arc::clone(&self.tx.borrow())
     }
 
-    /// Make and publish a new template.
+    /// Make and publish a new template for the same block.
     pub fn next(&self) {
+        self.publish(self.height.load(Ordering::Relaxed));
+    }
+
+    /// Move to the next block: a new template one height up.
+    pub fn next_block(&self) {
+        self.publish(self.height.fetch_add(1, Ordering::Relaxed) + 1);
+    }
+
+    fn publish(&self, height: u64) {
         let seq = self.seq.fetch_add(1, Ordering::Relaxed) + 1;
         let blob = make_blob(&self.algo, self.template.as_deref());
         // `send_replace` publishes even when no connection is subscribed yet.
-        self.tx.send_replace(Arc::new(Template { seq, blob }));
+        self.tx
+            .send_replace(Arc::new(Template { seq, blob, height }));
     }
 }
 
@@ -139,7 +154,7 @@ mod tests {
     fn templates_renew_and_keep_a_given_blob() {
         let mut t = vec![7u8; 80];
         t[NONCE_OFFSET] = 9;
-        let src = JobSource::new("cn/0", Some(t));
+        let src = JobSource::new("cn/0", Some(t), 7);
         let mut rx = src.subscribe();
         let first = src.current();
         assert_eq!(first.seq, 1);
@@ -148,7 +163,10 @@ mod tests {
         src.next();
         assert!(rx.has_changed().unwrap());
         assert_eq!(rx.borrow_and_update().seq, 2);
-        let random = JobSource::new("cn/0", None);
+        assert_eq!(src.current().height, 7, "a new template of the same block");
+        src.next_block();
+        assert_eq!((src.current().seq, src.current().height), (3, 8));
+        let random = JobSource::new("cn/0", None, 1);
         let a = random.current();
         random.next();
         assert_ne!(a.blob, random.current().blob);

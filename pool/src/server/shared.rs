@@ -26,7 +26,7 @@ pub(crate) struct Shared {
 
 impl Shared {
     pub fn new(config: ServerConfig, hasher: Arc<dyn ShareHasher>) -> Self {
-        let jobs = JobSource::new(&config.algo, config.template.clone());
+        let jobs = JobSource::new(&config.algo, config.template.clone(), config.height);
         let (faults, _) = watch::channel(FaultSetting {
             generation: 0,
             fault: config.fault.clone(),
@@ -64,6 +64,12 @@ impl Shared {
     /// Make and publish a new template to all connections.
     pub fn next_template(&self) {
         self.jobs.next();
+        self.stats.template_made();
+    }
+
+    /// Move to the next block height and publish its template to all connections.
+    pub fn next_block(&self) {
+        self.jobs.next_block();
         self.stats.template_made();
     }
 }

@@ -75,7 +75,6 @@ pub(crate) fn precheck(
     jobs: &mut IssuedJobs,
     nicehash_byte: Option<u8>,
     algo: &str,
-    height: u64,
 ) -> Result<PendingShare, Reject> {
     let job = jobs.get_mut(&params.job_id).ok_or(Reject::InvalidJobId)?;
     let nonce = params.nonce_u32().map_err(|_| Reject::InvalidNonce)?;
@@ -93,7 +92,7 @@ pub(crate) fn precheck(
     blob[NONCE_OFFSET..NONCE_OFFSET + NONCE_LEN].copy_from_slice(&nonce_bytes);
     Ok(PendingShare {
         algo: algo.to_string(),
-        height,
+        height: job.height,
         blob,
         claimed,
         target: job.target,
@@ -168,7 +167,7 @@ mod tests {
         if let Some(b) = nicehash {
             blob[NICEHASH_BYTE_OFFSET] = b;
         }
-        jobs.push(IssuedJob::new("j1".into(), blob, 1_000));
+        jobs.push(IssuedJob::new("j1".into(), blob, 1_000, 1));
         jobs
     }
 
@@ -186,7 +185,7 @@ mod tests {
     fn cheap_checks_in_order() {
         let r = "00".repeat(32);
         let mut j = jobs(None);
-        let p = |s: &SubmitParams, j: &mut IssuedJobs| precheck(s, j, None, "cn/0", 1).map(|_| ());
+        let p = |s: &SubmitParams, j: &mut IssuedJobs| precheck(s, j, None, "cn/0").map(|_| ());
         assert_eq!(
             p(&submit("nope", "zz", &r), &mut j),
             Err(Reject::InvalidJobId)
@@ -199,7 +198,7 @@ mod tests {
             p(&submit("j1", "0102030", &r), &mut j),
             Err(Reject::InvalidNonce)
         );
-        let share = precheck(&submit("j1", "01020304", &r), &mut j, None, "cn/0", 1).unwrap();
+        let share = precheck(&submit("j1", "01020304", &r), &mut j, None, "cn/0").unwrap();
         assert_eq!(&share.blob[39..43], &[1, 2, 3, 4]);
         assert_eq!(share.difficulty, 1_000);
         assert_eq!(
@@ -217,10 +216,10 @@ mod tests {
         let r = "00".repeat(32);
         let mut j = jobs(Some(0x5a));
         assert_eq!(
-            precheck(&submit("j1", "0102035b", &r), &mut j, Some(0x5a), "cn/0", 1).map(|_| ()),
+            precheck(&submit("j1", "0102035b", &r), &mut j, Some(0x5a), "cn/0").map(|_| ()),
             Err(Reject::NiceHashByte)
         );
-        assert!(precheck(&submit("j1", "0102035a", &r), &mut j, Some(0x5a), "cn/0", 1).is_ok());
+        assert!(precheck(&submit("j1", "0102035a", &r), &mut j, Some(0x5a), "cn/0").is_ok());
     }
 
     #[test]

@@ -44,12 +44,18 @@ impl Conn {
         match ClientMessage::parse(line) {
             Ok(ClientMessage::Login { id, params }) => self.on_login(id, params, fault),
             Ok(ClientMessage::Submit { id, params }) => self.on_submit(id, params, fault),
+            Ok(ClientMessage::Keepalived { .. }) if *fault == Fault::CloseOnKeepalived => {
+                self.end(Ending::Close("closed on keepalived (fault)"));
+            }
             Ok(ClientMessage::Keepalived { id, params }) => {
                 if self.session.as_ref().is_some_and(|s| s.id == params.id) {
                     self.reply(Response::status(id, "KEEPALIVED"), fault);
                 } else {
                     self.reject(id, Reject::Unauthenticated, fault);
                 }
+            }
+            Err(ProtocolError::UnknownMethod(m)) if m == GETJOB_METHOD => {
+                self.on_getjob(line, fault)
             }
             Err(e) => {
                 self.shared.stats.malformed_line();
@@ -109,7 +115,9 @@ impl Conn {
         if cfg.nicehash {
             extensions.push(NICEHASH_EXTENSION.to_string());
         }
-        extensions.push(KEEPALIVE_EXTENSION.to_string());
+        if cfg.advertise_keepalive {
+            extensions.push(KEEPALIVE_EXTENSION.to_string());
+        }
         let mut session = Session {
             id: self.shared.new_session_id(),
             worker,
@@ -137,6 +145,35 @@ impl Conn {
         self.session = Some(session);
     }
 
+    /// `getjob`: a new job for the current template, as pools answer it, or an error while a
+    /// fault holds jobs back (the pool still answers, its work does not move).
+    fn on_getjob(&mut self, line: &str, fault: &Fault) {
+        let Some(id) = request_id(line) else {
+            self.reply_unparsed(-32600, "Invalid request", fault);
+            return;
+        };
+        let Some(session) = self
+            .session
+            .as_ref()
+            .filter(|s| Some(s.id.as_str()) == session_param(line).as_deref())
+        else {
+            self.reject(id, Reject::Unauthenticated, fault);
+            return;
+        };
+        if !self.fault.may_send_job(fault, true) {
+            self.reply(Response::error(id, REJECT_CODE, "No new work"), fault);
+            return;
+        }
+        let template = self.shared.jobs.current();
+        let (job, params) = self.make_job(session, &template);
+        let difficulty = job.difficulty;
+        self.reply(Response::ok(id, &params), fault);
+        if let Some(session) = self.session.as_mut() {
+            self.shared.stats.job_sent(&session.worker, difficulty);
+            session.jobs.push(job);
+        }
+    }
+
     pub(super) fn make_job(
         &self,
         session: &Session,
@@ -149,13 +186,18 @@ impl Conn {
         {
             *slot = byte;
         }
-        let job = IssuedJob::new(self.shared.new_job_id(), blob, session.difficulty);
+        let job = IssuedJob::new(
+            self.shared.new_job_id(),
+            blob,
+            session.difficulty,
+            template.height,
+        );
         let params = JobParams {
             blob: hex::encode(&job.blob),
             job_id: job.job_id.clone(),
             target: job.target.to_hex(),
             algo: Some(cfg.algo.clone()),
-            height: Some(cfg.height),
+            height: Some(template.height),
             seed_hash: cfg.seed_hash.clone(),
             id: Some(session.id.clone()),
             nonce_range: None,
@@ -191,13 +233,7 @@ impl Conn {
             self.reject(id, Reject::Busy, fault);
             return;
         }
-        let checked = precheck(
-            &params,
-            &mut session.jobs,
-            session.nicehash_byte,
-            &cfg.algo,
-            cfg.height,
-        );
+        let checked = precheck(&params, &mut session.jobs, session.nicehash_byte, &cfg.algo);
         let share = match checked {
             Ok(share) => share,
             Err(reason) => {
@@ -250,6 +286,15 @@ impl Conn {
         let template = self.shared.jobs.current();
         self.send_job(&template, fault);
     }
+}
+
+/// `getjob` is not a [`ClientMessage`]: the client and the phirig proxy read it by method name.
+const GETJOB_METHOD: &str = "getjob";
+
+/// The `params.id` (session id) of a request line.
+fn session_param(line: &str) -> Option<String> {
+    let v = serde_json::from_str::<Value>(line).ok()?;
+    v.get("params")?.get("id")?.as_str().map(str::to_string)
 }
 
 /// The request id of a line that did not parse as a known request, if it has one.
