@@ -80,6 +80,8 @@ fn empty_client_stats() -> phirig_pool::client::ClientStats {
         reconnects: Default::default(),
         current_pool: None,
         link: None,
+        standby: None,
+        standby_promotions: 0,
         uptime: Duration::ZERO,
     }
 }

@@ -1,61 +1,66 @@
-//! One pool connection: connect, pump the session between socket and timers, report events.
+//! One mining connection: connect (or take over the standby), pump the session between socket
+//! and timers beside the standby, report events.
 
-use std::time::{Duration, Instant, SystemTime};
-
-use tokio::time::sleep_until;
+use std::time::{Duration, Instant};
 
 use super::driver::Driver;
 use super::handle::Command;
-use super::probe::{probe, ProbeTarget};
+use super::probe::{probe, ProbeOutcome, ProbeTarget};
 use super::transport::connect;
+use super::wire::{sleep_until_opt, Wire};
 use super::ClientEvent;
 use crate::protocol::PoolUrl;
-use crate::session::{HangCause, Session, SessionConfig, SessionEvent};
+use crate::session::{HangCause, Session, SessionEvent};
 
-/// Bytes asked of the socket per read.
-const READ_CHUNK: usize = 16 * 1024;
 /// Fail-back waits at most this long for the old pool to answer in-flight submits.
 const FAILBACK_DRAIN: Duration = Duration::from_secs(5);
 
 impl Driver {
-    /// One connection to `pool`, from connect to its end. Returns why it ended and whether
-    /// it got as far as a login.
+    /// One connection to `pool`, from connect (or the standby's promotion) to its end. Returns
+    /// why it ended and whether it got as far as a login.
     pub(super) async fn run_connection(&mut self, pool: usize) -> (HangCause, bool) {
-        self.sessions += 1;
         let pc = self.cfg.pools[pool].clone();
         let t = self.cfg.timeouts;
-        let url = match self.redirect.take() {
-            Some((p, url)) if p == pool => url,
-            _ => pc.url.clone(),
-        };
-        let (mut reader, mut writer, link) = match connect(
-            &url,
-            pc.tls_fingerprint.as_deref(),
-            self.cfg.send_buffer,
-            t.connect,
-        )
-        .await
-        {
-            Ok(rw) => rw,
-            Err(cause) => return (cause, false),
-        };
-        let mut session = Session::new(
-            SessionConfig {
-                pool,
-                session: self.sessions,
-                login: self.login_params(pool),
-                nicehash: pc.nicehash_forced(),
-                keepalive: pc.keepalive,
-                timeouts: t,
-                refused_probes: self.refused_probes[pool],
-            },
-            Instant::now(),
-        );
-        let mut out: Vec<u8> = Vec::new();
-        let mut last_write_progress = Instant::now();
-        let mut buf = vec![0u8; READ_CHUNK];
-        let mut last_gap: Option<Duration> = None;
+        self.heights.ours(None, Instant::now());
         let mut logged_in = false;
+        let mut wire = match self.promote_standby(pool) {
+            Some((wire, job)) => {
+                let mut wire = *wire;
+                if wire.session.is_logged_in() {
+                    logged_in = true;
+                    tracing::info!(
+                        pool,
+                        "pool #{pool}: the standby takes over, already logged in"
+                    );
+                    self.mining_logged_in(pool, &wire).await;
+                    if let Some(job) = job {
+                        self.heights.ours(job.height, Instant::now());
+                        self.emit(ClientEvent::Job(job)).await;
+                        self.offer_held(&mut wire.session);
+                    }
+                }
+                wire
+            }
+            None => {
+                let url = match self.redirect.take() {
+                    Some((p, url)) if p == pool => url,
+                    _ => pc.url.clone(),
+                };
+                let rw = match connect(
+                    &url,
+                    pc.tls_fingerprint.as_deref(),
+                    self.cfg.send_buffer,
+                    t.connect,
+                )
+                .await
+                {
+                    Ok(rw) => rw,
+                    Err(cause) => return (cause, false),
+                };
+                let session = Session::new(self.session_config(pool), Instant::now());
+                Wire::new(session, rw, url, t.write_stall)
+            }
+        };
         let mut draining: Option<(Instant, HangCause)> = self
             .shutdown
             .as_ref()
@@ -68,34 +73,22 @@ impl Driver {
 
         loop {
             // Events first: handling them (offering held shares) can queue more lines.
-            while let Some(ev) = session.poll_event() {
+            while let Some(ev) = wire.session.poll_event() {
                 match ev {
                     SessionEvent::LoggedIn { .. } => {
                         logged_in = true;
-                        self.backoff.reset();
-                        self.set_sick(pool, false);
-                        {
-                            let mut stats = self.shared.stats();
-                            stats.logins[pool] += 1;
-                            stats.current_pool = Some(pool);
-                            stats.link = Some(link.clone());
-                        }
-                        tracing::info!(pool, "logged in to pool #{pool} {url}");
-                        self.emit(ClientEvent::Connected {
-                            pool,
-                            url: url.to_string(),
-                        })
-                        .await;
+                        self.mining_logged_in(pool, &wire).await;
                     }
                     SessionEvent::Job(job) => {
+                        self.heights.ours(job.height, Instant::now());
                         self.emit(ClientEvent::Job(job)).await;
-                        self.offer_held(&mut session);
+                        self.offer_held(&mut wire.session);
                     }
                     SessionEvent::ShareResult { share_id, outcome } => {
                         self.shared.ledger().resolve(share_id, outcome);
                     }
                     SessionEvent::Replied { rtt, .. } => {
-                        self.shared.stats().rtt[pool].record(rtt, last_gap);
+                        self.shared.stats().rtt[pool].record(rtt, wire.last_gap);
                     }
                     SessionEvent::Reconnect { host, port } => {
                         // Follow only to the same host: a pool may move us between its ports,
@@ -121,50 +114,32 @@ impl Driver {
                 }
             }
             self.report_outcomes().await;
-            while let Some(line) = session.poll_transmit() {
-                if out.is_empty() && !writer.needs_flush() {
-                    last_write_progress = Instant::now();
-                }
-                out.extend_from_slice(line.as_bytes());
-            }
             if let Some((deadline, cause)) = &draining {
-                if session.pending_submits() == 0 || Instant::now() >= *deadline {
-                    session.on_closed(cause.clone(), Instant::now());
+                if wire.session.pending_submits() == 0 || Instant::now() >= *deadline {
+                    wire.session.on_closed(cause.clone(), Instant::now());
                     continue;
                 }
             }
+            if logged_in && draining.is_none() {
+                self.tend_standby(pool);
+            }
 
-            let writing = !out.is_empty() || writer.needs_flush();
-            let stall_at = last_write_progress + t.write_stall;
-            let deadline = session.next_deadline();
             let drain_at = draining.as_ref().map(|(d, _)| *d);
+            let stale_at = self.heights.deadline();
             tokio::select! {
-                r = reader.read(&mut buf) => {
+                _ = wire.turn() => {}
+                wake = self.standby.wake() => self.on_standby_wake(wake),
+                _ = sleep_until_opt(stale_at) => {
                     let now = Instant::now();
-                    match r {
-                        Ok((0, _)) => session.on_closed(HangCause::Closed, now),
-                        Ok((n, stamp)) => {
-                            // In-host receive latency of this read: kernel stamp to now.
-                            last_gap = stamp.and_then(|k| SystemTime::now().duration_since(k).ok());
-                            session.handle_bytes(&buf[..n], now);
-                        }
-                        Err(e) => session.on_closed(HangCause::Io(e.to_string()), now),
+                    if let Some((ours, theirs)) = self.heights.stale(now) {
+                        wire.session.on_closed(HangCause::StaleHeight { ours, theirs }, now);
                     }
                 }
-                w = writer.progress(&out), if writing => match w {
-                    Ok(n) => {
-                        out.drain(..n);
-                        last_write_progress = Instant::now();
-                    }
-                    Err(e) => session.on_closed(HangCause::Io(e.to_string()), Instant::now()),
-                },
-                _ = sleep_until(stall_at.into()), if writing => session.on_write_stalled(Instant::now()),
-                _ = sleep_until_opt(deadline) => session.handle_timeout(Instant::now()),
                 _ = sleep_until_opt(drain_at) => {}
                 cmd = self.commands.recv() => match cmd {
-                    Some(Command::Share) => self.offer_held(&mut session),
+                    Some(Command::Share) => self.offer_held(&mut wire.session),
                     Some(Command::GetJob) => {
-                        if let Err(why) = session.request_job(Instant::now()) {
+                        if let Err(why) = wire.session.request_job(Instant::now()) {
                             tracing::debug!(pool, ?why, "getjob not sent");
                         }
                     }
@@ -184,13 +159,13 @@ impl Driver {
                         draining = Some((Instant::now(), HangCause::Shutdown));
                     }
                 },
-                Some((p, ok)) = self.probe_rx.recv() => {
+                Some((p, outcome)) = self.probe_rx.recv() => {
                     // A probe started before a reconfiguration may name a pool that is gone.
                     if p >= self.probing.len() {
                         continue;
                     }
                     self.probing[p] = false;
-                    if ok && self.sick[p] {
+                    if self.sick[p] && self.probe_shows_recovery(p, outcome) {
                         self.set_sick(p, false);
                         tracing::info!(pool = p, "pool #{p} answered a login probe again");
                         self.emit(ClientEvent::PoolRecovered { pool: p }).await;
@@ -202,6 +177,35 @@ impl Driver {
                 _ = probe_tick.tick(), if logged_in => self.start_probes(pool),
             }
         }
+    }
+
+    /// The mining session on `pool` is logged in: count it and tell the miner.
+    async fn mining_logged_in(&mut self, pool: usize, wire: &Wire) {
+        self.backoff.reset();
+        self.set_sick(pool, false);
+        {
+            let mut stats = self.shared.stats();
+            stats.logins[pool] += 1;
+            stats.current_pool = Some(pool);
+            stats.link = Some(wire.link.clone());
+        }
+        let url = &wire.url;
+        tracing::info!(pool, "logged in to pool #{pool} {url}");
+        self.emit(ClientEvent::Connected {
+            pool,
+            url: url.to_string(),
+        })
+        .await;
+    }
+
+    /// A login probe of sick pool `p` says it is back (see [`ProbeOutcome::recovered`]).
+    fn probe_shows_recovery(&self, p: usize, outcome: ProbeOutcome) -> bool {
+        let ours = self.heights.our_height();
+        let back = outcome.recovered(ours);
+        if !back && outcome != ProbeOutcome::Failed {
+            tracing::info!(pool = p, "pool #{p} answered a login probe, but with work behind ours (height {ours:?}): still a zombie");
+        }
+        back
     }
 
     /// Probe every sick pool of higher priority than the one we mine on.
@@ -226,12 +230,5 @@ impl Driver {
                 let _ = tx.send((p, ok));
             });
         }
-    }
-}
-
-async fn sleep_until_opt(deadline: Option<Instant>) {
-    match deadline {
-        Some(d) => sleep_until(d.into()).await,
-        None => std::future::pending().await,
     }
 }

@@ -8,9 +8,11 @@ use tokio::time::sleep_until;
 
 use super::backoff::Backoff;
 use super::handle::{Command, Shared};
+use super::probe::ProbeOutcome;
+use super::standby::Standby;
 use super::{ClientConfig, ClientEvent};
 use crate::protocol::{LoginParams, PoolUrl};
-use crate::session::{HangCause, RefusedProbes, Session};
+use crate::session::{HangCause, HeightWatch, RefusedProbes, Session, SessionConfig};
 
 /// Where to go after a session ended, and whether to wait first. Pure so it is unit-tested.
 ///
@@ -47,12 +49,16 @@ pub(crate) struct Driver {
     pub(super) backoff: Backoff,
     pub(super) sessions: u64,
     pub(super) redirect: Option<(usize, PoolUrl)>,
-    pub(super) probe_tx: mpsc::UnboundedSender<(usize, bool)>,
-    pub(super) probe_rx: mpsc::UnboundedReceiver<(usize, bool)>,
+    pub(super) probe_tx: mpsc::UnboundedSender<(usize, ProbeOutcome)>,
+    pub(super) probe_rx: mpsc::UnboundedReceiver<(usize, ProbeOutcome)>,
     /// Set once shutdown was asked for: (drain deadline, who to tell when done).
     pub(super) shutdown: Option<(Instant, Option<oneshot::Sender<()>>)>,
     /// A new configuration, applied when the current session has drained.
     pub(super) pending_config: Option<ClientConfig>,
+    /// The next pool of the list, kept logged in beside the mining connection.
+    pub(super) standby: Standby,
+    /// Mining pool's height against the standby's: finds a zombie pool.
+    pub(super) heights: HeightWatch,
 }
 
 impl Driver {
@@ -79,6 +85,8 @@ impl Driver {
             probe_rx,
             shutdown: None,
             pending_config: None,
+            standby: Standby::Off,
+            heights: HeightWatch::default(),
         }
     }
 
@@ -125,6 +133,8 @@ impl Driver {
     }
 
     async fn finish(&mut self) {
+        self.standby.clear();
+        self.publish_standby();
         self.shared.ledger().resolve_all_stale("client shut down");
         self.report_outcomes().await;
         {
@@ -151,6 +161,8 @@ impl Driver {
         self.probing = vec![false; n];
         self.refused_probes = vec![RefusedProbes::default(); n];
         self.redirect = None;
+        self.standby.clear();
+        self.heights = HeightWatch::default();
         let mut stats = self.shared.stats();
         let reconnects = std::mem::take(&mut stats.reconnects);
         let started = stats.started;
@@ -218,6 +230,21 @@ impl Driver {
     pub(super) fn set_sick(&mut self, pool: usize, sick: bool) {
         self.sick[pool] = sick;
         self.shared.stats().sick[pool] = sick;
+    }
+
+    /// A new session's settings for `pool` (mining or standby); each gets its own number.
+    pub(super) fn session_config(&mut self, pool: usize) -> SessionConfig {
+        self.sessions += 1;
+        let pc = &self.cfg.pools[pool];
+        SessionConfig {
+            pool,
+            session: self.sessions,
+            login: self.login_params(pool),
+            nicehash: pc.nicehash_forced(),
+            keepalive: pc.keepalive,
+            timeouts: self.cfg.timeouts,
+            refused_probes: self.refused_probes[pool],
+        }
     }
 
     pub(super) fn login_params(&self, pool: usize) -> LoginParams {

@@ -41,9 +41,11 @@ mod driver;
 mod event;
 mod handle;
 mod probe;
+mod standby;
 mod stats;
 mod tls;
 mod transport;
+mod wire;
 
 use std::sync::{Arc, Mutex};
 
@@ -55,7 +57,7 @@ pub use backoff::Backoff;
 pub use config::{ClientConfig, ConfigError, PoolConfig};
 pub use event::ClientEvent;
 pub use handle::ClientHandle;
-pub use stats::{ClientStats, PoolStats};
+pub use stats::{ClientStats, PoolStats, StandbyStats};
 pub use tls::{fingerprint, parse_fingerprint, TlsConfigError};
 pub use transport::{Link, TlsLink};
 

@@ -20,7 +20,19 @@ pub struct ClientStats {
     pub current_pool: Option<usize>,
     /// What the current session's connection reached (address, TLS), while logged in.
     pub link: Option<Link>,
+    /// The hot standby beside the mining connection, if there is a next pool.
+    pub standby: Option<StandbyStats>,
+    /// Failovers that took the standby over (no connect, no login).
+    pub standby_promotions: u64,
     pub uptime: Duration,
+}
+
+/// The hot standby: the next pool of the list, connected and logged in but not mining.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StandbyStats {
+    pub pool: usize,
+    /// `connecting`, `logging_in`, `ready` or `down` (waiting to retry).
+    pub state: &'static str,
 }
 
 /// Per-pool figures.
@@ -46,6 +58,8 @@ pub(crate) struct StatsState {
     pub reconnects: BTreeMap<&'static str, u64>,
     pub current_pool: Option<usize>,
     pub link: Option<Link>,
+    pub standby: Option<StandbyStats>,
+    pub standby_promotions: u64,
 }
 
 impl StatsState {
@@ -60,6 +74,8 @@ impl StatsState {
             reconnects: BTreeMap::new(),
             current_pool: None,
             link: None,
+            standby: None,
+            standby_promotions: 0,
         }
     }
 
@@ -77,6 +93,8 @@ impl StatsState {
             reconnects: self.reconnects.clone(),
             current_pool: self.current_pool,
             link: self.link.clone(),
+            standby: self.standby.clone(),
+            standby_promotions: self.standby_promotions,
             uptime: self.started.elapsed(),
         }
     }

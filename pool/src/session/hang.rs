@@ -17,6 +17,9 @@ pub enum HangCause {
     ResponseTimeout { method: &'static str },
     /// No new job within the idle timeout.
     IdleTimeout,
+    /// A zombie pool: the standby announced a higher block than this pool's work for longer
+    /// than [`super::STALE_HEIGHT_BOUND`].
+    StaleHeight { ours: u64, theirs: u64 },
     /// Our writes made no progress within the write-stall timeout: the pool stopped reading.
     WriteStalled,
     /// The pool closed the connection.
@@ -51,6 +54,7 @@ impl HangCause {
             HangCause::Tls(_) => "tls",
             HangCause::ResponseTimeout { .. } => "response_timeout",
             HangCause::IdleTimeout => "idle_timeout",
+            HangCause::StaleHeight { .. } => "stale_height",
             HangCause::WriteStalled => "write_stalled",
             HangCause::Closed => "closed",
             HangCause::ProbeRefused { .. } => "probe_refused",
@@ -86,6 +90,12 @@ impl fmt::Display for HangCause {
             HangCause::Tls(e) => write!(f, "TLS failed: {e}"),
             HangCause::ResponseTimeout { method } => write!(f, "no reply to {method} in time"),
             HangCause::IdleTimeout => f.write_str("no new job in time"),
+            HangCause::StaleHeight { ours, theirs } => {
+                write!(
+                    f,
+                    "work stuck at height {ours} while the standby is at {theirs}"
+                )
+            }
             HangCause::WriteStalled => f.write_str("pool stopped reading (write stalled)"),
             HangCause::Closed => f.write_str("pool closed the connection"),
             HangCause::ProbeRefused { method } => {

@@ -16,6 +16,7 @@ mod liveness;
 mod share;
 mod state;
 mod timeouts;
+mod zombie;
 
 #[cfg(test)]
 mod tests;
@@ -27,3 +28,4 @@ pub use liveness::{ProbeMethod, RefusedProbes, PROBE_REFUSAL_WINDOW};
 pub use share::{FoundShare, ShareId, ShareOutcome};
 pub use state::{GetJobRefused, NotReady, Session, SessionConfig, GETJOB_MIN_INTERVAL};
 pub use timeouts::{TimeoutSeconds, Timeouts};
+pub use zombie::{HeightWatch, MAX_HEIGHT_GAP, STALE_HEIGHT_BOUND};
