@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use phirig_pool::client::{self, ClientConfig, ClientEvent, ClientHandle, HangCause, PoolConfig};
 use phirig_pool::client::{PoolUrl, Timeouts};
 use phirig_pool::server::{Fault, ServerConfig, ServerHandle};
+use phirig_pool::session::STALE_HEIGHT_BOUND;
 use serde_json::json;
 use tokio::sync::mpsc::Receiver;
 use tokio::time::timeout;
@@ -75,20 +76,51 @@ async fn time_to_backup(case: &str, primary_cfg: ServerConfig, fault: Fault) -> 
     next_event(&mut events, STEP, job_from(0)).await;
     primary.set_fault(fault);
     let faulted = Instant::now();
-    let cause = next_event(&mut events, FAILOVER_WAIT, |ev| match ev {
-        ClientEvent::Disconnected { pool: 0, cause } => Some(cause.clone()),
-        _ => None,
-    })
-    .await;
-    next_event(&mut events, STEP, job_from(1)).await;
-    let took = faulted.elapsed();
-    println!("silent pool, {case}: mining on the backup {took:.1?} after the fault ({cause})");
-    check_no_share_lost(&handle);
-    assert!(took <= FAILOVER_BOUND, "{case}: {took:?}");
+    let took = time_failover(case, &handle, &mut events, faulted).await;
     handle.shutdown(Duration::from_secs(1)).await;
     stop(primary).await;
     stop(backup).await;
     took
+}
+
+/// From `faulted` until mining on the backup, which must be the standby taking over.
+async fn time_failover(
+    case: &str,
+    handle: &ClientHandle,
+    events: &mut Receiver<ClientEvent>,
+    faulted: Instant,
+) -> Duration {
+    let cause = next_event(events, FAILOVER_WAIT, |ev| match ev {
+        ClientEvent::Disconnected { pool: 0, cause } => Some(cause.clone()),
+        _ => None,
+    })
+    .await;
+    let left = faulted.elapsed();
+    next_event(events, STEP, job_from(1)).await;
+    let took = faulted.elapsed();
+    println!(
+        "{case}: pool left {left:.1?} after the fault ({cause}), mining on the backup {:.1?} later",
+        took - left
+    );
+    check_no_share_lost(handle);
+    assert!(took <= FAILOVER_BOUND, "{case}: {took:?}");
+    assert_eq!(
+        handle.stats().standby_promotions,
+        1,
+        "the standby took over"
+    );
+    took
+}
+
+/// Wait until the client has its standby logged in.
+async fn standby_ready(handle: &ClientHandle) {
+    for _ in 0..100 {
+        if handle.stats().standby.is_some_and(|s| s.state == "ready") {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("no standby: {:?}", handle.stats().standby);
 }
 
 fn check_no_share_lost(handle: &ClientHandle) {
@@ -128,6 +160,25 @@ async fn silent_after_login_without_keepalive_is_left_within_30_s() {
 #[tokio::test]
 async fn a_pool_that_stops_reading_is_left_within_30_s() {
     time_to_backup("stops reading", no_share_pool(false), Fault::StopReading).await;
+}
+
+#[tokio::test]
+async fn a_zombie_pool_is_left_when_the_standby_is_a_block_ahead() {
+    let primary = start(no_share_pool(true)).await;
+    let backup = start(no_share_pool(true)).await;
+    let (handle, mut events) = client::spawn(default_client(&[&primary, &backup]));
+    next_event(&mut events, STEP, job_from(0)).await;
+    standby_ready(&handle).await;
+    // Alive to probes, work frozen; the chain moves on at the backup.
+    primary.set_fault(Fault::StopJobs);
+    backup.new_block();
+    let faulted = Instant::now();
+    let took = time_failover("zombie", &handle, &mut events, faulted).await;
+    assert!(took >= STALE_HEIGHT_BOUND, "{took:?}");
+    assert_eq!(handle.stats().reconnects.get("stale_height"), Some(&1));
+    handle.shutdown(Duration::from_secs(1)).await;
+    stop(primary).await;
+    stop(backup).await;
 }
 
 // ------------------------------------------------------------ healthy pools that dislike probes
