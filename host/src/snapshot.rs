@@ -123,6 +123,18 @@ pub struct UpstreamSnapshot {
     pub ip: Option<String>,
     pub tls: Option<String>,
     pub tls_fingerprint: Option<String>,
+    /// The hot standby: the next pool, logged in but not mining, if there is one.
+    pub standby: Option<StandbySnapshot>,
+    /// Failovers that took the standby over (no connect, no login).
+    pub standby_promotions: u64,
+}
+
+/// The upstream's hot standby.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct StandbySnapshot {
+    pub pool: String,
+    /// `connecting`, `logging_in`, `ready` or `down`.
+    pub state: String,
 }
 
 /// Round trips of upstream requests, in milliseconds.
@@ -299,6 +311,14 @@ impl UpstreamSnapshot {
             ip: link.map(|l| l.ip.to_string()),
             tls: link.and_then(|l| l.tls_version()).map(str::to_string),
             tls_fingerprint: link.and_then(|l| l.tls_fingerprint()).map(str::to_string),
+            standby: up.standby.as_ref().map(|s| StandbySnapshot {
+                pool: up
+                    .pools
+                    .get(s.pool)
+                    .map_or_else(String::new, |p| p.url.clone()),
+                state: s.state.to_string(),
+            }),
+            standby_promotions: up.standby_promotions,
         }
     }
 }

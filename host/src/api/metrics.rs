@@ -403,6 +403,30 @@ fn upstream(e: &mut Exposition, snap: &RigSnapshot) {
     for (cause, n) in &up.reconnects {
         e.sample(name, &[("cause", cause)], *n as f64);
     }
+    if let Some(standby) = &up.standby {
+        let name = "phirig_upstream_standby_ready";
+        e.family(
+            name,
+            Kind::Gauge,
+            "1 when the next pool is connected and logged in, ready to take over; state says where it is.",
+        );
+        let ready = if standby.state == "ready" { 1.0 } else { 0.0 };
+        e.sample(
+            name,
+            &[("pool", &standby.pool), ("state", &standby.state)],
+            ready,
+        );
+    }
+    e.family(
+        "phirig_upstream_standby_promotions_total",
+        Kind::Counter,
+        "Failovers that took the standby over, with no connect or login.",
+    );
+    e.sample(
+        "phirig_upstream_standby_promotions_total",
+        &[],
+        up.standby_promotions as f64,
+    );
     if let Some(rtt) = &up.rtt_ms {
         for (name, help, ms) in [
             (
