@@ -143,7 +143,7 @@ impl Driver {
                             job: None,
                         };
                     }
-                    Err(cause) => self.rest_standby(pool, &cause),
+                    Err(cause) => self.rest_standby(pool, &cause, false),
                 }
             }
             Wake::Moved => self.standby_events(),
@@ -176,7 +176,7 @@ impl Driver {
                         self.heights.theirs(j.height, Instant::now());
                         *job = Some(j);
                     }
-                    SessionEvent::Hung { cause } => ended = Some((*pool, cause)),
+                    SessionEvent::Hung { cause } => ended = Some((*pool, cause, *logged_in)),
                     _ => {}
                 }
             }
@@ -184,14 +184,17 @@ impl Driver {
         if let Some(pool) = up {
             self.set_sick(pool, false);
         }
-        if let Some((pool, cause)) = ended {
+        if let Some((pool, cause, was_logged_in)) = ended {
             self.heights.theirs(None, Instant::now());
-            self.rest_standby(pool, &cause);
+            self.rest_standby(pool, &cause, was_logged_in);
         }
     }
 
-    fn rest_standby(&mut self, pool: usize, cause: &HangCause) {
-        if cause.pool_is_sick() {
+    /// The standby ended: retry after `probe_interval`. Some pools drop a logged-in worker that
+    /// sends no shares; that pool is not sick, and stays a failover choice.
+    fn rest_standby(&mut self, pool: usize, cause: &HangCause, was_logged_in: bool) {
+        let dropped_idle = was_logged_in && *cause == HangCause::Closed;
+        if cause.pool_is_sick() && !dropped_idle {
             self.set_sick(pool, true);
         }
         let pause = self.cfg.timeouts.probe_interval;
