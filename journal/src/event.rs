@@ -15,7 +15,8 @@
 //!
 //! Session variants: 0 `Connected` (pool str), 1 `Login` (byte 0/1), 2 `Hung` (timer str,
 //! silent ms), 3 `Reconnect` (cause str, attempt), 4 `Failover` (from str, to str),
-//! 5 `Disconnected` (reason str). Sub-kind values are the enums' discriminants.
+//! 5 `Disconnected` (reason str), 6 `Probe` (pool str, method str, result str; ≥ 1.2). Sub-kind
+//! values are the enums' discriminants.
 //!
 //! Integers are ULEB128 unless marked (S) for SLEB128. Type 0 is never written, so zero-filled
 //! tails (preallocated or lost blocks after a crash) read as damage rather than events.
@@ -113,6 +114,13 @@ pub enum SessionEvent {
     },
     Disconnected {
         reason: String,
+    },
+    /// A liveness probe of the mining pool went differently from the one before: `result` is
+    /// `answered`, `unanswered` or `refused`, `method` is `keepalived` or `getjob`.
+    Probe {
+        pool: String,
+        method: String,
+        result: String,
     },
 }
 
@@ -229,6 +237,15 @@ impl Event {
                     put_str(out, to);
                 }
                 SessionEvent::Disconnected { reason } => put_str(out, reason),
+                SessionEvent::Probe {
+                    pool,
+                    method,
+                    result,
+                } => {
+                    put_str(out, pool);
+                    put_str(out, method);
+                    put_str(out, result);
+                }
             },
             Event::HugePages {
                 requested_bytes,
@@ -277,6 +294,7 @@ impl Event {
                     SessionEvent::Reconnect { .. } => 3,
                     SessionEvent::Failover { .. } => 4,
                     SessionEvent::Disconnected { .. } => 5,
+                    SessionEvent::Probe { .. } => 6,
                 },
             ),
             Event::HugePages { status, .. } => (T_HUGE, *status as u8),
@@ -365,6 +383,11 @@ impl Event {
                     to: c.str()?,
                 },
                 5 => SessionEvent::Disconnected { reason: c.str()? },
+                6 if minor >= 2 => SessionEvent::Probe {
+                    pool: c.str()?,
+                    method: c.str()?,
+                    result: c.str()?,
+                },
                 _ => return Err(bad_ext),
             }),
             T_HUGE => {
@@ -519,6 +542,14 @@ impl fmt::Display for Event {
                 SessionEvent::Failover { from, to } => {
                     write!(f, "session failover from={from:?} to={to:?}")
                 }
+                SessionEvent::Probe {
+                    pool,
+                    method,
+                    result,
+                } => write!(
+                    f,
+                    "session probe pool={pool:?} method={method:?} result={result:?}"
+                ),
                 SessionEvent::Disconnected { reason } => {
                     write!(f, "session disconnected reason={reason:?}")
                 }

@@ -59,6 +59,8 @@
 //!
 //! # Change log
 //!
+//! - **1.2** — `Session` gains sub-kind 6, `Probe` (pool, method, result): liveness probes of
+//!   the mining pool, recorded when their outcome changes. Data version 2.
 //! - **1.1** — file header gains the API port (appended). `SubmitResult` gains the pool's reason
 //!   string after the RTT. 1.0 files read with port 0 and an empty reason.
 //! - **1.0** — first layout. (Never shipped: defined so the old-minor path is real and tested.)
@@ -69,9 +71,9 @@ use serde::Serialize;
 
 pub const FILE_MAGIC: [u8; 8] = *b"PHIRJRNL";
 pub const FORMAT_MAJOR: u16 = 1;
-pub const FORMAT_MINOR: u16 = 1;
+pub const FORMAT_MINOR: u16 = 2;
 /// Version of the event vocabulary; bumped with any minor that adds event types or sub-kinds.
-pub const DATA_VERSION: u32 = 1;
+pub const DATA_VERSION: u32 = 2;
 /// File-header flag: the journal was written by the host (`phirig`), not a card agent.
 pub const FLAG_HOST: u32 = 1;
 

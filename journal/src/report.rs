@@ -362,7 +362,8 @@ fn reconnects(events: &[&TimedEvent]) -> Vec<Reconnect> {
                 }
                 trigger = None;
             }
-            SessionEvent::Login { .. } => {}
+            // A probe that fails is followed by the disconnect it causes, which names it.
+            SessionEvent::Login { .. } | SessionEvent::Probe { .. } => {}
         }
     }
     out

@@ -291,6 +291,22 @@ fn on_client_event(state: &MinerState, ev: ClientEvent, seq: &mut u64, config: &
             r.connected_at = None;
         }
         ClientEvent::PoolRecovered { pool } => info!("pool {pool} answers again"),
+        ClientEvent::Probe {
+            pool,
+            method,
+            result,
+        } => {
+            let url = config
+                .client
+                .pools
+                .get(pool)
+                .map_or_else(|| format!("#{pool}"), |p| p.url.to_string());
+            state.journal(&Event::Session(SessionEvent::Probe {
+                pool: url,
+                method: method.to_string(),
+                result: result.to_string(),
+            }));
+        }
     }
 }
 

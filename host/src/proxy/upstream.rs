@@ -60,5 +60,7 @@ fn handle(shared: &Shared, event: ClientEvent) {
             tracing::info!(pool, %cause, "upstream disconnected")
         }
         ClientEvent::PoolRecovered { pool } => tracing::info!(pool, "upstream pool recovered"),
+        // The client logs probe changes itself; the proxy has nothing to do about them.
+        ClientEvent::Probe { .. } => {}
     }
 }

@@ -1,6 +1,6 @@
 //! Journal round trips: random events → bytes or file → reader gives them back exactly.
 
-use phirig_journal::format::{FileHeader, ThreadKind, BUFFER_HEADER_LEN};
+use phirig_journal::format::{FileHeader, ThreadKind, BUFFER_HEADER_LEN, FORMAT_MINOR};
 use phirig_journal::{
     encode_buffer, read_bytes, read_file, Event, HeaderInfo, HugePageStatus, Journal,
     JournalConfig, SessionEvent, SubmitOutcome, SupervisionAction, TimedEvent, WorkerEvent,
@@ -61,6 +61,11 @@ fn event() -> impl Strategy<Value = Event> {
                 .prop_map(|(cause, attempt)| SessionEvent::Reconnect { cause, attempt }),
             (text(), text()).prop_map(|(from, to)| SessionEvent::Failover { from, to }),
             text().prop_map(|reason| SessionEvent::Disconnected { reason }),
+            (text(), text(), text()).prop_map(|(pool, method, result)| SessionEvent::Probe {
+                pool,
+                method,
+                result
+            }),
         ]
         .prop_map(Event::Session),
         (0..3u8, any::<u64>(), any::<u64>(), any::<i32>()).prop_map(|(s, r, h, errno)| {
@@ -162,12 +167,12 @@ proptest! {
 
     #[test]
     fn encoded_buffers_read_back_exactly(bufs in buffers()) {
-        let mut bytes = header(1).encode();
+        let mut bytes = header(FORMAT_MINOR).encode();
         for (thread, evs) in &bufs {
             bytes.extend(encode_buffer(*thread, ThreadKind::Hash, evs));
         }
         let j = read_bytes(&bytes).expect("header");
-        prop_assert_eq!(j.header, header(1));
+        prop_assert_eq!(j.header, header(FORMAT_MINOR));
         prop_assert!(j.problems.is_empty(), "{:?}", j.problems);
         prop_assert_eq!(j.events, expected(&bufs));
     }
@@ -254,9 +259,10 @@ fn minor_zero_files_stay_readable() {
 
 #[test]
 fn later_minor_header_fields_are_skipped() {
-    // A 1.2 writer appends a field this reader does not know; the header length covers it.
+    // A newer minor's writer appends a field this reader does not know; the header length
+    // covers it.
     let mut h = header(1);
-    h.minor = 2;
+    h.minor = FORMAT_MINOR + 1;
     let mut bytes = h.encode();
     let len = u32::from_le_bytes([bytes[12], bytes[13], bytes[14], bytes[15]]);
     bytes[12..16].copy_from_slice(&(len + 3).to_le_bytes());

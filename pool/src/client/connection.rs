@@ -90,6 +90,18 @@ impl Driver {
                     SessionEvent::Replied { rtt, .. } => {
                         self.shared.stats().rtt[pool].record(rtt, wire.last_gap);
                     }
+                    SessionEvent::Probe { method, result } => {
+                        if self.last_probe[pool].replace((method, result)) != Some((method, result))
+                        {
+                            tracing::info!(pool, "pool #{pool}: {method} probe {result}");
+                            self.emit(ClientEvent::Probe {
+                                pool,
+                                method,
+                                result,
+                            })
+                            .await;
+                        }
+                    }
                     SessionEvent::Reconnect { host, port } => {
                         // Follow only to the same host: a pool may move us between its ports,
                         // but must not be able to point the rig at an arbitrary address.

@@ -12,7 +12,9 @@ use super::probe::ProbeOutcome;
 use super::standby::Standby;
 use super::{ClientConfig, ClientEvent};
 use crate::protocol::{LoginParams, PoolUrl};
-use crate::session::{HangCause, HeightWatch, RefusedProbes, Session, SessionConfig};
+use crate::session::{
+    HangCause, HeightWatch, ProbeMethod, ProbeResult, RefusedProbes, Session, SessionConfig,
+};
 
 /// Where to go after a session ended, and whether to wait first. Pure so it is unit-tested.
 ///
@@ -46,6 +48,8 @@ pub(crate) struct Driver {
     pub(super) probing: Vec<bool>,
     /// Per pool of the list: liveness probes it closed the connection on.
     pub(super) refused_probes: Vec<RefusedProbes>,
+    /// Per pool: how its last liveness probe went (probe events are reported on change).
+    pub(super) last_probe: Vec<Option<(ProbeMethod, ProbeResult)>>,
     pub(super) backoff: Backoff,
     pub(super) sessions: u64,
     pub(super) redirect: Option<(usize, PoolUrl)>,
@@ -79,6 +83,7 @@ impl Driver {
             sick: vec![false; n],
             probing: vec![false; n],
             refused_probes: vec![RefusedProbes::default(); n],
+            last_probe: vec![None; n],
             sessions: 0,
             redirect: None,
             probe_tx,
@@ -160,6 +165,7 @@ impl Driver {
         self.sick = vec![false; n];
         self.probing = vec![false; n];
         self.refused_probes = vec![RefusedProbes::default(); n];
+        self.last_probe = vec![None; n];
         self.redirect = None;
         self.standby.clear();
         self.heights = HeightWatch::default();

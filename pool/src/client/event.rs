@@ -1,7 +1,7 @@
 //! What the client tells the agent or host.
 
 use crate::protocol::Job;
-use crate::session::{HangCause, ShareId, ShareOutcome};
+use crate::session::{HangCause, ProbeMethod, ProbeResult, ShareId, ShareOutcome};
 
 /// Output of the client's event channel.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,4 +18,11 @@ pub enum ClientEvent {
     Disconnected { pool: usize, cause: HangCause },
     /// A sick higher-priority pool answered a background login probe.
     PoolRecovered { pool: usize },
+    /// A liveness probe of the mining pool went differently from its last one (answered,
+    /// unanswered, refused; or another method): reported on change, not for every probe.
+    Probe {
+        pool: usize,
+        method: ProbeMethod,
+        result: ProbeResult,
+    },
 }

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use super::{HangCause, ShareId, ShareOutcome};
+use super::{HangCause, ProbeMethod, ProbeResult, ShareId, ShareOutcome};
 use crate::protocol::{Job, RequestId};
 
 /// Output of [`super::Session::poll_event`].
@@ -25,6 +25,12 @@ pub enum SessionEvent {
         id: RequestId,
         method: &'static str,
         rtt: Duration,
+    },
+    /// A liveness probe was answered, went unanswered or was refused (the last two come just
+    /// before the `Hung` they cause).
+    Probe {
+        method: ProbeMethod,
+        result: ProbeResult,
     },
     /// The pool asked us to reconnect (to this address).
     Reconnect { host: String, port: u16 },

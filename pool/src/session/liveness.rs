@@ -34,6 +34,33 @@ impl fmt::Display for ProbeMethod {
     }
 }
 
+/// How a liveness probe went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ProbeResult {
+    /// The pool replied (an error reply too: it is there).
+    Answered,
+    /// No reply within the response timeout: the session is over.
+    Unanswered,
+    /// The pool closed the connection on it: the session is over, the method not sent again.
+    Refused,
+}
+
+impl ProbeResult {
+    pub fn name(self) -> &'static str {
+        match self {
+            ProbeResult::Answered => "answered",
+            ProbeResult::Unanswered => "unanswered",
+            ProbeResult::Refused => "refused",
+        }
+    }
+}
+
+impl fmt::Display for ProbeResult {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// Probe methods one pool closed the connection on; kept by the client for its pool list so a
 /// pool is never disconnected by the same probe twice.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -24,7 +24,7 @@ mod tests;
 pub use event::SessionEvent;
 pub use hang::HangCause;
 pub use ledger::{LedgerCounts, ShareLedger, DEFAULT_MAX_HELD};
-pub use liveness::{ProbeMethod, RefusedProbes, PROBE_REFUSAL_WINDOW};
+pub use liveness::{ProbeMethod, ProbeResult, RefusedProbes, PROBE_REFUSAL_WINDOW};
 pub use share::{FoundShare, ShareId, ShareOutcome};
 pub use state::{GetJobRefused, NotReady, Session, SessionConfig, GETJOB_MIN_INTERVAL};
 pub use timeouts::{TimeoutSeconds, Timeouts};

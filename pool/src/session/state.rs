@@ -4,8 +4,8 @@ use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use super::{
-    FoundShare, HangCause, ProbeMethod, RefusedProbes, SessionEvent, ShareId, ShareOutcome,
-    Timeouts, PROBE_REFUSAL_WINDOW,
+    FoundShare, HangCause, ProbeMethod, ProbeResult, RefusedProbes, SessionEvent, ShareId,
+    ShareOutcome, Timeouts, PROBE_REFUSAL_WINDOW,
 };
 use crate::protocol::{
     ClientMessage, Job, JobParams, KeepalivedParams, LineError, LineFramer, LoginParams,
@@ -231,6 +231,12 @@ impl Session {
             method: kind.method(),
             rtt: now.saturating_duration_since(sent),
         });
+        if let Pending::Probe(method) = kind {
+            self.events.push_back(SessionEvent::Probe {
+                method,
+                result: ProbeResult::Answered,
+            });
+        }
         match kind {
             Pending::Login => match r.login_result() {
                 Ok(Ok(login)) => {
@@ -515,6 +521,12 @@ impl Session {
             .min_by_key(|(_, sent)| *sent);
         if let Some((kind, _)) = overdue {
             let method = kind.method();
+            if let Pending::Probe(probe) = kind {
+                self.events.push_back(SessionEvent::Probe {
+                    method: *probe,
+                    result: ProbeResult::Unanswered,
+                });
+            }
             self.hang(HangCause::ResponseTimeout { method });
             return;
         }
@@ -574,6 +586,10 @@ impl Session {
         });
         match (refused, &cause) {
             (Some(method), HangCause::Closed | HangCause::Io(_)) => {
+                self.events.push_back(SessionEvent::Probe {
+                    method,
+                    result: ProbeResult::Refused,
+                });
                 self.hang(HangCause::ProbeRefused { method })
             }
             _ => self.hang(cause),

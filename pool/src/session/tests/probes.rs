@@ -262,3 +262,36 @@ fn only_a_close_soon_after_the_probe_counts_as_refusing_it() {
         "no probe was out"
     );
 }
+
+#[test]
+fn each_probe_outcome_is_reported_before_the_hang_it_causes() {
+    let t0 = Instant::now();
+    let fresh = |ext: &[&str]| {
+        let s = Session::new(default_cfg(1, RefusedProbes::default()), t0);
+        log_in(s, t0, ext)
+    };
+    let probe = |method, result| SessionEvent::Probe { method, result };
+    let t1 = t0 + 5 * SEC;
+
+    let mut s = fresh(&["keepalive"]);
+    s.handle_timeout(t1);
+    let request: Value = serde_json::from_str(&s.poll_transmit().unwrap()).unwrap();
+    let answer = ServerMessage::Response(Response::status(id_of(&request), "KEEPALIVED"));
+    s.handle_bytes(answer.encode().as_bytes(), t1);
+    let ev = events(&mut s);
+    assert!(ev.contains(&probe(ProbeMethod::Keepalived, ProbeResult::Answered)));
+
+    let mut s = fresh(&[]);
+    s.handle_timeout(t1);
+    s.handle_timeout(t1 + 20 * SEC);
+    let ev = events(&mut s);
+    assert_eq!(ev[0], probe(ProbeMethod::GetJob, ProbeResult::Unanswered));
+    assert!(matches!(ev[1], SessionEvent::Hung { .. }));
+
+    let mut s = fresh(&["keepalive"]);
+    s.handle_timeout(t1);
+    s.on_closed(HangCause::Io("reset".into()), t1);
+    let ev = events(&mut s);
+    assert_eq!(ev[0], probe(ProbeMethod::Keepalived, ProbeResult::Refused));
+    assert!(matches!(ev[1], SessionEvent::Hung { .. }));
+}
