@@ -132,7 +132,9 @@ impl Driver {
                     continue;
                 }
             }
-            if logged_in && draining.is_none() {
+            // Not while leaving: the standby is tended (and pumped) by the connection that stays.
+            let tending = draining.is_none();
+            if tending {
                 self.tend_standby(pool);
             }
 
@@ -140,7 +142,7 @@ impl Driver {
             let stale_at = self.heights.deadline();
             tokio::select! {
                 _ = wire.turn() => {}
-                wake = self.standby.wake() => self.on_standby_wake(wake),
+                wake = self.standby.wake(), if tending => self.on_standby_wake(wake),
                 _ = sleep_until_opt(stale_at) => {
                     let now = Instant::now();
                     if let Some((ours, theirs)) = self.heights.stale(now) {

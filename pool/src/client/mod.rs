@@ -6,6 +6,10 @@
 //! returns to the best one as soon as it answers. Only when every pool is sick does it wait,
 //! with exponential backoff and jitter. Every session end is logged in one line with its cause.
 //!
+//! Beside the mining connection the next pool of the list is kept logged in, not mining (the
+//! hot standby, `standby.rs`): leaving for it costs no connect or login, and its block height
+//! shows when the mining pool's work has stopped advancing (a zombie pool).
+//!
 //! Shares: [`ClientHandle::submit`] records the share in a [`crate::session::ShareLedger`] and
 //! returns its id; exactly one [`ClientEvent::ShareOutcome`] follows for it.
 //!

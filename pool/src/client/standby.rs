@@ -74,7 +74,7 @@ impl Standby {
         }
     }
 
-    /// Drop it (a background connect is aborted) and leave `Off`.
+    /// Take it out, leaving `Off`.
     pub fn take(&mut self) -> Standby {
         std::mem::replace(self, Standby::Off)
     }

@@ -6,6 +6,10 @@
 //! wake it up ([`Session::next_deadline`], [`Session::handle_timeout`]). Hung-session detection
 //! is therefore unit-tested with a fake clock (see `tests.rs`); `crate::client` is the tokio driver.
 //!
+//! A quiet pool is asked whether it is there (a liveness probe, `liveness.rs`), so silence is
+//! found within [`Timeouts::liveness`] + [`Timeouts::response`] at any share rate; a pool whose
+//! work stopped advancing is found against the standby's height ([`HeightWatch`]).
+//!
 //! Shares across sessions are the [`ShareLedger`]'s job: every found share ends in exactly one
 //! [`ShareOutcome`].
 

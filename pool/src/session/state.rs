@@ -322,10 +322,14 @@ impl Session {
             return;
         };
         match serde_json::from_value::<JobParams>(v) {
-            Ok(job) if job.height > self.current_height && job.height.is_some() => {
-                self.on_job(&job, now);
+            Ok(job) => {
+                // Without both heights nothing says the answer is newer work than ours.
+                let higher =
+                    matches!((job.height, self.current_height), (Some(t), Some(o)) if t > o);
+                if higher {
+                    self.on_job(&job, now);
+                }
             }
-            Ok(_) => {}
             Err(e) => tracing::debug!(
                 pool = self.cfg.pool,
                 "getjob probe answer is not a job ({e})"
