@@ -196,3 +196,59 @@ async fn a_zombie_upstream_is_left_when_the_standby_is_a_block_ahead() {
         "left by the height rule: {took:?}"
     );
 }
+
+#[tokio::test]
+async fn an_upstream_closing_on_keepalived_is_kept_and_probe_answers_never_reach_the_cards() {
+    let pool = no_share_pool(true).await;
+    pool.set_fault(Fault::CloseOnKeepalived);
+    let backup = no_share_pool(true).await;
+    let url = |p: &ServerHandle| {
+        PoolUrl::parse(&format!("stratum+tcp://{}", p.local_addr())).expect("url")
+    };
+    let mut upstream = ClientConfig::new(
+        vec![
+            PoolConfig::new(url(&pool), "wallet"),
+            PoolConfig::new(url(&backup), "wallet"),
+        ],
+        "phirig-host-test",
+        vec!["cn/0".into()],
+    );
+    // Many probe cycles in a few seconds.
+    upstream.timeouts.liveness = Duration::from_millis(200);
+    let config = ProxyConfig::new("127.0.0.1:0".parse().expect("addr"), upstream);
+    let proxy = proxy::start(config, Arc::new(Sha3ShareHasher))
+        .await
+        .expect("proxy starts");
+    let start = Instant::now();
+    while proxy.stats().jobs == 0 {
+        assert!(start.elapsed() < STEP, "no upstream job");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let mut card = Card::login(proxy.local_addr(), "card-a").await;
+    // The one reconnect (keepalived refused) brings the new session's job; getjob probes after
+    // that are answered with new jobs for the same block, which must not reach the card.
+    let mut jobs = 0;
+    let until = Instant::now() + Duration::from_secs(5);
+    while let Ok(v) = timeout(
+        until.saturating_duration_since(Instant::now()),
+        card.line(STEP),
+    )
+    .await
+    {
+        if v["method"] == "job" {
+            jobs += 1;
+        }
+    }
+    let up = proxy.stats().upstream;
+    println!(
+        "host upstream closing on keepalived: {jobs} job(s) to the card, ends {:?}",
+        up.reconnects
+    );
+    assert_eq!(up.current_pool, Some(0));
+    assert_eq!(up.reconnects.get("probe_refused"), Some(&1));
+    assert_eq!(up.reconnects.values().sum::<u64>(), 1);
+    assert!(jobs <= 1, "{jobs}");
+    timeout(STEP, proxy.shutdown()).await.expect("proxy stops");
+    pool.shutdown().await;
+    backup.shutdown().await;
+}
