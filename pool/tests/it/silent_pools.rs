@@ -290,3 +290,49 @@ async fn the_reference_pool_answers_getjob_with_a_new_job_and_moves_blocks() {
     assert!(c.line(STEP).await.is_err(), "closed on keepalived");
     stop(pool).await;
 }
+
+// ------------------------------------------------------------ the standby itself
+
+/// Poll the client's standby until `want` holds for its state.
+async fn standby_state(handle: &ClientHandle, want: &str) {
+    for _ in 0..200 {
+        if handle.stats().standby.is_some_and(|s| s.state == want) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("standby never {want}: {:?}", handle.stats().standby);
+}
+
+#[tokio::test]
+async fn a_failing_standby_rests_comes_back_and_still_takes_over() {
+    let primary = start(no_share_pool(true)).await;
+    let backup = start(no_share_pool(true)).await;
+    let mut cfg = default_client(&[&primary, &backup]);
+    cfg.timeouts = Timeouts {
+        probe_interval: Duration::from_secs(1),
+        ..quick_probes()
+    };
+    let (handle, mut events) = client::spawn(cfg);
+    next_event(&mut events, STEP, job_from(0)).await;
+    standby_state(&handle, "ready").await;
+    // Reset is replayed on every new connection while it is set: the standby keeps failing.
+    backup.set_fault(Fault::Reset);
+    standby_state(&handle, "down").await;
+    assert!(handle.stats().pools[1].sick);
+    assert_eq!(
+        handle.stats().current_pool,
+        Some(0),
+        "mining is not disturbed"
+    );
+    backup.set_fault(Fault::None);
+    standby_state(&handle, "ready").await;
+    assert!(!handle.stats().pools[1].sick, "a standby login clears it");
+    primary.set_fault(Fault::SilentAfterLogin);
+    next_event(&mut events, STEP, job_from(1)).await;
+    assert_eq!(handle.stats().standby_promotions, 1);
+    check_no_share_lost(&handle);
+    handle.shutdown(Duration::from_secs(1)).await;
+    stop(primary).await;
+    stop(backup).await;
+}
