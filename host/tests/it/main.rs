@@ -5,4 +5,5 @@ mod api;
 mod cli;
 mod config;
 mod proxy;
+mod silent_upstream;
 mod testbed;

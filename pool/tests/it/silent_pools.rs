@@ -12,7 +12,7 @@ use serde_json::json;
 use tokio::sync::mpsc::Receiver;
 use tokio::time::timeout;
 
-use crate::server_support::{error_message, start, stop, test_config, RawClient, STEP};
+use crate::server::support::{error_message, start, stop, test_config, RawClient, STEP};
 
 /// The bound from the fault to mining on the backup.
 const FAILOVER_BOUND: Duration = Duration::from_secs(30);

@@ -9,7 +9,9 @@ use phirig_host::api;
 use phirig_host::card_poll::CardView;
 use phirig_host::cli::HttpArgs;
 use phirig_host::clock_offset::Sample;
-use phirig_host::snapshot::{ProxyCardSnapshot, RigSnapshot, RttMs, UpstreamSnapshot};
+use phirig_host::snapshot::{
+    ProxyCardSnapshot, RigSnapshot, RttMs, StandbySnapshot, UpstreamSnapshot,
+};
 use phirig_pool::session::LedgerCounts;
 use phirig_wire::{Counters, ShareCounts};
 use serde_json::Value;
@@ -87,6 +89,11 @@ pub fn snapshot(rate0: u64) -> RigSnapshot {
         ip: Some("127.0.0.1".into()),
         tls: Some("TLSv1.3".into()),
         tls_fingerprint: Some("ab".repeat(32)),
+        standby: Some(StandbySnapshot {
+            pool: "stratum+tcp://127.0.0.1:3334".into(),
+            state: "ready".into(),
+        }),
+        standby_promotions: 1,
     });
     s
 }

@@ -142,6 +142,17 @@ async fn metrics_parse_and_carry_every_family() {
         val("phirig_upstream_reconnects_total", &[("cause", "closed")]),
         Some(1.0)
     );
+    assert_eq!(
+        val(
+            "phirig_upstream_standby_ready",
+            &[("pool", "stratum+tcp://127.0.0.1:3334"), ("state", "ready")]
+        ),
+        Some(1.0)
+    );
+    assert_eq!(
+        val("phirig_upstream_standby_promotions_total", &[]),
+        Some(1.0)
+    );
     assert_eq!(val("phirig_upstream_rtt_min_seconds", &[]), Some(0.0015));
     assert_eq!(val("phirig_upstream_rtt_median_seconds", &[]), Some(0.0024));
     assert_eq!(val("phirig_upstream_rtt_p99_seconds", &[]), Some(0.009));

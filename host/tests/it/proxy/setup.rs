@@ -57,6 +57,7 @@ pub fn client_config(pools: &[SocketAddr], algo: &str) -> ClientConfig {
         response: Duration::from_secs(1),
         idle: Duration::from_secs(10),
         keepalive: Duration::from_millis(300),
+        liveness: Duration::from_secs(5),
         write_stall: Duration::from_secs(1),
         backoff_initial: Duration::from_millis(100),
         backoff_max: Duration::from_millis(400),

@@ -205,6 +205,8 @@ fn fast_timeouts() -> Timeouts {
         response: SEC,
         idle: 10 * SEC,
         keepalive: 60 * SEC,
+        // Held off: each case is found by the timer it is about, not by a liveness probe.
+        liveness: 60 * SEC,
         write_stall: SEC,
         backoff_initial: Duration::from_millis(100),
         backoff_max: Duration::from_millis(400),

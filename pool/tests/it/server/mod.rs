@@ -3,5 +3,5 @@
 mod faults;
 mod robustness;
 mod shares;
-mod support;
+pub(crate) mod support;
 mod vardiff;
