@@ -69,8 +69,10 @@ pub fn workspace_sources(root: &Path) -> io::Result<Vec<SourceFile>> {
                 })
         })
         .collect();
+    // Their own children (`tests.rs` declaring `mod probes;`) are test code too.
+    let test_dirs: Vec<String> = declared.iter().map(|p| module_dir(p)).collect();
     for f in &mut files {
-        f.is_test |= declared.contains(&f.path);
+        f.is_test |= declared.contains(&f.path) || test_dirs.iter().any(|d| f.path.starts_with(d));
     }
     Ok(files)
 }
@@ -197,7 +199,9 @@ mod tests {
         let dir = root.join("pool/src/session");
         std::fs::create_dir_all(&dir)?;
         std::fs::write(dir.join("mod.rs"), "//! s\n#[cfg(test)]\nmod tests;\n")?;
-        std::fs::write(dir.join("tests.rs"), "//! t\n")?;
+        std::fs::write(dir.join("tests.rs"), "//! t\nmod probes;\n")?;
+        std::fs::create_dir_all(dir.join("tests"))?;
+        std::fs::write(dir.join("tests/probes.rs"), "//! p\n")?;
         std::fs::write(dir.join("state.rs"), "//! st\n")?;
         let files = workspace_sources(&root);
         std::fs::remove_dir_all(&root)?;
@@ -206,7 +210,13 @@ mod tests {
             .filter(|f| f.is_test)
             .map(|f| f.path)
             .collect();
-        assert_eq!(tests, ["pool/src/session/tests.rs"]);
+        assert_eq!(
+            tests,
+            [
+                "pool/src/session/tests.rs",
+                "pool/src/session/tests/probes.rs"
+            ]
+        );
         Ok(())
     }
 }
