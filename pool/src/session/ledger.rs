@@ -15,7 +15,7 @@ pub const DEFAULT_MAX_HELD: usize = 4096;
 const REMEMBERED_JOBS: usize = 64;
 
 /// Counters that always add up: `found = accepted + rejected + stale + in_flight`.
-/// Serialized as-is in the agent's `/v1/counters`, which the host reads back.
+/// The agent serves them in `/v1/counters` as `phirig_wire::ShareCounts`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct LedgerCounts {
     pub found: u64,
