@@ -253,9 +253,9 @@ impl Deployer {
         let input = token.map_or(Input::None, |t| Input::Bytes(t.as_bytes()));
         let out = self.sh_ok(card, "start", &script, input).await?;
         let reply = out.stdout_text();
-        let (pid, already_running) = match scripts::parse_launch(&reply) {
-            Some(Launched::Started(pid)) => (pid, false),
-            Some(Launched::AlreadyRunning(pid)) => (pid, true),
+        let (pid, already_running, replaced) = match scripts::parse_launch(&reply) {
+            Some(Launched::Started(pid, replaced)) => (pid, false, replaced),
+            Some(Launched::AlreadyRunning(pid)) => (pid, true, None),
             Some(Launched::OperatorStopped) => {
                 info!(card = %card.name, "stopped by the operator: not started");
                 return Ok(None);
@@ -263,6 +263,9 @@ impl Deployer {
             None => return Err(Self::bad_reply(card, "start", reply)),
         };
         let url = self.url(card);
+        if let Some(r) = replaced {
+            info!(card = %card.name, old_pid = r.pid, outcome = ?r.outcome, "stopped the agent that was running");
+        }
         info!(card = %card.name, pid, already_running, %url, "agent started, waiting for health check");
         let healthy = wait_healthy(&self.http, card, &url, token, self.config.health_timeout).await;
         if let Err(DeployError::Health {
@@ -286,6 +289,7 @@ impl Deployer {
             pid,
             url,
             already_running,
+            replaced,
         }))
     }
 

@@ -21,6 +21,6 @@ pub use error::DeployError;
 pub use health::{health_url, wait_healthy};
 pub use paths::AgentPaths;
 pub use profile::{choose_binary, parse_probe, BinaryChoice, CardProfile, PROBE_SCRIPT};
-pub use report::{AgentStatus, StartReport, StopOutcome, UploadReport};
+pub use report::{AgentStatus, Replaced, StartReport, StopOutcome, UploadReport};
 pub use rows::card_rows;
 pub use scripts::Intent;

@@ -22,6 +22,15 @@ pub struct StartReport {
     pub url: String,
     /// A plain start found this agent already running and started no second one.
     pub already_running: bool,
+    /// A start that stops first found this agent running and stopped it: never two per card.
+    pub replaced: Option<Replaced>,
+}
+
+/// The agent a start found running and stopped before starting its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Replaced {
+    pub pid: u32,
+    pub outcome: StopOutcome,
 }
 
 /// What `stop` found and did.

@@ -3,7 +3,7 @@
 use super::config::DigestMethod;
 use super::digest::digest_script;
 use super::paths::AgentPaths;
-use super::report::StopOutcome;
+use super::report::{Replaced, StopOutcome};
 use crate::ssh::{shell_join, shell_quote};
 use std::time::Duration;
 
@@ -113,7 +113,8 @@ pub(super) fn parse_stop(reply: &str) -> Option<StopOutcome> {
 /// What a launch script did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Launched {
-    Started(u32),
+    /// The new agent's pid, and the agent it stopped first, if one was running.
+    Started(u32, Option<Replaced>),
     /// A plain start found the agent running and left it alone.
     AlreadyRunning(u32),
     /// A supervisor start found the operator's "stopped" marker and started nothing.
@@ -139,17 +140,18 @@ pub(super) fn launch_script(
         )),
         Intent::Operator => script.push_str(&format!("rm -f {marker} || exit 1\n")),
     }
+    let pf = shell_quote(&paths.pidfile);
     match stop_first {
-        // In a subshell: the stop body's `exit`s must not end this one.
+        // In a subshell: the stop body's `exit`s must not end this one. Its word says whether an
+        // agent was running, which the reply passes on with that agent's pid.
         Some(grace) => script.push_str(&format!(
-            "(\n{}\n) >/dev/null 2>&1\n",
+            "old=$(cat {pf} 2>/dev/null)\nstopped=$(\n{}\n) 2>/dev/null\n",
             stop_body(&paths.pidfile, grace)
         )),
         None => script.push_str(&format!(
             r#"pid=$(cat {pf} 2>/dev/null)
 case "$pid" in ''|*[!0-9]*) ;; *) if alive "$pid"; then echo "already $pid"; exit 0; fi;; esac
-"#,
-            pf = shell_quote(&paths.pidfile)
+"#
         )),
     }
     script.push_str(&format!("cd {} || exit 1\n", shell_quote(&paths.dir)));
@@ -163,11 +165,15 @@ case "$pid" in ''|*[!0-9]*) ;; *) if alive "$pid"; then echo "already $pid"; exi
     // A simple command with `&` keeps `$!` the agent's pid: setsid and nohup exec in place.
     // `9>&-`: the agent must not inherit the lock, or it would hold it for its whole life.
     script.push_str(&format!(
-        "{env}setsid nohup {cmd} > {log} 2>&1 < /dev/null 9>&- &\npid=$!\necho \"$pid\" > {pidfile} && echo \"$pid\"",
+        "{env}setsid nohup {cmd} > {log} 2>&1 < /dev/null 9>&- &\npid=$!\necho \"$pid\" > {pf} && echo \"$pid\"",
         cmd = shell_join(argv),
         log = shell_quote(&paths.log),
-        pidfile = shell_quote(&paths.pidfile),
     ));
+    if stop_first.is_some() {
+        script.push_str(
+            "\ncase \"$stopped\" in terminated|killed) echo \"replaced $old $stopped\";; esac",
+        );
+    }
     script
 }
 
@@ -179,7 +185,18 @@ pub(super) fn parse_launch(reply: &str) -> Option<Launched> {
     if let Some(pid) = reply.strip_prefix("already ") {
         return pid.parse().ok().map(Launched::AlreadyRunning);
     }
-    reply.parse().ok().map(Launched::Started)
+    let mut lines = reply.lines().map(str::trim);
+    let pid = lines.next()?.parse().ok()?;
+    let replaced = match lines.next() {
+        None => None,
+        Some(line) => {
+            let mut words = line.strip_prefix("replaced ")?.split(' ');
+            let old = words.next()?.parse().ok()?;
+            let outcome = parse_stop(words.next()?)?;
+            Some(Replaced { pid: old, outcome })
+        }
+    };
+    Some(Launched::Started(pid, replaced))
 }
 
 /// Prints `binary`/`nobinary`, `running <pid>`/`stopped`, then `operator-stopped`/`supervised`.
@@ -282,7 +299,7 @@ mod tests {
                 &paths, &sleep, false, stop_first, intent,
             )))
         };
-        let Some(Launched::Started(pid)) = launch(None, Intent::Operator) else {
+        let Some(Launched::Started(pid, None)) = launch(None, Intent::Operator) else {
             panic!("not started")
         };
         // A second plain start leaves the running agent alone.
@@ -327,12 +344,17 @@ mod tests {
             Some(None)
         );
         // … the operator's start clears it, and then the watchdog may restart.
-        let Some(Launched::Started(p1)) = launch(grace, Intent::Operator) else {
-            panic!("operator start")
+        let Some(Launched::Started(p1, None)) = launch(grace, Intent::Operator) else {
+            panic!("operator start with nothing to replace")
         };
-        let Some(Launched::Started(p2)) = launch(grace, Intent::Supervisor) else {
+        let replaced = Some(Replaced {
+            pid: p1,
+            outcome: StopOutcome::Terminated,
+        });
+        let Some(Launched::Started(p2, r)) = launch(grace, Intent::Supervisor) else {
             panic!("supervisor restart")
         };
+        assert_eq!(r, replaced, "the restart says which agent it stopped");
         assert!(
             p1 != p2 && !alive(p1) && alive(p2),
             "{p1} {} {p2} {}",
@@ -370,7 +392,7 @@ mod tests {
         let pids: Vec<u32> = handles
             .into_iter()
             .map(|h| match h.join().expect("thread") {
-                Some(Launched::Started(p)) => p,
+                Some(Launched::Started(p, _)) => p,
                 other => panic!("{other:?}"),
             })
             .collect();
@@ -422,7 +444,18 @@ mod tests {
         assert_eq!(parse_status("binary\nstopped\n"), None);
         assert_eq!(parse_status("binary\nstopped\nmaybe"), None);
         assert_eq!(parse_stop("what"), None);
-        assert_eq!(parse_launch("17\n"), Some(Launched::Started(17)));
+        assert_eq!(parse_launch("17\n"), Some(Launched::Started(17, None)));
+        assert_eq!(
+            parse_launch("17\nreplaced 9 killed\n"),
+            Some(Launched::Started(
+                17,
+                Some(Replaced {
+                    pid: 9,
+                    outcome: StopOutcome::Killed
+                })
+            ))
+        );
+        assert_eq!(parse_launch("17\nreplaced 9 maybe"), None);
         assert_eq!(parse_launch("already 9"), Some(Launched::AlreadyRunning(9)));
         assert_eq!(
             parse_launch("operator-stopped\n"),

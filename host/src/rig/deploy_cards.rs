@@ -11,7 +11,7 @@ use crate::cli::RunArgs;
 use crate::HostError;
 
 /// Longest a card's stop may take before the rig gives up on it (ssh connect + TERM grace).
-const STOP_BOUND: Duration = Duration::from_secs(20);
+pub const STOP_BOUND: Duration = Duration::from_secs(20);
 
 /// Why deploying to or stopping one card failed; the rig logs it and carries on with the others.
 #[derive(Debug, thiserror::Error)]
@@ -109,8 +109,16 @@ pub async fn deploy_all(ops: &Arc<DeployerOps>, cards: &[Card]) -> CardResults {
         let ops = ops.clone();
         set.spawn(async move {
             let r = ops.deployer.deploy(&card).await.map(|(up, start)| {
+                // An agent still running from an earlier host (killed, crashed, power cut) is
+                // replaced, never joined by a second one; the operator is told which it was.
+                let replaced = start.replaced.map_or(String::new(), |r| {
+                    format!(
+                        ", replacing the agent an earlier host left running (pid {}, {:?})",
+                        r.pid, r.outcome
+                    )
+                });
                 format!(
-                    "copied to {} (sha3-256 {} verified), pid {}",
+                    "copied to {} (sha3-256 {} verified), pid {}{replaced}",
                     up.remote_binary, up.sha3_256, start.pid
                 )
             });
