@@ -67,6 +67,8 @@ pub enum HostError {
     Executable(#[source] std::io::Error),
     #[error("no free port: {0}")]
     FreePort(#[source] std::io::Error),
+    #[error("cannot install the stop signal handlers: {0}")]
+    Signals(#[source] std::io::Error),
     #[error(transparent)]
     Api(#[from] phirig_agent::http::HttpError),
     #[error("journal {}: {source}", path.display())]

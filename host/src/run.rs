@@ -17,7 +17,7 @@ use crate::card_poll::CardView;
 use crate::cli::RunArgs;
 use crate::local_card::{free_port, log_tail, LocalCard, LocalCardConfig};
 use crate::proxy::{self, ProxyConfig, ProxyHandle};
-use crate::rig::{self, pool_line, Faces};
+use crate::rig::{self, pool_line, Faces, StopSignals};
 use crate::snapshot::RigSnapshot;
 use crate::HostError;
 
@@ -46,6 +46,8 @@ fn rig_cards(args: &RunArgs) -> Result<Vec<phirig_deploy::Card>, HostError> {
 }
 
 pub async fn run(args: RunArgs) -> Result<(), HostError> {
+    // First: a SIGTERM from here on stops what this run started instead of orphaning it.
+    let signals = StopSignals::install().map_err(HostError::Signals)?;
     let algo: Algorithm = args.algo.parse()?;
     let cards = rig_cards(&args)?;
     let server = if args.url.is_empty() {
@@ -70,7 +72,7 @@ pub async fn run(args: RunArgs) -> Result<(), HostError> {
     };
     let proxy = start_proxy(&args, algo, &pools, bind).await?;
     let result = if cards.is_empty() {
-        run_local(&args, algo, server.as_ref(), &pools, &proxy).await
+        run_local(&args, algo, server.as_ref(), &pools, &proxy, signals).await
     } else {
         if let Some(s) = &server {
             eprintln!(
@@ -79,7 +81,7 @@ pub async fn run(args: RunArgs) -> Result<(), HostError> {
                 s.config().algo
             );
         }
-        rig::run_cards(&args, cards, &proxy, server.as_ref()).await
+        rig::run_cards(&args, cards, &proxy, server.as_ref(), signals).await
     };
     proxy.shutdown().await;
     if let Some(s) = server {
@@ -101,6 +103,7 @@ async fn run_local(
     server: Option<&ServerHandle>,
     pools: &[String],
     proxy: &ProxyHandle,
+    signals: StopSignals,
 ) -> Result<(), HostError> {
     let token = format!("{:032x}", rand::random::<u128>());
     let port = free_port().map_err(HostError::FreePort)?;
@@ -117,7 +120,7 @@ async fn run_local(
         log: log.clone(),
     })?;
     banner(server, pools, &log);
-    watch(args, card, server, proxy, port, token).await
+    watch(args, card, server, proxy, port, token, signals).await
 }
 
 /// The proxy on `bind`, with the configured pools upstream (failover in the order given).
@@ -172,7 +175,7 @@ fn banner(server: Option<&ServerHandle>, pools: &[String], log: &std::path::Path
     }
     let _ = writeln!(
         err,
-        "phirig: local agent log: {}   (Ctrl-C stops)",
+        "phirig: local agent log: {}   (Ctrl-C or SIGTERM stops)",
         log.display()
     );
 }
@@ -184,6 +187,7 @@ async fn watch(
     proxy: &ProxyHandle,
     port: u16,
     token: String,
+    mut signals: StopSignals,
 ) -> Result<(), HostError> {
     let http = reqwest::Client::new();
     let mut views = [CardView::new(
@@ -203,7 +207,7 @@ async fn watch(
     let outcome = loop {
         tokio::select! {
             _ = tick.tick() => {}
-            _ = tokio::signal::ctrl_c() => break Ok(()),
+            _ = signals.recv() => break Ok(()),
         }
         if let Some(status) = card.exited() {
             break Err(HostError::LocalAgentExited {
@@ -219,6 +223,7 @@ async fn watch(
             break Ok(());
         }
     };
+    signals.exit_on_next();
     card.stop(Duration::from_secs(10)).await;
     outcome
 }

@@ -11,6 +11,7 @@ mod faces;
 mod journal;
 mod poll;
 mod proxy_addr;
+mod stop_signals;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -34,6 +35,7 @@ pub use faces::{write_atomic, Faces};
 pub use journal::{HostJournal, DEFAULT_FILE as DEFAULT_JOURNAL};
 pub use poll::poll_all;
 pub use proxy_addr::{agent_pool_url, unreachable_from};
+pub use stop_signals::{StopSignal, StopSignals};
 
 /// Each card's poll gives up after this, so a round fits in the one-second tick.
 pub const POLL_TIMEOUT: Duration = Duration::from_millis(800);
@@ -92,12 +94,14 @@ pub fn pool_line(server: Option<&ServerHandle>, proxy: &ProxyHandle, up: Duratio
     )
 }
 
-/// Runs the rig on `cards` until Ctrl-C or `--seconds`, then stops every agent.
+/// Runs the rig on `cards` until a stop signal (Ctrl-C, SIGTERM, SIGHUP) or `--seconds`, then
+/// stops every agent, all cards at once, each within its bound.
 pub async fn run_cards(
     args: &RunArgs,
     cards: Vec<Card>,
     proxy: &ProxyHandle,
     server: Option<&ServerHandle>,
+    mut signals: StopSignals,
 ) -> Result<(), HostError> {
     if let Some(why) = unreachable_from(proxy.local_addr(), &cards) {
         return Err(HostError::Usage(why));
@@ -166,10 +170,14 @@ pub async fn run_cards(
     let started = Instant::now();
     let deadline = args.seconds.map(Duration::from_secs);
     let mut tick = tokio::time::interval(Duration::from_secs(1));
+    let mut stopped_by = None;
     loop {
         tokio::select! {
             _ = tick.tick() => {}
-            _ = tokio::signal::ctrl_c() => break,
+            s = signals.recv() => {
+                stopped_by = Some(s);
+                break;
+            }
         }
         poll_all(&mut views, &http, POLL_TIMEOUT).await;
         for (i, v) in views.iter_mut().enumerate() {
@@ -200,6 +208,13 @@ pub async fn run_cards(
         }
     }
 
+    signals.exit_on_next();
+    let why = stopped_by.map_or("--seconds elapsed", |s| s.name);
+    eprintln!(
+        "phirig: {why}: stopping the agents on {} card(s) (each within {:?})",
+        cards.len(),
+        deploy_cards::STOP_BOUND
+    );
     stop_tx.send_replace(true);
     if tokio::time::timeout(WATCHDOG_STOP, dog).await.is_err() {
         warn!("the watchdog did not stop in time");
@@ -210,9 +225,6 @@ pub async fn run_cards(
             j.watchdog(i as u32, &a);
         }
     }
-    let snap = RigSnapshot::build(&views, Some(&proxy.stats()), started.elapsed().as_secs())
-        .with_temperatures(&args.rig.reach.sysfs_root);
-    faces.show(snap, &pool_line(server, proxy, started.elapsed()), true);
     for (i, (card, r)) in cards.iter().zip(stop_all(&ops, &cards).await).enumerate() {
         match &r {
             Ok(o) => info!(card = %card.name, outcome = %o, "agent stopped"),
@@ -220,12 +232,17 @@ pub async fn run_cards(
         }
         if let Some(j) = journal.as_mut() {
             let detail = match r {
-                Ok(o) => format!("stopped: {o}"),
-                Err(e) => format!("stop failed: {e}"),
+                Ok(o) => format!("stopped ({why}): {o}"),
+                Err(e) => format!("stop failed ({why}): {e}"),
             };
             j.supervision(i as u32, SupervisionAction::Stop, &detail);
         }
     }
+    // The last picture once the agents are gone: their final shares were answered through the
+    // proxy while they stopped, so its per-card counts are complete.
+    let snap = RigSnapshot::build(&views, Some(&proxy.stats()), started.elapsed().as_secs())
+        .with_temperatures(&args.rig.reach.sysfs_root);
+    faces.show(snap, &pool_line(server, proxy, started.elapsed()), true);
     if let Some(j) = journal {
         j.close()?;
     }
