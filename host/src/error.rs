@@ -67,6 +67,8 @@ pub enum HostError {
     Executable(#[source] std::io::Error),
     #[error("no free port: {0}")]
     FreePort(#[source] std::io::Error),
+    #[error(transparent)]
+    Instance(#[from] crate::rig::InstanceError),
     #[error("cannot install the stop signal handlers: {0}")]
     Signals(#[source] std::io::Error),
     #[error(transparent)]

@@ -16,8 +16,8 @@ use tracing::info;
 use crate::card_poll::CardView;
 use crate::cli::RunArgs;
 use crate::local_card::{free_port, log_tail, LocalCard, LocalCardConfig};
-use crate::proxy::{self, ProxyConfig, ProxyHandle};
-use crate::rig::{self, pool_line, Faces, StopSignals};
+use crate::proxy::{self, ProxyConfig, ProxyError, ProxyHandle};
+use crate::rig::{self, pool_line, Faces, InstanceError, InstanceLock, StopSignals};
 use crate::snapshot::RigSnapshot;
 use crate::HostError;
 
@@ -50,6 +50,11 @@ pub async fn run(args: RunArgs) -> Result<(), HostError> {
     let signals = StopSignals::install().map_err(HostError::Signals)?;
     let algo: Algorithm = args.algo.parse()?;
     let cards = rig_cards(&args)?;
+    // A rig refuses to start beside another on the same journal before it touches anything.
+    let _instance = match rig::journal_path(&args) {
+        Some(journal) if !cards.is_empty() => Some(InstanceLock::acquire(&journal)?),
+        _ => None,
+    };
     let server = if args.url.is_empty() {
         Some(
             start_builtin_pool(algo, SocketAddr::from(([127, 0, 0, 1], 0)), args.difficulty)
@@ -70,7 +75,16 @@ pub async fn run(args: RunArgs) -> Result<(), HostError> {
     } else {
         args.rig.proxy_bind
     };
-    let proxy = start_proxy(&args, algo, &pools, bind).await?;
+    let proxy = start_proxy(&args, algo, &pools, bind)
+        .await
+        .map_err(|e| match e {
+            HostError::Proxy(ProxyError::Bind { addr, source })
+                if source.kind() == std::io::ErrorKind::AddrInUse =>
+            {
+                InstanceError::ProxyPortInUse { addr, source }.into()
+            }
+            e => e,
+        })?;
     let result = if cards.is_empty() {
         run_local(&args, algo, server.as_ref(), &pools, &proxy, signals).await
     } else {

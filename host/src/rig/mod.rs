@@ -8,11 +8,13 @@
 
 mod deploy_cards;
 mod faces;
+mod instance_lock;
 mod journal;
 mod poll;
 mod proxy_addr;
 mod stop_signals;
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -32,6 +34,7 @@ use crate::HostError;
 
 pub use deploy_cards::{deploy_all, deploy_config, stop_all, CardResults, DeployCardError};
 pub use faces::{write_atomic, Faces};
+pub use instance_lock::{InstanceError, InstanceLock};
 pub use journal::{HostJournal, DEFAULT_FILE as DEFAULT_JOURNAL};
 pub use poll::poll_all;
 pub use proxy_addr::{agent_pool_url, unreachable_from};
@@ -58,17 +61,21 @@ fn api_base(card: &Card, port: u16) -> String {
     }
 }
 
-/// The host journal: `--journal FILE`, else `phirig.journal`, unless `--no-journal`.
+/// Where the host journal goes: `--journal FILE`, else `phirig.journal`; none with `--no-journal`.
+pub fn journal_path(args: &RunArgs) -> Option<PathBuf> {
+    (!args.rig.no_journal).then(|| {
+        args.rig
+            .journal
+            .clone()
+            .unwrap_or_else(|| DEFAULT_JOURNAL.into())
+    })
+}
+
+/// The host journal, when there is one (see [`journal_path`]).
 fn open_journal(args: &RunArgs) -> Result<Option<HostJournal>, HostError> {
-    if args.rig.no_journal {
-        return Ok(None);
-    }
-    let path = args
-        .rig
-        .journal
-        .clone()
-        .unwrap_or_else(|| DEFAULT_JOURNAL.into());
-    HostJournal::create(&path, args.http.http_port).map(Some)
+    journal_path(args)
+        .map(|path| HostJournal::create(&path, args.http.http_port))
+        .transpose()
 }
 
 /// The line under the table: where the rig's one upstream connection goes and how it fares.
