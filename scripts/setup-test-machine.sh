@@ -3,8 +3,9 @@
 #
 # As root it installs the Debian packages the real-network tests use (openssh-server and
 # openssh-client for the card test bed, iproute2 for network namespaces, iptables for the
-# blackholed-route test, python3 for the test bed's helpers), reserves 2 MiB huge pages so the
-# kernel tests run on real huge pages, and on a CPU without VAES installs QEMU's user-mode emulator
+# blackholed-route test, python3 for the test bed's helpers, systemd for `systemd-analyze verify`
+# of the host's unit), reserves 2 MiB huge pages so the kernel tests run on real huge pages,
+# and on a CPU without VAES installs QEMU's user-mode emulator
 # so test.sh can run the VAES tests under `qemu-x86_64 -cpu max`. QEMU 7.2 (bookworm's) gets the
 # upper lane of a 256-bit vaesenc wrong, so on bookworm the emulator comes from bookworm-backports.
 # Without root every step is skipped and named; the tests that need it skip themselves and say so.
@@ -16,7 +17,7 @@ set -euo pipefail
 # Huge pages wanted: enough for both vCPUs at the largest scratchpad (cn-heavy, 4 MiB) times two
 # interleaved hashes, plus headroom for parallel test binaries.
 HUGEPAGES_WANTED=${PHIRIG_TEST_HUGEPAGES:-64}
-NEEDED_PACKAGES=(openssh-server openssh-client iproute2 iptables python3)
+NEEDED_PACKAGES=(openssh-server openssh-client iproute2 iptables python3 systemd)
 
 setup_say() { printf 'setup-test-machine.sh: %s\n' "$*"; }
 

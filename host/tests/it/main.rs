@@ -5,5 +5,6 @@ mod api;
 mod cli;
 mod config;
 mod proxy;
+mod service;
 mod silent_upstream;
 mod testbed;
