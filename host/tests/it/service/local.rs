@@ -1,5 +1,6 @@
 //! The local card (`--card local`, a detached agent on this machine): stopped by SIGTERM and
-//! SIGHUP, replaced after kill -9 of its host, and a second host beside the first refused.
+//! SIGHUP, a second signal ending the stop at once, replaced after kill -9 of its host, and a
+//! second host beside the first refused.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -211,5 +212,48 @@ async fn a_second_host_on_the_same_journal_or_proxy_port_is_refused() {
     // The first rig never noticed.
     assert_eq!(agent_pid(dir.path()), Some(agent));
     first.stop_with(libc::SIGTERM, "SIGTERM");
+    pool.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_signal_while_stopping_exits_at_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pool = pool().await;
+    let port = free_port();
+    let args = args(
+        dir.path(),
+        &pool.local_addr().to_string(),
+        port,
+        "127.0.0.1:0",
+    );
+    let mut run = HostRun::start(dir.path(), "twice", &args);
+    let status = dir.path().join("status.json");
+    wait_mining(&run, &status, &[LOCAL.into()], Duration::from_secs(90));
+    let agent = agent_pid(dir.path()).expect("pid file");
+    // A frozen agent cannot act on its TERM, so the rig's stop waits out the grace period.
+    // SAFETY: signals to the agent this test's rig started.
+    assert_eq!(unsafe { libc::kill(agent as i32, libc::SIGSTOP) }, 0);
+    run.signal(libc::SIGTERM);
+    phirig_test_support::wait::wait_until("the stop to begin", Duration::from_secs(30), || {
+        run.log()
+            .contains("SIGTERM: stopping the agents")
+            .then_some(())
+    });
+    run.signal(libc::SIGTERM);
+    let st = run.wait(Duration::from_secs(3)).unwrap_or_else(|| {
+        panic!(
+            "the second SIGTERM did not end the host at once:\n{}",
+            run.log()
+        )
+    });
+    let log = run.log();
+    assert_eq!(st.code(), Some(128 + libc::SIGTERM), "{log}");
+    assert!(log.contains("SIGTERM while stopping: exiting now"), "{log}");
+    // The stop the host had begun kills the frozen agent after its grace; make sure of it.
+    // SAFETY: as above.
+    unsafe { libc::kill(agent as i32, libc::SIGKILL) };
+    phirig_test_support::wait::wait_until("the agent gone", Duration::from_secs(10), || {
+        (!alive(agent)).then_some(())
+    });
     pool.shutdown().await;
 }
