@@ -221,7 +221,10 @@ async fn watch(
     let outcome = loop {
         tokio::select! {
             _ = tick.tick() => {}
-            _ = signals.recv() => break Ok(()),
+            s = signals.recv() => {
+                eprintln!("phirig: {}: stopping the local agent", s.name);
+                break Ok(());
+            }
         }
         if let Some(status) = card.exited() {
             break Err(HostError::LocalAgentExited {

@@ -257,3 +257,48 @@ async fn a_second_signal_while_stopping_exits_at_once() {
     });
     pool.shutdown().await;
 }
+
+/// Live children of `parent`.
+fn children(parent: i32) -> Vec<u32> {
+    let Ok(procs) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    procs
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|p| {
+            // `pid (comm) state ppid …`; comm may hold spaces, so split after its `)`.
+            std::fs::read_to_string(format!("/proc/{p}/stat")).is_ok_and(|s| {
+                s.rsplit_once(')')
+                    .and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse::<i32>().ok())
+                    == Some(parent)
+            }) && alive(*p)
+        })
+        .collect()
+}
+
+#[test]
+fn the_embedded_default_stops_its_agent_on_sigterm() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let status = dir.path().join("status.json");
+    let args = [
+        "-a",
+        phirig_test_support::mining::ALGO,
+        "-t",
+        "1",
+        "--difficulty",
+        "200",
+        "--status-json",
+        &status.display().to_string(),
+    ]
+    .map(String::from);
+    let mut run = HostRun::start(dir.path(), "embedded", &args);
+    wait_mining(&run, &status, &[LOCAL.into()], Duration::from_secs(90));
+    let agents = children(run.pid());
+    assert_eq!(
+        agents.len(),
+        1,
+        "the local agent is the host's one child: {agents:?}"
+    );
+    run.stop_with(libc::SIGTERM, "SIGTERM");
+    assert!(!alive(agents[0]), "the local agent outlived its host");
+}

