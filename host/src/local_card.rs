@@ -76,6 +76,7 @@ impl LocalCard {
             .stdout(log)
             .stderr(log_err)
             .kill_on_drop(true);
+        die_with_parent(&mut cmd);
         let child = cmd.spawn().map_err(LocalCardError::Spawn)?;
         Ok(Self {
             child,
@@ -115,4 +116,28 @@ pub fn log_tail(path: &Path, lines: usize) -> String {
     let text = std::fs::read_to_string(path).unwrap_or_default();
     let all: Vec<&str> = text.lines().collect();
     all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+/// The agent gets SIGTERM when the host dies, even by SIGKILL: a killed host must not leave an
+/// orphan mining beside the agent the next host starts.
+fn die_with_parent(cmd: &mut Command) {
+    // SAFETY: getpid has no preconditions.
+    let parent = unsafe { libc::getpid() };
+    let hook = move || {
+        // SAFETY: PR_SET_PDEATHSIG takes a signal number and touches no memory of ours.
+        if unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) } != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        // The host may have died between fork and prctl: then no signal would ever come.
+        // SAFETY: getppid has no preconditions.
+        if unsafe { libc::getppid() } != parent {
+            return Err(std::io::Error::other(
+                "the host exited while starting the agent",
+            ));
+        }
+        Ok(())
+    };
+    // SAFETY: the hook runs in the forked child before exec, makes only async-signal-safe calls
+    // (prctl, getppid) and does not allocate.
+    unsafe { cmd.pre_exec(hook) };
 }

@@ -302,3 +302,34 @@ fn the_embedded_default_stops_its_agent_on_sigterm() {
     run.stop_with(libc::SIGTERM, "SIGTERM");
     assert!(!alive(agents[0]), "the local agent outlived its host");
 }
+
+#[test]
+fn the_embedded_default_takes_its_agent_along_when_killed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let status = dir.path().join("status.json");
+    let args = [
+        "-a",
+        phirig_test_support::mining::ALGO,
+        "-t",
+        "1",
+        "--difficulty",
+        "200",
+        "--status-json",
+        &status.display().to_string(),
+    ]
+    .map(String::from);
+    let mut run = HostRun::start(dir.path(), "embedded-killed", &args);
+    wait_mining(&run, &status, &[LOCAL.into()], Duration::from_secs(90));
+    let agents = children(run.pid());
+    assert_eq!(agents.len(), 1, "one local agent: {agents:?}");
+    run.signal(libc::SIGKILL);
+    run.wait(Duration::from_secs(10)).expect("killed");
+    let end = std::time::Instant::now() + Duration::from_secs(10);
+    while alive(agents[0]) && std::time::Instant::now() < end {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        !alive(agents[0]),
+        "the local agent outlived its SIGKILLed host"
+    );
+}
