@@ -8,7 +8,7 @@ use phirig_wire::ShareCounts;
 use serde::Serialize;
 
 use crate::card_poll::CardView;
-use crate::proxy::{CardStats, ProxyStats};
+use crate::proxy::{CardStats, ProxyStats, WorkerStats};
 
 /// The rig: every card, the totals, and the upstream connection.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -23,6 +23,48 @@ pub struct RigSnapshot {
     pub upstream: Option<UpstreamSnapshot>,
     /// The proxy's nonce leases (absent without a proxy).
     pub leases: Option<LeaseSnapshot>,
+    /// Every login name on the proxy, deployed cards and other stratum miners alike.
+    pub workers: Vec<WorkerSnapshot>,
+    /// The proxy's open connections.
+    pub miners: Vec<MinerSnapshot>,
+}
+
+/// A worker on the proxy: all connections under one login name. Its rates are estimated from
+/// the difficulty the pool accepted (xmrig-proxy's method), not counted.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct WorkerSnapshot {
+    pub name: String,
+    /// A deployed card's login (its counted rate is in `cards`); false for any other miner.
+    pub card: bool,
+    pub ip: String,
+    pub connections: u64,
+    pub accepted: u64,
+    pub rejected: u64,
+    pub invalid: u64,
+    /// Sum of accepted difficulty.
+    pub hashes: u64,
+    /// Its last accepted share (ms since the Unix epoch; 0 for none).
+    pub last_share_ms: u64,
+    /// Estimated H/s over 1 min, 10 min, 1 h, 12 h, 24 h (xmrig-proxy's windows).
+    pub rates: [f64; 5],
+    /// Estimated H/s over 10 s, 60 s, 15 min (the rig's windows).
+    pub hashrate_estimated: [f64; 3],
+}
+
+/// One open connection to the proxy (xmrig-proxy's miner row).
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct MinerSnapshot {
+    pub id: u64,
+    pub ip: String,
+    pub tx: u64,
+    pub rx: u64,
+    /// Logged in (true) or still waiting for its login.
+    pub ready: bool,
+    pub diff: u64,
+    pub user: String,
+    pub password: String,
+    pub rig_id: Option<String>,
+    pub agent: String,
 }
 
 /// How the proxy's nonce leases fare: a gone card's unleased remainder is reassigned.
@@ -102,6 +144,10 @@ pub struct RigTotal {
     pub shares: LedgerCounts,
     pub cards: usize,
     pub cards_mining: usize,
+    /// The part of `hashrate` estimated from other miners' accepted shares (0 without any).
+    pub estimated: [f64; 3],
+    /// Miners on the proxy that are not deployed cards.
+    pub workers: usize,
 }
 
 /// The rig's one upstream connection.
@@ -254,6 +300,28 @@ impl RigSnapshot {
         if cards.is_empty() {
             total.hashrate = [None; 3];
         }
+        let workers: Vec<WorkerSnapshot> = proxy.map_or_else(Vec::new, |p| {
+            p.workers
+                .iter()
+                .map(|w| WorkerSnapshot::from_stats(w, cards.iter().any(|c| c.name == w.name)))
+                .collect()
+        });
+        for w in workers.iter().filter(|w| !w.card) {
+            total.workers += 1;
+            for ((t, e), r) in total
+                .hashrate
+                .iter_mut()
+                .zip(&mut total.estimated)
+                .zip(w.hashrate_estimated)
+            {
+                *e += r;
+                *t = if cards.is_empty() {
+                    Some(t.unwrap_or(0.0) + r)
+                } else {
+                    t.map(|a| a + r)
+                };
+            }
+        }
         let algo = cards
             .iter()
             .find(|c| !c.algo.is_empty())
@@ -270,6 +338,49 @@ impl RigSnapshot {
                 orphaned: p.orphaned,
                 connected: p.cards.iter().filter(|c| c.connected).count(),
             }),
+            workers,
+            miners: proxy.map_or_else(Vec::new, |p| {
+                p.cards
+                    .iter()
+                    .filter(|c| c.connected)
+                    .map(MinerSnapshot::from_stats)
+                    .collect()
+            }),
+        }
+    }
+}
+
+impl WorkerSnapshot {
+    fn from_stats(w: &WorkerStats, card: bool) -> Self {
+        Self {
+            name: w.name.clone(),
+            card,
+            ip: w.ip.to_string(),
+            connections: w.connections,
+            accepted: w.accepted,
+            rejected: w.rejected,
+            invalid: w.invalid,
+            hashes: w.hashes,
+            last_share_ms: w.last_share_ms,
+            rates: w.rates,
+            hashrate_estimated: w.hashrate,
+        }
+    }
+}
+
+impl MinerSnapshot {
+    fn from_stats(c: &CardStats) -> Self {
+        Self {
+            id: c.id,
+            ip: c.peer.ip().to_string(),
+            tx: c.tx,
+            rx: c.rx,
+            ready: !c.login.is_empty(),
+            diff: c.diff,
+            user: c.login.clone(),
+            password: c.pass.clone(),
+            rig_id: c.rig_id.clone(),
+            agent: c.agent.clone(),
         }
     }
 }

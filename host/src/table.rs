@@ -85,10 +85,33 @@ pub fn render(snap: &RigSnapshot, pool: &str) -> String {
             status
         );
     }
+    // Other stratum miners: no counters, so `~` marks rates estimated from accepted difficulty.
+    for w in snap.workers.iter().filter(|w| !w.card) {
+        let est = |r: f64| format!("~{r:.1}");
+        let _ = writeln!(
+            out,
+            "{:<18} {:>9} {:>9} {:>9} {:>6} {:>5} {:>5} {:>6} {:>5} {:>7} {:>11} {:>5} {:>16}  estimated, {} conn from {}",
+            w.name,
+            est(w.hashrate_estimated[0]),
+            est(w.hashrate_estimated[1]),
+            est(w.hashrate_estimated[2]),
+            w.accepted,
+            w.rejected,
+            "-",
+            "-",
+            w.invalid,
+            "-",
+            "-",
+            "-",
+            "-",
+            w.connections,
+            w.ip
+        );
+    }
     let t = &snap.total;
     let _ = writeln!(
         out,
-        "{:<18} {:>9} {:>9} {:>9} {:>6} {:>5} {:>5}  {}/{} cards mining",
+        "{:<18} {:>9} {:>9} {:>9} {:>6} {:>5} {:>5}  {}/{} cards mining{}",
         "RIG",
         rate(t.hashrate[0]),
         rate(t.hashrate[1]),
@@ -97,7 +120,15 @@ pub fn render(snap: &RigSnapshot, pool: &str) -> String {
         t.shares.rejected,
         t.shares.stale,
         t.cards_mining,
-        t.cards
+        t.cards,
+        if t.workers > 0 {
+            format!(
+                " + {} other miners (~{:.1} H/s estimated)",
+                t.workers, t.estimated[1]
+            )
+        } else {
+            String::new()
+        }
     );
     let _ = writeln!(out, "{pool}");
     out
@@ -157,5 +188,25 @@ mod tests {
         assert!(t.contains("mining cn/0") && t.contains("timed out"), "{t}");
         assert_eq!(rig.split_whitespace().nth(4), Some("4"));
         assert_eq!(rewind(3), "\x1b[3F\x1b[J");
+    }
+
+    #[test]
+    fn other_miners_show_estimated_rates() {
+        let mut snap = RigSnapshot::default();
+        snap.workers.push(crate::snapshot::WorkerSnapshot {
+            name: "xmrig1".into(),
+            ip: "10.0.0.9".into(),
+            connections: 1,
+            hashrate_estimated: [10.0, 250.0, 0.0],
+            ..Default::default()
+        });
+        snap.total.workers = 1;
+        snap.total.estimated = [10.0, 250.0, 0.0];
+        let t = render(&snap, "");
+        assert!(
+            t.contains("~250.0") && t.contains("estimated, 1 conn from 10.0.0.9"),
+            "{t}"
+        );
+        assert!(t.contains("+ 1 other miners (~250.0 H/s estimated)"), "{t}");
     }
 }

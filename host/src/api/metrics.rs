@@ -129,7 +129,57 @@ pub fn render(snap: &RigSnapshot) -> String {
     proxy(&mut e, snap);
     clocks(&mut e, snap);
     upstream(&mut e, snap);
+    other_miners(&mut e, snap);
     e.out
+}
+
+/// Stratum miners on the proxy that are not deployed cards: their rates are estimated from
+/// accepted difficulty, so they get their own families rather than passing for counted rates.
+fn other_miners(e: &mut Exposition, snap: &RigSnapshot) {
+    let name = "phirig_rig_hashrate_estimated_hashes_per_second";
+    e.family(
+        name,
+        Kind::Gauge,
+        "Part of the rig hash rate estimated from other miners' accepted difficulty.",
+    );
+    // Without other miners there is nothing estimated: left out, not 0.
+    for (w, r) in WINDOWS.iter().zip(snap.total.estimated) {
+        if snap.total.workers > 0 {
+            e.sample(name, &[("window", w)], r);
+        }
+    }
+    let others: Vec<_> = snap.workers.iter().filter(|w| !w.card).collect();
+    let name = "phirig_worker_hashrate_estimated_hashes_per_second";
+    e.family(
+        name,
+        Kind::Gauge,
+        "A miner's hash rate estimated from its accepted difficulty (not a deployed card).",
+    );
+    for w in &others {
+        for (win, r) in WINDOWS.iter().zip(w.hashrate_estimated) {
+            e.sample(name, &[("worker", &w.name), ("window", win)], r);
+        }
+    }
+    let name = "phirig_worker_shares_total";
+    e.family(
+        name,
+        Kind::Counter,
+        "A miner's shares by outcome (accepted, rejected upstream, invalid at the proxy).",
+    );
+    for w in &others {
+        for (outcome, n) in [
+            ("accepted", w.accepted),
+            ("rejected", w.rejected),
+            ("invalid", w.invalid),
+        ] {
+            e.sample(name, &[("worker", &w.name), ("outcome", outcome)], n as f64);
+        }
+    }
+    let name = "phirig_worker_last_share_timestamp_seconds";
+    e.family(name, Kind::Gauge, "When a miner's last share was accepted.");
+    for w in others.iter().filter(|w| w.last_share_ms > 0) {
+        e.sample(name, &[("worker", &w.name)], w.last_share_ms as f64 / 1e3);
+    }
 }
 
 fn rig_rates(e: &mut Exposition, snap: &RigSnapshot) {

@@ -1,4 +1,4 @@
-//! The host's HTTP API: the rig in xmrig's summary shape, per-card detail, and Prometheus metrics.
+//! The host's HTTP API: the rig in xmrig's and xmrig-proxy's shapes, per-card detail, and Prometheus metrics.
 //!
 //! It serves whatever `RigSnapshot` the run loop last published on the watch channel; it never
 //! polls a card itself, so a slow card cannot slow an API request down.
@@ -7,6 +7,7 @@ mod cards;
 mod metrics;
 mod routes;
 mod summary;
+mod workers;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -25,6 +26,7 @@ pub use cards::{cards_json, rig_json};
 pub use metrics::render as render_metrics;
 pub use routes::HostApi;
 pub use summary::summary;
+pub use workers::{miners_json, workers_json};
 
 /// The highest rig-wide 10 s rate seen since start (xmrig's `hashrate.highest`).
 #[derive(Debug, Default)]

@@ -59,6 +59,8 @@ impl Routes for HostApi {
             }
             (&Method::GET, "/v1/cards") => ApiResponse::ok(super::cards_json(&self.current())),
             (&Method::GET, "/v1/rig") => ApiResponse::ok(super::rig_json(&self.current())),
+            (&Method::GET, "/1/workers") => ApiResponse::ok(super::workers_json(&self.current())),
+            (&Method::GET, "/1/miners") => ApiResponse::ok(super::miners_json(&self.current())),
             _ => ApiResponse::not_found(),
         }
     }

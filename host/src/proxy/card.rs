@@ -61,6 +61,13 @@ pub struct Card {
     pub peer: SocketAddr,
     /// Login name; `None` until the card logs in.
     pub login: Option<String>,
+    /// The login's password, user agent and rig id, as the miner sent them.
+    pub pass: String,
+    pub agent: String,
+    pub rig_id: Option<String>,
+    /// Bytes sent to and received from the card.
+    pub tx: u64,
+    pub rx: u64,
     pub connected: bool,
     /// (upstream job sequence, slice index) the card mines now.
     pub current: Option<(u64, usize)>,
@@ -93,6 +100,11 @@ impl Card {
         Card {
             peer,
             login: None,
+            pass: String::new(),
+            agent: String::new(),
+            rig_id: None,
+            tx: 0,
+            rx: 0,
             connected: true,
             current: None,
             counts: ShareCounts::default(),
@@ -117,7 +129,8 @@ impl Card {
         newly
     }
 
-    pub fn stats(&self, id: u64) -> CardStats {
+    /// Its row; `diff` is the difficulty of the job it mines now.
+    pub fn stats(&self, id: u64, diff: u64) -> CardStats {
         CardStats {
             id,
             peer: self.peer,
@@ -127,6 +140,12 @@ impl Card {
             flagged: self.flagged,
             slices: self.slices,
             adopted: self.adopted,
+            pass: self.pass.clone(),
+            agent: self.agent.clone(),
+            rig_id: self.rig_id.clone(),
+            tx: self.tx,
+            rx: self.rx,
+            diff,
         }
     }
 }

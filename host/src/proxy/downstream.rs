@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Instant;
 
 use phirig_pool::protocol::{
     ClientMessage, LineFramer, LoginResult, ProtocolError, Response, NICEHASH_EXTENSION,
@@ -86,6 +87,7 @@ async fn connection(
             read = reader.read(&mut buf) => match read {
                 Ok(0) => break "closed by card".to_string(),
                 Ok(n) => {
+                    shared.state().traffic(card, 0, n as u64);
                     framer.push(&buf[..n]);
                     while let Some(line) = framer.next_line() {
                         let ok = match line {
@@ -108,6 +110,7 @@ async fn connection(
                     if let Err(e) = writer.write_all(line.as_bytes()).await {
                         break format!("write: {e}");
                     }
+                    shared.state().traffic(card, line.len() as u64, 0);
                 }
                 None => break "outbox closed".to_string(),
             },
@@ -136,7 +139,7 @@ fn handle_line(shared: &Arc<Shared>, card: CardId, line: &str) -> bool {
     };
     match message {
         ClientMessage::Login { id, params } => {
-            let job = shared.state().login(card, &params.login);
+            let job = shared.state().login(card, &params, Instant::now());
             tracing::info!(card, login = %params.login, agent = %params.agent, "card logged in");
             let result = LoginResult {
                 id: format!("card-{card}"),

@@ -2,7 +2,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant, SystemTime};
 
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -29,10 +29,11 @@ impl ProxyHandle {
 
     /// Per-card rows, upstream jobs received and the upstream client's figures.
     pub fn stats(&self) -> ProxyStats {
-        let (cards, jobs, reassigned, orphaned, diff_current, best) = {
+        let (cards, workers, jobs, reassigned, orphaned, diff_current, best) = {
             let state = self.shared.state();
             (
                 state.card_stats(),
+                state.worker_stats(Instant::now(), SystemTime::now()),
                 state.jobs_received(),
                 state.reassigned(),
                 state.orphaned(),
@@ -54,6 +55,7 @@ impl ProxyHandle {
             diff_current,
             best,
             upstream,
+            workers,
         }
     }
 

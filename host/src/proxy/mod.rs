@@ -44,6 +44,7 @@ mod slices;
 mod state;
 mod stats;
 mod upstream;
+mod workers;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -59,7 +60,7 @@ pub use downstream::NONCE_RANGE_EXTENSION;
 pub use error::ProxyError;
 pub use handle::ProxyHandle;
 pub use slices::{CardId, JobSlices, Lease, COUNTERS_PER_BYTE};
-pub use stats::{CardStats, ProxyStats};
+pub use stats::{CardStats, ProxyStats, WorkerStats, XMRIG_PROXY_WINDOWS};
 
 /// Start the proxy on the current tokio runtime: bind the card listener, start the upstream
 /// client, and return at once (cards may connect before the first upstream job).

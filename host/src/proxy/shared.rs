@@ -95,7 +95,8 @@ impl Shared {
                 Ok(found) => match self.client().as_ref() {
                     Some(client) => {
                         let id = client.submit(found);
-                        state.submitted(id, card, request, Instant::now());
+                        let diff = share.job.target.difficulty();
+                        state.submitted(id, card, request, diff, Instant::now());
                         None
                     }
                     None => {

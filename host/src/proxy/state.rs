@@ -6,13 +6,14 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use phirig_agent::worker::NonceRange;
 use phirig_pool::client::{Job, ShareId};
-use phirig_pool::protocol::{BestDifficulties, JobParams, NICEHASH_BYTE_OFFSET};
+use phirig_pool::protocol::{BestDifficulties, JobParams, LoginParams, NICEHASH_BYTE_OFFSET};
 
 mod shares;
+mod workers;
 
 pub use shares::Verify;
 use shares::Waiting;
@@ -20,6 +21,7 @@ use shares::Waiting;
 use super::card::Card;
 use super::slices::{CardId, JobSlices};
 use super::stats::CardStats;
+use super::workers::Worker;
 
 /// JSON-RPC error code for every refusal, as Monero pools use.
 pub const REJECT_CODE: i64 = -1;
@@ -50,6 +52,8 @@ pub struct ProxyState {
     reassigned: u64,
     /// The best difficulties of the shares the proxy verified, over the whole rig.
     best: BestDifficulties,
+    /// Every login name seen, with its shares and estimated rate (xmrig-proxy's workers).
+    workers: BTreeMap<String, Worker>,
 }
 
 impl ProxyState {
@@ -74,6 +78,7 @@ impl ProxyState {
             outcome_timeout,
             reassigned: 0,
             best: BestDifficulties::default(),
+            workers: BTreeMap::new(),
         }
     }
 
@@ -89,7 +94,9 @@ impl ProxyState {
     /// of its blocks goes to the next card that needs work. Shares in flight still get counted.
     pub fn disconnect(&mut self, card: CardId) {
         if let Some(c) = self.cards.get_mut(&card) {
-            c.connected = false;
+            let was = std::mem::replace(&mut c.connected, false);
+            let name = c.login.clone().filter(|_| was);
+            self.worker_left(name.as_deref());
         }
         for job in &mut self.jobs {
             let freed = job.slices.release(card);
@@ -104,10 +111,19 @@ impl ProxyState {
         }
     }
 
-    /// The card logged in; returns its first job (none before the first upstream job).
-    pub fn login(&mut self, card: CardId, login: &str) -> Option<JobParams> {
+    /// The card logged in at `now`; returns its first job (none before the first upstream job).
+    pub fn login(&mut self, card: CardId, params: &LoginParams, now: Instant) -> Option<JobParams> {
         let c = self.cards.get_mut(&card)?;
-        c.login = Some(login.to_string());
+        if c.login.is_some() {
+            // A second login on one connection renames nothing: the first name counts.
+            return self.next_slice(card);
+        }
+        c.login = Some(params.login.clone());
+        c.pass = params.pass.clone();
+        c.agent = params.agent.clone();
+        c.rig_id = params.rigid.clone();
+        let ip = c.peer.ip();
+        self.worker_joined(&params.login, ip, now);
         self.next_slice(card)
     }
 
@@ -192,7 +208,25 @@ impl ProxyState {
 
     /// One row per card seen.
     pub fn card_stats(&self) -> Vec<CardStats> {
-        self.cards.iter().map(|(id, c)| c.stats(*id)).collect()
+        self.cards
+            .iter()
+            .map(|(id, c)| c.stats(*id, self.card_diff(c)))
+            .collect()
+    }
+
+    /// The difficulty of the job the card mines now (0 when none).
+    fn card_diff(&self, card: &Card) -> u64 {
+        card.current
+            .and_then(|(seq, _)| self.jobs.iter().find(|j| j.seq == seq))
+            .map_or(0, |j| j.job.target.difficulty())
+    }
+
+    /// Bytes exchanged with a card since the last call.
+    pub fn traffic(&mut self, card: CardId, tx: u64, rx: u64) {
+        if let Some(c) = self.cards.get_mut(&card) {
+            c.tx += tx;
+            c.rx += rx;
+        }
     }
 }
 
@@ -251,6 +285,17 @@ mod tests {
         ProxyState::new(4, 1 << 20, COUNTERS_PER_BYTE, Duration::from_secs(5))
     }
 
+    fn login(st: &mut ProxyState, card: CardId, name: &str) -> Option<JobParams> {
+        let params = LoginParams {
+            login: name.into(),
+            pass: "x".into(),
+            agent: "test".into(),
+            rigid: None,
+            algo: Vec::new(),
+        };
+        st.login(card, &params, Instant::now())
+    }
+
     fn peer() -> SocketAddr {
         "127.0.0.1:9".parse().unwrap()
     }
@@ -270,8 +315,8 @@ mod tests {
         let mut st = state();
         let a = st.connect(peer());
         let b = st.connect(peer());
-        assert!(st.login(a, "a").is_none());
-        assert!(st.login(b, "b").is_none());
+        assert!(login(&mut st, a, "a").is_none());
+        assert!(login(&mut st, b, "b").is_none());
         let out = st.upstream_job(job("up1", None));
         assert_eq!(out.len(), 2);
         assert_eq!(range(&out[0].1), (0, 0, COUNTERS_PER_BYTE));
@@ -280,7 +325,10 @@ mod tests {
         assert_eq!(out[1].1.target, Target::EASIEST.to_hex());
         // A late card and an exhausted card get fresh slices of the same job.
         let c = st.connect(peer());
-        assert_eq!(range(&st.login(c, "c").unwrap()), (2, 0, COUNTERS_PER_BYTE));
+        assert_eq!(
+            range(&login(&mut st, c, "c").unwrap()),
+            (2, 0, COUNTERS_PER_BYTE)
+        );
         assert_eq!(range(&st.next_slice(a).unwrap()).0, 3);
         // A disconnected card is skipped on the next job; its old slice is never reused.
         st.disconnect(b);
@@ -296,8 +344,8 @@ mod tests {
         let mut st = state();
         let a = st.connect(peer());
         let b = st.connect(peer());
-        st.login(a, "a");
-        st.login(b, "b");
+        login(&mut st, a, "a");
+        login(&mut st, b, "b");
         let out = st.upstream_job(job("nh", Some(0x5a)));
         assert_eq!(range(&out[0].1), (0x5a, 0, 1 << 20));
         assert_eq!(range(&out[1].1), (0x5a, 1 << 20, 2 << 20));
@@ -308,8 +356,8 @@ mod tests {
         let mut st = ProxyState::new(4, 1 << 20, 1 << 20, Duration::from_secs(5));
         let a = st.connect(peer());
         let b = st.connect(peer());
-        st.login(a, "a");
-        st.login(b, "b");
+        login(&mut st, a, "a");
+        login(&mut st, b, "b");
         let out = st.upstream_job(job("up", None));
         assert_eq!(range(&out[1].1), (1, 0, 1 << 20));
         // b mines two leases of byte 1, then dies.
@@ -319,7 +367,7 @@ mod tests {
         assert!(st.next_slice(b).is_none(), "a gone card gets no work");
         // b comes back as a new connection: it adopts the rest of byte 1, not a fresh byte.
         let b2 = st.connect(peer());
-        let p = st.login(b2, "b").unwrap();
+        let p = login(&mut st, b2, "b").unwrap();
         assert_eq!(range(&p), (1, 2 << 20, 3 << 20));
         assert_eq!((st.reassigned(), st.orphaned()), (1, 0));
         let rows = st.card_stats();
@@ -341,8 +389,8 @@ mod tests {
         let mut st = ProxyState::new(4, 1 << 21, 1 << 20, Duration::from_secs(5));
         let a = st.connect(peer());
         let b = st.connect(peer());
-        st.login(a, "a");
-        st.login(b, "b");
+        login(&mut st, a, "a");
+        login(&mut st, b, "b");
         let out = st.upstream_job(job("nh", Some(0x5a)));
         assert_eq!(range(&out[0].1), (0x5a, 0, 1 << 20));
         st.disconnect(a);
@@ -360,8 +408,8 @@ mod tests {
         let a = st.connect(peer());
         let b = st.connect(peer());
         let stranger = st.connect(peer());
-        st.login(a, "a");
-        st.login(b, "b");
+        login(&mut st, a, "a");
+        login(&mut st, b, "b");
         st.upstream_job(job("up", None));
         // Card a owns "0.0" (byte 0), b owns "0.1" (byte 1).
         assert_eq!(
@@ -406,7 +454,7 @@ mod tests {
     fn low_difficulty_against_upstream_target() {
         let mut st = state();
         let a = st.connect(peer());
-        st.login(a, "a");
+        login(&mut st, a, "a");
         let mut j = job("up", None);
         j.target = Target::from_difficulty(1 << 20);
         st.upstream_job(j);
@@ -421,7 +469,7 @@ mod tests {
     fn flagged_card_is_withheld() {
         let mut st = state();
         let a = st.connect(peer());
-        st.login(a, "a");
+        login(&mut st, a, "a");
         st.upstream_job(job("up", None));
         for n in 0..5 {
             let v = st
@@ -440,11 +488,11 @@ mod tests {
     fn outcomes_answer_the_waiting_request_once() {
         let mut st = state();
         let a = st.connect(peer());
-        st.login(a, "a");
+        login(&mut st, a, "a");
         let t0 = Instant::now();
-        st.submitted(ShareId(1), a, 11, t0);
-        st.submitted(ShareId(2), a, 12, t0);
-        st.submitted(ShareId(3), a, 13, t0 + Duration::from_secs(10));
+        st.submitted(ShareId(1), a, 11, 1, t0);
+        st.submitted(ShareId(2), a, 12, 1, t0);
+        st.submitted(ShareId(3), a, 13, 1, t0 + Duration::from_secs(10));
         let (card, r) = st.outcome(ShareId(1), &ShareOutcome::Accepted).unwrap();
         assert_eq!((card, r), (a, Response::status(11, "OK")));
         assert!(st.outcome(ShareId(1), &ShareOutcome::Accepted).is_none());

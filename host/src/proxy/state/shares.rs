@@ -6,6 +6,7 @@ use std::time::Instant;
 use phirig_pool::client::{FoundShare, Job, ShareId, ShareOutcome};
 use phirig_pool::protocol::{RequestId, Response, SubmitParams, NONCE_LEN, NONCE_OFFSET};
 
+use super::workers::WorkerOutcome;
 use super::{parse_job_id, ProxyState, REJECT_CODE};
 use crate::proxy::card::LocalReject;
 use crate::proxy::slices::CardId;
@@ -31,6 +32,9 @@ pub(super) struct Waiting {
     card: CardId,
     request: RequestId,
     deadline: Instant,
+    /// The share's difficulty and when it went upstream: what its worker's rate is built from.
+    diff: u64,
+    at: Instant,
 }
 
 impl ProxyState {
@@ -47,9 +51,7 @@ impl ProxyState {
             if c.login.is_some() {
                 c.counts.submitted += 1;
                 if let Err(why) = verdict {
-                    if c.refused(why) {
-                        tracing::warn!(card, login = ?c.login, "card flagged: its shares are no longer sent upstream");
-                    }
+                    self.refused(card, why);
                 }
             }
         }
@@ -122,13 +124,22 @@ impl ProxyState {
                 Ok(FoundShare::for_job(&share.job, share.nonce, h))
             }
         };
-        if let (Err(why), Some(c)) = (&verdict, self.cards.get_mut(&share.card)) {
-            let why = *why;
-            if c.refused(why) {
-                tracing::warn!(card = share.card, login = ?c.login, "card flagged: its shares are no longer sent upstream");
-            }
+        if let Err(why) = verdict {
+            self.refused(share.card, why);
         }
         verdict
+    }
+
+    /// Count a refusal against the card and its worker.
+    fn refused(&mut self, card: CardId, why: LocalReject) {
+        let Some(c) = self.cards.get_mut(&card) else {
+            return;
+        };
+        if c.refused(why) {
+            tracing::warn!(card, login = ?c.login, "card flagged: its shares are no longer sent upstream");
+        }
+        let name = c.login.clone();
+        self.worker_refused(name.as_deref(), why);
     }
 
     /// A verified share could not go upstream (the client was stopped): counted stale.
@@ -138,14 +149,24 @@ impl ProxyState {
         }
     }
 
-    /// The share went upstream as `id`; the card's request waits for its outcome.
-    pub fn submitted(&mut self, id: ShareId, card: CardId, request: RequestId, now: Instant) {
+    /// The share (of difficulty `diff`) went upstream as `id`; the card's request waits for its
+    /// outcome.
+    pub fn submitted(
+        &mut self,
+        id: ShareId,
+        card: CardId,
+        request: RequestId,
+        diff: u64,
+        now: Instant,
+    ) {
         self.waiting.insert(
             id,
             Waiting {
                 card,
                 request,
                 deadline: now + self.outcome_timeout,
+                diff,
+                at: now,
             },
         );
     }
@@ -154,21 +175,34 @@ impl ProxyState {
     pub fn outcome(&mut self, id: ShareId, outcome: &ShareOutcome) -> Option<(CardId, Response)> {
         let w = self.waiting.remove(&id)?;
         let c = self.cards.get_mut(&w.card)?;
-        let response = match outcome {
+        let (response, worker) = match outcome {
             ShareOutcome::Accepted => {
                 c.counts.accepted += 1;
-                Response::status(w.request, "OK")
+                let accepted = WorkerOutcome::Accepted {
+                    diff: w.diff,
+                    at: w.at,
+                };
+                (Response::status(w.request, "OK"), Some(accepted))
             }
             ShareOutcome::Rejected(why) => {
                 c.counts.rejected += 1;
-                Response::error(w.request, REJECT_CODE, why)
+                (
+                    Response::error(w.request, REJECT_CODE, why),
+                    Some(WorkerOutcome::Rejected),
+                )
             }
             ShareOutcome::Stale(why) => {
                 c.counts.stale += 1;
-                Response::error(w.request, REJECT_CODE, &format!("Stale share: {why}"))
+                let message = format!("Stale share: {why}");
+                (Response::error(w.request, REJECT_CODE, &message), None)
             }
         };
-        c.connected.then_some((w.card, response))
+        let answer = c.connected.then_some((w.card, response));
+        if let Some(outcome) = worker {
+            let name = c.login.clone();
+            self.worker_outcome(name.as_deref(), outcome);
+        }
+        answer
     }
 
     /// Answer requests whose outcome is overdue (counted stale); a later outcome is ignored.

@@ -1,7 +1,9 @@
-//! The proxy end to end on loopback: a reference pool upstream, raw stratum cards downstream.
+//! The proxy end to end on loopback: a reference pool upstream, raw stratum cards (and a scripted
+//! third-party miner) downstream.
 
 mod card;
 mod setup;
 mod slices;
 mod upstream;
 mod verification;
+mod workers;
