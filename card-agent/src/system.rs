@@ -1,6 +1,7 @@
 //! Facts about the machine and this process, read through `sysinfo` rather than `/proc` by hand.
 
-use sysinfo::{CpuRefreshKind, ProcessRefreshKind, ProcessesToUpdate, System};
+use phirig_wire::{Memory, Resources};
+use sysinfo::{CpuRefreshKind, MemoryRefreshKind, ProcessRefreshKind, ProcessesToUpdate, System};
 
 /// The machine's host name (xmrig reports it as `worker_id`); "phirig" when it has none.
 pub fn hostname() -> String {
@@ -34,6 +35,23 @@ pub fn current_rss() -> u64 {
     sys.process(pid).map_or(0, |p| p.memory())
 }
 
+/// The machine's memory and load averages and this process's resident size, as xmrig's
+/// summary reports them under `resources`.
+pub fn resources() -> Resources {
+    let mut sys = System::new();
+    sys.refresh_memory_specifics(MemoryRefreshKind::nothing().with_ram());
+    let load = System::load_average();
+    Resources {
+        memory: Memory {
+            free: sys.available_memory(),
+            total: sys.total_memory(),
+            resident_set_memory: current_rss(),
+        },
+        load_average: [load.one, load.five, load.fifteen],
+        hardware_concurrency: std::thread::available_parallelism().map_or(1, |n| n.get() as u64),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -56,5 +74,17 @@ mod tests {
         std::hint::black_box(&block);
         let after = current_rss();
         assert!(after >= before + (32 << 20), "{before} → {after}");
+    }
+
+    #[test]
+    fn resources_read_memory_and_load() {
+        let r = resources();
+        assert!(r.memory.total > r.memory.free && r.memory.free > 0, "{r:?}");
+        assert!(r.memory.resident_set_memory > 1 << 20, "{r:?}");
+        assert!(r.hardware_concurrency >= 1);
+        assert!(
+            r.load_average.iter().all(|l| l.is_finite() && *l >= 0.0),
+            "{r:?}"
+        );
     }
 }

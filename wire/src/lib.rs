@@ -8,12 +8,14 @@
 mod backends;
 mod counters;
 mod rates;
+mod resources;
 mod summary;
 mod workers;
 
 pub use backends::{Backend, BackendThread};
 pub use counters::{Counters, JobSeen, ShareCounts, ThreadHashes};
 pub use rates::{round_rate, rounded_rates, Rates};
+pub use resources::{Memory, Resources};
 pub use summary::{Connection, Cpu, Hashrate, Link, Results, RigFacts, Summary, Tally};
 pub use workers::{
     MinerRow, Miners, WorkerRow, Workers, WorkersHashrate, MINER_FORMAT, MINER_READY,

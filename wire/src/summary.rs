@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::rates::Rates;
+use crate::resources::Resources;
 
 /// One miner's summary as xmrig shapes it, so dashboards written for xmrig read it unchanged.
 /// The agent adds `build` and `cpu`; the host, summarising the rig, adds `phirig`.
@@ -32,6 +33,9 @@ pub struct Summary {
     pub connection: Connection,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cpu: Option<Cpu>,
+    /// The machine's memory and load.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resources: Option<Resources>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub phirig: Option<RigFacts>,
 }
@@ -240,6 +244,7 @@ mod tests {
             results: t.results(),
             connection: t.connection(link(), "cn/r"),
             cpu: None,
+            resources: None,
             phirig: None,
         }
     }
@@ -315,6 +320,15 @@ mod tests {
                 threads: 228,
                 arch: "x86_64".into(),
             }),
+            resources: Some(Resources {
+                memory: crate::Memory {
+                    free: 1 << 30,
+                    total: 8 << 30,
+                    resident_set_memory: 40 << 20,
+                },
+                load_average: [0.5, 1.25, 2.0],
+                hardware_concurrency: 228,
+            }),
             ..common()
         };
         let mut old = old_common_json();
@@ -325,6 +339,13 @@ mod tests {
             json!({"brand": "Intel(R) Xeon Phi(TM)", "aes": false, "x64": true, "64_bit": true,
                    "l2": 524_288, "l3": 0, "window": "standard", "cores": 57, "threads": 228,
                    "arch": "x86_64"}),
+        );
+        insert(
+            &mut old,
+            "resources",
+            json!({"memory": {"free": 1u64 << 30, "total": 8u64 << 30,
+                              "resident_set_memory": 40 << 20},
+                   "load_average": [0.5, 1.25, 2.0], "hardware_concurrency": 228}),
         );
         assert_eq!(serde_json::to_value(&agent).expect("serialise"), old);
         assert_eq!(

@@ -135,6 +135,7 @@ impl AgentApi {
             connection: tally.connection(link, &algo),
             algo,
             cpu: Some(cpu_info()),
+            resources: Some(crate::system::resources()),
             phirig: None,
         }
     }

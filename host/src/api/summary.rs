@@ -79,6 +79,8 @@ fn rig_summary(snap: &RigSnapshot, me: &Identity<'_>) -> Summary {
         results: tally.results(),
         connection: tally.connection(link, &snap.algo),
         cpu: None,
+        // The host's own machine: what the rig's proxy and poller run on.
+        resources: Some(phirig_agent::system::resources()),
         // phirig's own: the rig is many cards behind one miner's face.
         phirig: Some(RigFacts {
             cards: snap.total.cards as u64,

@@ -33,6 +33,7 @@ async fn summary_is_xmrig_shaped_with_null_until_full_windows() {
                 "hashrate",
                 "results",
                 "connection",
+                "resources",
                 "phirig",
             ]),
             "{path}"
@@ -91,6 +92,14 @@ async fn summary_is_xmrig_shaped_with_null_until_full_windows() {
         assert_eq!(c["tls-fingerprint"], "ab".repeat(32));
         assert_eq!(s["phirig"]["cards"], 2);
         assert_eq!(s["phirig"]["cards_mining"], 2);
+        // The host machine's own memory and load, read through sysinfo.
+        let mem = &s["resources"]["memory"];
+        assert!(mem["total"].as_u64() > mem["free"].as_u64(), "{mem}");
+        assert!(mem["resident_set_memory"].as_u64() > Some(1 << 20), "{mem}");
+        assert_eq!(
+            s["resources"]["load_average"].as_array().map(Vec::len),
+            Some(3)
+        );
         for k in ["uptime", "donate_level"] {
             assert!(s[k].is_u64(), "{k} is an integer as in xmrig");
         }
