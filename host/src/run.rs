@@ -21,6 +21,9 @@ use crate::rig::{self, pool_line, Faces, InstanceError, InstanceLock, StopSignal
 use crate::snapshot::RigSnapshot;
 use crate::HostError;
 
+/// The login of this machine's own agent in the embedded default.
+const LOCAL_LOGIN: &str = "local";
+
 /// Height sent with built-in pool jobs for algorithms that need one (cn/r).
 const DEMO_HEIGHT: u64 = 1_806_260;
 
@@ -85,6 +88,12 @@ pub async fn run(args: RunArgs) -> Result<(), HostError> {
             }
             e => e,
         })?;
+    proxy.set_cards(
+        cards
+            .iter()
+            .map(|c| c.name.clone())
+            .chain(cards.is_empty().then(|| LOCAL_LOGIN.into())),
+    );
     let result = if cards.is_empty() {
         run_local(&args, algo, server.as_ref(), &pools, &proxy, signals).await
     } else {
@@ -124,7 +133,7 @@ async fn run_local(
     let log = std::env::temp_dir().join(format!("phirig-local-agent-{}.log", std::process::id()));
     let card = LocalCard::start(&LocalCardConfig {
         pools: vec![format!("stratum+tcp://{}", proxy.local_addr())],
-        user: "local".into(),
+        user: LOCAL_LOGIN.into(),
         pass: args.pass.clone(),
         algo: algo.to_string(),
         threads: args.threads,

@@ -27,6 +27,8 @@ pub enum LocalReject {
     HashFailed,
     /// No login yet on this connection.
     Unauthenticated,
+    /// Its address has too many shares in verification already: not hashed, not its fault.
+    Busy,
 }
 
 impl LocalReject {
@@ -40,6 +42,7 @@ impl LocalReject {
             LocalReject::Flagged => "Card flagged for invalid shares; shares are not forwarded",
             LocalReject::HashFailed => "Share verification failed",
             LocalReject::Unauthenticated => "Unauthenticated",
+            LocalReject::Busy => "Too many shares in verification; slow down",
         }
     }
 

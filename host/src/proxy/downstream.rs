@@ -139,6 +139,11 @@ fn handle_line(shared: &Arc<Shared>, card: CardId, line: &str) -> bool {
     };
     match message {
         ClientMessage::Login { id, params } => {
+            if shared.state().login_refused(card, &params.login) {
+                tracing::debug!(card, login = %params.login, "login from a flagged address refused");
+                shared.refuse(card, id, LocalReject::Flagged);
+                return true;
+            }
             let job = shared.state().login(card, &params, Instant::now());
             tracing::info!(card, login = %params.login, agent = %params.agent, "card logged in");
             let result = LoginResult {
@@ -159,9 +164,7 @@ fn handle_line(shared: &Arc<Shared>, card: CardId, line: &str) -> bool {
         ClientMessage::Submit { id, params } => {
             let checked = shared.state().precheck(card, id, &params);
             match checked {
-                Ok(share) => {
-                    tokio::spawn(shared.clone().verify_and_forward(share));
-                }
+                Ok(share) => shared.verify_queue.push(share),
                 Err(why) => shared.refuse(card, id, why),
             }
         }

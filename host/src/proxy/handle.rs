@@ -29,11 +29,12 @@ impl ProxyHandle {
 
     /// Per-card rows, upstream jobs received and the upstream client's figures.
     pub fn stats(&self) -> ProxyStats {
-        let (cards, workers, jobs, reassigned, orphaned, diff_current, best) = {
+        let (cards, workers, flagged_peers, jobs, reassigned, orphaned, diff_current, best) = {
             let state = self.shared.state();
             (
                 state.card_stats(),
                 state.worker_stats(Instant::now(), SystemTime::now()),
+                state.flagged_peers(),
                 state.jobs_received(),
                 state.reassigned(),
                 state.orphaned(),
@@ -56,7 +57,14 @@ impl ProxyHandle {
             best,
             upstream,
             workers,
+            flagged_peers,
         }
+    }
+
+    /// The rig's deployed cards, by login name: their shares are verified ahead of other
+    /// miners', and flagging an address for bad shares never withholds them.
+    pub fn set_cards(&self, names: impl IntoIterator<Item = String>) {
+        self.shared.state().set_cards(names);
     }
 
     /// Stop accepting, close every card, let the upstream client finish in-flight submits

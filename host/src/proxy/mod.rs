@@ -33,6 +33,12 @@
 //! upstream client, and the card's request is answered with the client's one outcome ("OK",
 //! the pool's error, or a stale error), at most [`ProxyConfig::outcome_timeout`] later. A card
 //! with ≥ 5 invalid shares that are > 50 % of its submits is flagged; its shares are refused.
+//!
+//! **Strangers.** Miners that are not the rig's deployed cards ([`ProxyHandle::set_cards`]) are
+//! also judged by address over all their connections (`state/peers.rs`): a flagged address
+//! gets no login, no lease and no verification, and one address has at most
+//! [`MAX_PEER_VERIFYING`] shares in verification. The cards' shares are hashed ahead of
+//! strangers' (`verify_queue.rs`), so a flood never delays them.
 
 mod card;
 mod config;
@@ -44,6 +50,7 @@ mod slices;
 mod state;
 mod stats;
 mod upstream;
+mod verify_queue;
 mod workers;
 
 use std::collections::HashMap;
@@ -52,7 +59,7 @@ use std::sync::{Arc, Mutex};
 use phirig_pool::client;
 use phirig_pool::server::ShareHasher;
 use tokio::net::TcpListener;
-use tokio::sync::{watch, Semaphore};
+use tokio::sync::watch;
 
 pub use card::{LocalReject, ShareCounts, FLAG_INVALID_PERCENT, FLAG_MIN_INVALID};
 pub use config::{ProxyConfig, DEFAULT_LEASE_LEN};
@@ -60,6 +67,7 @@ pub use downstream::NONCE_RANGE_EXTENSION;
 pub use error::ProxyError;
 pub use handle::ProxyHandle;
 pub use slices::{CardId, JobSlices, Lease, COUNTERS_PER_BYTE};
+pub use state::MAX_PEER_VERIFYING;
 pub use stats::{CardStats, ProxyStats, WorkerStats, XMRIG_PROXY_WINDOWS};
 
 /// Start the proxy on the current tokio runtime: bind the card listener, start the upstream
@@ -90,7 +98,7 @@ pub async fn start(
         outboxes: Mutex::new(HashMap::new()),
         client: Mutex::new(Some(client)),
         hasher,
-        verify_permits: Arc::new(Semaphore::new(config.verify_threads.max(1))),
+        verify_queue: verify_queue::VerifyQueue::default(),
     });
     let (shutdown, shutdown_rx) = watch::channel(false);
     let limits = downstream::Limits {
@@ -98,15 +106,18 @@ pub async fn start(
         max_line: config.max_line,
         outbox: config.outbox,
     };
-    let tasks = vec![
+    let mut tasks = vec![
         tokio::spawn(upstream::run(shared.clone(), events, shutdown_rx.clone())),
         tokio::spawn(downstream::serve(
             listener,
             shared.clone(),
             limits,
-            shutdown_rx,
+            shutdown_rx.clone(),
         )),
     ];
+    for _ in 0..config.verify_threads.max(1) {
+        tasks.push(tokio::spawn(shared.clone().verifier(shutdown_rx.clone())));
+    }
     tracing::info!(%local_addr, "proxy listening for cards");
     Ok(ProxyHandle {
         local_addr,

@@ -7,11 +7,12 @@ use std::time::Instant;
 use phirig_pool::client::ClientHandle;
 use phirig_pool::protocol::{Response, ServerMessage};
 use phirig_pool::server::ShareHasher;
-use tokio::sync::{mpsc, Semaphore};
+use tokio::sync::{mpsc, watch};
 
 use super::card::LocalReject;
 use super::slices::CardId;
 use super::state::{ProxyState, Verify, REJECT_CODE};
+use super::verify_queue::VerifyQueue;
 
 /// Answer to a verified share that arrives after the upstream client was stopped.
 const SHUTTING_DOWN: &str = "Proxy shutting down; share not forwarded";
@@ -22,7 +23,7 @@ pub(crate) struct Shared {
     pub outboxes: Mutex<HashMap<CardId, mpsc::Sender<String>>>,
     pub client: Mutex<Option<ClientHandle>>,
     pub hasher: Arc<dyn ShareHasher>,
-    pub verify_permits: Arc<Semaphore>,
+    pub verify_queue: VerifyQueue,
 }
 
 impl Shared {
@@ -71,21 +72,25 @@ impl Shared {
         self.reply(card, Response::error(request, REJECT_CODE, why.message()));
     }
 
+    /// One verifier: takes queued shares (cards' first) until shutdown; the proxy runs
+    /// `verify_threads` of them, so that many shares are hashed at once.
+    pub async fn verifier(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
+        loop {
+            let share = tokio::select! {
+                share = self.verify_queue.pop() => share,
+                _ = shutdown.changed() => break,
+            };
+            self.verify_and_forward(share).await;
+        }
+    }
+
     /// Hash a prechecked share off the reactor, then judge it and hand it upstream (or refuse).
-    pub async fn verify_and_forward(self: Arc<Self>, share: Verify) {
-        let hash = match self.verify_permits.clone().acquire_owned().await {
-            Ok(permit) => {
-                let hasher = Arc::clone(&self.hasher);
-                let (algo, blob, height) = (share.algo.clone(), share.blob.clone(), share.height);
-                tokio::task::spawn_blocking(move || {
-                    let _permit = permit;
-                    hasher.hash(&algo, &blob, height)
-                })
-                .await
-                .unwrap_or_else(|e| Err(format!("hasher panicked: {e}")))
-            }
-            Err(_) => Err("verifier closed".to_string()),
-        };
+    async fn verify_and_forward(&self, share: Verify) {
+        let hasher = Arc::clone(&self.hasher);
+        let (algo, blob, height) = (share.algo.clone(), share.blob.clone(), share.height);
+        let hash = tokio::task::spawn_blocking(move || hasher.hash(&algo, &blob, height))
+            .await
+            .unwrap_or_else(|e| Err(format!("hasher panicked: {e}")));
         let (card, request) = (share.card, share.request);
         // The state lock is held across the upstream submit so that the outcome (handled under
         // the same lock) cannot overtake the record of who waits for it.

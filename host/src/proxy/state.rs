@@ -5,16 +5,19 @@
 //! the slice index inside it, so a submit names exactly one card's slice.
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use phirig_agent::worker::NonceRange;
 use phirig_pool::client::{Job, ShareId};
 use phirig_pool::protocol::{BestDifficulties, JobParams, LoginParams, NICEHASH_BYTE_OFFSET};
 
+mod peers;
 mod shares;
 mod workers;
 
+use peers::PeerRecord;
+pub use peers::MAX_PEER_VERIFYING;
 pub use shares::Verify;
 use shares::Waiting;
 
@@ -54,6 +57,10 @@ pub struct ProxyState {
     best: BestDifficulties,
     /// Every login name seen, with its shares and estimated rate (xmrig-proxy's workers).
     workers: BTreeMap<String, Worker>,
+    /// Login names of the rig's deployed cards.
+    known: HashSet<String>,
+    /// Every address seen, for the flag by address.
+    peers: HashMap<IpAddr, PeerRecord>,
 }
 
 impl ProxyState {
@@ -79,6 +86,8 @@ impl ProxyState {
             reassigned: 0,
             best: BestDifficulties::default(),
             workers: BTreeMap::new(),
+            known: HashSet::new(),
+            peers: HashMap::new(),
         }
     }
 
@@ -160,6 +169,9 @@ impl ProxyState {
     /// The next lease of the newest job for `card` (at login, on a new job, or when the card
     /// used its lease up). `None` when there is no job or its nonce space is spent.
     pub fn next_slice(&mut self, card: CardId) -> Option<JobParams> {
+        if self.peer_flagged(card) {
+            return None;
+        }
         let job = self.jobs.back_mut()?;
         let c = self.cards.get_mut(&card)?;
         if !c.connected {

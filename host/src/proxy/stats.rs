@@ -26,6 +26,8 @@ pub struct ProxyStats {
     pub upstream: ClientStats,
     /// Every login name seen (cards and any other stratum miner), by name.
     pub workers: Vec<WorkerStats>,
+    /// Addresses flagged for bad shares over all their connections (deployed cards exempt).
+    pub flagged_peers: Vec<IpAddr>,
 }
 
 /// The windows of xmrig-proxy's worker rows: 1 min, 10 min, 1 h, 12 h, 24 h.

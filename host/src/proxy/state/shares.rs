@@ -24,6 +24,8 @@ pub struct Verify {
     pub nonce: u32,
     /// The upstream job (carries target, pool and session for the upstream submit).
     pub job: Job,
+    /// From a deployed card: verified ahead of other miners' shares.
+    pub from_card: bool,
 }
 
 /// A card's submit request waiting for the upstream outcome of its share.
@@ -71,6 +73,8 @@ impl ProxyState {
         if c.flagged {
             return Err(LocalReject::Flagged);
         }
+        self.peer_admits(card)?;
+        let from_card = self.is_card(card);
         let (seq, index) = parse_job_id(&params.job_id).ok_or(LocalReject::InvalidJobId)?;
         let job = self
             .jobs
@@ -93,7 +97,7 @@ impl ProxyState {
             .map_err(|_| LocalReject::InvalidResult)?;
         let mut blob = job.job.blob.clone();
         blob[NONCE_OFFSET..NONCE_OFFSET + NONCE_LEN].copy_from_slice(&nonce.to_le_bytes());
-        Ok(Verify {
+        let verify = Verify {
             card,
             request,
             algo: job.job.algo.clone().unwrap_or_default(),
@@ -102,7 +106,10 @@ impl ProxyState {
             claimed,
             nonce,
             job: job.job.clone(),
-        })
+            from_card,
+        };
+        self.peer_verifying(card, true);
+        Ok(verify)
     }
 
     /// The hash came back (or the hasher failed): judge against the upstream target. `Ok` is
@@ -112,6 +119,7 @@ impl ProxyState {
         share: &Verify,
         hash: Result<[u8; 32], String>,
     ) -> Result<FoundShare, LocalReject> {
+        self.peer_verifying(share.card, false);
         let verdict = match hash {
             Err(e) => {
                 tracing::warn!(error = %e, "share hasher failed");
@@ -138,8 +146,11 @@ impl ProxyState {
         if c.refused(why) {
             tracing::warn!(card, login = ?c.login, "card flagged: its shares are no longer sent upstream");
         }
-        let name = c.login.clone();
+        let (name, peer) = (c.login.clone(), c.peer);
         self.worker_refused(name.as_deref(), why);
+        if self.peer_refused(card, why) {
+            tracing::warn!(%peer, "address flagged: its miners get no work and no verification");
+        }
     }
 
     /// A verified share could not go upstream (the client was stopped): counted stale.

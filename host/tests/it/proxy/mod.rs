@@ -2,6 +2,7 @@
 //! third-party miner) downstream.
 
 mod card;
+mod flood;
 mod setup;
 mod slices;
 mod upstream;

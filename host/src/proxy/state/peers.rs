@@ -1,0 +1,244 @@
+//! Peers of `ProxyState`: bad shares counted per address as well as per connection, so a miner
+//! that reconnects after every few bogus shares is flagged all the same, and a cap on the shares
+//! one address may have in verification at once.
+//!
+//! Deployed cards (their login names are told to the proxy) are exempt: several of them may share
+//! an address with a stranger (NAT, or the local card on loopback) and must not pay for it.
+
+use std::net::IpAddr;
+
+use super::ProxyState;
+use crate::proxy::card::{LocalReject, FLAG_INVALID_PERCENT, FLAG_MIN_INVALID};
+use crate::proxy::slices::CardId;
+
+/// Shares one address (that is not a deployed card) may have waiting for or in verification.
+pub const MAX_PEER_VERIFYING: u32 = 8;
+
+/// What one address has done, over all its connections.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PeerRecord {
+    pub submitted: u64,
+    pub invalid: u64,
+    /// Flagged: its connections get no work and none of their shares is hashed.
+    pub flagged: bool,
+    /// Its shares now queued for or in verification.
+    pub verifying: u32,
+}
+
+impl ProxyState {
+    /// The rig's deployed cards, by login name: verified first and never flagged by address.
+    pub fn set_cards(&mut self, names: impl IntoIterator<Item = String>) {
+        self.known = names.into_iter().collect();
+    }
+
+    /// Whether the connection is a deployed card's (known login name).
+    pub fn is_card(&self, card: CardId) -> bool {
+        self.cards
+            .get(&card)
+            .and_then(|c| c.login.as_ref())
+            .is_some_and(|l| self.known.contains(l))
+    }
+
+    /// The address this connection comes from when it answers for it: not a deployed card's.
+    fn stranger_peer(&self, card: CardId) -> Option<IpAddr> {
+        let c = self.cards.get(&card)?;
+        let known = c.login.as_ref().is_some_and(|l| self.known.contains(l));
+        (!known).then_some(c.peer.ip())
+    }
+
+    /// A login under `name` from this connection's address is refused: the address is flagged
+    /// and the name is not a deployed card's.
+    pub fn login_refused(&self, card: CardId, name: &str) -> bool {
+        let Some(c) = self.cards.get(&card) else {
+            return false;
+        };
+        !self.known.contains(name) && self.peers.get(&c.peer.ip()).is_some_and(|p| p.flagged)
+    }
+
+    /// Precheck of a stranger's submit: refused at once when its address is flagged or already
+    /// has [`MAX_PEER_VERIFYING`] shares in verification.
+    pub(super) fn peer_admits(&mut self, card: CardId) -> Result<(), LocalReject> {
+        let Some(ip) = self.stranger_peer(card) else {
+            return Ok(());
+        };
+        let p = self.peers.entry(ip).or_default();
+        p.submitted += 1;
+        if p.flagged {
+            return Err(LocalReject::Flagged);
+        }
+        if p.verifying >= MAX_PEER_VERIFYING {
+            return Err(LocalReject::Busy);
+        }
+        Ok(())
+    }
+
+    /// A stranger's share entered (`true`) or left verification.
+    pub(super) fn peer_verifying(&mut self, card: CardId, entered: bool) {
+        if let Some(p) = self
+            .stranger_peer(card)
+            .and_then(|ip| self.peers.get_mut(&ip))
+        {
+            if entered {
+                p.verifying += 1;
+            } else {
+                p.verifying = p.verifying.saturating_sub(1);
+            }
+        }
+    }
+
+    /// A stranger's share was its fault: count it against the address, flag it by the rule
+    /// connections are flagged by. Returns true when this flagged it.
+    pub(super) fn peer_refused(&mut self, card: CardId, why: LocalReject) -> bool {
+        if !why.is_card_fault() {
+            return false;
+        }
+        let Some(p) = self
+            .stranger_peer(card)
+            .and_then(|ip| self.peers.get_mut(&ip))
+        else {
+            return false;
+        };
+        p.invalid += 1;
+        let newly = !p.flagged
+            && p.invalid >= FLAG_MIN_INVALID
+            && p.invalid * 100 > p.submitted * FLAG_INVALID_PERCENT;
+        p.flagged |= newly;
+        newly
+    }
+
+    /// Whether the connection's address is flagged (a deployed card's never is).
+    pub(super) fn peer_flagged(&self, card: CardId) -> bool {
+        self.stranger_peer(card)
+            .and_then(|ip| self.peers.get(&ip))
+            .is_some_and(|p| p.flagged)
+    }
+
+    /// The addresses flagged so far.
+    pub fn flagged_peers(&self) -> Vec<IpAddr> {
+        let mut ips: Vec<IpAddr> = self
+            .peers
+            .iter()
+            .filter(|(_, p)| p.flagged)
+            .map(|(ip, _)| *ip)
+            .collect();
+        ips.sort();
+        ips
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::SocketAddr;
+    use std::time::{Duration, Instant};
+
+    use phirig_pool::client::Job;
+    use phirig_pool::protocol::{
+        JobParams, LoginParams, SubmitParams, Target, NICEHASH_BYTE_OFFSET,
+    };
+
+    use super::*;
+    use crate::proxy::slices::COUNTERS_PER_BYTE;
+
+    fn state() -> ProxyState {
+        let mut st = ProxyState::new(4, 1 << 20, COUNTERS_PER_BYTE, Duration::from_secs(5));
+        st.set_cards(["mic0".to_string()]);
+        st.upstream_job(Job {
+            job_id: "up".into(),
+            blob: vec![0; 76],
+            target: Target::EASIEST,
+            algo: Some("cn/0".into()),
+            height: None,
+            seed_hash: None,
+            nicehash: false,
+            pool: 0,
+            session: 1,
+            nonce_range: None,
+        });
+        st
+    }
+
+    fn login(st: &mut ProxyState, card: CardId, name: &str) -> Option<JobParams> {
+        let params = LoginParams {
+            login: name.into(),
+            pass: String::new(),
+            agent: String::new(),
+            rigid: None,
+            algo: Vec::new(),
+        };
+        st.login(card, &params, Instant::now())
+    }
+
+    /// The `k`-th nonce of the job's slice.
+    fn submit(p: &JobParams, k: u64) -> SubmitParams {
+        let byte = hex::decode(&p.blob).expect("hex")[NICEHASH_BYTE_OFFSET];
+        let [start, _] = p.nonce_range.expect("range");
+        let nonce = (u32::from(byte) << 24) | (start + k) as u32;
+        SubmitParams::new("s", &p.job_id, nonce, &[1; 32], None)
+    }
+
+    #[test]
+    fn a_stranger_that_reconnects_is_flagged_by_address_and_cards_there_are_exempt() {
+        let mut st = state();
+        let stranger: SocketAddr = "10.0.0.5:40000".parse().unwrap();
+        let card = st.connect("10.0.0.5:40001".parse().unwrap());
+        assert!(login(&mut st, card, "mic0").is_some());
+        // One bogus share per connection: no connection reaches the flag, the address does.
+        for i in 0..5 {
+            let c = st.connect(stranger);
+            let p = login(&mut st, c, "flood").expect("work before the flag");
+            let v = st.precheck(c, 1, &submit(&p, 0)).expect("prechecked");
+            assert!(!v.from_card);
+            assert!(st.verified(&v, Ok([2; 32])).is_err());
+            assert_eq!(
+                st.flagged_peers().is_empty(),
+                i < 4,
+                "after {} shares",
+                i + 1
+            );
+            st.disconnect(c);
+        }
+        assert_eq!(st.flagged_peers(), vec![stranger.ip()]);
+        assert!(st.card_stats().iter().all(|c| !c.flagged));
+        // A new connection from there: login refused, no lease, nothing hashed.
+        let c = st.connect(stranger);
+        assert!(st.login_refused(c, "other"));
+        assert!(login(&mut st, c, "other").is_none(), "no lease for it");
+        assert_eq!(
+            st.precheck(c, 1, &SubmitParams::new("s", "0.0", 1, &[1; 32], None))
+                .unwrap_err(),
+            LocalReject::Flagged
+        );
+        // The deployed card at the same address mines on, first in line.
+        assert!(!st.login_refused(card, "mic0"));
+        let p = st.next_slice(card).expect("the card still gets work");
+        assert!(
+            st.precheck(card, 2, &submit(&p, 0))
+                .expect("hashed")
+                .from_card
+        );
+    }
+
+    #[test]
+    fn one_address_has_a_bounded_number_of_shares_in_verification() {
+        let mut st = state();
+        let peer: SocketAddr = "10.0.0.6:1".parse().unwrap();
+        let (a, b) = (st.connect(peer), st.connect(peer));
+        let pa = login(&mut st, a, "a").expect("work");
+        let pb = login(&mut st, b, "b").expect("work");
+        let mut waiting = Vec::new();
+        for k in 0..u64::from(MAX_PEER_VERIFYING) {
+            let (c, p) = if k % 2 == 0 { (a, &pa) } else { (b, &pb) };
+            waiting.push(st.precheck(c, k, &submit(p, k)).expect("admitted"));
+        }
+        assert_eq!(
+            st.precheck(a, 99, &submit(&pa, 99)).unwrap_err(),
+            LocalReject::Busy
+        );
+        // One verified (good or not) makes room for one more.
+        let v = waiting.pop().expect("one");
+        let _ = st.verified(&v, Ok([1; 32]));
+        assert!(st.precheck(a, 100, &submit(&pa, 100)).is_ok());
+        // Busy is not the miner's fault.
+        assert!(st.flagged_peers().is_empty());
+    }
+}

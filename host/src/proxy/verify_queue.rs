@@ -1,0 +1,110 @@
+//! Shares waiting to be hashed, in two lanes: deployed cards' first, then other miners'.
+//!
+//! A flood of bogus shares from a stranger then only delays other strangers; the cards' shares
+//! never queue behind it.
+
+use std::collections::VecDeque;
+use std::sync::{Mutex, MutexGuard};
+
+use tokio::sync::Notify;
+
+use super::state::Verify;
+
+#[derive(Debug, Default)]
+struct Lanes {
+    cards: VecDeque<Verify>,
+    others: VecDeque<Verify>,
+}
+
+/// Filled by the connections, drained by the verifier tasks.
+#[derive(Debug, Default)]
+pub(crate) struct VerifyQueue {
+    lanes: Mutex<Lanes>,
+    ready: Notify,
+}
+
+impl VerifyQueue {
+    fn lanes(&self) -> MutexGuard<'_, Lanes> {
+        self.lanes.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn push(&self, share: Verify) {
+        {
+            let mut lanes = self.lanes();
+            if share.from_card {
+                lanes.cards.push_back(share);
+            } else {
+                lanes.others.push_back(share);
+            }
+        }
+        self.ready.notify_one();
+    }
+
+    fn try_pop(&self) -> Option<Verify> {
+        let mut lanes = self.lanes();
+        lanes.cards.pop_front().or_else(|| lanes.others.pop_front())
+    }
+
+    /// The next share, a card's when one waits.
+    pub async fn pop(&self) -> Verify {
+        loop {
+            let notified = self.ready.notified();
+            tokio::pin!(notified);
+            // Registered before looking, so a push between the look and the wait still wakes us.
+            notified.as_mut().enable();
+            if let Some(share) = self.try_pop() {
+                return share;
+            }
+            notified.await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use phirig_pool::client::Job;
+    use phirig_pool::protocol::Target;
+
+    fn share(card: u64, from_card: bool) -> Verify {
+        Verify {
+            card,
+            request: card,
+            algo: "cn/0".into(),
+            height: 0,
+            blob: vec![0; 76],
+            claimed: [0; 32],
+            nonce: 0,
+            job: Job {
+                job_id: "j".into(),
+                blob: vec![0; 76],
+                target: Target::EASIEST,
+                algo: None,
+                height: None,
+                seed_hash: None,
+                nicehash: false,
+                pool: 0,
+                session: 0,
+                nonce_range: None,
+            },
+            from_card,
+        }
+    }
+
+    #[tokio::test]
+    async fn cards_go_first_and_a_waiting_verifier_wakes() {
+        let q = std::sync::Arc::new(VerifyQueue::default());
+        q.push(share(1, false));
+        q.push(share(2, false));
+        q.push(share(3, true));
+        let order: Vec<u64> = vec![q.pop().await.card, q.pop().await.card, q.pop().await.card];
+        assert_eq!(order, [3, 1, 2]);
+        let waiter = tokio::spawn({
+            let q = q.clone();
+            async move { q.pop().await.card }
+        });
+        tokio::task::yield_now().await;
+        q.push(share(4, false));
+        assert_eq!(waiter.await.expect("verifier"), 4);
+    }
+}
