@@ -1,9 +1,10 @@
-//! The host's integration tests, one binary: the API, the CLI and config file, the proxy, and the
-//! test-bed cards the `phirig` binary deploys itself to.
+//! The host's integration tests, one binary: the API, the CLI and config file, the proxy, a real
+//! Prometheus scraping a live host, and the test-bed cards the `phirig` binary deploys itself to.
 
 mod api;
 mod cli;
 mod config;
+mod prometheus;
 mod proxy;
 mod service;
 mod silent_upstream;

@@ -5,5 +5,6 @@
 mod access;
 mod exposition;
 mod fixture;
+mod grafana;
 mod json;
 mod metrics;
