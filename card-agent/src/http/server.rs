@@ -66,6 +66,10 @@ pub trait Routes: Send + Sync + 'static {
     fn handle_text(&self, _req: &ApiRequest) -> Option<String> {
         None
     }
+    /// A static file (a web page and its scripts) with its content type; `None`: not one.
+    fn handle_asset(&self, _req: &ApiRequest) -> Option<(&'static str, &'static [u8])> {
+        None
+    }
     /// Where `PUT /v1/binary` goes; `None`: this API takes no uploads (answered 404).
     fn upgrader(&self) -> Option<&crate::upgrade::Upgrader> {
         None
@@ -156,6 +160,9 @@ async fn answer(
                 if let Some(text) = routes.handle_text(&request) {
                     return Ok(text_response(text));
                 }
+                if let Some((content_type, body)) = routes.handle_asset(&request) {
+                    return Ok(asset_response(content_type, body));
+                }
                 routes.handle(request)
             }
         },
@@ -170,6 +177,15 @@ fn json_response(reply: ApiResponse) -> Response<Full<Bytes>> {
     resp.headers_mut().insert(
         CONTENT_TYPE,
         hyper::header::HeaderValue::from_static("application/json"),
+    );
+    resp
+}
+
+fn asset_response(content_type: &'static str, body: &'static [u8]) -> Response<Full<Bytes>> {
+    let mut resp = Response::new(Full::new(Bytes::from_static(body)));
+    resp.headers_mut().insert(
+        CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static(content_type),
     );
     resp
 }

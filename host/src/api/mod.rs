@@ -4,6 +4,9 @@
 //! polls a card itself, so a slow card cannot slow an API request down.
 
 mod cards;
+mod control;
+mod dashboard;
+mod history;
 mod metrics;
 mod routes;
 mod summary;
@@ -11,10 +14,10 @@ mod workers;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use phirig_agent::http::{serve, AuthPolicy};
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tracing::info;
 
@@ -23,6 +26,8 @@ use crate::snapshot::RigSnapshot;
 use crate::HostError;
 
 pub use cards::{cards_json, rig_json};
+pub use control::RigCommand;
+pub use history::History;
 pub use metrics::render as render_metrics;
 pub use routes::HostApi;
 pub use summary::summary;
@@ -67,6 +72,17 @@ pub async fn start(
     restricted_read: bool,
     rx: watch::Receiver<Arc<RigSnapshot>>,
 ) -> Result<Option<(SocketAddr, JoinHandle<()>)>, HostError> {
+    start_with_control(http, restricted_read, rx, None).await
+}
+
+/// [`start`], with the dashboard's commands (card restart, rig pause and resume) sent to
+/// `control` for whoever runs the rig.
+pub async fn start_with_control(
+    http: &HttpArgs,
+    restricted_read: bool,
+    rx: watch::Receiver<Arc<RigSnapshot>>,
+    control: Option<mpsc::Sender<RigCommand>>,
+) -> Result<Option<(SocketAddr, JoinHandle<()>)>, HostError> {
     if http.http_port == 0 {
         return Ok(None);
     }
@@ -79,7 +95,14 @@ pub async fn start(
         ));
     }
     let highest = Arc::new(Highest::default());
-    let api = Arc::new(HostApi::new(rx.clone(), highest.clone(), restricted));
+    let history = Arc::new(Mutex::new(History::default()));
+    let api = Arc::new(HostApi::new(
+        rx.clone(),
+        highest.clone(),
+        restricted,
+        history.clone(),
+        control,
+    ));
     let addr = SocketAddr::new(http.http_host, http.http_port);
     let (local, server) = serve(addr, api, auth.clone()).await?;
     // The token itself is never logged; only whether one is set.
@@ -88,20 +111,26 @@ pub async fn start(
         if auth.has_token() { "set" } else { "not set" },
         if restricted { "need it" } else { "open" }
     );
-    let task = tokio::spawn(track_highest(rx, highest, AbortOnDrop(server)));
+    let task = tokio::spawn(follow(rx, highest, history, AbortOnDrop(server)));
     Ok(Some((local, task)))
 }
 
-/// Follows every published snapshot so `highest` sees rates between API requests too; ends (and
-/// takes the listener with it) when aborted. When the publisher goes away the last snapshot is
-/// still served until then.
-async fn track_highest(
+/// Follows every published snapshot so `highest` and the history see rates between API requests
+/// too; ends (and takes the listener with it) when aborted. When the publisher goes away the last
+/// snapshot is still served until then.
+async fn follow(
     mut rx: watch::Receiver<Arc<RigSnapshot>>,
     highest: Arc<Highest>,
+    history: Arc<Mutex<History>>,
     mut server: AbortOnDrop,
 ) {
     loop {
-        highest.observe(&rx.borrow_and_update());
+        let snap = rx.borrow_and_update().clone();
+        highest.observe(&snap);
+        history
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .observe(&snap);
         if rx.changed().await.is_err() {
             break;
         }

@@ -1,11 +1,15 @@
-//! Which path answers what: JSON routes over the latest snapshot, `/metrics` as text.
+//! Which path answers what: JSON routes over the latest snapshot, `/metrics` as text, the
+//! dashboard's page, and its commands.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
-use hyper::Method;
+use hyper::{Method, StatusCode};
 use phirig_agent::http::{ApiRequest, ApiResponse, Routes};
-use tokio::sync::watch;
+use serde_json::json;
+use tokio::sync::{mpsc, watch};
 
+use super::control::{self, RigCommand};
+use super::history::History;
 use super::Highest;
 use crate::snapshot::RigSnapshot;
 
@@ -17,6 +21,9 @@ pub struct HostApi {
     worker_id: String,
     /// Random per process, like the agent's boot id: a dashboard sees a restart as a new miner.
     id: String,
+    history: Arc<Mutex<History>>,
+    /// Where the dashboard's commands go; `None` when nothing runs the rig from here.
+    control: Option<mpsc::Sender<RigCommand>>,
 }
 
 impl HostApi {
@@ -24,6 +31,8 @@ impl HostApi {
         rx: watch::Receiver<Arc<RigSnapshot>>,
         highest: Arc<Highest>,
         restricted: bool,
+        history: Arc<Mutex<History>>,
+        control: Option<mpsc::Sender<RigCommand>>,
     ) -> Self {
         Self {
             rx,
@@ -31,6 +40,35 @@ impl HostApi {
             restricted,
             worker_id: phirig_agent::system::hostname(),
             id: format!("{:016x}", rand::random::<u64>()),
+            history,
+            control,
+        }
+    }
+
+    fn history_json(&self) -> serde_json::Value {
+        let history = self.history.lock().unwrap_or_else(|p| p.into_inner());
+        serde_json::to_value(&*history).unwrap_or_default()
+    }
+
+    /// Hands a command to the rig; the answer says only that it was taken.
+    fn command(&self, command: RigCommand) -> ApiResponse {
+        if let RigCommand::RestartCard(name) = &command {
+            if !self.current().cards.iter().any(|c| &c.name == name) {
+                return ApiResponse::error(StatusCode::NOT_FOUND, "no such card");
+            }
+        }
+        let Some(tx) = &self.control else {
+            return ApiResponse::error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "this host runs no rig to control",
+            );
+        };
+        match tx.try_send(command.clone()) {
+            Ok(()) => ApiResponse {
+                status: StatusCode::ACCEPTED,
+                body: json!({ "accepted": command }),
+            },
+            Err(_) => ApiResponse::error(StatusCode::SERVICE_UNAVAILABLE, "rig busy; try again"),
         }
     }
 
@@ -61,8 +99,18 @@ impl Routes for HostApi {
             (&Method::GET, "/v1/rig") => ApiResponse::ok(super::rig_json(&self.current())),
             (&Method::GET, "/1/workers") => ApiResponse::ok(super::workers_json(&self.current())),
             (&Method::GET, "/1/miners") => ApiResponse::ok(super::miners_json(&self.current())),
-            _ => ApiResponse::not_found(),
+            (&Method::GET, "/v1/history") => ApiResponse::ok(self.history_json()),
+            (method, path) => match control::parse(method, path) {
+                Some(command) => self.command(command),
+                None => ApiResponse::not_found(),
+            },
         }
+    }
+
+    fn handle_asset(&self, req: &ApiRequest) -> Option<(&'static str, &'static [u8])> {
+        (req.method == Method::GET)
+            .then(|| super::dashboard::asset(&req.path))
+            .flatten()
     }
 
     fn handle_text(&self, req: &ApiRequest) -> Option<String> {

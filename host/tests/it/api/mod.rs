@@ -3,6 +3,7 @@
 //! line by line, and the agent's token rules.
 
 mod access;
+mod dashboard;
 mod exposition;
 mod fixture;
 mod grafana;
