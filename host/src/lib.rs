@@ -13,6 +13,7 @@ pub mod clock_offset;
 pub mod config;
 mod error;
 pub mod local_card;
+mod local_control;
 pub mod log_cmd;
 pub mod pool_serve;
 pub mod proxy;

@@ -131,7 +131,7 @@ async fn run_local(
     let token = format!("{:032x}", rand::random::<u128>());
     let port = free_port().map_err(HostError::FreePort)?;
     let log = std::env::temp_dir().join(format!("phirig-local-agent-{}.log", std::process::id()));
-    let card = LocalCard::start(&LocalCardConfig {
+    let cfg = LocalCardConfig {
         pools: vec![format!("stratum+tcp://{}", proxy.local_addr())],
         user: LOCAL_LOGIN.into(),
         pass: args.pass.clone(),
@@ -139,11 +139,12 @@ async fn run_local(
         threads: args.threads,
         no_aesni: args.no_aesni,
         http_port: port,
-        token: token.clone(),
+        token,
         log: log.clone(),
-    })?;
+    };
+    let card = LocalCard::start(&cfg)?;
     banner(server, pools, &log);
-    watch(args, card, server, proxy, port, token, signals).await
+    watch(args, card, &cfg, server, proxy, signals).await
 }
 
 /// The proxy on `bind`, with the configured pools upstream (failover in the order given).
@@ -206,22 +207,23 @@ fn banner(server: Option<&ServerHandle>, pools: &[String], log: &std::path::Path
 async fn watch(
     args: &RunArgs,
     mut card: LocalCard,
+    cfg: &LocalCardConfig,
     server: Option<&ServerHandle>,
     proxy: &ProxyHandle,
-    port: u16,
-    token: String,
     mut signals: StopSignals,
 ) -> Result<(), HostError> {
     let http = reqwest::Client::new();
     let mut views = [CardView::new(
-        "local",
-        &format!("http://127.0.0.1:{port}"),
-        Some(token),
+        LOCAL_LOGIN,
+        &format!("http://127.0.0.1:{}", cfg.http_port),
+        Some(cfg.token.clone()),
     )];
-    let mut faces = Faces::start(
+    let (control, mut commands) = tokio::sync::mpsc::channel(8);
+    let mut faces = Faces::start_with_control(
         &args.http,
         args.rig.status_json.clone(),
         Duration::from_secs(args.refresh.max(1)),
+        Some(control),
     )
     .await?;
     let started = Instant::now();
@@ -233,6 +235,9 @@ async fn watch(
             s = signals.recv() => {
                 eprintln!("phirig: {}: stopping the local agent", s.name);
                 break Ok(());
+            }
+            Some(command) = commands.recv() => {
+                card = crate::local_control::apply(command, card, cfg, &http).await?;
             }
         }
         if let Some(status) = card.exited() {

@@ -30,8 +30,18 @@ impl Faces {
         status_json: Option<PathBuf>,
         refresh: Duration,
     ) -> Result<Self, HostError> {
+        Self::start_with_control(http, status_json, refresh, None).await
+    }
+
+    /// [`Faces::start`], with the dashboard's commands sent to `control`.
+    pub async fn start_with_control(
+        http: &crate::cli::HttpArgs,
+        status_json: Option<PathBuf>,
+        refresh: Duration,
+        control: Option<tokio::sync::mpsc::Sender<crate::api::RigCommand>>,
+    ) -> Result<Self, HostError> {
         let (tx, rx) = watch::channel(Arc::new(RigSnapshot::default()));
-        let api = match crate::api::start(http, false, rx).await? {
+        let api = match crate::api::start_with_control(http, false, rx, control).await? {
             Some((addr, task)) => {
                 tracing::info!(%addr, "host API listening");
                 eprintln!("phirig: host API on http://{addr}/1/summary");

@@ -2,6 +2,7 @@
 //! Prometheus scraping a live host, and the test-bed cards the `phirig` binary deploys itself to.
 
 mod api;
+mod browser;
 mod cli;
 mod config;
 mod prometheus;

@@ -145,7 +145,9 @@ function renderChart(history) {
   history.cards.forEach((name, i) => series.push({
     name, values: recent.map((p) => p.cards[i] ?? null), color: COLORS[i % COLORS.length] }));
   const max = Math.max(1, ...series.flatMap((s) => s.values.filter((v) => v !== null))) * 1.1;
-  const x = (t) => 1000 * (1 - (end - t) / HOUR_MS);
+  // A young rig fills the width; after an hour the axis is the last hour.
+  const span = Math.min(HOUR_MS, Math.max(60 * 1000, end - recent[0].t_ms));
+  const x = (t) => 1000 * (1 - (end - t) / span);
   const y = (v) => 250 - 240 * v / max;
   for (let i = 0; i <= 4; i++) {
     const line = document.createElementNS(SVG, "line");
@@ -161,7 +163,9 @@ function renderChart(history) {
   }
   for (const s of series) {
     const coords = [];
-    s.values.forEach((v, i) => { if (v !== null) coords.push(x(recent[i].t_ms).toFixed(1) + "," + y(v).toFixed(1)); });
+    s.values.forEach((v, i) => {
+      if (v !== null) coords.push(x(recent[i].t_ms).toFixed(1) + "," + y(v).toFixed(1));
+    });
     const line = document.createElementNS(SVG, "polyline");
     line.setAttribute("points", coords.join(" "));
     line.setAttribute("fill", "none");
