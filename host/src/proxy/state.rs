@@ -104,8 +104,13 @@ impl ProxyState {
     pub fn disconnect(&mut self, card: CardId) {
         if let Some(c) = self.cards.get_mut(&card) {
             let was = std::mem::replace(&mut c.connected, false);
-            let name = c.login.clone().filter(|_| was);
-            self.worker_left(name.as_deref());
+            let login = c.login.clone();
+            // A connection that never logged in has no leases, shares or name to remember; keeping
+            // it would let a client that reconnects in a loop (refused logins) grow every stats.
+            if login.is_none() {
+                self.cards.remove(&card);
+            }
+            self.worker_left(login.filter(|_| was).as_deref());
         }
         for job in &mut self.jobs {
             let freed = job.slices.release(card);

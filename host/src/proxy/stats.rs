@@ -11,7 +11,8 @@ pub use super::card::ShareCounts;
 /// A snapshot of the proxy.
 #[derive(Debug, Clone)]
 pub struct ProxyStats {
-    /// Every card seen since start, connected or not, in connection order.
+    /// Every card that logged in since start (connected or not) and every open connection, in
+    /// connection order.
     pub cards: Vec<CardStats>,
     /// Upstream jobs received.
     pub jobs: u64,

@@ -199,7 +199,13 @@ mod tests {
         }
         assert_eq!(st.flagged_peers(), vec![stranger.ip()]);
         assert!(st.card_stats().iter().all(|c| !c.flagged));
-        // A new connection from there: login refused, no lease, nothing hashed.
+        // A new connection from there: login refused, no lease, nothing hashed; one that goes
+        // without logging in leaves no row behind.
+        let rows = st.card_stats().len();
+        let gone = st.connect(stranger);
+        assert!(st.login_refused(gone, "other"));
+        st.disconnect(gone);
+        assert_eq!(st.card_stats().len(), rows);
         let c = st.connect(stranger);
         assert!(st.login_refused(c, "other"));
         assert!(login(&mut st, c, "other").is_none(), "no lease for it");

@@ -118,6 +118,11 @@ async fn a_flooding_stranger_is_flagged_by_address_and_honest_shares_pass() {
         refused + 5 >= connections,
         "logins from it are refused once flagged"
     );
+    assert!(
+        stats.cards.len() as u64 <= connections - refused + 1,
+        "refused connections leave no rows: {}",
+        stats.cards.len()
+    );
     let card = stats
         .cards
         .iter()
