@@ -38,7 +38,7 @@
 //! also judged by address over all their connections (`state/peers.rs`): a flagged address
 //! gets no login, no lease and no verification, and one address has at most
 //! [`MAX_PEER_VERIFYING`] shares in verification. The cards' shares are hashed ahead of
-//! strangers' (`verify_queue.rs`), so a flood never delays them.
+//! strangers' (`verify_queue.rs`), and one verifier hashes only theirs.
 
 mod card;
 mod config;
@@ -115,8 +115,14 @@ pub async fn start(
             shutdown_rx.clone(),
         )),
     ];
-    for _ in 0..config.verify_threads.max(1) {
-        tasks.push(tokio::spawn(shared.clone().verifier(shutdown_rx.clone())));
+    // With two or more verifiers the first hashes cards' shares only, so a stranger's flood can
+    // never hold every verifier when a card's share arrives.
+    let verifiers = config.verify_threads.max(1);
+    for i in 0..verifiers {
+        let others_too = verifiers == 1 || i > 0;
+        tasks.push(tokio::spawn(
+            shared.clone().verifier(others_too, shutdown_rx.clone()),
+        ));
     }
     tracing::info!(%local_addr, "proxy listening for cards");
     Ok(ProxyHandle {

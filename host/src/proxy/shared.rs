@@ -72,12 +72,12 @@ impl Shared {
         self.reply(card, Response::error(request, REJECT_CODE, why.message()));
     }
 
-    /// One verifier: takes queued shares (cards' first) until shutdown; the proxy runs
-    /// `verify_threads` of them, so that many shares are hashed at once.
-    pub async fn verifier(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
+    /// One verifier: takes queued shares (cards' first; only cards' when not `others_too`) until
+    /// shutdown; the proxy runs `verify_threads` of them, so that many shares are hashed at once.
+    pub async fn verifier(self: Arc<Self>, others_too: bool, mut shutdown: watch::Receiver<bool>) {
         loop {
             let share = tokio::select! {
-                share = self.verify_queue.pop() => share,
+                share = self.verify_queue.pop(others_too) => share,
                 _ = shutdown.changed() => break,
             };
             self.verify_and_forward(share).await;

@@ -174,7 +174,8 @@ impl ProxyState {
     /// The next lease of the newest job for `card` (at login, on a new job, or when the card
     /// used its lease up). `None` when there is no job or its nonce space is spent.
     pub fn next_slice(&mut self, card: CardId) -> Option<JobParams> {
-        if self.peer_flagged(card) {
+        let seq = self.jobs.back()?.seq;
+        if !self.peer_may_lease(card, seq) {
             return None;
         }
         let job = self.jobs.back_mut()?;

@@ -40,19 +40,24 @@ impl VerifyQueue {
         self.ready.notify_one();
     }
 
-    fn try_pop(&self) -> Option<Verify> {
+    fn try_pop(&self, others_too: bool) -> Option<Verify> {
         let mut lanes = self.lanes();
-        lanes.cards.pop_front().or_else(|| lanes.others.pop_front())
+        match lanes.cards.pop_front() {
+            Some(share) => Some(share),
+            None if others_too => lanes.others.pop_front(),
+            None => None,
+        }
     }
 
-    /// The next share, a card's when one waits.
-    pub async fn pop(&self) -> Verify {
+    /// The next share, a card's when one waits; with `others_too` false only cards' shares (one
+    /// verifier is kept for them, so a card's share never waits for a stranger's hash).
+    pub async fn pop(&self, others_too: bool) -> Verify {
         loop {
             let notified = self.ready.notified();
             tokio::pin!(notified);
             // Registered before looking, so a push between the look and the wait still wakes us.
             notified.as_mut().enable();
-            if let Some(share) = self.try_pop() {
+            if let Some(share) = self.try_pop(others_too) {
                 return share;
             }
             notified.await;
@@ -97,14 +102,24 @@ mod tests {
         q.push(share(1, false));
         q.push(share(2, false));
         q.push(share(3, true));
-        let order: Vec<u64> = vec![q.pop().await.card, q.pop().await.card, q.pop().await.card];
+        let order: Vec<u64> = vec![
+            q.pop(true).await.card,
+            q.pop(true).await.card,
+            q.pop(true).await.card,
+        ];
         assert_eq!(order, [3, 1, 2]);
         let waiter = tokio::spawn({
             let q = q.clone();
-            async move { q.pop().await.card }
+            async move { q.pop(true).await.card }
         });
         tokio::task::yield_now().await;
         q.push(share(4, false));
         assert_eq!(waiter.await.expect("verifier"), 4);
+        // The cards' own verifier leaves a stranger's share for the others.
+        q.push(share(5, false));
+        q.push(share(6, true));
+        assert_eq!(q.pop(false).await.card, 6);
+        assert!(q.try_pop(false).is_none());
+        assert_eq!(q.pop(true).await.card, 5);
     }
 }

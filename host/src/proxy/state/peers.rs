@@ -13,6 +13,9 @@ use crate::proxy::slices::CardId;
 
 /// Shares one address (that is not a deployed card) may have waiting for or in verification.
 pub const MAX_PEER_VERIFYING: u32 = 8;
+/// Leases of one upstream job one address may take: an honest miner takes one per connection
+/// per job, a client reconnecting in a loop would otherwise take one per reconnect.
+pub const MAX_PEER_LEASES_PER_JOB: u32 = 16;
 
 /// What one address has done, over all its connections.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -23,6 +26,9 @@ pub struct PeerRecord {
     pub flagged: bool,
     /// Its shares now queued for or in verification.
     pub verifying: u32,
+    /// Leases it took of the job with this sequence number.
+    pub lease_job: u64,
+    pub leases_in_job: u32,
 }
 
 impl ProxyState {
@@ -62,13 +68,15 @@ impl ProxyState {
             return Ok(());
         };
         let p = self.peers.entry(ip).or_default();
-        p.submitted += 1;
         if p.flagged {
             return Err(LocalReject::Flagged);
         }
         if p.verifying >= MAX_PEER_VERIFYING {
+            // Not judged, so not counted: a flood of refused submits must not dilute the ratio
+            // of bad shares among the judged ones.
             return Err(LocalReject::Busy);
         }
+        p.submitted += 1;
         Ok(())
     }
 
@@ -106,11 +114,22 @@ impl ProxyState {
         newly
     }
 
-    /// Whether the connection's address is flagged (a deployed card's never is).
-    pub(super) fn peer_flagged(&self, card: CardId) -> bool {
-        self.stranger_peer(card)
-            .and_then(|ip| self.peers.get(&ip))
-            .is_some_and(|p| p.flagged)
+    /// Whether the connection may take a lease of job `seq`: a deployed card always; a stranger
+    /// unless its address is flagged or took [`MAX_PEER_LEASES_PER_JOB`] of that job already.
+    /// Counts the lease when it may.
+    pub(super) fn peer_may_lease(&mut self, card: CardId, seq: u64) -> bool {
+        let Some(ip) = self.stranger_peer(card) else {
+            return true;
+        };
+        let p = self.peers.entry(ip).or_default();
+        if p.lease_job != seq {
+            (p.lease_job, p.leases_in_job) = (seq, 0);
+        }
+        if p.flagged || p.leases_in_job >= MAX_PEER_LEASES_PER_JOB {
+            return false;
+        }
+        p.leases_in_job += 1;
+        true
     }
 
     /// The addresses flagged so far.
@@ -227,6 +246,17 @@ mod tests {
     #[test]
     fn one_address_has_a_bounded_number_of_shares_in_verification() {
         let mut st = state();
+        // Leases too: a reconnect loop gets a bounded number of each job's.
+        let looper: SocketAddr = "10.0.0.7:1".parse().unwrap();
+        let got = (0..100)
+            .filter(|_| {
+                let c = st.connect(looper);
+                let leased = login(&mut st, c, "loop").is_some();
+                st.disconnect(c);
+                leased
+            })
+            .count();
+        assert_eq!(got as u32, MAX_PEER_LEASES_PER_JOB);
         let peer: SocketAddr = "10.0.0.6:1".parse().unwrap();
         let (a, b) = (st.connect(peer), st.connect(peer));
         let pa = login(&mut st, a, "a").expect("work");
@@ -244,7 +274,15 @@ mod tests {
         let v = waiting.pop().expect("one");
         let _ = st.verified(&v, Ok([1; 32]));
         assert!(st.precheck(a, 100, &submit(&pa, 100)).is_ok());
-        // Busy is not the miner's fault.
+        // Busy is not the miner's fault, and it does not dilute the judged ones: the bad shares
+        // among those flag the address however many submits were turned away.
         assert!(st.flagged_peers().is_empty());
+        for _ in 0..100 {
+            let _ = st.precheck(a, 200, &submit(&pa, 200));
+        }
+        for v in waiting.into_iter().take(5) {
+            let _ = st.verified(&v, Ok([2; 32]));
+        }
+        assert_eq!(st.flagged_peers(), vec![peer.ip()]);
     }
 }
