@@ -67,7 +67,7 @@ pub use downstream::NONCE_RANGE_EXTENSION;
 pub use error::ProxyError;
 pub use handle::ProxyHandle;
 pub use slices::{CardId, JobSlices, Lease, COUNTERS_PER_BYTE};
-pub use state::MAX_PEER_VERIFYING;
+pub use state::{MAX_PEER_LEASES_PER_JOB, MAX_PEER_VERIFYING};
 pub use stats::{CardStats, ProxyStats, WorkerStats, XMRIG_PROXY_WINDOWS};
 
 /// Start the proxy on the current tokio runtime: bind the card listener, start the upstream

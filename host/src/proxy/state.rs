@@ -17,7 +17,7 @@ mod shares;
 mod workers;
 
 use peers::PeerRecord;
-pub use peers::MAX_PEER_VERIFYING;
+pub use peers::{MAX_PEER_LEASES_PER_JOB, MAX_PEER_VERIFYING};
 pub use shares::Verify;
 use shares::Waiting;
 

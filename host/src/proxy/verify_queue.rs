@@ -37,7 +37,8 @@ impl VerifyQueue {
                 lanes.others.push_back(share);
             }
         }
-        self.ready.notify_one();
+        // Every waiting verifier looks: the one woken alone might be the cards-only one.
+        self.ready.notify_waiters();
     }
 
     fn try_pop(&self, others_too: bool) -> Option<Verify> {
@@ -121,5 +122,18 @@ mod tests {
         assert_eq!(q.pop(false).await.card, 6);
         assert!(q.try_pop(false).is_none());
         assert_eq!(q.pop(true).await.card, 5);
+        // A stranger's share wakes the general verifier even when the cards-only one waits too.
+        let cards_only = tokio::spawn({
+            let q = q.clone();
+            async move { q.pop(false).await.card }
+        });
+        let general = tokio::spawn({
+            let q = q.clone();
+            async move { q.pop(true).await.card }
+        });
+        tokio::task::yield_now().await;
+        q.push(share(7, false));
+        assert_eq!(general.await.expect("verifier"), 7);
+        cards_only.abort();
     }
 }
