@@ -5,7 +5,10 @@
 //! are polled at once (`poll`), the picture of the rig (`RigSnapshot`) is published to the host
 //! API, the status file and the table (`faces`), each card's 60 s rate is handed to the
 //! watchdog, and clock samples and supervision actions go to the host journal (`journal`).
+//! The dashboard's commands (restart a card, pause or resume the rig) are carried out by
+//! `control` beside the loop.
 
+mod control;
 mod deploy_cards;
 mod faces;
 mod instance_lock;
@@ -32,6 +35,7 @@ use crate::proxy::ProxyHandle;
 use crate::snapshot::RigSnapshot;
 use crate::HostError;
 
+use control::{Restarted, RigControl};
 pub use deploy_cards::{deploy_all, deploy_config, stop_all, CardResults, DeployCardError};
 pub use faces::{write_atomic, Faces};
 pub use instance_lock::{InstanceError, InstanceLock};
@@ -125,22 +129,29 @@ pub async fn run_cards(
         Some(mpss),
     ));
     let mut journal = open_journal(args)?;
-    let mut faces = Faces::start(
+    let (control_tx, mut commands) = mpsc::channel(8);
+    let mut faces = Faces::start_with_control(
         &args.http,
         args.rig.status_json.clone(),
         Duration::from_secs(args.refresh.max(1)),
+        Some(control_tx),
     )
     .await?;
     let overrides = crate::config::card_overrides(args);
-    let mut views: Vec<CardView> = cards
+    let agents: Vec<String> = cards
         .iter()
         .map(|c| {
             let port = overrides
                 .get(&c.name)
                 .and_then(|o| o.agent_port)
                 .unwrap_or(args.rig.reach.agent_port);
-            CardView::new(&c.name, &api_base(c, port), Some(token.clone()))
+            api_base(c, port)
         })
+        .collect();
+    let mut views: Vec<CardView> = cards
+        .iter()
+        .zip(&agents)
+        .map(|(c, base)| CardView::new(&c.name, base, Some(token.clone())))
         .collect();
     eprintln!(
         "phirig: deploying the agent to {} card(s); they mine through the proxy ({url}, port {})",
@@ -174,6 +185,13 @@ pub async fn run_cards(
     ));
 
     let http = reqwest::Client::new();
+    let mut control = RigControl::new(
+        ops.clone(),
+        cards.clone(),
+        agents,
+        token.clone(),
+        http.clone(),
+    );
     let started = Instant::now();
     let deadline = args.seconds.map(Duration::from_secs);
     let mut tick = tokio::time::interval(Duration::from_secs(1));
@@ -185,13 +203,20 @@ pub async fn run_cards(
                 stopped_by = Some(s);
                 break;
             }
+            Some(command) = commands.recv() => control.apply(command),
+        }
+        for r in control.finished() {
+            journal_restart(journal.as_mut(), &r);
         }
         poll_all(&mut views, &http, POLL_TIMEOUT).await;
         for (i, v) in views.iter_mut().enumerate() {
             if let (Some(s), Some(j)) = (v.last_sample.take(), journal.as_mut()) {
                 j.clock_sample(i as u32, &s);
             }
-            if let Some(rate) = v.meter.rate(WATCHDOG_WINDOW) {
+            // A card the operator paused hashes nothing on purpose: the watchdog keeps its rate
+            // from before, so the low-rate rule does not restart it.
+            let paused = v.last.as_ref().is_some_and(|l| l.paused);
+            if let (Some(rate), false) = (v.meter.rate(WATCHDOG_WINDOW), paused) {
                 ops.set_hash_rate(&v.name, rate);
             }
             // A card whose deploy failed shows that until the watchdog brings it up.
@@ -223,8 +248,13 @@ pub async fn run_cards(
         deploy_cards::STOP_BOUND
     );
     stop_tx.send_replace(true);
-    if tokio::time::timeout(WATCHDOG_STOP, dog).await.is_err() {
+    // Dashboard commands in flight finish too, so no restart lands after the agents' stop.
+    let (dog, restarted) = tokio::join!(tokio::time::timeout(WATCHDOG_STOP, dog), control.finish());
+    if dog.is_err() {
         warn!("the watchdog did not stop in time");
+    }
+    for r in restarted {
+        journal_restart(journal.as_mut(), &r);
     }
     while let Ok(a) = act_rx.try_recv() {
         let index = cards.iter().position(|c| c.name == a.card);
@@ -254,6 +284,20 @@ pub async fn run_cards(
         j.close()?;
     }
     Ok(())
+}
+
+/// Records a dashboard restart in the host journal, when there is one.
+fn journal_restart(journal: Option<&mut HostJournal>, r: &Restarted) {
+    let (action, detail) = match &r.outcome {
+        Ok(msg) => (SupervisionAction::Restart, msg.clone()),
+        Err(e) => (
+            SupervisionAction::Unhealthy,
+            format!("restart (dashboard) failed: {e}"),
+        ),
+    };
+    if let Some(j) = journal {
+        j.supervision(r.index as u32, action, &detail);
+    }
 }
 
 /// Deploys to every card at once and reports each; returns why each card failed, if it did.
