@@ -1,11 +1,13 @@
 //! Network-namespace cards running the real agent, which is this crate's `phirig` binary (named
-//! `phirig-agent` on a card): deploy, upgrade, the watchdog, and `phirig run` as a rig. Need root.
+//! `phirig-agent` on a card): deploy, upgrade, the watchdog, `phirig run` as a rig and its
+//! dashboard commands. Need root.
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use phirig_test_support::testbed::stripped_copy;
 
+mod dashboard_control;
 mod deploy;
 mod rig;
 mod upgrade;

@@ -1,0 +1,299 @@
+//! The dashboard's commands on a rig of two test-bed cards: restart one card, pause and resume
+//! both, and refuse all of it without the token.
+//!
+//! Real everything: a kernel-verifying pool on loopback, the real `phirig run` deploying itself
+//! over ssh into two network namespaces, its host API on loopback. Needs root (skips otherwise).
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use phirig_host::local_card::free_port;
+use phirig_pool::server::{ServerConfig, ServerHandle};
+use phirig_test_support::mining;
+use phirig_test_support::testbed::Testbed;
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use super::deployable_agent;
+
+const FIRST: u32 = 76;
+const COUNT: u32 = 2;
+const TOKEN: &str = "dashboard-control-token";
+/// Deploy, kernel self-test and the first accepted share on two shared cores.
+const MINING_LIMIT: Duration = Duration::from_secs(90);
+/// An ssh stop and start plus the new agent's first answer.
+const RESTART_LIMIT: Duration = Duration::from_secs(60);
+const PAUSE_LIMIT: Duration = Duration::from_secs(20);
+
+fn card_name(i: u32) -> String {
+    format!("root@172.31.{}.1", i + 1)
+}
+
+async fn pool() -> ServerHandle {
+    let config = ServerConfig {
+        bind: "127.0.0.1:0".parse().expect("addr"),
+        algo: "cn-pico".into(),
+        start_difficulty: 300,
+        min_difficulty: 1,
+        vardiff: false,
+        ..ServerConfig::default()
+    };
+    tokio::time::timeout(Duration::from_secs(10), mining::start_pool(config))
+        .await
+        .expect("pool starts in time")
+}
+
+/// `phirig run`, interrupted (then killed) when the test ends, also early.
+struct Rig {
+    child: Child,
+    log: PathBuf,
+    api: String,
+    http: reqwest::Client,
+}
+
+impl Rig {
+    fn log(&self) -> String {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(60)..].join("\n")
+    }
+
+    /// The host's `/v1/cards`, or `None` while the API is not up.
+    async fn cards(&self) -> Option<Vec<Value>> {
+        let r = self
+            .http
+            .get(format!("{}/v1/cards", self.api))
+            .timeout(Duration::from_secs(3))
+            .send()
+            .await
+            .ok()?;
+        r.json::<Value>().await.ok()?.as_array().cloned()
+    }
+
+    /// Polls `/v1/cards` until `check` passes (bounded), returning the passing list.
+    async fn wait_for(
+        &self,
+        limit: Duration,
+        what: &str,
+        check: impl Fn(&[Value]) -> bool,
+    ) -> Vec<Value> {
+        let end = Instant::now() + limit;
+        let mut last = None;
+        while Instant::now() < end {
+            if let Some(cards) = self.cards().await {
+                if check(&cards) {
+                    return cards;
+                }
+                last = Some(cards);
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        panic!(
+            "timed out ({limit:?}) waiting for {what}\nlast cards: {last:?}\nrig log:\n{}",
+            self.log()
+        );
+    }
+
+    async fn post(&self, path: &str, token: Option<&str>) -> StatusCode {
+        let mut req = self
+            .http
+            .post(format!("{}{path}", self.api))
+            .timeout(Duration::from_secs(5));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        req.send().await.expect("host API answers").status()
+    }
+
+    fn wait(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
+        let end = Instant::now() + limit;
+        while Instant::now() < end {
+            if let Ok(Some(st)) = self.child.try_wait() {
+                return Some(st);
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        None
+    }
+}
+
+impl Drop for Rig {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            // SAFETY: signalling our own child by pid.
+            unsafe { libc::kill(self.child.id() as i32, libc::SIGINT) };
+            if self.wait(Duration::from_secs(40)).is_none() {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+            }
+        }
+    }
+}
+
+fn start_rig(dir: &std::path::Path, bed: &Testbed, pool: &ServerHandle) -> Rig {
+    let port = free_port().expect("port");
+    let log = dir.join("rig.log");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_phirig"));
+    cmd.arg("run");
+    for i in bed.indices() {
+        cmd.args(["--card", &card_name(i)]);
+    }
+    cmd.args(["-o", &format!("stratum+tcp://{}", pool.local_addr())])
+        .args(["-t", "1", "--refresh", "5", "--seconds", "300"])
+        .args(["--proxy-bind", "0.0.0.0:0"])
+        .args(["--remote-dir", "/var/lib/phirig-card/dashboard"])
+        .args([
+            "--http-port",
+            &port.to_string(),
+            "--http-access-token",
+            TOKEN,
+        ])
+        .arg("--binary")
+        .arg(deployable_agent())
+        .args(
+            Testbed::ssh_options()
+                .extra_args
+                .iter()
+                .map(|a| format!("--ssh-arg={a}")),
+        )
+        .env("RUST_LOG", "info")
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(std::fs::File::create(&log).expect("log")))
+        .stderr(Stdio::from(
+            std::fs::OpenOptions::new()
+                .append(true)
+                .open(&log)
+                .expect("log"),
+        ));
+    Rig {
+        child: cmd.spawn().expect("start phirig run"),
+        log,
+        api: format!("http://127.0.0.1:{port}"),
+        http: reqwest::Client::new(),
+    }
+}
+
+fn card<'a>(cards: &'a [Value], name: &str) -> &'a Value {
+    cards
+        .iter()
+        .find(|c| c["name"] == name)
+        .unwrap_or(&Value::Null)
+}
+
+fn boot_id(cards: &[Value], name: &str) -> String {
+    card(cards, name)["boot_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+fn hashes(cards: &[Value], name: &str) -> u64 {
+    card(cards, name)["hashes_total"].as_u64().unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dashboard_restarts_one_card_and_pauses_and_resumes_the_rig() {
+    let Some(bed) = Testbed::up("dashboard_control", FIRST, COUNT) else {
+        return;
+    };
+    let names: Vec<String> = bed.indices().map(card_name).collect();
+    let (a, b) = (names[0].as_str(), names[1].as_str());
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pool = pool().await;
+    let mut rig = start_rig(dir.path(), &bed, &pool);
+
+    let mining = |cards: &[Value]| {
+        names
+            .iter()
+            .all(|n| card(cards, n)["status"] == "mining" && hashes(cards, n) > 0)
+    };
+    let before = rig
+        .wait_for(MINING_LIMIT, "both cards mining", mining)
+        .await;
+    let (boot_a, boot_b) = (boot_id(&before, a), boot_id(&before, b));
+    assert!(!boot_a.is_empty() && !boot_b.is_empty(), "{before:?}");
+
+    // Without the token (or with a wrong one) nothing is done.
+    let restart_a = format!("/v1/cards/{a}/restart");
+    assert_eq!(rig.post(&restart_a, None).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        rig.post(&restart_a, Some("wrong")).await,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        rig.post("/v1/rig/pause", None).await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        rig.post("/v1/cards/no-such-card/restart", Some(TOKEN))
+            .await,
+        StatusCode::NOT_FOUND
+    );
+
+    // Restart card a: its agent comes back with a new boot id; card b's is untouched.
+    assert_eq!(
+        rig.post(&restart_a, Some(TOKEN)).await,
+        StatusCode::ACCEPTED
+    );
+    let after = rig
+        .wait_for(RESTART_LIMIT, "card a restarted and mining", |cs| {
+            let id = boot_id(cs, a);
+            !id.is_empty() && id != boot_a && card(cs, a)["status"] == "mining"
+        })
+        .await;
+    assert_eq!(boot_id(&after, b), boot_b, "card b was restarted too");
+    assert!(rig.log().contains("restarted (dashboard)"), "{}", rig.log());
+
+    // Pause: both agents report paused and, once batches in flight have landed, count no hashes.
+    assert_eq!(
+        rig.post("/v1/rig/pause", Some(TOKEN)).await,
+        StatusCode::ACCEPTED
+    );
+    let all_paused = |cs: &[Value]| names.iter().all(|n| card(cs, n)["status"] == "paused");
+    rig.wait_for(PAUSE_LIMIT, "both cards paused", all_paused)
+        .await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let paused = rig
+        .wait_for(PAUSE_LIMIT, "both cards still paused", all_paused)
+        .await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let still = rig
+        .wait_for(PAUSE_LIMIT, "both cards paused later", all_paused)
+        .await;
+    for n in &names {
+        assert_eq!(
+            hashes(&still, n),
+            hashes(&paused, n),
+            "{n} hashed while paused"
+        );
+    }
+
+    // Resume: both hash again.
+    assert_eq!(
+        rig.post("/v1/rig/resume", Some(TOKEN)).await,
+        StatusCode::ACCEPTED
+    );
+    rig.wait_for(PAUSE_LIMIT, "both cards hashing again", |cs| {
+        names
+            .iter()
+            .all(|n| card(cs, n)["status"] == "mining" && hashes(cs, n) > hashes(&still, n))
+    })
+    .await;
+    let last = rig.cards().await.unwrap_or_default();
+    assert_eq!(boot_id(&last, b), boot_b, "card b restarted at some point");
+
+    // SIGINT still stops the rig and its agents.
+    // SAFETY: signalling our own child by pid.
+    unsafe { libc::kill(rig.child.id() as i32, libc::SIGINT) };
+    let st = rig
+        .wait(Duration::from_secs(40))
+        .expect("rig stops in time");
+    assert!(st.success(), "rig exit {st:?}\n{}", rig.log());
+    for i in bed.indices() {
+        let left = Testbed::pids_named(i, "phirig-agent");
+        assert!(left.is_empty(), "agents {left:?} left on card {i}");
+    }
+    pool.shutdown().await;
+}
