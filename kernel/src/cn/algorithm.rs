@@ -5,9 +5,9 @@ use std::str::FromStr;
 
 use super::error::KernelError;
 
-/// Longest blob a job may carry. Real hashing blobs are 76–100 bytes; the limit keeps a hostile
-/// pool from making the agent absorb megabytes, and keeps the input inside one Keccak rate block.
-pub const MAX_INPUT_LEN: usize = 128;
+/// Longest blob a job may carry: xmrig's limit, since some CryptoNote coins' headers are far longer
+/// than Monero's 76 bytes. The bound keeps a hostile pool from making the agent absorb megabytes.
+pub const MAX_INPUT_LEN: usize = 408;
 
 /// Variant-1 tweaks read input bytes 35..43, so anything using them needs at least this much input.
 pub const V1_MIN_INPUT_LEN: usize = 43;

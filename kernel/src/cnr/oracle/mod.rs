@@ -68,3 +68,12 @@ fn reference_hasher_matches_cn_r_vectors_interpreted() {
         );
     }
 }
+
+#[test]
+fn longest_input_hashes_like_the_reference() {
+    // 408 bytes span three Keccak rate blocks: the kernel must absorb them as the oracle does.
+    use crate::cn::{hash, AesPath, Algorithm, MAX_INPUT_LEN};
+    let input: Vec<u8> = (0..MAX_INPUT_LEN).map(|i| (i * 7) as u8).collect();
+    let got = hash(Algorithm::Cn0, AesPath::Software, &input, 0).expect("408 bytes are accepted");
+    assert_eq!(hex::encode(got), hex::encode(slow_hash::cn_0(&input)));
+}
