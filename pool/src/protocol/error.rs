@@ -19,6 +19,8 @@ pub enum ProtocolError {
     BadHex { field: &'static str, reason: String },
     #[error("blob is {len} bytes, need at least {min}")]
     BlobTooShort { len: usize, min: usize },
+    #[error("blob is {len} bytes, longer than the {max}-byte limit")]
+    BlobTooLong { len: usize, max: usize },
     #[error("bad target: {0}")]
     Target(#[from] TargetError),
 }

@@ -1,7 +1,8 @@
 //! A validated job: decoded blob and target, the pool and session it came from, NiceHash mode.
 
 use super::{
-    blob_has_nicehash_nonce, JobParams, ProtocolError, Target, MIN_BLOB_LEN, NICEHASH_BYTE_OFFSET,
+    blob_has_nicehash_nonce, JobParams, ProtocolError, Target, MAX_BLOB_LEN, MIN_BLOB_LEN,
+    NICEHASH_BYTE_OFFSET,
 };
 
 /// Work from a pool, ready to hand to miners.
@@ -42,6 +43,12 @@ impl Job {
             return Err(ProtocolError::BlobTooShort {
                 len: blob.len(),
                 min: MIN_BLOB_LEN,
+            });
+        }
+        if blob.len() > MAX_BLOB_LEN {
+            return Err(ProtocolError::BlobTooLong {
+                len: blob.len(),
+                max: MAX_BLOB_LEN,
             });
         }
         if params.job_id.is_empty() {
@@ -138,5 +145,16 @@ mod tests {
         let mut p = params(vec![0; 76]);
         p.target = "00000000".into();
         assert!(Job::from_params(&p, 0, 1, false).is_err());
+    }
+
+    #[test]
+    fn takes_blobs_up_to_xmrigs_limit() {
+        let j = Job::from_params(&params(vec![3; MAX_BLOB_LEN]), 0, 1, false).unwrap();
+        assert_eq!(j.blob.len(), 408);
+        let e = Job::from_params(&params(vec![3; MAX_BLOB_LEN + 1]), 0, 1, false).unwrap_err();
+        assert!(
+            matches!(e, ProtocolError::BlobTooLong { len: 409, max: 408 }),
+            "{e}"
+        );
     }
 }

@@ -33,6 +33,9 @@ pub const NONCE_LEN: usize = 4;
 pub const NICEHASH_BYTE_OFFSET: usize = 42;
 /// Shortest blob that still holds the whole nonce.
 pub const MIN_BLOB_LEN: usize = NONCE_OFFSET + NONCE_LEN;
+/// Longest blob a job may carry: xmrig's limit (some CryptoNote coins' headers are far longer than
+/// Monero's 76 bytes); anything longer is refused as a job, not mined.
+pub const MAX_BLOB_LEN: usize = 408;
 
 /// Extension a pool advertises when it wants `algo` in every submit.
 pub const ALGO_EXTENSION: &str = "algo";

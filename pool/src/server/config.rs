@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::error::ServerError;
 use super::fault::Fault;
-use crate::protocol::{MIN_BLOB_LEN, NICEHASH_BYTE_OFFSET};
+use crate::protocol::{MAX_BLOB_LEN, MIN_BLOB_LEN, NICEHASH_BYTE_OFFSET};
 
 /// Everything the reference pool can be told. Build one with [`demo_config`] and override fields.
 #[derive(Debug, Clone)]
@@ -114,9 +114,9 @@ impl ServerConfig {
         }
         if let Some(t) = &self.template {
             let need = MIN_BLOB_LEN.max(NICEHASH_BYTE_OFFSET + 1);
-            if t.len() < need {
+            if t.len() < need || t.len() > MAX_BLOB_LEN {
                 return bad(format!(
-                    "template is {} bytes, need at least {need}",
+                    "template is {} bytes, need {need} to {MAX_BLOB_LEN}",
                     t.len()
                 ));
             }
@@ -155,6 +155,11 @@ mod tests {
         };
         c.validate().unwrap();
         assert_eq!(c.clamped_start_difficulty(), 1);
+        let longest = ServerConfig {
+            template: Some(vec![0; MAX_BLOB_LEN]),
+            ..c
+        };
+        longest.validate().unwrap();
     }
 
     #[test]
@@ -172,6 +177,10 @@ mod tests {
             },
             ServerConfig {
                 template: Some(vec![0; 10]),
+                ..base.clone()
+            },
+            ServerConfig {
+                template: Some(vec![0; MAX_BLOB_LEN + 1]),
                 ..base.clone()
             },
             ServerConfig {

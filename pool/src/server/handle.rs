@@ -72,6 +72,13 @@ impl ServerHandle {
         self.shared.next_block();
     }
 
+    /// Send a job for exactly this hashing blob to every logged-in connection, once. Unlike a
+    /// configured template it is not checked, so tests can send what a broken pool might; its
+    /// nonce bytes are sent as given.
+    pub fn new_job_with_blob(&self, blob: Vec<u8>) {
+        self.shared.publish_template(blob);
+    }
+
     /// Stop accepting, close every connection, and wait for the server task to end, at most
     /// [`SHUTDOWN_WAIT`]: a task still running then is aborted, so this always returns.
     pub async fn shutdown(mut self) {

@@ -63,17 +63,23 @@ impl JobSource {
 
     /// Make and publish a new template for the same block.
     pub fn next(&self) {
-        self.publish(self.height.load(Ordering::Relaxed));
+        self.publish_at(self.height.load(Ordering::Relaxed), None);
     }
 
     /// Move to the next block: a new template one height up.
     pub fn next_block(&self) {
-        self.publish(self.height.fetch_add(1, Ordering::Relaxed) + 1);
+        self.publish_at(self.height.fetch_add(1, Ordering::Relaxed) + 1, None);
     }
 
-    fn publish(&self, height: u64) {
+    /// Publish `blob` as it is, once, at the current height; later templates come from the
+    /// configuration again.
+    pub fn publish(&self, blob: Vec<u8>) {
+        self.publish_at(self.height.load(Ordering::Relaxed), Some(blob));
+    }
+
+    fn publish_at(&self, height: u64, blob: Option<Vec<u8>>) {
+        let blob = blob.unwrap_or_else(|| make_blob(&self.algo, self.template.as_deref()));
         let seq = self.seq.fetch_add(1, Ordering::Relaxed) + 1;
-        let blob = make_blob(&self.algo, self.template.as_deref());
         // `send_replace` publishes even when no connection is subscribed yet.
         self.tx
             .send_replace(Arc::new(Template { seq, blob, height }));

@@ -72,4 +72,10 @@ impl Shared {
         self.jobs.next_block();
         self.stats.template_made();
     }
+
+    /// Publish `blob` as the next template, unchecked (see [`super::ServerHandle::new_job_with_blob`]).
+    pub fn publish_template(&self, blob: Vec<u8>) {
+        self.jobs.publish(blob);
+        self.stats.template_made();
+    }
 }
