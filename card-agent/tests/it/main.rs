@@ -2,6 +2,7 @@
 //! pools (mining, reload, rig mode, self-upgrade), and the workers driven directly.
 
 mod e2e;
+mod long_blob;
 mod reload;
 mod rig;
 mod support;

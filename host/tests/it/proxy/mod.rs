@@ -3,6 +3,7 @@
 
 mod card;
 mod flood;
+mod long_blob;
 mod setup;
 mod slices;
 mod upstream;
