@@ -7,6 +7,7 @@
 
 mod backends;
 mod counters;
+mod profile;
 mod rates;
 mod resources;
 mod summary;
@@ -14,6 +15,7 @@ mod workers;
 
 pub use backends::{Backend, BackendThread};
 pub use counters::{Counters, JobSeen, ShareCounts, ThreadHashes};
+pub use profile::{AlgoBest, Profile, ProfileKey};
 pub use rates::{round_rate, rounded_rates, Rates};
 pub use resources::{Memory, Resources};
 pub use summary::{Connection, Cpu, Hashrate, Link, Results, RigFacts, Summary, Tally};
