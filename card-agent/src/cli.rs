@@ -117,6 +117,9 @@ pub struct MineArgs {
     /// JSON configuration file (xmrig keys: pools[], cpu{}, http{}).
     #[arg(short = 'c', long = "config")]
     pub config: Option<PathBuf>,
+    /// The tuned profile (default: `phirig-agent.profile.json` beside the agent binary).
+    #[arg(long = "profile", value_name = "FILE")]
+    pub profile: Option<PathBuf>,
     #[arg(long)]
     pub no_aesni: bool,
     /// Keep explode and implode on AES-NI where the CPU has VAES.

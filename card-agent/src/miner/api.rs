@@ -35,6 +35,10 @@ impl Routes for AgentApi {
             (&Method::GET, "/1/summary" | "/2/summary" | "/api.json") => ok_json(&self.summary()),
             (&Method::GET, "/2/backends" | "/1/backends") => ok_json(&self.backends()),
             (&Method::GET, "/v1/counters") => ok_json(&self.counters()),
+            (&Method::GET, "/v1/profile") => match self.state.workers.profile() {
+                Some(p) => ok_json(p.as_ref()),
+                None => ApiResponse::not_found(),
+            },
             (&Method::POST, "/json_rpc") => self.json_rpc(&req.body),
             (&Method::GET, "/1/config") => match self.state.reloader.get() {
                 Some(r) => ApiResponse::ok(r.current_json()),

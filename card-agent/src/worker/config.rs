@@ -8,13 +8,16 @@ use phirig_journal::Journal;
 use phirig_kernel::cn::AesPath;
 use phirig_kernel::cpu::Cpu;
 use phirig_kernel::memory::PagePolicy;
+use phirig_wire::Profile;
 
 /// How the workers are laid out. Threads and intensity are per algorithm; an algorithm with no
-/// value set has them chosen from the caches.
+/// value set takes the card's tuned profile, else the caches' plan.
 #[derive(Debug, Clone)]
 pub struct WorkerConfig {
     pub threads: PerAlgo,
     pub intensity: PerAlgo,
+    /// The settings `phirig-agent tune` measured on this card (the CPUID plan is the first guess).
+    pub profile: Option<Arc<Profile>>,
     pub aes: AesPath,
     /// Whether explode and implode may use VAES (each hasher is built for [`WorkerConfig::cpu`]).
     pub vaes: bool,
@@ -43,6 +46,7 @@ impl Default for WorkerConfig {
         Self {
             threads: PerAlgo::default(),
             intensity: PerAlgo::default(),
+            profile: None,
             aes: Cpu::detect().best_aes(),
             vaes: true,
             pin: true,

@@ -5,6 +5,8 @@ pub mod config;
 pub mod job;
 pub mod nonce_range;
 pub mod per_algo;
+pub mod profile;
+mod settings;
 pub mod topology;
 pub mod workers;
 

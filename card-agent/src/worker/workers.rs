@@ -12,12 +12,14 @@ use super::affinity::pin_current_thread;
 use super::config::WorkerConfig;
 use super::job::{ActiveJob, JobError, MiningJob};
 use super::nonce_range::put_nonce;
-use super::topology::{plan, Topology, MAX_INTENSITY};
+use super::settings::{intensity_for, threads_for};
+use super::topology::{Topology, MAX_INTENSITY};
 use phirig_journal::{Event, HugePageStatus, ThreadJournal, ThreadKind, WorkerEvent};
 use phirig_kernel::cn::{Algorithm, CnHasher};
 use phirig_kernel::memory::PageKind;
 use phirig_kernel::self_test::self_test;
 use phirig_pool::protocol::hash_value;
+use phirig_wire::Profile;
 
 /// A result below the job's target, on its way to the pool.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,21 +100,8 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl Shared {
     fn intensity_for(&self, algo: Algorithm) -> usize {
-        self.config
-            .intensity
-            .get(algo)
-            .unwrap_or_else(|| plan(&self.topology, algo).intensity)
-            .clamp(1, MAX_INTENSITY)
+        intensity_for(&self.config, &self.topology, algo)
     }
-}
-
-/// Threads to run for `algo`: its own setting, else the default, else from the caches.
-fn threads_for(config: &WorkerConfig, topology: &Topology, algo: Algorithm) -> usize {
-    config
-        .threads
-        .get(algo)
-        .unwrap_or_else(|| plan(topology, algo).threads)
-        .max(1)
 }
 
 /// The running workers.
@@ -203,6 +192,11 @@ impl Workers {
     /// The job being mined, if any.
     pub fn current_job(&self) -> Option<MiningJob> {
         lock(&self.shared().job).as_ref().map(|a| a.job.clone())
+    }
+
+    /// The tuned profile the workers plan from, if the card has a current one.
+    pub fn profile(&self) -> Option<Arc<Profile>> {
+        self.shared().config.profile.clone()
     }
 
     pub fn pause(&self) {

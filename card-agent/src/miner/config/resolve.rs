@@ -1,6 +1,7 @@
 //! `MinerConfig`: everything the miner needs, resolved from the flags over the file.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
 use std::time::Duration;
 
 use phirig_pool::client::{ClientConfig, PoolConfig, TimeoutSeconds, Timeouts};
@@ -8,7 +9,7 @@ use phirig_pool::protocol::PoolUrl;
 use serde_json::{json, Value};
 
 use crate::cli::MineArgs;
-use crate::worker::{WorkerConfig, MAX_INTENSITY};
+use crate::worker::{profile, WorkerConfig, MAX_INTENSITY};
 use phirig_journal::JournalConfig;
 use phirig_kernel::cn::{AesPath, Algorithm};
 use phirig_kernel::memory::PagePolicy;
@@ -153,6 +154,11 @@ impl MinerConfig {
         let workers = WorkerConfig {
             threads: args.threads.or(file.cpu.threads).unwrap_or_default(),
             intensity,
+            profile: profile::load_current(
+                &args.profile.clone().unwrap_or_else(profile::default_path),
+                &profile::current_key(),
+            )
+            .map(Arc::new),
             aes: if hw_aes {
                 phirig_kernel::cpu::Cpu::detect().best_aes()
             } else {
