@@ -62,8 +62,20 @@ pub struct BenchOptions {
     pub pages: PagePolicy,
 }
 
-/// Runs the workers on a job that never yields shares and measures them.
-pub fn run(opts: &BenchOptions) -> Result<BenchReport, BenchError> {
+/// Workers running one setting on the benchmark job, every thread self-tested and holding its
+/// memory. The tuner keeps two of these and lets them take turns.
+pub(crate) struct Running {
+    pub workers: Workers,
+    /// Ways per thread, as the workers reported them.
+    pub intensity: usize,
+    /// Whether explode and implode run on VAES on this setting.
+    pub vaes: bool,
+    /// Kept so the workers' notes have somewhere to go.
+    _notes: mpsc::UnboundedReceiver<WorkerNote>,
+}
+
+/// Starts the workers on a job that never yields shares and waits until they are hashing.
+pub(crate) fn start(opts: &BenchOptions) -> Result<Running, BenchError> {
     let (tx, mut rx) = mpsc::unbounded_channel();
     let config = WorkerConfig {
         threads: opts.threads,
@@ -111,33 +123,50 @@ pub fn run(opts: &BenchOptions) -> Result<BenchReport, BenchError> {
                     thread,
                     algo,
                     error,
-                })
+                });
             }
             _ => std::thread::sleep(Duration::from_millis(5)),
         }
     }
+    Ok(Running {
+        workers,
+        intensity,
+        vaes,
+        _notes: rx,
+    })
+}
+
+impl Running {
+    /// Per-thread H/s over `span`, counted from the workers' cumulative hash counters.
+    pub fn measure(&self, span: Duration) -> Vec<f64> {
+        let before = self.workers.hash_counts();
+        let t0 = Instant::now();
+        std::thread::sleep(span);
+        let after = self.workers.hash_counts();
+        let elapsed = t0.elapsed().as_secs_f64();
+        before
+            .iter()
+            .zip(&after)
+            .map(|(b, a)| a.saturating_sub(*b) as f64 / elapsed)
+            .collect()
+    }
+}
+
+/// Runs the workers on a job that never yields shares and measures them.
+pub fn run(opts: &BenchOptions) -> Result<BenchReport, BenchError> {
+    let running = start(opts)?;
     // Warm up: caches, TLB and turbo settle in the first moments.
     std::thread::sleep(Duration::from_millis(500).min(Duration::from_secs_f64(opts.seconds / 4.0)));
-    let before = workers.hash_counts();
-    let t0 = Instant::now();
-    std::thread::sleep(Duration::from_secs_f64(opts.seconds.max(0.1)));
-    let after = workers.hash_counts();
-    let elapsed = t0.elapsed().as_secs_f64();
-    let thread_hs: Vec<f64> = before
-        .iter()
-        .zip(&after)
-        .map(|(b, a)| (a - b) as f64 / elapsed)
-        .collect();
-    let hugepages = workers.hugepages();
-    let rss_bytes = crate::system::current_rss();
+    let thread_hs = running.measure(Duration::from_secs_f64(opts.seconds.max(0.1)));
+    let workers = &running.workers;
     let report = BenchReport {
         algo: opts.algo.to_string(),
         threads: workers.threads(),
-        intensity,
+        intensity: running.intensity,
         aes: opts.aes.name().to_string(),
-        vaes,
-        hugepages,
-        rss_bytes,
+        vaes: running.vaes,
+        hugepages: workers.hugepages(),
+        rss_bytes: crate::system::current_rss(),
         total_hs: thread_hs.iter().sum(),
         thread_hs,
     };
@@ -149,11 +178,16 @@ impl BenchReport {
     /// The AES path as start-up lines name it: `aes`, with `+vaes` where explode and implode ran
     /// on VAES.
     pub fn aes_label(&self) -> String {
-        if self.vaes {
-            format!("{}+vaes", self.aes)
-        } else {
-            self.aes.clone()
-        }
+        aes_label(&self.aes, self.vaes)
+    }
+}
+
+/// An AES path as start-up lines name it, `+vaes` added where explode and implode run on VAES.
+pub fn aes_label(aes: &str, vaes: bool) -> String {
+    if vaes {
+        format!("{aes}+vaes")
+    } else {
+        aes.to_string()
     }
 }
 

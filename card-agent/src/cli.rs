@@ -27,6 +27,36 @@ pub enum Command {
     Hash(HashArgs),
     /// Measure this machine's hash rate (per thread and total).
     Bench(BenchArgs),
+    /// Find this card's fastest threads and ways per algorithm and store them as its profile.
+    Tune(TuneArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct TuneArgs {
+    /// Algorithms to tune, comma-separated (default: all 20).
+    #[arg(short = 'a', long = "algo", value_delimiter = ',')]
+    pub algos: Vec<String>,
+    /// Milliseconds one measured round lasts.
+    #[arg(long = "round-ms", default_value_t = 600)]
+    pub round_ms: u64,
+    /// Rounds of each side when two settings are compared.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=20))]
+    pub pairs: u64,
+    /// Where to store the profile (default: `phirig-agent.profile.json` beside the agent).
+    #[arg(long = "profile", value_name = "FILE")]
+    pub profile: Option<PathBuf>,
+    /// Measure only; leave the stored profile alone.
+    #[arg(long = "dry-run")]
+    pub dry_run: bool,
+    #[arg(long)]
+    pub no_aesni: bool,
+    #[arg(long)]
+    pub no_vaes: bool,
+    #[arg(long)]
+    pub no_hugepages: bool,
+    /// Print the profile as one JSON object instead of a line per algorithm.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

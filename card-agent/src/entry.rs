@@ -1,8 +1,10 @@
 //! The agent's command dispatch, callable from `phirig-agent` and from `phirig agent` alike.
 
 use crate::bench::{self, BenchError, BenchOptions};
-use crate::cli::{BenchArgs, Cli, Command, HashArgs};
+use crate::cli::{BenchArgs, Cli, Command, HashArgs, TuneArgs};
 use crate::miner::MinerError;
+use crate::tune::{self, AlgoTuned, TuneOptions};
+use crate::worker::profile::{self, ProfileError};
 use phirig_kernel::cn::{AesPath, Algorithm, CnHasher, KernelError};
 use phirig_kernel::cpu::Cpu;
 use phirig_kernel::memory::{MemoryError, PagePolicy};
@@ -24,6 +26,8 @@ pub enum AgentError {
     Json(#[from] serde_json::Error),
     #[error(transparent)]
     Miner(#[from] MinerError),
+    #[error(transparent)]
+    Profile(#[from] ProfileError),
 }
 
 /// Runs what the command line asks for.
@@ -31,6 +35,7 @@ pub fn run(cli: Cli) -> Result<(), AgentError> {
     match cli.command {
         Some(Command::Hash(args)) => hash(&args),
         Some(Command::Bench(args)) => run_bench(&args),
+        Some(Command::Tune(args)) => run_tune(&args),
         None => Ok(crate::miner::run(cli.mine)?),
     }
 }
@@ -91,6 +96,64 @@ fn run_bench(args: &BenchArgs) -> Result<(), AgentError> {
         println!("{}", serde_json::to_string(&report)?);
     } else {
         print!("{report}");
+    }
+    Ok(())
+}
+
+fn run_tune(args: &TuneArgs) -> Result<(), AgentError> {
+    let algos = if args.algos.is_empty() {
+        Algorithm::ALL.to_vec()
+    } else {
+        args.algos
+            .iter()
+            .map(|a| a.parse())
+            .collect::<Result<Vec<Algorithm>, _>>()?
+    };
+    let opts = TuneOptions {
+        algos,
+        round: std::time::Duration::from_millis(args.round_ms.max(50)),
+        pairs: usize::try_from(args.pairs).unwrap_or(3),
+        aes: aes_path(args.no_aesni),
+        vaes: !args.no_vaes,
+        pages: if args.no_hugepages {
+            PagePolicy::normal_only()
+        } else {
+            PagePolicy::default()
+        },
+    };
+    let started = std::time::Instant::now();
+    let json = args.json;
+    let profile = tune::tune(&opts, |t: &AlgoTuned| {
+        if !json {
+            println!(
+                "{:<14} plan {}x{}  tuned {}x{}  {:>10.1} H/s  huge pages {}/{}  {}  ({} tried)",
+                t.algo.name(),
+                t.first_guess.threads,
+                t.first_guess.intensity,
+                t.best.threads,
+                t.best.intensity,
+                t.best.hs,
+                t.best.hugepages[0],
+                t.best.hugepages[1],
+                t.best.aes,
+                t.tried
+            );
+        }
+    })?;
+    if !args.dry_run {
+        let path = args.profile.clone().unwrap_or_else(profile::default_path);
+        profile::save(&profile, &path)?;
+        if !json {
+            println!(
+                "profile of {} algorithms written to {} in {:.0} s",
+                profile.algos.len(),
+                path.display(),
+                started.elapsed().as_secs_f64()
+            );
+        }
+    }
+    if json {
+        println!("{}", serde_json::to_string(&profile)?);
     }
     Ok(())
 }

@@ -11,5 +11,6 @@ pub mod hashrate;
 pub mod http;
 pub mod miner;
 pub mod system;
+pub mod tune;
 pub mod upgrade;
 pub mod worker;

@@ -3,6 +3,7 @@
 
 mod e2e;
 mod long_blob;
+mod profile;
 mod reload;
 mod rig;
 mod support;
