@@ -1,10 +1,14 @@
 //! `phirig bench`: every card runs the agent's benchmark at once; one row per card and a rig total.
+//! With `--all` every card tunes every algorithm instead: a card × algorithm table.
 
+use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use phirig_agent::bench::BenchReport;
 use phirig_deploy::ssh::{run as ssh_run, shell_join, Input, SshError};
 use phirig_deploy::{Card, CardKind, SshOptions};
+use phirig_wire::Profile;
+use serde::de::DeserializeOwned;
 
 use crate::cards::cards;
 use crate::cli::BenchArgs;
@@ -23,9 +27,9 @@ pub enum CardBenchError {
     Task(#[from] tokio::task::JoinError),
 }
 
-/// The benchmark command line for one card.
-fn bench_script(card: &Card, args: &BenchArgs) -> Result<String, HostError> {
-    let mut words: Vec<String> = match card.kind {
+/// The agent's command line on one card, up to its subcommand.
+fn agent_words(card: &Card, args: &BenchArgs) -> Result<Vec<String>, HostError> {
+    Ok(match card.kind {
         CardKind::Local => {
             let me = std::env::current_exe().map_err(HostError::Executable)?;
             vec![me.display().to_string(), "agent".into()]
@@ -34,7 +38,16 @@ fn bench_script(card: &Card, args: &BenchArgs) -> Result<String, HostError> {
             "{}/phirig-agent",
             args.remote_dir.trim_end_matches('/')
         )],
-    };
+    })
+}
+
+/// The benchmark command line for one card.
+fn bench_script(card: &Card, args: &BenchArgs) -> Result<String, HostError> {
+    let mut words = agent_words(card, args)?;
+    if args.all {
+        words.extend(["tune".into(), "--json".into()]);
+        return Ok(shell_join(&words));
+    }
     words.extend([
         "bench".into(),
         "--algo".into(),
@@ -52,12 +65,12 @@ fn bench_script(card: &Card, args: &BenchArgs) -> Result<String, HostError> {
     Ok(shell_join(&words))
 }
 
-/// Runs the benchmark on one card and parses its JSON line.
-async fn bench_card(
+/// Runs the script on one card and parses its last JSON line as `T`.
+async fn bench_card<T: DeserializeOwned>(
     card: Card,
     script: String,
     ssh: SshOptions,
-) -> (String, Result<BenchReport, CardBenchError>) {
+) -> (String, Result<T, CardBenchError>) {
     let out = match ssh_run(&card, &ssh, &script, Input::None).await {
         Ok(o) => o,
         Err(e) => return (card.name, Err(e.into())),
@@ -66,7 +79,7 @@ async fn bench_card(
     let parsed = text
         .lines()
         .rev()
-        .find_map(|l| serde_json::from_str::<BenchReport>(l).ok())
+        .find_map(|l| serde_json::from_str::<T>(l).ok())
         .ok_or_else(|| {
             if out.success() {
                 CardBenchError::NoResult {
@@ -79,7 +92,10 @@ async fn bench_card(
     (card.name, parsed)
 }
 
-pub async fn bench(args: BenchArgs) -> Result<(), HostError> {
+/// Every card's result, in card order.
+async fn on_every_card<T: DeserializeOwned + Send + 'static>(
+    args: &BenchArgs,
+) -> Result<Vec<(String, Result<T, CardBenchError>)>, HostError> {
     let mut reach = args.cards.reach.clone();
     if reach.cards.is_empty() && !reach.sysfs_root.join("class/mic").exists() {
         // No cards named and no MPSS: benchmark this machine.
@@ -92,8 +108,8 @@ pub async fn bench(args: BenchArgs) -> Result<(), HostError> {
     };
     let mut tasks = Vec::new();
     for card in found {
-        let script = bench_script(&card, &args)?;
-        tasks.push(tokio::spawn(bench_card(card, script, ssh.clone())));
+        let script = bench_script(&card, args)?;
+        tasks.push(tokio::spawn(bench_card::<T>(card, script, ssh.clone())));
     }
     let mut results = Vec::new();
     for t in tasks {
@@ -102,6 +118,14 @@ pub async fn bench(args: BenchArgs) -> Result<(), HostError> {
             Err(e) => results.push(("(task)".into(), Err(e.into()))),
         }
     }
+    Ok(results)
+}
+
+pub async fn bench(args: BenchArgs) -> Result<(), HostError> {
+    if args.all {
+        return tune_all(&args).await;
+    }
+    let results = on_every_card::<BenchReport>(&args).await?;
     if args.json {
         let rows: Vec<_> = results
             .iter()
@@ -126,6 +150,69 @@ pub async fn bench(args: BenchArgs) -> Result<(), HostError> {
         return Err(HostError::BenchFailed);
     }
     Ok(())
+}
+
+/// `--all`: every card tunes every algorithm and keeps the result as its profile.
+async fn tune_all(args: &BenchArgs) -> Result<(), HostError> {
+    let results = on_every_card::<Profile>(args).await?;
+    if args.json {
+        let rows: Vec<_> = results
+            .iter()
+            .map(|(name, r)| match r {
+                Ok(p) => serde_json::json!({"card": name, "profile": p}),
+                Err(e) => serde_json::json!({"card": name, "error": e.to_string()}),
+            })
+            .collect();
+        println!(
+            "{}",
+            serde_json::json!({"cards": rows, "rig_hs": rig_perf(&results)})
+        );
+    } else {
+        print!("{}", render_profiles(&results));
+    }
+    if results.iter().any(|(_, r)| r.is_err()) {
+        return Err(HostError::BenchFailed);
+    }
+    Ok(())
+}
+
+/// The rig's H/s per algorithm: each card's tuned rate, summed.
+fn rig_perf(results: &[(String, Result<Profile, CardBenchError>)]) -> BTreeMap<String, f64> {
+    let mut sum = BTreeMap::new();
+    for p in results.iter().filter_map(|(_, r)| r.as_ref().ok()) {
+        for (algo, hs) in p.algo_perf() {
+            *sum.entry(algo).or_insert(0.0) += hs;
+        }
+    }
+    sum
+}
+
+/// One row per algorithm, one column per card (H/s and threads × ways), and the rig's sum.
+pub fn render_profiles(results: &[(String, Result<Profile, CardBenchError>)]) -> String {
+    const CELL: usize = 18;
+    let mut out = String::new();
+    let _ = write!(out, "{:<14}", "algo");
+    for (name, _) in results {
+        let _ = write!(out, " {name:>CELL$}");
+    }
+    let _ = writeln!(out, " {:>10}", "RIG");
+    for (algo, total) in rig_perf(results) {
+        let _ = write!(out, "{algo:<14}");
+        for (_, r) in results {
+            let cell = match r.as_ref().ok().and_then(|p| p.algos.get(&algo)) {
+                Some(b) => format!("{:.1} ({}x{})", b.hs, b.threads, b.intensity),
+                None => "-".into(),
+            };
+            let _ = write!(out, " {cell:>CELL$}");
+        }
+        let _ = writeln!(out, " {total:>10.1}");
+    }
+    for (name, r) in results {
+        if let Err(e) = r {
+            let _ = writeln!(out, "{name}: FAILED: {e}");
+        }
+    }
+    out
 }
 
 /// One row per card plus the rig total.
@@ -160,4 +247,56 @@ pub fn render(results: &[(String, Result<BenchReport, CardBenchError>)]) -> Stri
     }
     let _ = writeln!(out, "{:<12} {:>10.1}", "RIG", total);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use phirig_wire::AlgoBest;
+
+    fn profile(rates: &[(&str, f64, usize)]) -> Profile {
+        let mut p = Profile::default();
+        for &(algo, hs, ways) in rates {
+            p.algos.insert(
+                algo.into(),
+                AlgoBest {
+                    threads: 2,
+                    intensity: ways,
+                    hs,
+                    hugepages: [4, 4],
+                    aes: "aes-ni".into(),
+                },
+            );
+        }
+        p
+    }
+
+    #[test]
+    fn the_table_has_a_row_per_algorithm_and_sums_the_rig() {
+        let results = vec![
+            (
+                "mic0".to_string(),
+                Ok(profile(&[("cn/r", 100.0, 2), ("cn-pico", 900.0, 5)])),
+            ),
+            ("mic1".to_string(), Ok(profile(&[("cn/r", 50.5, 3)]))),
+            ("mic2".to_string(), Err(CardBenchError::Failed)),
+        ];
+        assert_eq!(rig_perf(&results)["cn/r"], 150.5);
+        let table = render_profiles(&results);
+        let row = |algo: &str| {
+            table
+                .lines()
+                .find(|l| l.starts_with(algo))
+                .unwrap_or_else(|| panic!("no {algo} row in\n{table}"))
+                .to_string()
+        };
+        let cnr = row("cn/r ");
+        assert!(
+            cnr.contains("100.0 (2x2)") && cnr.contains("50.5 (2x3)"),
+            "{cnr}"
+        );
+        assert!(cnr.trim_end().ends_with("150.5"), "{cnr}");
+        assert!(row("cn-pico").contains(" - "), "{table}");
+        assert!(table.contains("mic2: FAILED"), "{table}");
+    }
 }

@@ -216,6 +216,10 @@ pub struct HttpArgs {
 pub struct BenchArgs {
     #[arg(short = 'a', long = "algo", default_value = "cn/0")]
     pub algo: String,
+    /// Tune every algorithm on every card (`phirig-agent tune`, stored as each card's profile)
+    /// and show a card × algorithm table.
+    #[arg(long, conflicts_with_all = ["threads", "intensity"])]
+    pub all: bool,
     #[arg(long, default_value_t = 10.0)]
     pub seconds: f64,
     /// Worker threads: N, or per algorithm as in `2,cn/r=1` (the benchmark uses its algorithm's).
