@@ -1,6 +1,6 @@
 //! Client configuration: the priority-ordered pool list, timeouts, and how we introduce ourselves.
 
-use crate::protocol::{is_nicehash_host, PoolUrl};
+use crate::protocol::{is_nicehash_host, AlgoPerf, PoolUrl};
 use crate::session::Timeouts;
 
 use super::tls::{parse_fingerprint, TlsConfigError};
@@ -53,6 +53,10 @@ pub struct ClientConfig {
     pub agent: String,
     /// Algorithms we can mine, the configured one first (sent as `algo` in the login).
     pub algos: Vec<String>,
+    /// H/s per algorithm and least seconds per algorithm, for algorithm-switching pools (sent
+    /// as `algo-perf` and `algo-min-time` in the login when set).
+    pub algo_perf: Option<AlgoPerf>,
+    pub algo_min_time: Option<u64>,
     /// SO_SNDBUF for pool sockets; `None` keeps the kernel default. Stratum traffic is tiny, and
     /// a small buffer makes a pool that stopped reading show up as a write stall sooner.
     pub send_buffer: Option<u32>,
@@ -68,6 +72,8 @@ impl ClientConfig {
             timeouts: Timeouts::default(),
             agent: agent.into(),
             algos,
+            algo_perf: None,
+            algo_min_time: None,
             send_buffer: None,
             max_held_shares: crate::session::DEFAULT_MAX_HELD,
         }

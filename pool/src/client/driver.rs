@@ -261,6 +261,8 @@ impl Driver {
             agent: self.cfg.agent.clone(),
             rigid: pc.rig_id.clone(),
             algo: self.cfg.algos.clone(),
+            algo_perf: self.cfg.algo_perf.clone(),
+            algo_min_time: self.cfg.algo_min_time,
         }
     }
 

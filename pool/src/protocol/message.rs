@@ -7,6 +7,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
+use super::algo_perf::AlgoPerf;
 use super::error::ProtocolError;
 
 /// JSON-RPC request id. We always send numbers; numeric strings are accepted on input.
@@ -25,6 +26,16 @@ pub struct LoginParams {
     /// Every algorithm we can mine, the configured one first.
     #[serde(default)]
     pub algo: Vec<String>,
+    /// MoneroOcean's `algo-perf`: our H/s per algorithm, from which a switching pool chooses.
+    #[serde(rename = "algo-perf", default, skip_serializing_if = "Option::is_none")]
+    pub algo_perf: Option<AlgoPerf>,
+    /// MoneroOcean's `algo-min-time`: seconds a switching pool should keep us on one algorithm.
+    #[serde(
+        rename = "algo-min-time",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub algo_min_time: Option<u64>,
 }
 
 /// `job` notification params, also embedded in the login result.
@@ -442,6 +453,8 @@ mod tests {
                     agent: "phirig/0.1".into(),
                     rigid: Some("rig1".into()),
                     algo: vec!["cn/r".into(), "cn/2".into()],
+                    algo_perf: Some(AlgoPerf::new([("cn/r".to_string(), 219.5)])),
+                    algo_min_time: Some(60),
                 },
             },
             ClientMessage::Submit {

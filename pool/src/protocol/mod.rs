@@ -4,6 +4,7 @@
 //! so the client (`crate::client`) and the reference server (`crate::server`) share one
 //! definition of every message.
 
+mod algo_perf;
 mod best;
 mod error;
 mod job;
@@ -13,6 +14,7 @@ mod nicehash;
 mod target;
 mod url;
 
+pub use algo_perf::AlgoPerf;
 pub use best::{hash_difficulty, BestDifficulties, BEST_KEPT};
 pub use error::ProtocolError;
 pub use job::Job;

@@ -21,6 +21,8 @@ fn cfg(session: u64) -> SessionConfig {
             agent: "phirig-test".into(),
             rigid: None,
             algo: vec!["cn/r".into()],
+            algo_perf: None,
+            algo_min_time: None,
         },
         nicehash: false,
         keepalive: true,

@@ -19,6 +19,8 @@ fn session(now: Instant) -> Session {
             agent: "t".into(),
             rigid: None,
             algo: vec![],
+            algo_perf: None,
+            algo_min_time: None,
         },
         nicehash: false,
         keepalive: true,
