@@ -150,6 +150,9 @@ pub struct MineArgs {
     /// The tuned profile (default: `phirig-agent.profile.json` beside the agent binary).
     #[arg(long = "profile", value_name = "FILE")]
     pub profile: Option<PathBuf>,
+    /// Seconds an algorithm-switching pool should keep us on one algorithm (`algo-min-time`).
+    #[arg(long = "algo-min-time", value_name = "SECS")]
+    pub algo_min_time: Option<u64>,
     #[arg(long)]
     pub no_aesni: bool,
     /// Keep explode and implode on AES-NI where the CPU has VAES.

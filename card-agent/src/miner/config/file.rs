@@ -72,6 +72,10 @@ pub struct ConfigFile {
     pub algo: Option<String>,
     /// Seconds before reconnecting when every pool failed (xmrig's `retry-pause`).
     pub retry_pause: Option<u64>,
+    /// Seconds an algorithm-switching pool should keep us on one algorithm (MoneroOcean's
+    /// `algo-min-time`).
+    #[serde(rename = "algo-min-time")]
+    pub algo_min_time: Option<u64>,
 }
 
 impl ConfigFile {

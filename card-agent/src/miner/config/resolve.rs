@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use phirig_pool::client::{ClientConfig, PoolConfig, TimeoutSeconds, Timeouts};
-use phirig_pool::protocol::PoolUrl;
+use phirig_pool::protocol::{AlgoPerf, PoolUrl};
 use serde_json::{json, Value};
 
 use crate::cli::MineArgs;
@@ -135,8 +135,16 @@ impl MinerConfig {
             pools.push(pool);
         }
         let algos = advertised_algos(algo);
+        let profile = profile::load_current(
+            &args.profile.clone().unwrap_or_else(profile::default_path),
+            &profile::current_key(),
+        )
+        .map(Arc::new);
         let client = ClientConfig {
             timeouts: timeouts(args, file),
+            // A switching pool chooses from these; without a profile there is nothing measured.
+            algo_perf: profile.as_ref().map(|p| AlgoPerf::new(p.algo_perf())),
+            algo_min_time: args.algo_min_time.or(file.algo_min_time),
             ..ClientConfig::new(pools, &user_agent(), algos)
         };
         let hw_aes = !args.no_aesni && file.cpu.hw_aes != Some(false);
@@ -154,11 +162,7 @@ impl MinerConfig {
         let workers = WorkerConfig {
             threads: args.threads.or(file.cpu.threads).unwrap_or_default(),
             intensity,
-            profile: profile::load_current(
-                &args.profile.clone().unwrap_or_else(profile::default_path),
-                &profile::current_key(),
-            )
-            .map(Arc::new),
+            profile,
             aes: if hw_aes {
                 phirig_kernel::cpu::Cpu::detect().best_aes()
             } else {

@@ -1,0 +1,77 @@
+//! algo-perf (issue 21): the agent's login tells an algorithm-switching pool its tuned H/s per
+//! algorithm and the configured `algo-min-time`, under MoneroOcean's keys.
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use crate::support::{heavy, run_agent, Agent, PATIENCE};
+use phirig_wire::Profile;
+use serde_json::Value;
+
+#[test]
+fn the_login_carries_algo_perf_matching_the_profile() {
+    let _one = heavy();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let profile_path = dir.path().join("profile.json");
+    let profile_file = profile_path.to_str().expect("utf-8 path");
+    let (status, out, err) = run_agent(
+        &[
+            "tune",
+            "--algo",
+            "cn-pico,cn-lite/1",
+            "--round-ms",
+            "100",
+            "--pairs",
+            "1",
+            "--profile",
+            profile_file,
+            "--json",
+        ],
+        Duration::from_secs(120),
+    );
+    assert!(status.success(), "{err}");
+    let profile: Profile = serde_json::from_str(out.trim()).expect("tune prints the profile");
+    assert_eq!(profile.algos.len(), 2);
+
+    // A pool that only records the login line.
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        if let Ok((stream, _)) = listener.accept() {
+            let mut line = String::new();
+            if BufReader::new(&stream).read_line(&mut line).is_ok() {
+                let _ = tx.send(line);
+            }
+        }
+    });
+    let config = dir.path().join("config.json");
+    let doc = serde_json::json!({
+        "pools": [{"url": format!("stratum+tcp://{addr}"), "user": "perf"}],
+        "algo": "cn-pico",
+        "algo-min-time": 45,
+    });
+    std::fs::write(&config, doc.to_string()).expect("write config");
+    let config = config.to_str().expect("utf-8 path");
+    let _agent = Agent::spawn(&["-c", config, "--profile", profile_file], &[]);
+
+    let line = rx.recv_timeout(PATIENCE).expect("the agent logs in");
+    let login: Value = serde_json::from_str(&line).expect("login is JSON");
+    assert_eq!(login["method"], "login", "{login}");
+    let params = &login["params"];
+    let perf = params["algo-perf"].as_object().expect("algo-perf object");
+    assert_eq!(perf.len(), profile.algos.len(), "{params}");
+    for (algo, best) in &profile.algos {
+        let sent = perf[algo].as_f64().expect("a number per algorithm");
+        assert!(
+            (sent - best.hs).abs() < 1e-9,
+            "{algo}: sent {sent}, tuned {}",
+            best.hs
+        );
+    }
+    assert_eq!(params["algo-min-time"], 45, "{params}");
+    let algos = params["algo"].as_array().expect("algo list");
+    assert_eq!(algos[0], "cn-pico", "{params}");
+}
