@@ -71,7 +71,7 @@ impl ReloadArgs {
 pub struct ReloadPlan {
     /// Pools, login, timeouts: reconnect the stratum client.
     pub client: bool,
-    /// Threads, intensity, AES path, pages: restart the workers.
+    /// Threads, intensity, tuned profile, AES path, pages: restart the workers.
     pub workers: bool,
     /// HTTP address or token: only a restart of the agent applies it.
     pub http_needs_restart: bool,
@@ -86,6 +86,7 @@ impl ReloadPlan {
                 c.workers.aes,
                 c.workers.vaes,
                 c.workers.pages,
+                c.workers.profile.clone(),
             )
         };
         let h = |c: &MinerConfig| {

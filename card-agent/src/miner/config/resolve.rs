@@ -256,6 +256,7 @@ impl MinerConfig {
             "http": http,
             "print-time": self.print_time.as_secs(),
             "retry-pause": self.client.timeouts.backoff_initial.as_secs(),
+            "algo-min-time": self.client.algo_min_time,
         })
     }
 }

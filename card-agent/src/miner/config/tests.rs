@@ -179,6 +179,23 @@ fn a_reload_takes_the_new_json_over_the_flags_and_plans_the_restarts() {
         "{plan:?}"
     );
     assert_eq!(ReloadPlan::between(&new, &new), ReloadPlan::default());
+    // A new tune: the workers re-plan and the pool hears the new algo-perf.
+    let mut tuned = new.clone();
+    let mut profile = phirig_wire::Profile::default();
+    profile.algos.insert(
+        "cn/r".into(),
+        phirig_wire::AlgoBest {
+            threads: 1,
+            intensity: 3,
+            hs: 99.0,
+            hugepages: [3, 3],
+            aes: "soft".into(),
+        },
+    );
+    tuned.client.algo_perf = Some(phirig_pool::protocol::AlgoPerf::new(profile.algo_perf()));
+    tuned.workers.profile = Some(std::sync::Arc::new(profile));
+    let plan = ReloadPlan::between(&new, &tuned);
+    assert!(plan.client && plan.workers, "{plan:?}");
     // The effective JSON reads back to the same config.
     let again = ConfigFile::from_body(old.to_json().to_string().as_bytes()).expect("json");
     let back = ReloadArgs::new(&a).resolve(&again.0).expect("round trip");
