@@ -2,9 +2,9 @@
 
 use phirig_kernel::cn::Algorithm;
 
+use super::config::WorkerConfig;
 use super::profile::tuned_plan;
 use super::topology::{plan, ThreadPlan, Topology, MAX_INTENSITY};
-use super::config::WorkerConfig;
 
 /// Ways per thread for `algo`: its own setting, else the default, else the planned one.
 pub(super) fn intensity_for(config: &WorkerConfig, topology: &Topology, algo: Algorithm) -> usize {

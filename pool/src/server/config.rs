@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use super::error::ServerError;
 use super::fault::Fault;
+use super::switching::AlgoValues;
 use crate::protocol::{MAX_BLOB_LEN, MIN_BLOB_LEN, NICEHASH_BYTE_OFFSET};
 
 /// Everything the reference pool can be told. Build one with [`demo_config`] and override fields.
@@ -55,6 +56,10 @@ pub struct ServerConfig {
     pub recv_buffer: Option<u32>,
     /// Fault injected from the start; change it later with [`super::ServerHandle::set_fault`].
     pub fault: Fault,
+    /// Switching mode: what one hash of each algorithm is worth. Each miner that reports
+    /// `algo-perf` is sent the algorithm that pays it best ([`super::best_algorithm`]), the others
+    /// `algo`. Change it live with [`super::ServerHandle::set_algo_values`].
+    pub switching: Option<AlgoValues>,
 }
 
 /// The built-in pool of `phirig run`: cn/0, random blobs, vardiff aiming at a share every 30 s.
@@ -83,6 +88,7 @@ pub fn demo_config(bind: SocketAddr) -> ServerConfig {
         login_timeout: Duration::from_secs(30),
         recv_buffer: None,
         fault: Fault::None,
+        switching: None,
     }
 }
 
@@ -120,6 +126,14 @@ impl ServerConfig {
                     t.len()
                 ));
             }
+        }
+        if let Some((algo, value)) = self
+            .switching
+            .iter()
+            .flatten()
+            .find(|(_, v)| !v.is_finite() || **v < 0.0)
+        {
+            return bad(format!("switching value of {algo} is {value}"));
         }
         if self.recent_jobs == 0 || self.verify_threads == 0 || self.max_pending_shares == 0 {
             return bad(

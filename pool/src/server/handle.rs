@@ -10,6 +10,7 @@ use super::config::ServerConfig;
 use super::fault::Fault;
 use super::shared::Shared;
 use super::stats::ServerStats;
+use super::switching::AlgoValues;
 
 /// Longest [`ServerHandle::shutdown`] waits: the accept loop gives connections 2 s to close and
 /// then aborts them, so a healthy server is gone well within this.
@@ -70,6 +71,14 @@ impl ServerHandle {
     /// (subject to faults). Jobs start at [`ServerConfig::height`].
     pub fn new_block(&self) {
         self.shared.next_block();
+    }
+
+    /// Switching mode: replace the table of algorithm values and send every connection a new
+    /// job at once, on the algorithm that now pays it best (unless its `algo-min-time` holds it).
+    pub fn set_algo_values(&self, values: AlgoValues) {
+        tracing::info!(?values, "algorithm values set");
+        *self.shared.algo_values() = values;
+        self.shared.next_template();
     }
 
     /// Send a job for exactly this hashing blob to every logged-in connection, once. Unlike a

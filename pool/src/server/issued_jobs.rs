@@ -14,16 +14,19 @@ pub(crate) struct IssuedJob {
     pub target: Target,
     /// Block height the job carried (cn/r hashes depend on it).
     pub height: u64,
+    /// The algorithm the job named: shares are verified with it.
+    pub algo: String,
     /// Nonces already submitted for this job.
     pub seen: HashSet<u32>,
 }
 
 impl IssuedJob {
-    pub fn new(job_id: String, blob: Vec<u8>, difficulty: u64, height: u64) -> Self {
+    pub fn new(job_id: String, blob: Vec<u8>, difficulty: u64, height: u64, algo: &str) -> Self {
         IssuedJob {
             job_id,
             blob,
             difficulty,
+            algo: algo.to_string(),
             target: Target::from_difficulty(difficulty),
             height,
             seen: HashSet::new(),
@@ -67,7 +70,7 @@ mod tests {
     fn keeps_only_recent_jobs() {
         let mut jobs = IssuedJobs::new(2);
         for id in ["a", "b", "c"] {
-            jobs.push(IssuedJob::new(id.into(), vec![0; 76], 1, 1));
+            jobs.push(IssuedJob::new(id.into(), vec![0; 76], 1, 1, "cn/0"));
         }
         assert!(jobs.get_mut("a").is_none());
         assert!(jobs.get_mut("b").is_some());

@@ -26,6 +26,7 @@ mod listener;
 mod sha3_hasher;
 mod shared;
 mod stats;
+mod switching;
 mod vardiff;
 mod verify;
 
@@ -37,5 +38,6 @@ pub use job_source::{random_hashing_blob, HASHING_BLOB_LEN};
 pub use listener::PoolServer;
 pub use sha3_hasher::Sha3ShareHasher;
 pub use stats::{RejectCounts, ServerStats, WorkerStats};
+pub use switching::{best as best_algorithm, AlgoValues, CURRENT_BONUS};
 pub use vardiff::{Vardiff, VardiffConfig};
 pub use verify::{Reject, ShareHasher};

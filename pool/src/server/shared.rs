@@ -1,7 +1,7 @@
 //! State every connection of one server shares: config, counters, job source, faults, verifier.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::watch;
 
@@ -9,6 +9,7 @@ use super::config::ServerConfig;
 use super::fault::FaultSetting;
 use super::job_source::JobSource;
 use super::stats::Stats;
+use super::switching::AlgoValues;
 use super::verify::{ShareHasher, Verifier};
 
 pub(crate) struct Shared {
@@ -19,6 +20,8 @@ pub(crate) struct Shared {
     pub verifier: Verifier,
     /// Flips to `true` once; the accept loop and every connection watch it.
     pub shutdown: watch::Sender<bool>,
+    /// Switching mode's table, as the operator last set it.
+    algo_values: Mutex<AlgoValues>,
     next_id: AtomicU64,
     /// Random per server, so a job id from another server (or an earlier run) is never valid here.
     salt: u32,
@@ -36,6 +39,7 @@ impl Shared {
         stats.template_made();
         Shared {
             verifier: Verifier::new(hasher, config.verify_threads),
+            algo_values: Mutex::new(config.switching.clone().unwrap_or_default()),
             config,
             stats,
             jobs,
@@ -71,6 +75,12 @@ impl Shared {
     pub fn next_block(&self) {
         self.jobs.next_block();
         self.stats.template_made();
+    }
+
+    /// The switching table now.
+    pub fn algo_values(&self) -> MutexGuard<'_, AlgoValues> {
+        // Plain data: a panic elsewhere cannot leave it half-written.
+        self.algo_values.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Publish `blob` as the next template, unchecked (see [`super::ServerHandle::new_job_with_blob`]).

@@ -87,6 +87,8 @@ pub struct ServerStats {
     /// Lines from clients that were not valid requests.
     pub malformed_lines: u64,
     pub workers: BTreeMap<String, WorkerStats>,
+    /// Accepted shares per algorithm (switching mode sends several).
+    pub accepted_by_algo: BTreeMap<String, u64>,
 }
 
 /// Shared counters; every update is a short critical section off the hashing path.
@@ -144,9 +146,10 @@ impl Stats {
         self.lock().malformed_lines += 1;
     }
 
-    pub fn accepted(&self, worker: &str, difficulty: u64) {
+    pub fn accepted(&self, worker: &str, difficulty: u64, algo: &str) {
         let mut s = self.lock();
         s.accepted += 1;
+        *s.accepted_by_algo.entry(algo.to_string()).or_default() += 1;
         s.hashes = s.hashes.saturating_add(difficulty);
         let w = s.workers.entry(worker.to_string()).or_default();
         w.accepted += 1;
@@ -175,8 +178,8 @@ mod tests {
         let s = Stats::default();
         s.connection_opened();
         s.login("rig1", 10);
-        s.accepted("rig1", 10);
-        s.accepted("rig1", 30);
+        s.accepted("rig1", 10, "cn/0");
+        s.accepted("rig1", 30, "cn/r");
         s.rejected(Some("rig1"), Reject::Duplicate);
         s.rejected(None, Reject::Unauthenticated);
         s.connection_closed(Some("rig1"));

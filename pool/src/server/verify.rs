@@ -74,7 +74,6 @@ pub(crate) fn precheck(
     params: &SubmitParams,
     jobs: &mut IssuedJobs,
     nicehash_byte: Option<u8>,
-    algo: &str,
 ) -> Result<PendingShare, Reject> {
     let job = jobs.get_mut(&params.job_id).ok_or(Reject::InvalidJobId)?;
     let nonce = params.nonce_u32().map_err(|_| Reject::InvalidNonce)?;
@@ -91,7 +90,7 @@ pub(crate) fn precheck(
     let mut blob = job.blob.clone();
     blob[NONCE_OFFSET..NONCE_OFFSET + NONCE_LEN].copy_from_slice(&nonce_bytes);
     Ok(PendingShare {
-        algo: algo.to_string(),
+        algo: job.algo.clone(),
         height: job.height,
         blob,
         claimed,
@@ -167,7 +166,7 @@ mod tests {
         if let Some(b) = nicehash {
             blob[NICEHASH_BYTE_OFFSET] = b;
         }
-        jobs.push(IssuedJob::new("j1".into(), blob, 1_000, 1));
+        jobs.push(IssuedJob::new("j1".into(), blob, 1_000, 1, "cn/0"));
         jobs
     }
 
@@ -185,7 +184,7 @@ mod tests {
     fn cheap_checks_in_order() {
         let r = "00".repeat(32);
         let mut j = jobs(None);
-        let p = |s: &SubmitParams, j: &mut IssuedJobs| precheck(s, j, None, "cn/0").map(|_| ());
+        let p = |s: &SubmitParams, j: &mut IssuedJobs| precheck(s, j, None).map(|_| ());
         assert_eq!(
             p(&submit("nope", "zz", &r), &mut j),
             Err(Reject::InvalidJobId)
@@ -198,7 +197,7 @@ mod tests {
             p(&submit("j1", "0102030", &r), &mut j),
             Err(Reject::InvalidNonce)
         );
-        let share = precheck(&submit("j1", "01020304", &r), &mut j, None, "cn/0").unwrap();
+        let share = precheck(&submit("j1", "01020304", &r), &mut j, None).unwrap();
         assert_eq!(&share.blob[39..43], &[1, 2, 3, 4]);
         assert_eq!(share.difficulty, 1_000);
         assert_eq!(
@@ -216,10 +215,10 @@ mod tests {
         let r = "00".repeat(32);
         let mut j = jobs(Some(0x5a));
         assert_eq!(
-            precheck(&submit("j1", "0102035b", &r), &mut j, Some(0x5a), "cn/0").map(|_| ()),
+            precheck(&submit("j1", "0102035b", &r), &mut j, Some(0x5a)).map(|_| ()),
             Err(Reject::NiceHashByte)
         );
-        assert!(precheck(&submit("j1", "0102035a", &r), &mut j, Some(0x5a), "cn/0").is_ok());
+        assert!(precheck(&submit("j1", "0102035a", &r), &mut j, Some(0x5a)).is_ok());
     }
 
     #[test]

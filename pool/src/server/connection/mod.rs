@@ -23,6 +23,7 @@ use super::fault::{ConnFault, Fault, FaultSetting};
 use super::issued_jobs::IssuedJobs;
 use super::job_source::Template;
 use super::shared::Shared;
+use super::switching::AlgoChoice;
 use super::vardiff::Vardiff;
 use super::verify::{Reject, REJECT_CODE};
 use crate::protocol::{LineFramer, RequestId, Response, ServerMessage, MAX_LINE_LEN};
@@ -52,11 +53,28 @@ struct Session {
     difficulty: u64,
     vardiff: Option<Vardiff>,
     nicehash_byte: Option<u8>,
+    /// The algorithm of its next job: the server's, or in switching mode the one chosen for it.
+    algo: String,
+    /// Switching mode, for a miner that reported `algo-perf`.
+    choice: Option<AlgoChoice>,
+}
+
+impl Session {
+    /// Re-chooses the algorithm before a job goes out (switching mode only).
+    fn choose_algo(&mut self, shared: &Shared) {
+        if let Some(choice) = self.choice.as_mut() {
+            if let Some(algo) = choice.next(&shared.algo_values(), std::time::Instant::now()) {
+                self.algo = algo;
+            }
+        }
+    }
 }
 
 /// A finished verification, back from the hashing pool.
 struct Verdict {
     request: RequestId,
+    /// The share's algorithm, for the per-algorithm count.
+    algo: String,
     outcome: Result<u64, Reject>,
 }
 

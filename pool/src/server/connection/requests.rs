@@ -1,6 +1,7 @@
 //! Requests from the miner (login, submit, keepalived, junk) and the jobs and verdicts they lead to.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde_json::Value;
 
@@ -13,6 +14,7 @@ use crate::protocol::{
 use crate::server::fault::Fault;
 use crate::server::issued_jobs::{IssuedJob, IssuedJobs};
 use crate::server::job_source::Template;
+use crate::server::switching::AlgoChoice;
 use crate::server::vardiff::{Vardiff, VardiffConfig};
 use crate::server::verify::{precheck, Reject, REJECT_CODE};
 
@@ -125,7 +127,17 @@ impl Conn {
             difficulty,
             vardiff,
             nicehash_byte,
+            algo: cfg.algo.clone(),
+            choice: cfg
+                .switching
+                .as_ref()
+                .and(params.algo_perf.clone())
+                .filter(|perf| !perf.is_empty())
+                .map(|perf| {
+                    AlgoChoice::new(perf, Duration::from_secs(params.algo_min_time.unwrap_or(0)))
+                }),
         };
+        session.choose_algo(&self.shared);
         let template = Arc::clone(&self.job_rx.borrow_and_update());
         let (job, job_params) = self.make_job(&session, &template);
         let result = LoginResult {
@@ -191,12 +203,13 @@ impl Conn {
             blob,
             session.difficulty,
             template.height,
+            &session.algo,
         );
         let params = JobParams {
             blob: hex::encode(&job.blob),
             job_id: job.job_id.clone(),
             target: job.target.to_hex(),
-            algo: Some(cfg.algo.clone()),
+            algo: Some(session.algo.clone()),
             height: Some(template.height),
             seed_hash: cfg.seed_hash.clone(),
             id: Some(session.id.clone()),
@@ -207,12 +220,15 @@ impl Conn {
 
     /// Send this connection its own job for `template`, unless a fault holds jobs back.
     pub(super) fn send_job(&mut self, template: &Template, fault: &Fault) {
-        let Some(session) = self.session.as_ref() else {
-            return;
-        };
         if !self.fault.may_send_job(fault, true) {
             return;
         }
+        if let Some(session) = self.session.as_mut() {
+            session.choose_algo(&self.shared);
+        }
+        let Some(session) = self.session.as_ref() else {
+            return;
+        };
         let (job, params) = self.make_job(session, template);
         let line = ServerMessage::Job(params).encode();
         if self.push_line(&line, fault, true) {
@@ -233,7 +249,7 @@ impl Conn {
             self.reject(id, Reject::Busy, fault);
             return;
         }
-        let checked = precheck(&params, &mut session.jobs, session.nicehash_byte, &cfg.algo);
+        let checked = precheck(&params, &mut session.jobs, session.nicehash_byte);
         let share = match checked {
             Ok(share) => share,
             Err(reason) => {
@@ -244,11 +260,13 @@ impl Conn {
         self.pending += 1;
         let verifier = self.shared.verifier.clone();
         let tx = self.verdict_tx.clone();
+        let algo = share.algo.clone();
         tokio::spawn(async move {
             let outcome = verifier.verify(share).await;
             // The connection may be gone by now; then nobody needs the answer.
             let _ = tx.send(Verdict {
                 request: id,
+                algo,
                 outcome,
             });
         });
@@ -261,7 +279,9 @@ impl Conn {
         };
         match verdict.outcome {
             Ok(difficulty) => {
-                self.shared.stats.accepted(&worker, difficulty);
+                self.shared
+                    .stats
+                    .accepted(&worker, difficulty, &verdict.algo);
                 self.reply(Response::status(verdict.request, "OK"), fault);
                 let now = std::time::Instant::now();
                 let changed = self
