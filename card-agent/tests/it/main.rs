@@ -8,5 +8,6 @@ mod profile;
 mod reload;
 mod rig;
 mod support;
+mod switching;
 mod upgrade_reexec;
 mod workers;
