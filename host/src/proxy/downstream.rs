@@ -119,6 +119,7 @@ async fn connection(
     };
     shared.close_outbox(card);
     shared.state().disconnect(card);
+    shared.card_perf(card, None, None);
     tracing::info!(card, %peer, reason = %why, "card disconnected");
 }
 
@@ -145,6 +146,7 @@ fn handle_line(shared: &Arc<Shared>, card: CardId, line: &str) -> bool {
                 return true;
             }
             let job = shared.state().login(card, &params, Instant::now());
+            shared.card_perf(card, params.algo_perf.clone(), params.algo_min_time);
             tracing::info!(card, login = %params.login, agent = %params.agent, "card logged in");
             let result = LoginResult {
                 id: format!("card-{card}"),

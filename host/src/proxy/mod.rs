@@ -45,6 +45,7 @@ mod config;
 mod downstream;
 mod error;
 mod handle;
+mod rig_perf;
 mod shared;
 mod slices;
 mod state;
@@ -99,6 +100,7 @@ pub async fn start(
         client: Mutex::new(Some(client)),
         hasher,
         verify_queue: verify_queue::VerifyQueue::default(),
+        rig_perf: Mutex::new(rig_perf::RigPerf::new(config.upstream.clone())),
     });
     let (shutdown, shutdown_rx) = watch::channel(false);
     let limits = downstream::Limits {

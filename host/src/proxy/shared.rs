@@ -5,11 +5,12 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
 use phirig_pool::client::ClientHandle;
-use phirig_pool::protocol::{Response, ServerMessage};
+use phirig_pool::protocol::{AlgoPerf, Response, ServerMessage};
 use phirig_pool::server::ShareHasher;
 use tokio::sync::{mpsc, watch};
 
 use super::card::LocalReject;
+use super::rig_perf::RigPerf;
 use super::slices::CardId;
 use super::state::{ProxyState, Verify, REJECT_CODE};
 use super::verify_queue::VerifyQueue;
@@ -24,6 +25,7 @@ pub(crate) struct Shared {
     pub client: Mutex<Option<ClientHandle>>,
     pub hasher: Arc<dyn ShareHasher>,
     pub verify_queue: VerifyQueue,
+    pub rig_perf: Mutex<RigPerf>,
 }
 
 impl Shared {
@@ -38,6 +40,21 @@ impl Shared {
 
     pub fn client(&self) -> MutexGuard<'_, Option<ClientHandle>> {
         self.client.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A card's algo-perf at login (`None` when it left): when the rig's sum changes the
+    /// upstream client logs in again offering it.
+    pub fn card_perf(&self, card: CardId, perf: Option<AlgoPerf>, min_time: Option<u64>) {
+        let changed = self
+            .rig_perf
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .update(card, perf, min_time);
+        if let (Some(config), Some(client)) = (changed, self.client().as_ref()) {
+            if let Err(e) = client.reconfigure(config) {
+                tracing::warn!(error = %e, "upstream login with the rig's algo-perf refused");
+            }
+        }
     }
 
     pub fn open_outbox(&self, card: CardId, tx: mpsc::Sender<String>) {

@@ -310,6 +310,8 @@ mod tests {
             agent: "test".into(),
             rigid: None,
             algo: Vec::new(),
+            algo_perf: None,
+            algo_min_time: None,
         };
         st.login(card, &params, Instant::now())
     }

@@ -183,6 +183,8 @@ mod tests {
             agent: String::new(),
             rigid: None,
             algo: Vec::new(),
+            algo_perf: None,
+            algo_min_time: None,
         };
         st.login(card, &params, Instant::now())
     }
