@@ -6,6 +6,7 @@ mod flood;
 mod long_blob;
 mod setup;
 mod slices;
+mod switching;
 mod upstream;
 mod verification;
 mod workers;
