@@ -1,0 +1,60 @@
+"""Tuned against best fixed: for each algorithm, the profile's setting (`phirig-agent tune`) against
+the best fixed --threads/--intensity, in paired rounds.
+
+Every fixed setting (threads 1..cores x ways 1..5, 1..2 for the heavy variants) is measured once;
+the fastest of them and the tuned one then run alternately --pairs times, the order swapped every
+pair, and the table shows each side's median and the median of the pairs' ratios (tuned / fixed).
+The issue's target is a ratio of at least 0.97.
+
+Usage: python3 benches/tune_vs_fixed.py --agent target/release/phirig-agent --profile FILE
+           [--algos cn/0,cn/r,cn-lite/1,cn-pico,cn-heavy/0] [--seconds S] [--pairs N]
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+
+
+def bench(agent, algo, threads, ways, seconds):
+    cmd = [agent, "bench", "--algo", algo, "--threads", str(threads), "--intensity", str(ways),
+           "--seconds", str(seconds), "--json"]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    return json.loads(out.strip().splitlines()[-1])["total_hs"]
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--agent", required=True)
+    p.add_argument("--profile", required=True)
+    p.add_argument("--algos", default="cn/0,cn/r,cn-lite/1,cn-pico,cn-heavy/0")
+    p.add_argument("--seconds", type=float, default=2.0)
+    p.add_argument("--pairs", type=int, default=3)
+    a = p.parse_args()
+    with open(a.profile) as f:
+        profile = json.load(f)
+    cores = os.cpu_count() or 1
+    print(f"{'algo':<12} {'tuned':>6} {'best fixed':>10} {'tuned H/s':>10} {'fixed H/s':>10} "
+          f"{'ratio':>6}")
+    for algo in a.algos.split(","):
+        best = profile["algos"][algo]
+        tuned = (best["threads"], best["intensity"])
+        max_ways = 2 if algo.startswith("cn-heavy") else 5
+        grid = [(t, k) for t in range(1, cores + 1) for k in range(1, max_ways + 1)]
+        once = {s: bench(a.agent, algo, s[0], s[1], a.seconds) for s in grid}
+        fixed = max(once, key=once.get)
+        ts, fs, ratios = [], [], []
+        for i in range(a.pairs):
+            order = [tuned, fixed] if i % 2 == 0 else [fixed, tuned]
+            got = {s: bench(a.agent, algo, s[0], s[1], a.seconds) for s in order}
+            ts.append(got[tuned])
+            fs.append(got[fixed])
+            ratios.append(got[tuned] / got[fixed] if got[fixed] else 0.0)
+        print(f"{algo:<12} {'%dx%d' % tuned:>6} {'%dx%d' % fixed:>10} "
+              f"{statistics.median(ts):>10.1f} {statistics.median(fs):>10.1f} "
+              f"{statistics.median(ratios):>6.3f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
