@@ -324,7 +324,7 @@ fn bad_jobs_are_refused_and_the_previous_job_keeps_running() {
     let mut short = job("bad-short", None);
     short["blob"] = json!("07".repeat(20));
     let mut long = job("bad-long", None);
-    long["blob"] = json!("07".repeat(200));
+    long["blob"] = json!("07".repeat(409));
     let mut algo = job("bad-algo", None);
     algo["algo"] = json!("cn/nonsense");
     let mut zero = job("bad-zero", None);
