@@ -53,6 +53,22 @@ struct Rig {
 }
 
 impl Rig {
+    /// Whether the host says `what` within `limit`, anywhere in its log: the restart's line
+    /// comes when the deploy's health check returns, which can be after the card shows mining,
+    /// and the tail alone scrolls under a busy table.
+    async fn said(&self, what: &str, limit: Duration) -> bool {
+        let end = tokio::time::Instant::now() + limit;
+        loop {
+            if std::fs::read_to_string(&self.log).is_ok_and(|t| t.contains(what)) {
+                return true;
+            }
+            if tokio::time::Instant::now() >= end {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
     fn log(&self) -> String {
         let text = std::fs::read_to_string(&self.log).unwrap_or_default();
         let lines: Vec<&str> = text.lines().collect();
@@ -244,7 +260,11 @@ async fn dashboard_restarts_one_card_and_pauses_and_resumes_the_rig() {
         })
         .await;
     assert_eq!(boot_id(&after, b), boot_b, "card b was restarted too");
-    assert!(rig.log().contains("restarted (dashboard)"), "{}", rig.log());
+    assert!(
+        rig.said("restarted (dashboard)", RESTART_LIMIT).await,
+        "{}",
+        rig.log()
+    );
 
     // Pause: both agents report paused and, once batches in flight have landed, count no hashes.
     assert_eq!(
