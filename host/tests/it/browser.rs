@@ -5,32 +5,17 @@
 //! with reqwest). Without them (scripts/setup-test-machine.sh installs both as root) the test
 //! says so and passes.
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use phirig_host::local_card::free_port;
+
+use crate::stopped::Stopped;
 use serde_json::{json, Value};
 
 const TOKEN: &str = "dashboard-test-token";
 /// Longest wait for any one thing the page should show.
 const STEP: Duration = Duration::from_secs(45);
-
-/// A child process stopped when the test ends: Ctrl-C first (so `phirig run` stops its agent).
-struct Stopped(Child);
-
-impl Drop for Stopped {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-INT", &self.0.id().to_string()])
-            .status();
-        let start = Instant::now();
-        while matches!(self.0.try_wait(), Ok(None)) && start.elapsed() < Duration::from_secs(15) {
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn installed(binary: &str) -> bool {
     Command::new(binary)

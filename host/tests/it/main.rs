@@ -9,4 +9,5 @@ mod prometheus;
 mod proxy;
 mod service;
 mod silent_upstream;
+mod stopped;
 mod testbed;

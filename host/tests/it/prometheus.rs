@@ -4,32 +4,16 @@
 //! the test says so and passes, as the other tests that need a package do.
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use phirig_host::local_card::free_port;
+
+use crate::stopped::Stopped;
 use serde_json::Value;
 
 /// Longest wait for the series to reach Prometheus: agent start, a full 10 s window, a scrape.
 const LIMIT: Duration = Duration::from_secs(60);
-
-/// A child process stopped when the test ends, pass or fail: Ctrl-C first, so `phirig run`
-/// stops the agent it started (a killed host would leave it mining), then a kill after a bound.
-struct Stopped(Child);
-
-impl Drop for Stopped {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-INT", &self.0.id().to_string()])
-            .status();
-        let start = Instant::now();
-        while matches!(self.0.try_wait(), Ok(None)) && start.elapsed() < Duration::from_secs(15) {
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn prometheus_binary() -> Option<&'static str> {
     let found = Command::new("prometheus")

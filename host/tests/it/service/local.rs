@@ -276,10 +276,9 @@ fn children(parent: i32) -> Vec<u32> {
         .collect()
 }
 
-#[test]
-fn the_embedded_default_stops_its_agent_on_sigterm() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let status = dir.path().join("status.json");
+/// The embedded default (no cards) mining on one thread, and the pid of its one agent.
+fn embedded_default(dir: &Path, name: &str) -> (HostRun, u32) {
+    let status = dir.join("status.json");
     let args = [
         "-a",
         phirig_test_support::mining::ALGO,
@@ -291,7 +290,7 @@ fn the_embedded_default_stops_its_agent_on_sigterm() {
         &status.display().to_string(),
     ]
     .map(String::from);
-    let mut run = HostRun::start(dir.path(), "embedded", &args);
+    let run = HostRun::start(dir, name, &args);
     wait_mining(&run, &status, &[LOCAL.into()], Duration::from_secs(90));
     let agents = children(run.pid());
     assert_eq!(
@@ -299,37 +298,26 @@ fn the_embedded_default_stops_its_agent_on_sigterm() {
         1,
         "the local agent is the host's one child: {agents:?}"
     );
+    (run, agents[0])
+}
+
+#[test]
+fn the_embedded_default_stops_its_agent_on_sigterm() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut run, agent) = embedded_default(dir.path(), "embedded");
     run.stop_with(libc::SIGTERM, "SIGTERM");
-    assert!(!alive(agents[0]), "the local agent outlived its host");
+    assert!(!alive(agent), "the local agent outlived its host");
 }
 
 #[test]
 fn the_embedded_default_takes_its_agent_along_when_killed() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let status = dir.path().join("status.json");
-    let args = [
-        "-a",
-        phirig_test_support::mining::ALGO,
-        "-t",
-        "1",
-        "--difficulty",
-        "200",
-        "--status-json",
-        &status.display().to_string(),
-    ]
-    .map(String::from);
-    let mut run = HostRun::start(dir.path(), "embedded-killed", &args);
-    wait_mining(&run, &status, &[LOCAL.into()], Duration::from_secs(90));
-    let agents = children(run.pid());
-    assert_eq!(agents.len(), 1, "one local agent: {agents:?}");
+    let (mut run, agent) = embedded_default(dir.path(), "embedded-killed");
     run.signal(libc::SIGKILL);
     run.wait(Duration::from_secs(10)).expect("killed");
     let end = std::time::Instant::now() + Duration::from_secs(10);
-    while alive(agents[0]) && std::time::Instant::now() < end {
+    while alive(agent) && std::time::Instant::now() < end {
         std::thread::sleep(Duration::from_millis(100));
     }
-    assert!(
-        !alive(agents[0]),
-        "the local agent outlived its SIGKILLed host"
-    );
+    assert!(!alive(agent), "the local agent outlived its SIGKILLed host");
 }
