@@ -16,6 +16,22 @@ pub async fn start_pool(config: ServerConfig) -> ServerHandle {
         .expect("starting the reference pool")
 }
 
+/// A pool on loopback at a fixed `difficulty` (no vardiff), for [`ALGO`] unless `config` says
+/// otherwise; started within 10 s or the test fails.
+pub async fn fixed_difficulty_pool(difficulty: u64, config: ServerConfig) -> ServerHandle {
+    let config = ServerConfig {
+        bind: "127.0.0.1:0".parse().expect("addr"),
+        algo: ALGO.into(),
+        start_difficulty: difficulty,
+        min_difficulty: 1,
+        vardiff: false,
+        ..config
+    };
+    tokio::time::timeout(Duration::from_secs(10), start_pool(config))
+        .await
+        .expect("pool starts in time")
+}
+
 /// A pool for test-bed cards: on every host address (cards reach it at their link's host side,
 /// 172.31.(I+1).254), on a free port, with a low difficulty so a one-thread agent finds shares
 /// within seconds.

@@ -20,17 +20,13 @@ const STOP_LIMIT: Duration = Duration::from_secs(60);
 
 /// A verifying pool on loopback with a difficulty a one-thread cn-pico agent meets in seconds.
 async fn pool() -> ServerHandle {
-    let config = ServerConfig {
-        bind: "127.0.0.1:0".parse().expect("addr"),
-        algo: mining::ALGO.into(),
-        start_difficulty: 200,
-        min_difficulty: 1,
-        vardiff: false,
-        ..ServerConfig::default()
-    };
-    tokio::time::timeout(Duration::from_secs(10), mining::start_pool(config))
-        .await
-        .expect("pool starts in time")
+    mining::fixed_difficulty_pool(
+        200,
+        ServerConfig {
+            ..ServerConfig::default()
+        },
+    )
+    .await
 }
 
 /// One `phirig run` in `dir` (its working directory and `TMPDIR`, so the local card's files are

@@ -31,17 +31,13 @@ fn card_name(i: u32) -> String {
 }
 
 async fn pool() -> ServerHandle {
-    let config = ServerConfig {
-        bind: "127.0.0.1:0".parse().expect("addr"),
-        algo: "cn-pico".into(),
-        start_difficulty: 300,
-        min_difficulty: 1,
-        vardiff: false,
-        ..ServerConfig::default()
-    };
-    tokio::time::timeout(Duration::from_secs(10), mining::start_pool(config))
-        .await
-        .expect("pool starts in time")
+    mining::fixed_difficulty_pool(
+        300,
+        ServerConfig {
+            ..ServerConfig::default()
+        },
+    )
+    .await
 }
 
 /// `phirig run`, interrupted (then killed) when the test ends, also early.

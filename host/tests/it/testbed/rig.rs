@@ -25,19 +25,15 @@ fn card_name(i: u32) -> String {
 }
 
 async fn pool() -> ServerHandle {
-    let config = ServerConfig {
-        bind: "127.0.0.1:0".parse().expect("addr"),
-        algo: ALGO.into(),
-        start_difficulty: 300,
-        min_difficulty: 1,
-        vardiff: false,
-        // One job per connection: leases stay put long enough to see a remainder reassigned.
-        job_interval: Duration::from_secs(3600),
-        ..ServerConfig::default()
-    };
-    tokio::time::timeout(Duration::from_secs(10), mining::start_pool(config))
-        .await
-        .expect("pool starts in time")
+    mining::fixed_difficulty_pool(
+        300,
+        ServerConfig {
+            // One job per connection: leases stay put long enough to see a remainder reassigned.
+            job_interval: Duration::from_secs(3600),
+            ..ServerConfig::default()
+        },
+    )
+    .await
 }
 
 fn ssh_flags() -> Vec<String> {
