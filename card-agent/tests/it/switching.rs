@@ -6,7 +6,7 @@ use std::time::Duration;
 use crate::support::{
     easy_config, heavy, pool_url, run_agent, runtime, start_pool, Agent, PATIENCE,
 };
-use phirig_pool::server::{AlgoValues, ServerConfig, ServerHandle};
+use phirig_pool::server::{AlgoValues, ServerConfig};
 
 const PICO: &str = "cn-pico";
 const LITE: &str = "cn-lite/1";
@@ -15,14 +15,6 @@ fn values(pico: f64, lite: f64) -> AlgoValues {
     [(PICO.to_string(), pico), (LITE.to_string(), lite)]
         .into_iter()
         .collect()
-}
-
-fn accepted_on(pool: &ServerHandle, algo: &str) -> u64 {
-    pool.stats()
-        .accepted_by_algo
-        .get(algo)
-        .copied()
-        .unwrap_or(0)
 }
 
 #[test]
@@ -72,16 +64,16 @@ fn an_agent_follows_the_best_paying_algorithm_and_back() {
     let agent = Agent::spawn(&args, &[]);
 
     agent.until("shares on cn-pico", PATIENCE, || {
-        (accepted_on(&pool, PICO) >= 2).then_some(())
+        (pool.stats().accepted_on(PICO) >= 2).then_some(())
     });
     pool.set_algo_values(values(0.0001, 1.0));
     agent.until("shares on cn-lite/1", PATIENCE, || {
-        (accepted_on(&pool, LITE) >= 2).then_some(())
+        (pool.stats().accepted_on(LITE) >= 2).then_some(())
     });
-    let pico = accepted_on(&pool, PICO);
+    let pico = pool.stats().accepted_on(PICO);
     pool.set_algo_values(values(1.0, 0.0001));
     agent.until("shares on cn-pico again", PATIENCE, || {
-        (accepted_on(&pool, PICO) >= pico + 2).then_some(())
+        (pool.stats().accepted_on(PICO) >= pico + 2).then_some(())
     });
     let stats = pool.stats();
     // A share hashed on the wrong algorithm would fail verification as low difficulty.

@@ -91,6 +91,13 @@ pub struct ServerStats {
     pub accepted_by_algo: BTreeMap<String, u64>,
 }
 
+impl ServerStats {
+    /// Accepted shares on `algo` (0 where none were).
+    pub fn accepted_on(&self, algo: &str) -> u64 {
+        self.accepted_by_algo.get(algo).copied().unwrap_or(0)
+    }
+}
+
 /// Shared counters; every update is a short critical section off the hashing path.
 #[derive(Debug, Default)]
 pub(crate) struct Stats {

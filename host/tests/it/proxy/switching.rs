@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use phirig_host::proxy::ProxyHandle;
 use phirig_host::share_hasher::KernelShareHasher;
-use phirig_pool::server::{AlgoValues, ServerConfig, ServerHandle, ShareHasher};
+use phirig_pool::server::{AlgoValues, ServerConfig, ShareHasher};
 use phirig_test_support::local_agent::LocalAgent;
 
 use super::setup::{start_pool, start_proxy, stop};
@@ -23,14 +23,6 @@ fn values(pico: f64, lite: f64) -> AlgoValues {
     [(PICO.to_string(), pico), (LITE.to_string(), lite)]
         .into_iter()
         .collect()
-}
-
-fn accepted_on(pool: &ServerHandle, algo: &str) -> u64 {
-    pool.stats()
-        .accepted_by_algo
-        .get(algo)
-        .copied()
-        .unwrap_or(0)
 }
 
 async fn until(what: &str, mut done: impl FnMut() -> bool) {
@@ -90,13 +82,16 @@ async fn a_rig_of_two_cards_follows_the_switching_pool_and_back() {
     let _a = card(&proxy, "card-a", profile);
     let _b = card(&proxy, "card-b", profile);
 
-    until("shares on cn-pico", || accepted_on(&pool, PICO) >= 2).await;
+    until("shares on cn-pico", || pool.stats().accepted_on(PICO) >= 2).await;
     pool.set_algo_values(values(0.0001, 1.0));
-    until("shares on cn-lite/1", || accepted_on(&pool, LITE) >= 2).await;
-    let pico = accepted_on(&pool, PICO);
+    until("shares on cn-lite/1", || {
+        pool.stats().accepted_on(LITE) >= 2
+    })
+    .await;
+    let pico = pool.stats().accepted_on(PICO);
     pool.set_algo_values(values(1.0, 0.0001));
     until("shares on cn-pico again", || {
-        accepted_on(&pool, PICO) >= pico + 2
+        pool.stats().accepted_on(PICO) >= pico + 2
     })
     .await;
 
