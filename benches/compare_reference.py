@@ -1,5 +1,8 @@
 """Single-thread H/s of phirig vs Monero's reference C (py-cryptonight), measured alternately.
 
+With --soft-aes both sides take their software AES: phirig's `--no-aesni` path (the Xeon Phi x100
+cards have no AES-NI) against the reference forced to its own by MONERO_USE_SOFTWARE_AES=1.
+
 Run through compare_reference.sh, which prepares the virtualenv and the release agent.
 The phirig side is `phirig-agent bench --threads 1 --json` (one thread, the intensity the agent
 picks for this machine unless --intensity is given), or the `hashloop` bench binary for an agent
@@ -15,12 +18,17 @@ import subprocess
 import sys
 import time
 
-import pycryptonight
+if "--soft-aes" in sys.argv:
+    # The reference reads this once, on its first hash: it must be set before the first import.
+    os.environ["MONERO_USE_SOFTWARE_AES"] = "1"
+import pycryptonight  # noqa: E402
 
 # py-cryptonight's variant numbers (Monero's cn_slow_hash `variant` argument).
 VARIANTS = {"cn/0": 0, "cn/1": 1, "cn/2": 2, "cn/r": 4}
 # What phirig should reach, as phirig / reference.
 TARGETS = {"cn/0": 1.10, "cn/1": 1.15, "cn/2": 1.95, "cn/r": 1.75}
+# Both on software AES: what the Xeon Phi x100 cards depend on.
+SOFT_AES_TARGET = 2.0
 # The same input and cn/r height as the Rust benches (benches/src/lib.rs).
 BENCH_INPUT = bytes.fromhex(
     "0305a0dbd6bf05cf16e503f3a66f78007cbf34144332ecbfc22ed95c8700383b309ace1923a0964b"
@@ -73,12 +81,19 @@ def agent_has_bench(agent):
     return probe.returncode == 0 and all(flag in text for flag in ("--threads", "--seconds", "--json"))
 
 
-def phirig_rate(algo, seconds, agent, hashloop, use_agent, intensity):
+def use_agent_flag_ok(agent):
+    probe = subprocess.run([agent, "bench", "--help"], capture_output=True, text=True)
+    return "--no-aesni" in probe.stdout
+
+
+def phirig_rate(algo, seconds, agent, hashloop, use_agent, intensity, soft_aes=False):
     """H/s and the intensity the agent ran (its own choice unless `intensity` is given)."""
     if use_agent:
         cmd = [agent, "bench", "--algo", algo, "--threads", "1", "--seconds", str(seconds), "--json"]
         if intensity is not None:
             cmd += ["--intensity", str(intensity)]
+        if soft_aes:
+            cmd += ["--no-aesni"]
         key = "total_hs"
     else:
         if not hashloop:
@@ -109,8 +124,12 @@ def main():
     parser.add_argument("--algos", default="cn/0,cn/1,cn/2,cn/r")
     parser.add_argument("--cpu", type=int, help="pin both sides to this CPU")
     parser.add_argument("--intensity", type=int, help="phirig's interleaved hashes (default: its own choice)")
+    parser.add_argument("--soft-aes", action="store_true",
+                        help="both sides on software AES (phirig --no-aesni, MONERO_USE_SOFTWARE_AES=1)")
     parser.add_argument("--json", help="also write the results to this file")
     args = parser.parse_args()
+    if args.soft_aes and not use_agent_flag_ok(args.agent):
+        sys.exit("--soft-aes needs an agent whose bench takes --no-aesni")
 
     algos = [a.strip() for a in args.algos.split(",") if a.strip()]
     unknown = [a for a in algos if a not in VARIANTS]
@@ -123,32 +142,37 @@ def main():
     check_reference(args.vectors, set(algos))
     use_agent = agent_has_bench(args.agent)
     phirig_side = "phirig-agent bench" if use_agent else "hashloop"
-    print(f"reference: py-cryptonight (Monero slow-hash C); phirig: {phirig_side}; "
+    aes = "software AES on both sides; " if args.soft_aes else ""
+    print(f"{aes}reference: py-cryptonight (Monero slow-hash C); phirig: {phirig_side}; "
           f"{args.rounds} round(s) x {args.seconds:g} s each side, 1 thread", flush=True)
     if "cn/r" in algos and os.environ.get("MONERO_USE_CNV4_JIT", "1") not in ("0", "no"):
         print("note: the reference runs cn/r's random math through its x86-64 JIT "
               "(set MONERO_USE_CNV4_JIT=0 for its interpreter)", flush=True)
 
-    # Each round measures the reference and then phirig back to back, so a round's ratio compares
-    # the two under the same load from the machine's neighbours; the table gives the median of
-    # each side, the median of the rounds' ratios (paired: robust to load that drifts between
+    # Each round measures the two back to back, the order swapped every round (A B B A ...), so a
+    # round's ratio compares the two under the same load from the machine's neighbours; the table
+    # gives the median of each side, the median of the rounds' ratios (paired: robust to load that drifts between
     # rounds, which the medians of each side are not) and the best run of each (the least
     # disturbed, on a shared machine). A target counts as met when both medians meet it.
     results = []
     for algo in algos:
         ref, ours, ways = [], [], set()
-        for _ in range(args.rounds):
-            ref.append(reference_rate(algo, args.seconds))
-            hs, k = phirig_rate(algo, args.seconds, args.agent, args.hashloop, use_agent, args.intensity)
+        for r in range(args.rounds):
+            if r % 2 == 0:
+                ref.append(reference_rate(algo, args.seconds))
+            hs, k = phirig_rate(algo, args.seconds, args.agent, args.hashloop, use_agent,
+                                args.intensity, args.soft_aes)
             ours.append(hs)
             ways.add(k)
+            if r % 2 == 1:
+                ref.append(reference_rate(algo, args.seconds))
         r, p = statistics.median(ref), statistics.median(ours)
         rounds = [o / f for o, f in zip(ours, ref)]
         results.append({"algo": algo, "reference_hs": r, "phirig_hs": p, "ratio": p / r,
                         "paired_ratio": statistics.median(rounds),
                         "best_ratio": max(ours) / max(ref), "round_ratios": rounds,
                         "intensity": sorted(k for k in ways if k is not None),
-                        "target": TARGETS[algo], "reference_runs": ref, "phirig_runs": ours})
+                        "target": SOFT_AES_TARGET if args.soft_aes else TARGETS[algo], "reference_runs": ref, "phirig_runs": ours})
         print(f"  {algo}: reference {r:.2f} H/s, phirig {p:.2f} H/s (intensity "
               f"{'/'.join(str(k) for k in sorted(k for k in ways if k is not None)) or '?'}); "
               f"per round {' '.join(f'{x:.2f}' for x in rounds)}", flush=True)

@@ -4,10 +4,24 @@
 # compare_reference.py, which measures both alternately and prints phirig / reference.
 #
 # Usage: benches/compare_reference.sh [--seconds S] [--rounds N] [--algos cn/2,cn/r] [--cpu K] [--intensity K]
+#        [--soft-aes]            both sides on software AES
+#        benches/compare_reference.sh --xmrig PATH [compare_xmrig.py options]
+# With --xmrig, the side-by-side harness against an xmrig you built (compare_xmrig.py) runs
+# instead: both miners on one loopback pool, xmrig at its best ways, in paired rounds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 say() { printf 'compare_reference: %s\n' "$*" >&2; }
+TARGET_DIR=${CARGO_TARGET_DIR:-target}
+
+for arg in "$@"; do
+  if [ "$arg" = "--xmrig" ]; then
+    say "building the release agent and host (for its pool)"
+    cargo build --release --quiet -p phirig-agent -p phirig
+    exec python3 benches/compare_xmrig.py --agent "$TARGET_DIR/release/phirig-agent" \
+      --phirig "$TARGET_DIR/release/phirig" "$@"
+  fi
+done
 
 VENV=.venv-bench
 if [ ! -x "$VENV/bin/python" ]; then
@@ -25,7 +39,6 @@ fi
 # add a long fat-LTO link for nothing here).
 say "building the release agent"
 cargo build --release --quiet -p phirig-agent
-TARGET_DIR=${CARGO_TARGET_DIR:-target}
 
 exec "$VENV/bin/python" benches/compare_reference.py \
   --agent "$TARGET_DIR/release/phirig-agent" \

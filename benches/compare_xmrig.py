@@ -1,0 +1,233 @@
+"""phirig-agent against xmrig at its best ways, both mining from one loopback pool, in paired rounds.
+
+Run through compare_reference.sh --xmrig PATH, which builds the release binaries. xmrig is never
+built here: pass the path of one you built yourself (v6.26.0, donation level 0 in your copy).
+
+For each algorithm and thread count: first every xmrig way count (1-5, through an explicit
+per-algorithm thread list, which also enables cn/0 and cn-lite/0 that xmrig ships disabled) is
+measured once, in an order that alternates direction per sweep; the best of the sweep is then
+paired with phirig's automatic setting in A B B A rounds. A rate is the mean of the miner's own
+10-second rate (`hashrate.total[0]` of `/2/summary`, the same field on both) sampled over the
+measured window, after a warm-up; both miners mine the same pool's jobs at a difficulty at which
+shares are rare, so the figure is the hashing loop, not the share path.
+"""
+
+import argparse
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+# Heights for the variants whose hash depends on one (cn/r's random program).
+HEIGHTS = {"cn/r": 1806260}
+DEFAULT_ALGOS = "cn/0,cn/1,cn/2,cn/r,cn/half,cn/ccx,cn-lite/1,cn-pico,cn/upx2,cn-heavy/0"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def get_json(url, timeout=2.0):
+    with urllib.request.urlopen(url, timeout=timeout) as r:
+        return json.loads(r.read())
+
+
+def wait_port(port, deadline):
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return True
+        except OSError:
+            time.sleep(0.1)
+    return False
+
+
+def stop(proc):
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+class Pool:
+    """`phirig pool serve` for one algorithm, at a difficulty no 2-core machine reaches often."""
+
+    def __init__(self, phirig, algo, difficulty):
+        self.port = free_port()
+        cmd = [phirig, "pool", "serve", "--bind", f"127.0.0.1:{self.port}", "--algo", algo,
+               "--difficulty", str(difficulty)]
+        if algo in HEIGHTS:
+            cmd += ["--height", str(HEIGHTS[algo])]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if not wait_port(self.port, time.monotonic() + 20):
+            stop(self.proc)
+            sys.exit(f"the pool did not listen: {' '.join(cmd)}")
+
+    def close(self):
+        stop(self.proc)
+
+
+def measure(cmd, api_port, warmup, seconds, env=None, cwd=None):
+    """Mean of the 10 s rate sampled once a second over `seconds`, after `warmup` s of hashing."""
+    log = tempfile.TemporaryFile()
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=cwd)
+    try:
+        url = f"http://127.0.0.1:{api_port}/2/summary"
+        started = None
+        deadline = time.monotonic() + 60
+        # Warm-up counts from the first hash, not from the start: page allocation and the
+        # login differ between the two miners and must not count against either.
+        while started is None and time.monotonic() < deadline:
+            if proc.poll() is not None:
+                break
+            try:
+                if get_json(url)["hashrate"]["total"][0]:
+                    started = time.monotonic()
+            except (OSError, ValueError, KeyError, IndexError, TypeError):
+                pass
+            time.sleep(0.5)
+        if started is None:
+            log.seek(0)
+            tail = log.read().decode(errors="replace")[-2000:]
+            raise RuntimeError(f"no hash rate from {' '.join(cmd)}:\n{tail}")
+        time.sleep(max(0.0, started + warmup - time.monotonic()))
+        samples = []
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            time.sleep(1.0)
+            rate = get_json(url)["hashrate"]["total"][0]
+            if rate:
+                samples.append(float(rate))
+        summary = get_json(url)
+        return statistics.mean(samples), summary
+    finally:
+        stop(proc)
+        log.close()
+
+
+def phirig_cmd(agent, pool, algo, threads, api_port):
+    return [agent, "-o", f"127.0.0.1:{pool.port}", "-u", "bench", "-a", algo, "-t", str(threads),
+            "--http-port", str(api_port), "--print-time", "3600", "--no-journal"]
+
+
+def xmrig_config(path, pool, algo, threads, ways, api_port, hw_aes):
+    cpu = {"enabled": True, "huge-pages": True, "hw-aes": hw_aes, "asm": True, "priority": None,
+           "yield": True, algo: [[ways, cpu_id] for cpu_id in range(threads)]}
+    config = {
+        "autosave": False, "background": False, "colors": False, "donate-level": 0,
+        "donate-over-proxy": 0, "print-time": 3600, "health-print-time": 3600,
+        "http": {"enabled": True, "host": "127.0.0.1", "port": api_port, "restricted": True},
+        "opencl": False, "cuda": False, "cpu": cpu,
+        "pools": [{"url": f"127.0.0.1:{pool.port}", "user": "bench", "pass": "x", "algo": algo,
+                   "keepalive": False, "tls": False}],
+    }
+    with open(path, "w") as f:
+        json.dump(config, f)
+
+
+def run_xmrig(args, pool, algo, threads, ways, workdir, hw_aes=None):
+    api = free_port()
+    config = os.path.join(workdir, f"xmrig-{threads}-{ways}.json")
+    xmrig_config(config, pool, algo, threads, ways, api, hw_aes)
+    return measure([args.xmrig, "--config", config, "--no-color"], api, args.warmup, args.seconds,
+                   cwd=workdir)[0]
+
+
+def run_phirig(args, pool, algo, threads):
+    api = free_port()
+    rate, summary = measure(phirig_cmd(args.agent, pool, algo, threads, api), api, args.warmup,
+                            args.seconds)
+    return rate, summary
+
+
+def compare(args, algo, threads, workdir):
+    pool = Pool(args.phirig, algo, args.difficulty)
+    try:
+        sweep = {}
+        order = list(range(1, 6))
+        for r in range(args.sweeps):
+            for ways in (order if r % 2 == 0 else order[::-1]):
+                try:
+                    rate = run_xmrig(args, pool, algo, threads, ways, workdir)
+                except RuntimeError as e:
+                    # A way count xmrig refuses (its self-test, say) is not its best; say so, go on.
+                    print(f"  {algo} x{threads}: xmrig at {ways} ways gave no rate: "
+                          f"{str(e).splitlines()[0]}", flush=True)
+                    rate = 0.0
+                sweep.setdefault(ways, []).append(rate)
+        best_ways = max(sweep, key=lambda w: statistics.median(sweep[w]))
+        ours, theirs, ratios = [], [], []
+        for r in range(args.rounds):
+            pair = {}
+            for side in (("phirig", "xmrig") if r % 2 == 0 else ("xmrig", "phirig")):
+                if side == "phirig":
+                    pair[side], _ = run_phirig(args, pool, algo, threads)
+                else:
+                    pair[side] = run_xmrig(args, pool, algo, threads, best_ways, workdir)
+            ours.append(pair["phirig"])
+            theirs.append(pair["xmrig"])
+            ratios.append(pair["phirig"] / pair["xmrig"])
+        return {"algo": algo, "threads": threads, "xmrig_ways": best_ways,
+                "xmrig_sweep": {w: [round(x, 1) for x in v] for w, v in sweep.items()},
+                "phirig_runs": ours, "xmrig_runs": theirs, "ratios": ratios,
+                "paired_ratio": statistics.median(ratios)}
+    finally:
+        pool.close()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--xmrig", required=True, help="an xmrig 6.26 binary you built")
+    parser.add_argument("--agent", required=True, help="release phirig-agent")
+    parser.add_argument("--phirig", required=True, help="release phirig (its `pool serve`)")
+    parser.add_argument("--algos", default=DEFAULT_ALGOS)
+    parser.add_argument("--threads", default="1,2", help="thread counts, e.g. 1,2")
+    parser.add_argument("--rounds", type=int, default=4, help="paired rounds (A B B A ...)")
+    parser.add_argument("--sweeps", type=int, default=1, help="xmrig sweeps over ways 1-5")
+    parser.add_argument("--seconds", type=float, default=12.0, help="measured window per run")
+    parser.add_argument("--warmup", type=float, default=6.0, help="seconds after the first hash")
+    parser.add_argument("--difficulty", type=int, default=1_000_000)
+    parser.add_argument("--target", type=float, default=1.30, help="phirig / xmrig to meet")
+    parser.add_argument("--json", help="also write the results to this file")
+    args = parser.parse_args()
+    if not os.access(args.xmrig, os.X_OK):
+        sys.exit(f"{args.xmrig} is not an executable xmrig")
+
+    threads = [int(t) for t in args.threads.split(",") if t.strip()]
+    algos = [a.strip() for a in args.algos.split(",") if a.strip()]
+    results = []
+    with tempfile.TemporaryDirectory(prefix="phirig-xmrig-") as workdir:
+        for algo in algos:
+            for t in threads:
+                row = compare(args, algo, t, workdir)
+                results.append(row)
+                print(f"  {algo} x{t}: xmrig sweep {row['xmrig_sweep']}; rounds (phirig, xmrig) "
+                      f"{[(round(a, 1), round(b, 1)) for a, b in zip(row['phirig_runs'], row['xmrig_runs'])]}",
+                      flush=True)
+
+    print()
+    print(f"{'algo':<11} {'thr':>3} {'phirig H/s':>11} {'xmrig H/s':>10} {'ways':>4} "
+          f"{'paired':>7}  target {args.target:.2f}")
+    for row in results:
+        ok = "yes" if row["paired_ratio"] >= args.target else "NO"
+        print(f"{row['algo']:<11} {row['threads']:>3} {statistics.median(row['phirig_runs']):>11.1f} "
+              f"{statistics.median(row['xmrig_runs']):>10.1f} {row['xmrig_ways']:>4} "
+              f"{row['paired_ratio']:>7.3f}  {ok}")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()
