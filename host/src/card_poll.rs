@@ -23,6 +23,8 @@ pub struct CardView {
     pub last_sample: Option<Sample>,
     /// When the host started watching this card (its agent was just started).
     pub since: Instant,
+    /// The operator stopped it (`phirig stop`), as the watchdog's last probe read the marker.
+    pub stopped: bool,
 }
 
 /// How long a card whose agent has never answered counts as starting rather than failing: the
@@ -42,6 +44,7 @@ impl CardView {
             restarts: 0,
             last_sample: None,
             since: Instant::now(),
+            stopped: false,
         }
     }
 

@@ -7,6 +7,7 @@
 pub mod api;
 pub mod bench;
 pub mod card_poll;
+pub mod card_state;
 pub mod cards;
 pub mod cli;
 pub mod clock_offset;

@@ -8,6 +8,7 @@ use phirig_wire::ShareCounts;
 use serde::Serialize;
 
 use crate::card_poll::CardView;
+use crate::card_state::CardState;
 use crate::proxy::{CardStats, ProxyStats, WorkerStats};
 
 /// The rig: every card, the totals, and the upstream connection.
@@ -49,6 +50,9 @@ pub struct WorkerSnapshot {
     pub rates: [f64; 5],
     /// Estimated H/s over 10 s, 60 s, 15 min (the rig's windows).
     pub hashrate_estimated: [f64; 3],
+    /// A card's state (`stopped`, `mining`, …); for another miner `flagged` when its address
+    /// is, else `connected` or `gone`.
+    pub state: String,
 }
 
 /// One open connection to the proxy (xmrig-proxy's miner row).
@@ -82,8 +86,12 @@ pub struct LeaseSnapshot {
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct CardSnapshot {
     pub name: String,
-    /// "mining", "paused", "starting", or the last poll error.
+    /// "mining", "paused", "starting", "stopped" (by the operator), or the last poll error.
     pub status: String,
+    /// The status in one word, the proxy's flag included (what the dashboard shows).
+    pub state: CardState,
+    /// The operator's stop marker is set (`phirig stop`).
+    pub stopped: bool,
     pub error: Option<String>,
     /// H/s over 10 s, 60 s, 15 min; `None` until the window has data.
     pub hashrate: [Option<f64>; 3],
@@ -219,34 +227,45 @@ impl CardSnapshot {
         let last = view.last.as_ref();
         let status = match (&view.error, last) {
             // A fresh agent's API is not up yet: not a failure until the grace has passed.
+            // A stopped card's agent is gone on purpose: not an error, nor still starting.
+            (Some(_), _) if view.stopped => "stopped".into(),
             (Some(_), None) if view.starting() => "starting".into(),
             (Some(e), _) => e.clone(),
             (None, Some(l)) if l.paused => "paused".into(),
             (None, Some(_)) => "mining".into(),
             (None, None) => "starting".into(),
         };
+        let proxy = proxy_card(proxy, &view.name).map(|c| ProxyCardSnapshot {
+            connected: c.connected,
+            flagged: c.flagged,
+            slices: c.slices,
+            adopted: c.adopted,
+            submitted: c.shares.submitted,
+            accepted: c.shares.accepted,
+            rejected: c.shares.rejected,
+            stale: c.shares.stale,
+            invalid: c.shares.invalid,
+            withheld: c.shares.withheld,
+        });
+        let stopped = status == "stopped";
         Self {
             name: view.name.clone(),
+            state: CardState::of(&status, proxy.as_ref().is_some_and(|p| p.flagged)),
             status,
+            stopped: view.stopped,
             error: view.error.clone(),
-            hashrate: WINDOWS.map(|w| view.meter.rate(w)),
+            // Stopped hashes nothing, known: the rig's total stays a sum rather than unknown.
+            hashrate: if stopped {
+                [Some(0.0); 3]
+            } else {
+                WINDOWS.map(|w| view.meter.rate(w))
+            },
             hashes_total: last.map_or(0, |l| l.hashes_total),
             boot_id: last.map(|l| l.boot_id.clone()),
             restarts: view.restarts,
             algo: last.map_or_else(String::new, |l| l.algo.clone()),
             shares: last.map_or_else(LedgerCounts::default, |l| ledger_counts(l.shares)),
-            proxy: proxy_card(proxy, &view.name).map(|c| ProxyCardSnapshot {
-                connected: c.connected,
-                flagged: c.flagged,
-                slices: c.slices,
-                adopted: c.adopted,
-                submitted: c.shares.submitted,
-                accepted: c.shares.accepted,
-                rejected: c.shares.rejected,
-                stale: c.shares.stale,
-                invalid: c.shares.invalid,
-                withheld: c.shares.withheld,
-            }),
+            proxy,
             hugepages: last.map_or([0, 0], |l| l.hugepages),
             aes: last.and_then(|l| l.aes.clone()),
             clock: view.clock().map(|o| ClockSnapshot {
@@ -303,7 +322,16 @@ impl RigSnapshot {
         let workers: Vec<WorkerSnapshot> = proxy.map_or_else(Vec::new, |p| {
             p.workers
                 .iter()
-                .map(|w| WorkerSnapshot::from_stats(w, cards.iter().any(|c| c.name == w.name)))
+                .map(|w| {
+                    let card = cards.iter().find(|c| c.name == w.name);
+                    let state = match card {
+                        Some(c) => c.state.as_str(),
+                        None if p.flagged_peers.contains(&w.ip) => "flagged",
+                        None if w.connections > 0 => "connected",
+                        None => "gone",
+                    };
+                    WorkerSnapshot::from_stats(w, card.is_some(), state)
+                })
                 .collect()
         });
         for w in workers.iter().filter(|w| !w.card) {
@@ -351,8 +379,9 @@ impl RigSnapshot {
 }
 
 impl WorkerSnapshot {
-    fn from_stats(w: &WorkerStats, card: bool) -> Self {
+    fn from_stats(w: &WorkerStats, card: bool, state: &str) -> Self {
         Self {
+            state: state.to_string(),
             name: w.name.clone(),
             card,
             ip: w.ip.to_string(),
@@ -507,5 +536,30 @@ mod tests {
         let mut w = view("mic1", 50);
         w.error = Some("timed out".into());
         assert_eq!(CardSnapshot::from_view(&w, None).status, "timed out");
+        assert_eq!(
+            CardSnapshot::from_view(&w, None).state,
+            CardState::Unreachable
+        );
+    }
+
+    #[test]
+    fn a_card_the_operator_stopped_is_stopped_not_failing() {
+        let mut v = view("mic0", 50);
+        v.stopped = true;
+        // Marked but its agent still answers (a start raced the probe): what it does wins.
+        assert_eq!(CardSnapshot::from_view(&v, None).state, CardState::Mining);
+        v.error = Some("unreachable: connection refused".into());
+        let s = CardSnapshot::from_view(&v, None);
+        assert_eq!(
+            (s.status.as_str(), s.state),
+            ("stopped", CardState::Stopped)
+        );
+        assert!(s.stopped && s.error.is_some(), "{s:?}");
+        // It hashes nothing, knowingly: the rig's total is still a sum.
+        assert_eq!(s.hashrate, [Some(0.0); 3]);
+        let rig = RigSnapshot::build(&[v, view("mic1", 50)], None, 1);
+        assert_eq!(rig.total.hashrate[0], Some(50.0));
+        let json = serde_json::to_value(&s).expect("json");
+        assert_eq!(json["state"], "stopped");
     }
 }

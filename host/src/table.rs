@@ -179,11 +179,17 @@ mod tests {
             }
         }
         cards[1].error = Some("timed out".into());
+        let mut stopped = CardView::new("mic2", "http://z", None);
+        stopped.error = Some("unreachable: connection refused".into());
+        stopped.stopped = true;
+        cards.push(stopped);
         let snap = RigSnapshot::build(&cards, None, 5);
         let t = render(&snap, "pool 127.0.0.1:3333");
         let rig = t.lines().find(|l| l.starts_with("RIG")).expect("rig row");
         assert!(rig.contains("300.0"), "{t}");
-        assert!(rig.contains("1/2 cards mining"), "{t}");
+        assert!(rig.contains("1/3 cards mining"), "{t}");
+        let mic2 = t.lines().find(|l| l.starts_with("mic2")).expect("mic2 row");
+        assert!(mic2.ends_with("  stopped"), "{t}");
         assert!(t.contains("mic1") && t.contains("200.0") && t.contains("2/2"));
         assert!(t.contains("mining cn/0") && t.contains("timed out"), "{t}");
         assert_eq!(rig.split_whitespace().nth(4), Some("4"));

@@ -19,7 +19,9 @@ pub struct WorkersHashrate {
 
 /// One worker as an array: name, ip, connections, accepted, rejected, invalid, hashes (sum of
 /// accepted difficulty), last share (ms since the Unix epoch), then kH/s estimated from accepted
-/// difficulty over 1 min, 10 min, 1 h, 12 h, 24 h.
+/// difficulty over 1 min, 10 min, 1 h, 12 h, 24 h; then phirig's own last column, the state
+/// (`mining`, `stopped`, `flagged`, … as the host's dashboard says), after xmrig-proxy's columns
+/// so dashboards that read those by position are unaffected.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct WorkerRow(
     pub String,
@@ -35,11 +37,17 @@ pub struct WorkerRow(
     pub f64,
     pub f64,
     pub f64,
+    #[serde(default)] pub String,
 );
 
 impl WorkerRow {
     pub fn name(&self) -> &str {
         &self.0
+    }
+
+    /// The state column (empty from an xmrig-proxy, which has none).
+    pub fn state(&self) -> &str {
+        &self.13
     }
 
     /// kH/s over the five windows.
@@ -77,3 +85,22 @@ pub struct MinerRow(
     pub Option<String>,
     pub String,
 );
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_xmrig_proxy_row_without_the_state_column_still_parses() {
+        let theirs = r#"["rig7","10.0.0.7",1,3,0,0,3000,1700000000000,1.23,1.0,0.0,0.0,0.0]"#;
+        let row: WorkerRow = serde_json::from_str(theirs).expect("13 columns parse");
+        assert_eq!((row.name(), row.state()), ("rig7", ""));
+        let ours = WorkerRow {
+            13: "stopped".into(),
+            ..row
+        };
+        let json = serde_json::to_value(&ours).expect("json");
+        assert_eq!(json[13], "stopped");
+        assert_eq!(json.as_array().map(Vec::len), Some(14));
+    }
+}

@@ -6,6 +6,7 @@
 
 use std::fmt::Write as _;
 
+use crate::card_state::CardState;
 use crate::snapshot::{CardSnapshot, RigSnapshot};
 
 const WINDOWS: [&str; 3] = ["10s", "60s", "15m"];
@@ -214,6 +215,20 @@ fn cards(e: &mut Exposition, snap: &RigSnapshot) {
         "1 when the card's agent answered its last poll.",
         |c| Some(if card_up(c) { 1.0 } else { 0.0 }),
     );
+    // One sample per state, 1 for the card's own: `phirig_card_state{state="stopped"} == 1`
+    // selects the stopped cards, and a state that never occurred still has its series.
+    let name = "phirig_card_state";
+    e.family(
+        name,
+        Kind::Gauge,
+        "1 for the card's state (starting, mining, paused, stopped, flagged, unreachable), 0 for the others.",
+    );
+    for c in &snap.cards {
+        for s in CardState::ALL {
+            let v = if c.state == s { 1.0 } else { 0.0 };
+            e.sample(name, &[("card", &c.name), ("state", s.as_str())], v);
+        }
+    }
     let name = "phirig_card_hashrate_hashes_per_second";
     e.family(
         name,

@@ -1,4 +1,5 @@
-//! `/1/workers` and `/1/miners` in xmrig-proxy's row format, so proxy dashboards read the rig.
+//! `/1/workers` and `/1/miners` in xmrig-proxy's row format, so proxy dashboards read the rig
+//! (a worker row ends with phirig's state column after xmrig-proxy's).
 
 use phirig_wire::{
     MinerRow, Miners, WorkerRow, Workers, WorkersHashrate, MINER_FORMAT, MINER_READY,
@@ -48,6 +49,7 @@ pub fn workers(snap: &RigSnapshot) -> Workers {
                     h1,
                     h12,
                     h24,
+                    w.state.clone(),
                 )
             })
             .collect(),
@@ -103,6 +105,7 @@ mod tests {
                 hashes: 3000,
                 last_share_ms: 1_700_000_000_000,
                 rates: [1234.5, 1000.0, 0.0, 0.0, 0.0],
+                state: "stopped".into(),
                 ..WorkerSnapshot::default()
             }],
             miners: vec![MinerSnapshot {
@@ -134,7 +137,8 @@ mod tests {
                 1.0,
                 0.0,
                 0.0,
-                0.0
+                0.0,
+                "stopped"
             ])
         );
         assert_eq!(w["hashrate"]["total"][0], 1.23);

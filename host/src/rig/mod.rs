@@ -15,6 +15,7 @@ mod instance_lock;
 mod journal;
 mod poll;
 mod proxy_addr;
+mod stop_marks;
 mod stop_signals;
 
 use std::path::PathBuf;
@@ -42,6 +43,7 @@ pub use instance_lock::{InstanceError, InstanceLock};
 pub use journal::{HostJournal, DEFAULT_FILE as DEFAULT_JOURNAL};
 pub use poll::poll_all;
 pub use proxy_addr::{agent_pool_url, unreachable_from};
+use stop_marks::MarkedOps;
 pub use stop_signals::{StopSignal, StopSignals};
 
 /// Each card's poll gives up after this, so a round fits in the one-second tick.
@@ -176,8 +178,9 @@ pub async fn run_cards(
         })
         .collect();
     let dog_config = crate::config::watchdog_config(args);
+    let marked = Arc::new(MarkedOps::new(ops.clone()));
     let dog = tokio::spawn(run_watchdog(
-        ops.clone(),
+        marked.clone(),
         supervised,
         dog_config,
         act_tx,
@@ -206,10 +209,14 @@ pub async fn run_cards(
             Some(command) = commands.recv() => control.apply(command),
         }
         for r in control.finished() {
+            if r.outcome.is_ok() {
+                marked.started(&cards[r.index].name);
+            }
             journal_restart(journal.as_mut(), &r);
         }
         poll_all(&mut views, &http, POLL_TIMEOUT).await;
         for (i, v) in views.iter_mut().enumerate() {
+            v.stopped = marked.stopped(&v.name);
             if let (Some(s), Some(j)) = (v.last_sample.take(), journal.as_mut()) {
                 j.clock_sample(i as u32, &s);
             }

@@ -55,14 +55,6 @@ async function command(path, what) {
 document.getElementById("pause").onclick = () => command("/v1/rig/pause", "pause");
 document.getElementById("resume").onclick = () => command("/v1/rig/resume", "resume");
 
-// The state an operator cares about: flagged beats everything, then the agent's own status.
-function cardState(c) {
-  if (c.proxy && c.proxy.flagged) return "flagged";
-  if (c.status === "mining" || c.status === "paused" || c.status === "starting") return c.status;
-  if (c.status === "stopped") return "stopped";
-  return "unreachable";
-}
-
 function renderRig(rig) {
   const t = rig.total;
   document.getElementById("total").textContent = t.hashrate.map(rate).join(" / ");
@@ -81,8 +73,8 @@ function renderRig(rig) {
     const row = tbody.insertRow();
     row.dataset.card = c.name;
     cell(row, c.name);
-    const state = cardState(c);
-    cell(row, state === "unreachable" ? c.status : state, "state-" + state);
+    // The host decides the state (flagged beats everything); an unreachable card says why.
+    cell(row, c.state === "unreachable" ? c.status : c.state, "state-" + c.state);
     c.hashrate.forEach((r) => cell(row, rate(r)));
     const p = c.proxy;
     cell(row, p ? p.accepted : c.shares.accepted);

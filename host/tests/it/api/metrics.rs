@@ -60,6 +60,15 @@ async fn metrics_parse_and_carry_every_family() {
         Some(6100.0)
     );
     assert_eq!(val("phirig_card_up", &[("card", "mic0")]), Some(1.0));
+    let state = "phirig_card_state";
+    assert_eq!(
+        val(state, &[("card", "mic0"), ("state", "mining")]),
+        Some(1.0)
+    );
+    assert_eq!(
+        val(state, &[("card", "mic0"), ("state", "stopped")]),
+        Some(0.0)
+    );
     let shares = "phirig_card_shares_total";
     assert_eq!(
         val(
