@@ -1,11 +1,11 @@
 //! The dashboard's commands on deployed cards: restart one card as `phirig restart` does, pause
-//! or resume every card's agent at once.
+//! or resume every card's agent at once, and hold the pause for cards that come back unpaused.
 //!
 //! Each command runs as its own task so the rig keeps polling while an ssh restart takes seconds;
 //! the loop collects finished restarts for the host journal.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use phirig_deploy::{Card, DeployerOps};
 use serde_json::json;
@@ -13,7 +13,9 @@ use tokio::task::JoinSet;
 use tracing::{info, warn};
 
 use super::deploy_cards::DeployCardError;
+use super::pause_hold::PauseHold;
 use crate::api::RigCommand;
+use crate::card_poll::CardView;
 
 /// Longest one agent gets to answer a pause or resume.
 const AGENT_BOUND: Duration = Duration::from_secs(5);
@@ -36,6 +38,7 @@ pub struct RigControl {
     token: String,
     http: reqwest::Client,
     running: JoinSet<Option<Restarted>>,
+    pause: PauseHold,
 }
 
 impl RigControl {
@@ -47,6 +50,7 @@ impl RigControl {
         http: reqwest::Client,
     ) -> Self {
         Self {
+            pause: PauseHold::new(cards.len()),
             ops,
             cards,
             agents,
@@ -67,8 +71,17 @@ impl RigControl {
                 };
                 self.restart(index);
             }
-            RigCommand::Pause => self.tell_all("pause"),
-            RigCommand::Resume => self.tell_all("resume"),
+            RigCommand::Pause => self.tell_all(true),
+            RigCommand::Resume => self.tell_all(false),
+        }
+    }
+
+    /// After a poll: tells "pause" again to every card that answered unpaused while the rig is
+    /// paused (restarted, or back after a reconnect; see `pause_hold`).
+    pub fn hold_pause(&mut self, views: &[CardView]) {
+        for i in self.pause.due(views, Instant::now()) {
+            info!(card = %self.cards[i].name, "card back unpaused while the rig is paused: pausing it");
+            self.tell(i, "pause");
         }
     }
 
@@ -93,26 +106,35 @@ impl RigControl {
         });
     }
 
-    /// Sends `method` to every card's agent at once, each bounded by [`AGENT_BOUND`]. A card
+    /// Pauses or resumes every card's agent at once, each bounded by [`AGENT_BOUND`]. A card
     /// that does not take it is logged: the others still do.
-    fn tell_all(&mut self, method: &'static str) {
-        for (card, base) in self.cards.iter().zip(&self.agents) {
-            let name = card.name.clone();
-            let sent = self
-                .http
-                .post(format!("{base}/json_rpc"))
-                .bearer_auth(&self.token)
-                .json(&json!({"id": 1, "jsonrpc": "2.0", "method": method}))
-                .timeout(AGENT_BOUND)
-                .send();
-            self.running.spawn(async move {
-                match sent.await.and_then(|r| r.error_for_status()) {
-                    Ok(_) => info!(card = %name, method, "agent told (dashboard)"),
-                    Err(e) => warn!(card = %name, method, error = %e, "agent did not take it"),
-                }
-                None
-            });
+    fn tell_all(&mut self, pause: bool) {
+        self.pause.set(pause, Instant::now());
+        for i in 0..self.cards.len() {
+            self.tell(i, if pause { "pause" } else { "resume" });
         }
+    }
+
+    /// Sends `method` to the agent of card `index`, bounded by [`AGENT_BOUND`].
+    fn tell(&mut self, index: usize, method: &'static str) {
+        let (Some(card), Some(base)) = (self.cards.get(index), self.agents.get(index)) else {
+            return;
+        };
+        let name = card.name.clone();
+        let sent = self
+            .http
+            .post(format!("{base}/json_rpc"))
+            .bearer_auth(&self.token)
+            .json(&json!({"id": 1, "jsonrpc": "2.0", "method": method}))
+            .timeout(AGENT_BOUND)
+            .send();
+        self.running.spawn(async move {
+            match sent.await.and_then(|r| r.error_for_status()) {
+                Ok(_) => info!(card = %name, method, "agent told (dashboard)"),
+                Err(e) => warn!(card = %name, method, error = %e, "agent did not take it"),
+            }
+            None
+        });
     }
 
     /// Restarts finished since the last call.

@@ -13,6 +13,7 @@ mod deploy_cards;
 mod faces;
 mod instance_lock;
 mod journal;
+mod pause_hold;
 mod poll;
 mod proxy_addr;
 mod stop_marks;
@@ -215,6 +216,7 @@ pub async fn run_cards(
             journal_restart(journal.as_mut(), &r);
         }
         poll_all(&mut views, &http, POLL_TIMEOUT).await;
+        control.hold_pause(&views);
         for (i, v) in views.iter_mut().enumerate() {
             v.stopped = marked.stopped(&v.name);
             if let (Some(s), Some(j)) = (v.last_sample.take(), journal.as_mut()) {

@@ -1,5 +1,6 @@
 //! The dashboard's commands on a rig of two test-bed cards: restart one card, pause and resume
-//! both, and refuse all of it without the token.
+//! both (a card restarted while paused stays paused), refuse all of it without the token, and
+//! show a card the operator stopped as stopped.
 //!
 //! Real everything: a kernel-verifying pool on loopback, the real `phirig run` deploying itself
 //! over ssh into two network namespaces, its host API on loopback. Needs root (skips otherwise).
@@ -8,6 +9,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use phirig_deploy::{DeployConfig, Deployer};
 use phirig_host::local_card::free_port;
 use phirig_pool::server::{ServerConfig, ServerHandle};
 use phirig_test_support::mining;
@@ -25,6 +27,7 @@ const MINING_LIMIT: Duration = Duration::from_secs(90);
 /// An ssh stop and start plus the new agent's first answer.
 const RESTART_LIMIT: Duration = Duration::from_secs(60);
 const PAUSE_LIMIT: Duration = Duration::from_secs(20);
+const REMOTE_DIR: &str = "/var/lib/phirig-card/dashboard";
 
 fn card_name(i: u32) -> String {
     format!("root@172.31.{}.1", i + 1)
@@ -107,6 +110,28 @@ impl Rig {
         );
     }
 
+    async fn get(&self, path: &str) -> Value {
+        let r = self
+            .http
+            .get(format!("{}{path}", self.api))
+            .timeout(Duration::from_secs(5))
+            .send()
+            .await
+            .expect("host API answers");
+        r.json().await.expect("JSON")
+    }
+
+    async fn text(&self, path: &str) -> String {
+        let r = self
+            .http
+            .get(format!("{}{path}", self.api))
+            .timeout(Duration::from_secs(5))
+            .send()
+            .await
+            .expect("host API answers");
+        r.text().await.expect("text")
+    }
+
     async fn post(&self, path: &str, token: Option<&str>) -> StatusCode {
         let mut req = self
             .http
@@ -154,7 +179,7 @@ fn start_rig(dir: &std::path::Path, bed: &Testbed, pool: &ServerHandle) -> Rig {
     cmd.args(["-o", &format!("stratum+tcp://{}", pool.local_addr())])
         .args(["-t", "1", "--refresh", "5", "--seconds", "300"])
         .args(["--proxy-bind", "0.0.0.0:0"])
-        .args(["--remote-dir", "/var/lib/phirig-card/dashboard"])
+        .args(["--remote-dir", REMOTE_DIR])
         .args([
             "--http-port",
             &port.to_string(),
@@ -286,6 +311,44 @@ async fn dashboard_restarts_one_card_and_pauses_and_resumes_the_rig() {
         );
     }
 
+    // Restarted while the rig is paused, card a comes back paused: its new agent starts
+    // unpaused and the rig tells it again.
+    let boot_a = boot_id(&still, a);
+    assert_eq!(
+        rig.post(&restart_a, Some(TOKEN)).await,
+        StatusCode::ACCEPTED
+    );
+    rig.wait_for(RESTART_LIMIT, "card a restarted and paused", |cs| {
+        let id = boot_id(cs, a);
+        !id.is_empty() && id != boot_a && card(cs, a)["status"] == "paused"
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let paused = rig
+        .wait_for(
+            PAUSE_LIMIT,
+            "both cards paused after the restart",
+            all_paused,
+        )
+        .await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let still = rig
+        .wait_for(PAUSE_LIMIT, "both cards paused later still", all_paused)
+        .await;
+    for n in &names {
+        assert_eq!(
+            hashes(&still, n),
+            hashes(&paused, n),
+            "{n} hashed while paused, after card a's restart"
+        );
+    }
+    assert!(
+        rig.said("back unpaused while the rig is paused", PAUSE_LIMIT)
+            .await,
+        "{}",
+        rig.log()
+    );
+
     // Resume: both hash again.
     assert_eq!(
         rig.post("/v1/rig/resume", Some(TOKEN)).await,
@@ -299,6 +362,37 @@ async fn dashboard_restarts_one_card_and_pauses_and_resumes_the_rig() {
     .await;
     let last = rig.cards().await.unwrap_or_default();
     assert_eq!(boot_id(&last, b), boot_b, "card b restarted at some point");
+
+    // The operator stops card b (`phirig stop`, here its deployer): the watchdog's next probe
+    // reads the marker, and every face of the rig says stopped rather than unreachable.
+    let operator = Deployer::new(DeployConfig {
+        remote_dir: REMOTE_DIR.into(),
+        ssh: Testbed::ssh_options(),
+        stop_grace: Duration::from_secs(5),
+        ..DeployConfig::default()
+    });
+    let card_b = bed
+        .static_cards()
+        .into_iter()
+        .find(|c| c.name == b)
+        .expect("card b in the test bed");
+    operator.stop(&card_b).await.expect("stop card b");
+    let cards = rig
+        .wait_for(PAUSE_LIMIT, "card b stopped", |cs| {
+            card(cs, b)["state"] == "stopped"
+        })
+        .await;
+    assert_eq!(card(&cards, b)["status"], "stopped", "{cards:?}");
+    assert_eq!(card(&cards, a)["state"], "mining", "{cards:?}");
+    let workers = rig.get("/1/workers").await;
+    let row = workers["workers"]
+        .as_array()
+        .and_then(|rows| rows.iter().find(|r| r[0] == b))
+        .unwrap_or(&Value::Null);
+    assert_eq!(row[13], "stopped", "{workers}");
+    let metrics = rig.text("/metrics").await;
+    let line = format!("phirig_card_state{{card=\"{b}\",state=\"stopped\"}} 1");
+    assert!(metrics.lines().any(|l| l == line), "{metrics}");
 
     // SIGINT still stops the rig and its agents.
     // SAFETY: signalling our own child by pid.
