@@ -170,6 +170,10 @@ pub struct RigArgs {
     /// Nonces per lease a card gets at a time (its unleased rest is reassigned if it dies).
     #[arg(long, default_value_t = crate::proxy::DEFAULT_LEASE_LEN)]
     pub lease_len: u64,
+    /// Seconds an address whose miners sent mostly bad shares stays flagged (no work, no
+    /// verification); each repeat offence doubles it. 0: addresses are never flagged.
+    #[arg(long, value_name = "SECS", default_value_t = crate::proxy::DEFAULT_FLAG_EXPIRY.as_secs())]
+    pub flag_expiry: u64,
     /// Each card's benchmark (H/s): the watchdog restarts a card far below it for minutes.
     #[arg(long)]
     pub card_benchmark: Option<f64>,

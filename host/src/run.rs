@@ -176,6 +176,7 @@ async fn start_proxy(
     client.timeouts = crate::config::timeouts(args);
     let mut config = ProxyConfig::new(bind, client);
     config.lease_len = args.rig.lease_len;
+    config.flag_expiry = Duration::from_secs(args.rig.flag_expiry);
     Ok(proxy::start(config, Arc::new(KernelShareHasher::default())).await?)
 }
 

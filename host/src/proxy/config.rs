@@ -32,10 +32,13 @@ pub struct ProxyConfig {
     pub max_line: usize,
     /// Lines queued for one card before it is considered stuck and disconnected.
     pub outbox: usize,
+    /// How long an address flagged for bad shares stays flagged (doubling for a repeat offence).
+    pub flag_expiry: Duration,
 }
 
 impl ProxyConfig {
-    /// Defaults: 4 recent jobs, 2^20-counter NiceHash slices (16 per job), 60 s outcome wait.
+    /// Defaults: 4 recent jobs, 2^20-counter NiceHash slices (16 per job), 60 s outcome wait,
+    /// flags for 10 minutes.
     pub fn new(bind: SocketAddr, upstream: ClientConfig) -> Self {
         ProxyConfig {
             bind,
@@ -48,6 +51,7 @@ impl ProxyConfig {
             verify_threads: 2,
             max_line: 16 * 1024,
             outbox: 256,
+            flag_expiry: super::DEFAULT_FLAG_EXPIRY,
         }
     }
 }

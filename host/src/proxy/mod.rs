@@ -36,7 +36,8 @@
 //!
 //! **Strangers.** Miners that are not the rig's deployed cards ([`ProxyHandle::set_cards`]) are
 //! also judged by address over all their connections (`state/peers.rs`): a flagged address
-//! gets no login, no lease and no verification, and one address has at most
+//! gets no login, no lease and no verification until its flag expires
+//! ([`ProxyConfig::flag_expiry`], doubling for a repeat offence), and one address has at most
 //! [`MAX_PEER_VERIFYING`] shares in verification. The cards' shares are hashed ahead of
 //! strangers' (`verify_queue.rs`), and one verifier hashes only theirs.
 
@@ -68,7 +69,9 @@ pub use downstream::NONCE_RANGE_EXTENSION;
 pub use error::ProxyError;
 pub use handle::ProxyHandle;
 pub use slices::{CardId, JobSlices, Lease, COUNTERS_PER_BYTE};
-pub use state::{MAX_PEER_LEASES_PER_JOB, MAX_PEER_VERIFYING};
+pub use state::{
+    Clock, FlagTerms, DEFAULT_FLAG_EXPIRY, MAX_PEER_LEASES_PER_JOB, MAX_PEER_VERIFYING,
+};
 pub use stats::{CardStats, ProxyStats, WorkerStats, XMRIG_PROXY_WINDOWS};
 
 /// Start the proxy on the current tokio runtime: bind the card listener, start the upstream
@@ -89,13 +92,18 @@ pub async fn start(
         source,
     })?;
     let (client, events) = client::spawn(config.upstream.clone());
+    let mut state = state::ProxyState::new(
+        config.recent_jobs,
+        config.nicehash_slice_len,
+        config.lease_len,
+        config.outcome_timeout,
+    );
+    state.set_flag_terms(FlagTerms {
+        expiry: config.flag_expiry,
+        ..FlagTerms::default()
+    });
     let shared = Arc::new(shared::Shared {
-        state: Mutex::new(state::ProxyState::new(
-            config.recent_jobs,
-            config.nicehash_slice_len,
-            config.lease_len,
-            config.outcome_timeout,
-        )),
+        state: Mutex::new(state),
         outboxes: Mutex::new(HashMap::new()),
         client: Mutex::new(Some(client)),
         hasher,

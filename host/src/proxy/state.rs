@@ -17,7 +17,9 @@ mod shares;
 mod workers;
 
 use peers::PeerRecord;
-pub use peers::{MAX_PEER_LEASES_PER_JOB, MAX_PEER_VERIFYING};
+pub use peers::{
+    Clock, FlagTerms, DEFAULT_FLAG_EXPIRY, MAX_PEER_LEASES_PER_JOB, MAX_PEER_VERIFYING,
+};
 pub use shares::Verify;
 use shares::Waiting;
 
@@ -61,6 +63,7 @@ pub struct ProxyState {
     known: HashSet<String>,
     /// Every address seen, for the flag by address.
     peers: HashMap<IpAddr, PeerRecord>,
+    flag_terms: FlagTerms,
 }
 
 impl ProxyState {
@@ -88,6 +91,7 @@ impl ProxyState {
             workers: BTreeMap::new(),
             known: HashSet::new(),
             peers: HashMap::new(),
+            flag_terms: FlagTerms::default(),
         }
     }
 

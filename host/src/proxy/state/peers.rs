@@ -2,10 +2,16 @@
 //! that reconnects after every few bogus shares is flagged all the same, and a cap on the shares
 //! one address may have in verification at once.
 //!
+//! A flag expires (an address may be a NAT that a bad miner shared for a while): after
+//! [`FlagTerms::expiry`] the address is judged afresh, and each repeat offence doubles the next
+//! flag's length. The expiry is read on [`FlagTerms::clock`], so tests move time by hand.
+//!
 //! Deployed cards (their login names are told to the proxy) are exempt: several of them may share
 //! an address with a stranger (NAT, or the local card on loopback) and must not pay for it.
 
 use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use super::ProxyState;
 use crate::proxy::card::{LocalReject, FLAG_INVALID_PERCENT, FLAG_MIN_INVALID};
@@ -17,13 +23,49 @@ pub const MAX_PEER_VERIFYING: u32 = 8;
 /// per job, a client reconnecting in a loop would otherwise take one per reconnect.
 pub const MAX_PEER_LEASES_PER_JOB: u32 = 16;
 
+/// How long an address stays flagged by default: the ban time Monero pools use
+/// (node-cryptonote-pool's `banning.time`, 600 s).
+pub const DEFAULT_FLAG_EXPIRY: Duration = Duration::from_secs(600);
+/// A repeat offender's flag doubles at most this many times (64 × the expiry).
+const MAX_DOUBLINGS: u32 = 6;
+
+/// Where the flags' expiry reads the time.
+pub type Clock = Arc<dyn Fn() -> Instant + Send + Sync>;
+
+/// How long a flag lasts, and the clock it is read on (`Instant::now` outside tests).
+#[derive(Clone)]
+pub struct FlagTerms {
+    pub expiry: Duration,
+    pub clock: Clock,
+}
+
+impl Default for FlagTerms {
+    fn default() -> Self {
+        Self {
+            expiry: DEFAULT_FLAG_EXPIRY,
+            clock: Arc::new(Instant::now),
+        }
+    }
+}
+
+impl std::fmt::Debug for FlagTerms {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FlagTerms")
+            .field("expiry", &self.expiry)
+            .finish_non_exhaustive()
+    }
+}
+
 /// What one address has done, over all its connections.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PeerRecord {
+    /// Submits and bad shares judged since it was last flagged (or first seen).
     pub submitted: u64,
     pub invalid: u64,
-    /// Flagged: its connections get no work and none of their shares is hashed.
-    pub flagged: bool,
+    /// Flagged until then: its connections get no work and none of their shares is hashed.
+    pub flagged_until: Option<Instant>,
+    /// Times it was flagged: each doubles the next flag's length.
+    pub offences: u32,
     /// Its shares now queued for or in verification.
     pub verifying: u32,
     /// Leases it took of the job with this sequence number.
@@ -31,7 +73,33 @@ pub struct PeerRecord {
     pub leases_in_job: u32,
 }
 
+impl PeerRecord {
+    fn flagged(&self, now: Instant) -> bool {
+        self.flagged_until.is_some_and(|t| now < t)
+    }
+
+    /// Lifts a flag that has run out: the address starts afresh, its offences remembered.
+    fn expire(&mut self, now: Instant) {
+        if self.flagged_until.is_some_and(|t| now >= t) {
+            (self.flagged_until, self.submitted, self.invalid) = (None, 0, 0);
+        }
+    }
+}
+
 impl ProxyState {
+    /// How long flags last and the clock they are read on.
+    pub fn set_flag_terms(&mut self, terms: FlagTerms) {
+        self.flag_terms = terms;
+    }
+
+    /// The record of `ip`, its flag lifted if that has run out.
+    fn peer(&mut self, ip: IpAddr) -> &mut PeerRecord {
+        let now = (self.flag_terms.clock)();
+        let p = self.peers.entry(ip).or_default();
+        p.expire(now);
+        p
+    }
+
     /// The rig's deployed cards, by login name: verified first and never flagged by address.
     pub fn set_cards(&mut self, names: impl IntoIterator<Item = String>) {
         self.known = names.into_iter().collect();
@@ -54,11 +122,12 @@ impl ProxyState {
 
     /// A login under `name` from this connection's address is refused: the address is flagged
     /// and the name is not a deployed card's.
-    pub fn login_refused(&self, card: CardId, name: &str) -> bool {
-        let Some(c) = self.cards.get(&card) else {
+    pub fn login_refused(&mut self, card: CardId, name: &str) -> bool {
+        let Some(ip) = self.cards.get(&card).map(|c| c.peer.ip()) else {
             return false;
         };
-        !self.known.contains(name) && self.peers.get(&c.peer.ip()).is_some_and(|p| p.flagged)
+        let now = (self.flag_terms.clock)();
+        !self.known.contains(name) && self.peer(ip).flagged(now)
     }
 
     /// Precheck of a stranger's submit: refused at once when its address is flagged or already
@@ -67,8 +136,9 @@ impl ProxyState {
         let Some(ip) = self.stranger_peer(card) else {
             return Ok(());
         };
-        let p = self.peers.entry(ip).or_default();
-        if p.flagged {
+        let now = (self.flag_terms.clock)();
+        let p = self.peer(ip);
+        if p.flagged(now) {
             return Err(LocalReject::Flagged);
         }
         if p.verifying >= MAX_PEER_VERIFYING {
@@ -100,17 +170,24 @@ impl ProxyState {
         if !why.is_card_fault() {
             return false;
         }
-        let Some(p) = self
-            .stranger_peer(card)
-            .and_then(|ip| self.peers.get_mut(&ip))
-        else {
+        let Some(ip) = self.stranger_peer(card) else {
             return false;
         };
+        if !self.peers.contains_key(&ip) {
+            return false;
+        }
+        let now = (self.flag_terms.clock)();
+        let expiry = self.flag_terms.expiry;
+        let p = self.peer(ip);
         p.invalid += 1;
-        let newly = !p.flagged
+        let newly = !p.flagged(now)
             && p.invalid >= FLAG_MIN_INVALID
             && p.invalid * 100 > p.submitted * FLAG_INVALID_PERCENT;
-        p.flagged |= newly;
+        if newly {
+            let length = expiry.saturating_mul(1 << p.offences.min(MAX_DOUBLINGS));
+            p.flagged_until = Some(now + length);
+            p.offences += 1;
+        }
         newly
     }
 
@@ -121,23 +198,25 @@ impl ProxyState {
         let Some(ip) = self.stranger_peer(card) else {
             return true;
         };
-        let p = self.peers.entry(ip).or_default();
+        let now = (self.flag_terms.clock)();
+        let p = self.peer(ip);
         if p.lease_job != seq {
             (p.lease_job, p.leases_in_job) = (seq, 0);
         }
-        if p.flagged || p.leases_in_job >= MAX_PEER_LEASES_PER_JOB {
+        if p.flagged(now) || p.leases_in_job >= MAX_PEER_LEASES_PER_JOB {
             return false;
         }
         p.leases_in_job += 1;
         true
     }
 
-    /// The addresses flagged so far.
+    /// The addresses flagged now.
     pub fn flagged_peers(&self) -> Vec<IpAddr> {
+        let now = (self.flag_terms.clock)();
         let mut ips: Vec<IpAddr> = self
             .peers
             .iter()
-            .filter(|(_, p)| p.flagged)
+            .filter(|(_, p)| p.flagged(now))
             .map(|(ip, _)| *ip)
             .collect();
         ips.sort();
@@ -148,7 +227,6 @@ impl ProxyState {
 #[cfg(test)]
 mod tests {
     use std::net::SocketAddr;
-    use std::time::{Duration, Instant};
 
     use phirig_pool::client::Job;
     use phirig_pool::protocol::{
@@ -243,6 +321,61 @@ mod tests {
                 .expect("hashed")
                 .from_card
         );
+    }
+
+    /// Five connections from `peer`, one bogus share each: enough to flag the address.
+    fn offend(st: &mut ProxyState, peer: SocketAddr) {
+        for _ in 0..5 {
+            let c = st.connect(peer);
+            let p = login(st, c, "flood").expect("work before the flag");
+            let v = st.precheck(c, 1, &submit(&p, 0)).expect("prechecked");
+            assert!(st.verified(&v, Ok([2; 32])).is_err());
+            st.disconnect(c);
+        }
+    }
+
+    #[test]
+    fn a_flag_expires_and_a_repeat_offence_lasts_twice_as_long() {
+        let mut st = state();
+        let t0 = Instant::now();
+        let now = Arc::new(std::sync::Mutex::new(t0));
+        let read = now.clone();
+        st.set_flag_terms(FlagTerms {
+            expiry: Duration::from_secs(600),
+            clock: Arc::new(move || *read.lock().expect("clock")),
+        });
+        let set = |t: Instant| *now.lock().expect("clock") = t;
+        let peer: SocketAddr = "10.0.0.8:1".parse().unwrap();
+        let refused = |st: &mut ProxyState| {
+            let c = st.connect(peer);
+            let no = st.login_refused(c, "again");
+            st.disconnect(c);
+            no
+        };
+        offend(&mut st, peer);
+        assert_eq!(st.flagged_peers(), vec![peer.ip()]);
+        set(t0 + Duration::from_secs(599));
+        assert!(refused(&mut st), "still flagged a second before the expiry");
+        set(t0 + Duration::from_secs(600));
+        assert!(st.flagged_peers().is_empty());
+        assert!(!refused(&mut st), "free again at the expiry");
+        let c = st.connect(peer);
+        assert!(login(&mut st, c, "again").is_some(), "and it gets work");
+        st.disconnect(c);
+        // Judged afresh from here: five more bad shares flag it again, for twice as long.
+        let t1 = t0 + Duration::from_secs(600);
+        offend(&mut st, peer);
+        set(t1 + Duration::from_secs(1199));
+        assert!(refused(&mut st), "the second flag lasts 1200 s");
+        set(t1 + Duration::from_secs(1200));
+        assert!(!refused(&mut st));
+        // No expiry at all: the address is never flagged.
+        st.set_flag_terms(FlagTerms {
+            expiry: Duration::ZERO,
+            ..FlagTerms::default()
+        });
+        offend(&mut st, peer);
+        assert!(st.flagged_peers().is_empty() && !refused(&mut st));
     }
 
     #[test]

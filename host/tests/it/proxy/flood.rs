@@ -1,6 +1,8 @@
 //! A hostile miner on the proxy: bogus shares and a reconnect, over and over, for 5 s, beside an
-//! honest card on the same address. Prints the figures the issue asks for.
+//! honest card on the same address. Prints the figures the issue asks for. And the flag's
+//! expiry: a flagged address logs in again once it has run out.
 
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -11,7 +13,7 @@ use phirig_pool::server::{Fault, Sha3ShareHasher, ShareHasher};
 use serde_json::json;
 
 use super::card::{counter, search, slice_of, Card};
-use super::setup::{start_proxy, stop, upstream, DIFFICULTY};
+use super::setup::{start_proxy, start_proxy_with, stop, upstream, wait_until, DIFFICULTY};
 
 const FLOOD: Duration = Duration::from_secs(5);
 const BOGUS_PER_CONNECTION: u64 = 5;
@@ -27,36 +29,51 @@ impl ShareHasher for Counting {
     }
 }
 
+/// A stranger's login as "flood": its connection and the job, or `None` when refused.
+async fn stranger(addr: SocketAddr) -> (Card, Option<JobParams>) {
+    let mut c = Card::connect(addr).await;
+    let id = c
+        .request(
+            "login",
+            json!({"login": "flood", "pass": "x", "agent": "flood"}),
+        )
+        .await;
+    let r = c.reply(id).await;
+    let job = serde_json::from_value::<JobParams>(r["result"]["job"].clone()).ok();
+    (c, job)
+}
+
+/// Sends `count` bogus shares from the job's slice (random results) without waiting; returns
+/// the last request's id.
+async fn bogus(c: &mut Card, job: &JobParams, count: u64) -> u64 {
+    let slice = slice_of(job);
+    let mut id = 0;
+    for k in 0..count {
+        let nonce = slice.nonce(slice.start() + k);
+        let params = json!({
+            "id": "s",
+            "job_id": job.job_id,
+            "nonce": hex::encode(nonce.to_le_bytes()),
+            "result": hex::encode(rand::random::<[u8; 32]>()),
+        });
+        id = c.request("submit", params).await;
+    }
+    id
+}
+
 /// Log in, send five bogus shares from its own slice without waiting, hang up; until `FLOOD`.
 /// Returns (connections, logins refused).
-async fn flood(addr: std::net::SocketAddr) -> (u64, u64) {
+async fn flood(addr: SocketAddr) -> (u64, u64) {
     let start = Instant::now();
     let (mut connections, mut refused) = (0, 0);
     while start.elapsed() < FLOOD {
-        let mut c = Card::connect(addr).await;
+        let (mut c, job) = stranger(addr).await;
         connections += 1;
-        let id = c
-            .request(
-                "login",
-                json!({"login": "flood", "pass": "x", "agent": "flood"}),
-            )
-            .await;
-        let r = c.reply(id).await;
-        let Ok(job) = serde_json::from_value::<JobParams>(r["result"]["job"].clone()) else {
+        let Some(job) = job else {
             refused += 1;
             continue;
         };
-        let slice = slice_of(&job);
-        for k in 0..BOGUS_PER_CONNECTION {
-            let nonce = slice.nonce(slice.start() + k);
-            let params = json!({
-                "id": "s",
-                "job_id": job.job_id,
-                "nonce": hex::encode(nonce.to_le_bytes()),
-                "result": hex::encode(rand::random::<[u8; 32]>()),
-            });
-            c.request("submit", params).await;
-        }
+        bogus(&mut c, &job, BOGUS_PER_CONNECTION).await;
     }
     (connections, refused)
 }
@@ -134,5 +151,56 @@ async fn a_flooding_stranger_is_flagged_by_address_and_honest_shares_pass() {
         .find(|c| c.login == "card")
         .expect("card");
     assert!(!card.flagged && card.shares.accepted == good, "{card:?}");
+    stop(proxy, vec![pool]).await;
+}
+
+#[tokio::test]
+async fn a_flagged_address_logs_in_again_once_its_flag_expires() {
+    const EXPIRY: Duration = Duration::from_secs(2);
+    let pool = upstream("cn/0", DIFFICULTY, Fault::None, Arc::new(Sha3ShareHasher)).await;
+    let proxy = start_proxy_with(
+        &[pool.local_addr()],
+        "cn/0",
+        Arc::new(Sha3ShareHasher),
+        |c| {
+            c.flag_expiry = EXPIRY;
+        },
+    )
+    .await;
+    let addr = proxy.local_addr();
+    // One connection's bogus shares, each answered (refused), flag the address.
+    let (mut c, job) = stranger(addr).await;
+    let last = bogus(
+        &mut c,
+        &job.expect("work before the flag"),
+        BOGUS_PER_CONNECTION,
+    )
+    .await;
+    let answer = c.reply(last).await;
+    assert!(answer["error"].is_object(), "{answer}");
+    wait_until("the address flagged", || {
+        !proxy.stats().flagged_peers.is_empty()
+    })
+    .await;
+    let flagged = Instant::now();
+    assert!(stranger(addr).await.1.is_none(), "a login while flagged");
+    // Then, within the expiry and some slack, a login gets work again.
+    let back = loop {
+        if stranger(addr).await.1.is_some() {
+            break flagged.elapsed();
+        }
+        assert!(
+            flagged.elapsed() < EXPIRY + Duration::from_secs(5),
+            "still refused {:?} after the flag",
+            flagged.elapsed()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(
+        back + Duration::from_millis(200) >= EXPIRY,
+        "let in {back:?} after the flag, before its {EXPIRY:?}"
+    );
+    assert!(proxy.stats().flagged_peers.is_empty());
+    println!("flag expiry {EXPIRY:?}: logged in again {back:?} after the flag was seen");
     stop(proxy, vec![pool]).await;
 }

@@ -72,10 +72,21 @@ pub async fn start_proxy(
     algo: &str,
     hasher: Arc<dyn ShareHasher>,
 ) -> ProxyHandle {
-    let config = ProxyConfig::new(
+    start_proxy_with(pools, algo, hasher, |_| {}).await
+}
+
+/// [`start_proxy`] with settings changed by `edit`.
+pub async fn start_proxy_with(
+    pools: &[SocketAddr],
+    algo: &str,
+    hasher: Arc<dyn ShareHasher>,
+    edit: impl FnOnce(&mut ProxyConfig),
+) -> ProxyHandle {
+    let mut config = ProxyConfig::new(
         "127.0.0.1:0".parse().expect("addr"),
         client_config(pools, algo),
     );
+    edit(&mut config);
     let proxy = proxy::start(config, hasher).await.expect("proxy starts");
     // Cards connect once the proxy has work, so their login result carries a job.
     wait_until("first upstream job", || proxy.stats().jobs >= 1).await;
