@@ -114,6 +114,9 @@ pub struct CardSnapshot {
     /// The job the card mines and when it got it, on the host's clock (card stamp minus the
     /// clock offset): how long a new upstream job took to reach the card.
     pub job: Option<phirig_wire::JobSeen>,
+    /// Its tuned threads × ways and H/s per algorithm (`phirig-agent tune`), as its agent
+    /// serves them; `None` when it has no valid profile.
+    pub profile: Option<phirig_wire::Profile>,
 }
 
 /// The proxy's figures for one card (matched by its login name).
@@ -283,6 +286,7 @@ impl CardSnapshot {
                     .unwrap_or(j.received_wall_ns);
                 j
             }),
+            profile: view.profile.clone(),
         }
     }
 }

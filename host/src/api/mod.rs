@@ -25,7 +25,7 @@ use crate::cli::HttpArgs;
 use crate::snapshot::RigSnapshot;
 use crate::HostError;
 
-pub use cards::{cards_json, rig_json};
+pub use cards::{cards_json, profile_json, profile_path, rig_json};
 pub use control::RigCommand;
 pub use history::History;
 pub use metrics::render as render_metrics;

@@ -100,6 +100,13 @@ impl Routes for HostApi {
             (&Method::GET, "/1/workers") => ApiResponse::ok(super::workers_json(&self.current())),
             (&Method::GET, "/1/miners") => ApiResponse::ok(super::miners_json(&self.current())),
             (&Method::GET, "/v1/history") => ApiResponse::ok(self.history_json()),
+            (&Method::GET, path) => match super::profile_path(path) {
+                Some(name) => match super::profile_json(&self.current(), name) {
+                    Ok(profile) => ApiResponse::ok(profile),
+                    Err(why) => ApiResponse::error(StatusCode::NOT_FOUND, why),
+                },
+                None => ApiResponse::not_found(),
+            },
             (method, path) => match control::parse(method, path) {
                 Some(command) => self.command(command),
                 None => ApiResponse::not_found(),

@@ -55,6 +55,45 @@ async function command(path, what) {
 document.getElementById("pause").onclick = () => command("/v1/rig/pause", "pause");
 document.getElementById("resume").onclick = () => command("/v1/rig/resume", "resume");
 
+// One algorithm's tuned setting: threads x ways and the H/s it reached.
+function tuned(best) {
+  return best.threads + "×" + best.intensity + " · " + rate(best.hs) + " H/s";
+}
+
+// The card's setting for the algorithm it mines; every tuned algorithm in the tooltip.
+function tunedCell(row, c) {
+  const algos = c.profile ? c.profile.algos : {};
+  const names = Object.keys(algos);
+  const best = algos[c.algo];
+  const td = cell(row, best ? tuned(best) : names.length ? names.length + " algos" : "–", "tuned");
+  td.title = names.map((a) => a + "  " + tuned(algos[a])).join("\n");
+}
+
+// Algorithm x card: each card's tuned threads x ways and H/s, as `phirig bench --all` prints.
+function renderProfiles(cards) {
+  const tunedCards = cards.filter((c) => c.profile && Object.keys(c.profile.algos).length > 0);
+  document.getElementById("profiles-section").hidden = tunedCards.length === 0;
+  const head = document.querySelector("#profiles thead tr");
+  head.replaceChildren();
+  for (const label of ["algorithm", ...tunedCards.map((c) => c.name)]) {
+    const th = document.createElement("th");
+    th.textContent = label;
+    head.appendChild(th);
+  }
+  const algos = [...new Set(tunedCards.flatMap((c) => Object.keys(c.profile.algos)))].sort();
+  const body = document.querySelector("#profiles tbody");
+  body.replaceChildren();
+  for (const a of algos) {
+    const row = body.insertRow();
+    row.dataset.algo = a;
+    cell(row, a);
+    for (const c of tunedCards) {
+      const best = c.profile.algos[a];
+      cell(row, best ? tuned(best) : "–");
+    }
+  }
+}
+
 function renderRig(rig) {
   const t = rig.total;
   document.getElementById("total").textContent = t.hashrate.map(rate).join(" / ");
@@ -84,6 +123,7 @@ function renderRig(rig) {
     cell(row, c.hugepages[0] + "/" + c.hugepages[1]);
     cell(row, c.aes || "–");
     cell(row, c.algo || "–");
+    tunedCell(row, c);
     cell(row, c.temperature_c === null ? "–" : c.temperature_c.toFixed(0) + " °C");
     cell(row, c.clock ? (c.clock.offset_ns / 1e6).toFixed(2) + " ± " + (c.clock.bound_ns / 1e6).toFixed(2) + " ms" : "–");
     const button = document.createElement("button");
@@ -92,6 +132,8 @@ function renderRig(rig) {
     button.onclick = () => command("/v1/cards/" + encodeURIComponent(c.name) + "/restart", "restart " + c.name);
     row.insertCell().appendChild(button);
   }
+
+  renderProfiles(rig.cards);
 
   const others = (rig.workers || []).filter((w) => !w.card);
   document.getElementById("others-section").hidden = others.length === 0;
