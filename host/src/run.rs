@@ -13,6 +13,7 @@ use phirig_pool::protocol::PoolUrl;
 use phirig_pool::server::{demo_config, PoolServer, ServerHandle};
 use tracing::info;
 
+use crate::api::RigCommand;
 use crate::card_poll::CardView;
 use crate::cli::RunArgs;
 use crate::local_card::{free_port, log_tail, LocalCard, LocalCardConfig};
@@ -230,6 +231,7 @@ async fn watch(
     let started = Instant::now();
     let deadline = args.seconds.map(Duration::from_secs);
     let mut tick = tokio::time::interval(Duration::from_secs(1));
+    let mut pause = rig::PauseHold::new(views.len());
     let outcome = loop {
         tokio::select! {
             _ = tick.tick() => {}
@@ -238,6 +240,11 @@ async fn watch(
                 break Ok(());
             }
             Some(command) = commands.recv() => {
+                match command {
+                    RigCommand::Pause => pause.set(true, Instant::now()),
+                    RigCommand::Resume => pause.set(false, Instant::now()),
+                    RigCommand::RestartCard(_) => {}
+                }
                 card = crate::local_control::apply(command, card, cfg, &http).await?;
             }
         }
@@ -248,6 +255,11 @@ async fn watch(
             });
         }
         rig::poll_all(&mut views, &http, rig::POLL_TIMEOUT).await;
+        // A restarted agent starts unpaused: the rig's pause holds for it too.
+        if !pause.due(&views, Instant::now()).is_empty() {
+            info!("the local agent is back unpaused while the rig is paused: pausing it");
+            card = crate::local_control::apply(RigCommand::Pause, card, cfg, &http).await?;
+        }
         let snap = RigSnapshot::build(&views, Some(&proxy.stats()), started.elapsed().as_secs())
             .with_temperatures(&args.rig.reach.sysfs_root);
         faces.show(snap, &pool_line(server, proxy, started.elapsed()), false);

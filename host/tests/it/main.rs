@@ -5,6 +5,7 @@ mod api;
 mod browser;
 mod cli;
 mod config;
+mod embedded_pause;
 mod prometheus;
 mod proxy;
 mod service;
