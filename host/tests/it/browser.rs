@@ -1,5 +1,6 @@
-//! Headless Chromium on the dashboard of a live `phirig run`: the per-card chart gains points, a
-//! card restart is refused without the token and done with it, and a screenshot is kept.
+//! Headless Chromium on the dashboard of a live `phirig run`: the per-card chart gains points, the
+//! card's tuned profile shows, a card restart is refused without the token and done with it, and
+//! a screenshot is kept.
 //!
 //! Drives Debian's `chromium` through `chromium-driver` (W3C WebDriver over HTTP, spoken here
 //! with reqwest). Without them (scripts/setup-test-machine.sh installs both as root) the test
@@ -94,23 +95,28 @@ impl Browser {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_dashboard_charts_a_live_rig_and_restarts_a_card_with_the_token() {
     if !installed("chromedriver") || !installed("chromium") {
         println!("skipped: chromium and chromium-driver not installed (scripts/setup-test-machine.sh installs them as root)");
         return;
     }
     let (host_port, driver_port) = (free_port().expect("port"), free_port().expect("port"));
-    let _host = Stopped(
-        Command::new(env!("CARGO_BIN_EXE_phirig"))
+    // A copy of phirig, tuned: the local card's agent finds the profile beside its binary.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let phirig = dir.path().join("phirig");
+    std::fs::copy(env!("CARGO_BIN_EXE_phirig"), &phirig).expect("copy phirig");
+    tokio::task::block_in_place(|| {
+        crate::api::profile::tune(&dir.path().join("phirig-agent.profile.json"))
+    });
+    let _host = Stopped(spawn(
+        Command::new(&phirig)
             .args(["run", "-a", "cn-pico", "--difficulty", "20", "-t", "1"])
             .args(["--seconds", "150", "--http-port", &host_port.to_string()])
             .args(["--http-access-token", TOKEN])
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start phirig run"),
-    );
+            .stderr(Stdio::null()),
+    ));
     let _driver = Stopped(
         Command::new("chromedriver")
             .arg(format!("--port={driver_port}"))
@@ -173,6 +179,20 @@ async fn the_dashboard_charts_a_live_rig_and_restarts_a_card_with_the_token() {
         })
         .await;
 
+    // The card's tuned setting for the algorithm it mines, and the algorithm x card table.
+    let tuned = r#"const c = document.querySelector('#cards td.tuned');
+                   const row = document.querySelector('#profiles tr[data-algo="cn-pico"]');
+                   return [c ? c.textContent : '', row && !row.closest('section').hidden
+                           ? row.cells[1].textContent : ''];"#;
+    browser
+        .wait_for("the tuned profile shown", tuned, |v| {
+            (0..2).all(|i| {
+                v[i].as_str()
+                    .is_some_and(|t| t.contains('×') && t.contains("H/s"))
+            })
+        })
+        .await;
+
     // Restart without the token: refused, and the card keeps its agent.
     let boot = r#"return fetch('/v1/cards').then(r => r.json()).then(c => c[0].boot_id);"#;
     let before = browser.script(boot).await;
@@ -204,6 +224,14 @@ async fn the_dashboard_charts_a_live_rig_and_restarts_a_card_with_the_token() {
     browser
         .wait_for("a new boot id", boot, |v| v.is_string() && *v != before)
         .await;
+    // The page refreshes every 2 s: the screenshot waits for it to show the new agent mining.
+    browser
+        .wait_for(
+            "the page showing the card mining again",
+            "return document.querySelector('#cards td.state-mining') !== null;",
+            |v| v.as_bool() == Some(true),
+        )
+        .await;
 
     let shot = browser
         .call(reqwest::Method::GET, "/screenshot", None)
@@ -217,6 +245,20 @@ async fn the_dashboard_charts_a_live_rig_and_restarts_a_card_with_the_token() {
         .delete(format!("{driver}/session/{session}"))
         .send()
         .await;
+}
+
+/// Spawns a binary this test has just copied: a child another test thread forks meanwhile may
+/// hold the copy's write descriptor until its own exec ("text file busy" for milliseconds).
+fn spawn(cmd: &mut Command) -> std::process::Child {
+    for _ in 0..50 {
+        match cmd.spawn() {
+            Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            other => return other.expect("spawn"),
+        }
+    }
+    cmd.spawn().expect("spawn")
 }
 
 /// Standard base64 (what WebDriver returns screenshots in).

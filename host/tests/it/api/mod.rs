@@ -9,4 +9,4 @@ mod fixture;
 mod grafana;
 mod json;
 mod metrics;
-mod profile;
+pub(crate) mod profile;

@@ -15,7 +15,7 @@ use super::fixture::{get, get_json, start};
 const PHIRIG: &str = env!("CARGO_BIN_EXE_phirig");
 
 /// `phirig agent tune` on one fast algorithm, short rounds, stored in `file`; at most 120 s.
-fn tune(file: &Path) -> Profile {
+pub(crate) fn tune(file: &Path) -> Profile {
     let mut child = Command::new(PHIRIG)
         .args(["agent", "tune", "--algo", "cn-pico", "--round-ms", "150"])
         .args(["--pairs", "1", "--profile"])
