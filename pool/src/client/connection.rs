@@ -157,6 +157,10 @@ impl Driver {
                             tracing::debug!(pool, ?why, "getjob not sent");
                         }
                     }
+                    Some(Command::OfferPerf { perf, min_time }) => {
+                        self.keep_perf(perf.clone(), min_time);
+                        wire.session.offer_perf(perf, min_time, Instant::now());
+                    }
                     Some(Command::Reconfigure(cfg)) => {
                         self.pending_config = Some(*cfg);
                         if draining.is_none() {

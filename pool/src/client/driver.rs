@@ -11,7 +11,7 @@ use super::handle::{Command, Shared};
 use super::probe::ProbeOutcome;
 use super::standby::Standby;
 use super::{ClientConfig, ClientEvent};
-use crate::protocol::{LoginParams, PoolUrl};
+use crate::protocol::{AlgoPerf, LoginParams, PoolUrl};
 use crate::session::{
     HangCause, HeightWatch, ProbeMethod, ProbeResult, RefusedProbes, Session, SessionConfig,
 };
@@ -177,6 +177,16 @@ impl Driver {
         stats.started = started;
     }
 
+    /// A new offer for every later login, including a reconfiguration already waiting.
+    pub(super) fn keep_perf(&mut self, perf: Option<AlgoPerf>, min_time: Option<u64>) {
+        if let Some(cfg) = self.pending_config.as_mut() {
+            cfg.algo_perf = perf.clone();
+            cfg.algo_min_time = min_time;
+        }
+        self.cfg.algo_perf = perf;
+        self.cfg.algo_min_time = min_time;
+    }
+
     async fn note_end(
         &mut self,
         pool: usize,
@@ -216,6 +226,7 @@ impl Driver {
                 cmd = self.commands.recv() => match cmd {
                     Some(Command::Share) => self.report_outcomes().await,
                     Some(Command::GetJob) => {}
+                    Some(Command::OfferPerf { perf, min_time }) => self.keep_perf(perf, min_time),
                     Some(Command::Reconfigure(cfg)) => {
                         self.pending_config = Some(*cfg);
                         return;

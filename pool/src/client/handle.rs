@@ -8,6 +8,7 @@ use tokio::task::JoinHandle;
 
 use super::stats::{ClientStats, StatsState};
 use super::ClientEvent;
+use crate::protocol::AlgoPerf;
 use crate::session::{FoundShare, ShareId, ShareLedger};
 
 /// State shared by the handle and the driver task. Locks are held only briefly, never across
@@ -36,6 +37,11 @@ pub(crate) enum Command {
     Share,
     /// Ask the pool for a fresh slice of the newest job (`getjob`); rate-limited by the session.
     GetJob,
+    /// A new `algo-perf` and `algo-min-time`: kept for later logins, sent now in a `getjob`.
+    OfferPerf {
+        perf: Option<AlgoPerf>,
+        min_time: Option<u64>,
+    },
     /// Replace the pool list and timeouts: in-flight submits are given a short drain, then the
     /// client starts over on the new list's first pool.
     Reconfigure(Box<super::ClientConfig>),
@@ -72,6 +78,12 @@ impl ClientHandle {
     /// [`crate::session::GETJOB_MIN_INTERVAL`].
     pub fn request_job(&self) {
         let _ = self.commands.send(Command::GetJob);
+    }
+
+    /// Offer a switching pool a new `algo-perf` and `algo-min-time` without a new session: sent
+    /// in a `getjob` on the logged-in session (MoneroOcean's way), and used by every later login.
+    pub fn offer_perf(&self, perf: Option<AlgoPerf>, min_time: Option<u64>) {
+        let _ = self.commands.send(Command::OfferPerf { perf, min_time });
     }
 
     /// Switch to a new pool list, user, password or timeouts without losing the share books:

@@ -7,6 +7,7 @@
 mod algo_perf;
 mod best;
 mod error;
+mod getjob;
 mod job;
 mod line;
 mod message;
@@ -17,6 +18,7 @@ mod url;
 pub use algo_perf::AlgoPerf;
 pub use best::{hash_difficulty, BestDifficulties, BEST_KEPT};
 pub use error::ProtocolError;
+pub use getjob::{GetJobParams, GETJOB_METHOD};
 pub use job::Job;
 pub use line::{LineError, LineFramer, MAX_LINE_LEN};
 pub use message::{

@@ -2,6 +2,7 @@
 
 use std::collections::{HashSet, VecDeque};
 
+use super::stats::SentJob;
 use crate::protocol::Target;
 
 /// A job as sent to one connection (its own id, target and NiceHash byte).
@@ -30,6 +31,14 @@ impl IssuedJob {
             target: Target::from_difficulty(difficulty),
             height,
             seen: HashSet::new(),
+        }
+    }
+
+    /// What the stats keep of it.
+    pub fn sent(&self) -> SentJob {
+        SentJob {
+            job_id: self.job_id.clone(),
+            algo: self.algo.clone(),
         }
     }
 }

@@ -37,7 +37,7 @@ pub use handle::{ServerHandle, SHUTDOWN_WAIT};
 pub use job_source::{random_hashing_blob, HASHING_BLOB_LEN};
 pub use listener::PoolServer;
 pub use sha3_hasher::Sha3ShareHasher;
-pub use stats::{RejectCounts, ServerStats, WorkerStats};
+pub use stats::{RejectCounts, SentJob, ServerStats, WorkerStats, RECENT_SENT_JOBS};
 pub use switching::{best as best_algorithm, AlgoValues, CURRENT_BONUS};
 pub use vardiff::{Vardiff, VardiffConfig};
 pub use verify::{Reject, ShareHasher};

@@ -1,11 +1,15 @@
 //! The server's own counters: connections, shares per worker and in total, by outcome.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Mutex, MutexGuard};
 
 use serde::Serialize;
 
 use super::verify::Reject;
+use crate::protocol::AlgoPerf;
+
+/// Jobs kept in each worker's [`WorkerStats::recent_jobs`].
+pub const RECENT_SENT_JOBS: usize = 32;
 
 /// Rejected shares (and refused requests) by reason.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -66,6 +70,18 @@ pub struct WorkerStats {
     pub connections: u64,
     /// Difficulty of the last job sent to it.
     pub difficulty: u64,
+    /// The `algo-perf` it offered last, at login or in a `getjob`.
+    pub algo_perf: Option<AlgoPerf>,
+    /// Its latest jobs (at most [`RECENT_SENT_JOBS`]), oldest first: where an algorithm
+    /// switch happened.
+    pub recent_jobs: VecDeque<SentJob>,
+}
+
+/// One job as sent to a worker.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SentJob {
+    pub job_id: String,
+    pub algo: String,
 }
 
 /// A snapshot of every counter, from [`super::ServerHandle::stats`].
@@ -86,6 +102,8 @@ pub struct ServerStats {
     pub jobs_sent: u64,
     /// Lines from clients that were not valid requests.
     pub malformed_lines: u64,
+    /// `getjob` requests that carried a new `algo-perf` (an offer without a new login).
+    pub perf_offers: u64,
     pub workers: BTreeMap<String, WorkerStats>,
     /// Accepted shares per algorithm (switching mode sends several).
     pub accepted_by_algo: BTreeMap<String, u64>,
@@ -128,20 +146,34 @@ impl Stats {
         }
     }
 
-    pub fn login(&self, worker: &str, difficulty: u64) {
+    pub fn login(&self, worker: &str, difficulty: u64, perf: Option<&AlgoPerf>) {
         let mut s = self.lock();
         s.logins += 1;
         let w = s.workers.entry(worker.to_string()).or_default();
         w.logins += 1;
         w.connections += 1;
         w.difficulty = difficulty;
+        w.algo_perf = perf.cloned();
     }
 
-    pub fn job_sent(&self, worker: &str, difficulty: u64) {
+    /// A `getjob` carried a new `algo-perf`.
+    pub fn perf_offered(&self, worker: &str, perf: &AlgoPerf) {
+        let mut s = self.lock();
+        s.perf_offers += 1;
+        if let Some(w) = s.workers.get_mut(worker) {
+            w.algo_perf = Some(perf.clone());
+        }
+    }
+
+    pub fn job_sent(&self, worker: &str, difficulty: u64, job: SentJob) {
         let mut s = self.lock();
         s.jobs_sent += 1;
         if let Some(w) = s.workers.get_mut(worker) {
             w.difficulty = difficulty;
+            if w.recent_jobs.len() == RECENT_SENT_JOBS {
+                w.recent_jobs.pop_front();
+            }
+            w.recent_jobs.push_back(job);
         }
     }
 
@@ -184,7 +216,7 @@ mod tests {
     fn counters_add_up_per_worker_and_in_total() {
         let s = Stats::default();
         s.connection_opened();
-        s.login("rig1", 10);
+        s.login("rig1", 10, None);
         s.accepted("rig1", 10, "cn/0");
         s.accepted("rig1", 30, "cn/r");
         s.rejected(Some("rig1"), Reject::Duplicate);

@@ -51,6 +51,13 @@ impl AlgoChoice {
         }
     }
 
+    /// A new offer (a `getjob` with `algo-perf`): scored from the next job on; the current
+    /// algorithm and when it was chosen stay, so `min_time` still holds.
+    pub fn set_perf(&mut self, perf: AlgoPerf, min_time: Duration) {
+        self.perf = perf;
+        self.min_time = min_time;
+    }
+
     /// The algorithm for the miner's next job: the current one until `min_time` has passed
     /// since it was chosen, then the best by [`best`]. `None` when nothing can be scored.
     pub fn next(&mut self, values: &AlgoValues, now: Instant) -> Option<String> {

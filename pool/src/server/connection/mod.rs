@@ -26,7 +26,7 @@ use super::shared::Shared;
 use super::switching::AlgoChoice;
 use super::vardiff::Vardiff;
 use super::verify::{Reject, REJECT_CODE};
-use crate::protocol::{LineFramer, RequestId, Response, ServerMessage, MAX_LINE_LEN};
+use crate::protocol::{AlgoPerf, LineFramer, RequestId, Response, ServerMessage, MAX_LINE_LEN};
 
 /// Unsent output beyond this means the client is not reading: close rather than buffer more.
 const OUT_LIMIT: usize = 1 << 20;
@@ -60,6 +60,16 @@ struct Session {
 }
 
 impl Session {
+    /// A new `algo-perf` from a `getjob`: switching mode scores it from the next job on.
+    fn offer_perf(&mut self, switching: bool, perf: AlgoPerf, min_time: Option<u64>) {
+        let min_time = Duration::from_secs(min_time.unwrap_or(0));
+        match self.choice.as_mut() {
+            Some(choice) => choice.set_perf(perf, min_time),
+            None if switching => self.choice = Some(AlgoChoice::new(perf, min_time)),
+            None => {}
+        }
+    }
+
     /// Re-chooses the algorithm before a job goes out (switching mode only).
     fn choose_algo(&mut self, shared: &Shared) {
         if let Some(choice) = self.choice.as_mut() {

@@ -7,9 +7,9 @@ use serde_json::Value;
 
 use super::{Conn, Ending, Session, Verdict, MAX_WORKER_LEN};
 use crate::protocol::{
-    ClientMessage, JobParams, LineError, LoginParams, LoginResult, ProtocolError, RequestId,
-    Response, ServerMessage, SubmitParams, ALGO_EXTENSION, KEEPALIVE_EXTENSION,
-    NICEHASH_BYTE_OFFSET, NICEHASH_EXTENSION,
+    ClientMessage, GetJobParams, JobParams, LineError, LoginParams, LoginResult, ProtocolError,
+    RequestId, Response, ServerMessage, SubmitParams, ALGO_EXTENSION, GETJOB_METHOD,
+    KEEPALIVE_EXTENSION, NICEHASH_BYTE_OFFSET, NICEHASH_EXTENSION,
 };
 use crate::server::fault::Fault;
 use crate::server::issued_jobs::{IssuedJob, IssuedJobs};
@@ -146,12 +146,15 @@ impl Conn {
             status: "OK".into(),
             extensions,
         };
-        self.shared.stats.login(&session.worker, difficulty);
+        let perf = params.algo_perf.as_ref().filter(|p| !p.is_empty());
+        self.shared.stats.login(&session.worker, difficulty, perf);
         let line = ServerMessage::Response(Response::ok(id, &result)).encode();
         // The login reply is the last line before "after login" faults take hold.
         if self.push_line(&line, fault, false) {
+            self.shared
+                .stats
+                .job_sent(&session.worker, difficulty, job.sent());
             session.jobs.push(job);
-            self.shared.stats.job_sent(&session.worker, difficulty);
         }
         tracing::debug!(peer = %self.peer, worker = %session.worker, "miner logged in");
         self.session = Some(session);
@@ -159,29 +162,43 @@ impl Conn {
 
     /// `getjob`: a new job for the current template, as pools answer it, or an error while a
     /// fault holds jobs back (the pool still answers, its work does not move).
+    ///
+    /// A `getjob` carrying `algo-perf` (MoneroOcean's re-offer) re-scores the miner in switching
+    /// mode; its answer is then already on the algorithm chosen from the new figures.
     fn on_getjob(&mut self, line: &str, fault: &Fault) {
         let Some(id) = request_id(line) else {
             self.reply_unparsed(-32600, "Invalid request", fault);
             return;
         };
-        let Some(session) = self
-            .session
-            .as_ref()
-            .filter(|s| Some(s.id.as_str()) == session_param(line).as_deref())
-        else {
+        let params = GetJobParams::of_line(line).unwrap_or_default();
+        let switching = self.shared.config.switching.is_some();
+        let Some(session) = self.session.as_mut().filter(|s| s.id == params.id) else {
             self.reject(id, Reject::Unauthenticated, fault);
             return;
         };
+        if let Some(perf) = params.algo_perf.filter(|p| !p.is_empty()) {
+            tracing::debug!(peer = %self.peer, worker = %session.worker, ?perf, "algo-perf offered in getjob");
+            self.shared.stats.perf_offered(&session.worker, &perf);
+            session.offer_perf(switching, perf, params.algo_min_time);
+        }
         if !self.fault.may_send_job(fault, true) {
             self.reply(Response::error(id, REJECT_CODE, "No new work"), fault);
             return;
         }
+        if let Some(session) = self.session.as_mut() {
+            session.choose_algo(&self.shared);
+        }
+        let Some(session) = self.session.as_ref() else {
+            return;
+        };
         let template = self.shared.jobs.current();
         let (job, params) = self.make_job(session, &template);
         let difficulty = job.difficulty;
         self.reply(Response::ok(id, &params), fault);
         if let Some(session) = self.session.as_mut() {
-            self.shared.stats.job_sent(&session.worker, difficulty);
+            self.shared
+                .stats
+                .job_sent(&session.worker, difficulty, job.sent());
             session.jobs.push(job);
         }
     }
@@ -233,7 +250,10 @@ impl Conn {
         let line = ServerMessage::Job(params).encode();
         if self.push_line(&line, fault, true) {
             if let Some(session) = self.session.as_mut() {
-                self.shared.stats.job_sent(&session.worker, job.difficulty);
+                let sent = job.sent();
+                self.shared
+                    .stats
+                    .job_sent(&session.worker, job.difficulty, sent);
                 session.jobs.push(job);
             }
         }
@@ -306,15 +326,6 @@ impl Conn {
         let template = self.shared.jobs.current();
         self.send_job(&template, fault);
     }
-}
-
-/// `getjob` is not a [`ClientMessage`]: the client and the phirig proxy read it by method name.
-const GETJOB_METHOD: &str = "getjob";
-
-/// The `params.id` (session id) of a request line.
-fn session_param(line: &str) -> Option<String> {
-    let v = serde_json::from_str::<Value>(line).ok()?;
-    v.get("params")?.get("id")?.as_str().map(str::to_string)
 }
 
 /// The request id of a line that did not parse as a known request, if it has one.

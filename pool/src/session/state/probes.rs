@@ -4,7 +4,9 @@
 use std::time::Instant;
 
 use super::{GetJobRefused, Pending, Phase, Session, GETJOB_MIN_INTERVAL};
-use crate::protocol::{ClientMessage, JobParams, KeepalivedParams, Response};
+use crate::protocol::{
+    AlgoPerf, ClientMessage, GetJobParams, JobParams, KeepalivedParams, Response, GETJOB_METHOD,
+};
 use crate::session::ProbeMethod;
 
 impl Session {
@@ -59,16 +61,37 @@ impl Session {
         }
         self.getjob_wanted = false;
         self.last_getjob_at = Some(now);
-        self.send_getjob(Pending::GetJob, session_id, now);
+        self.send_getjob(Pending::GetJob, GetJobParams::plain(session_id), now);
         Ok(())
     }
 
-    pub(super) fn send_getjob(&mut self, kind: Pending, session_id: String, now: Instant) {
+    /// A new `algo-perf` (and `algo-min-time`) for the pool: kept for the next login, and sent
+    /// now in a `getjob`, as MoneroOcean's miner does, so a switching pool re-scores this
+    /// session without a new login. Its answer is a job like any `getjob`'s.
+    pub fn offer_perf(&mut self, perf: Option<AlgoPerf>, min_time: Option<u64>, now: Instant) {
+        self.cfg.login.algo_perf = perf.clone();
+        self.cfg.login.algo_min_time = min_time;
+        let Some(session_id) = self.session_id.clone() else {
+            return;
+        };
+        if self.phase != Phase::Active {
+            return;
+        }
+        let params = GetJobParams {
+            id: session_id,
+            algo: self.cfg.login.algo.clone(),
+            algo_perf: perf,
+            algo_min_time: min_time,
+        };
+        self.send_getjob(Pending::GetJob, params, now);
+    }
+
+    pub(super) fn send_getjob(&mut self, kind: Pending, params: GetJobParams, now: Instant) {
         let id = self.next_id;
         self.next_id += 1;
         // Not a `ClientMessage`: the proxy and pools read it by method name.
         let line = serde_json::json!({
-            "id": id, "jsonrpc": "2.0", "method": "getjob", "params": {"id": session_id}
+            "id": id, "jsonrpc": "2.0", "method": GETJOB_METHOD, "params": params
         });
         self.transmit.push_back(format!("{line}\n"));
         self.pending.insert(id, (kind, now));
@@ -112,7 +135,9 @@ impl Session {
                     }
                 });
             }
-            ProbeMethod::GetJob => self.send_getjob(Pending::Probe(method), session_id, now),
+            ProbeMethod::GetJob => {
+                self.send_getjob(Pending::Probe(method), GetJobParams::plain(session_id), now)
+            }
         }
     }
 }

@@ -295,3 +295,35 @@ fn each_probe_outcome_is_reported_before_the_hang_it_causes() {
     assert_eq!(ev[0], probe(ProbeMethod::Keepalived, ProbeResult::Refused));
     assert!(matches!(ev[1], SessionEvent::Hung { .. }));
 }
+
+#[test]
+fn a_new_offer_goes_out_in_a_getjob_and_its_answer_is_the_next_job() {
+    let t0 = Instant::now();
+    let mut s = logged_in(t0, 1, &[]);
+    let _ = events(&mut s);
+    let perf = crate::protocol::AlgoPerf::new([("cn/r".to_string(), 321.0)]);
+    s.offer_perf(Some(perf), Some(30), t0 + SEC);
+    let lines: Vec<Value> = std::iter::from_fn(|| s.poll_transmit())
+        .map(|l| serde_json::from_str(&l).expect("json"))
+        .collect();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    let getjob = &lines[0];
+    assert_eq!(getjob["method"], "getjob");
+    assert_eq!(getjob["params"]["id"], "sess");
+    assert_eq!(getjob["params"]["algo-perf"]["cn/r"], 321.0);
+    assert_eq!(getjob["params"]["algo-min-time"], 30);
+    assert_eq!(getjob["params"]["algo"][0], "cn/r");
+    let answer = Response::ok(id_of(getjob), &job("j2"));
+    s.handle_bytes(
+        ServerMessage::Response(answer).encode().as_bytes(),
+        t0 + 2 * SEC,
+    );
+    let jobs: Vec<String> = events(&mut s)
+        .into_iter()
+        .filter_map(|e| match e {
+            SessionEvent::Job(j) => Some(j.job_id),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(jobs, ["j2"]);
+}

@@ -4,4 +4,5 @@ mod faults;
 mod robustness;
 mod shares;
 pub(crate) mod support;
+mod switching;
 mod vardiff;

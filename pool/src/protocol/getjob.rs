@@ -1,0 +1,74 @@
+//! `getjob` params: the session id, and (MoneroOcean's way to re-offer without a new login) the
+//! miner's algorithms, `algo-perf` and `algo-min-time`, from which a switching pool re-scores.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::algo_perf::AlgoPerf;
+
+/// `getjob` is not a [`super::ClientMessage`]: pools, the client and the phirig proxy read it
+/// by method name.
+pub const GETJOB_METHOD: &str = "getjob";
+
+/// `getjob` params; everything but the session id is optional.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GetJobParams {
+    /// Session id from the login result.
+    #[serde(default)]
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub algo: Vec<String>,
+    #[serde(rename = "algo-perf", default, skip_serializing_if = "Option::is_none")]
+    pub algo_perf: Option<AlgoPerf>,
+    #[serde(
+        rename = "algo-min-time",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub algo_min_time: Option<u64>,
+}
+
+impl GetJobParams {
+    /// Just the session id: a request for work.
+    pub fn plain(id: String) -> Self {
+        Self {
+            id,
+            ..Self::default()
+        }
+    }
+
+    /// The params of a `getjob` request line; `None` when the line has no usable params.
+    pub fn of_line(line: &str) -> Option<Self> {
+        let v = serde_json::from_str::<Value>(line).ok()?;
+        serde_json::from_value(v.get("params")?.clone()).ok()
+    }
+
+    /// The params carry a new offer for a switching pool.
+    pub fn offers_perf(&self) -> bool {
+        self.algo_perf.as_ref().is_some_and(|p| !p.is_empty())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_moneroocean_getjob_params_and_plain_ones() {
+        let line = r#"{"id":3,"method":"getjob","params":{"id":"s1","algo":["cn/r"],"algo-perf":{"cn/r":120.5},"algo-min-time":30}}"#;
+        let p = GetJobParams::of_line(line).expect("params");
+        assert_eq!(p.id, "s1");
+        assert!(p.offers_perf());
+        assert_eq!(p.algo_perf.and_then(|a| a.get("cn/r")), Some(120.5));
+        assert_eq!(p.algo_min_time, Some(30));
+        let plain = GetJobParams::of_line(r#"{"id":4,"method":"getjob","params":{"id":"s1"}}"#)
+            .expect("params");
+        assert!(!plain.offers_perf());
+        assert_eq!(
+            serde_json::to_string(&plain).expect("encode"),
+            r#"{"id":"s1"}"#
+        );
+        assert!(GetJobParams::of_line(r#"{"id":5,"method":"getjob"}"#).is_none());
+        assert!(GetJobParams::of_line("junk").is_none());
+    }
+}
