@@ -9,6 +9,7 @@ use tracing::{error, info, warn};
 
 use super::config::MinerConfig;
 use super::console::status_line;
+use super::profile_watch::{apply_changed_profile, ProfileWatch, PROFILE_POLL};
 use super::reload::Reload;
 use super::state::{lock, monotonic_ns, MinerState};
 use crate::worker::{JobError, MiningJob, NonceRange, WorkerNote};
@@ -82,6 +83,8 @@ pub async fn run(
     let mut print = tokio::time::interval(config.print_time);
     print.tick().await;
     use tokio::signal::unix::{signal, SignalKind};
+    let mut profile = ProfileWatch::new(&config.profile_path);
+    let mut profile_poll = tokio::time::interval(PROFILE_POLL);
     let mut sigterm = signal(SignalKind::terminate()).ok();
     let mut sighup = signal(SignalKind::hangup()).ok();
     loop {
@@ -93,6 +96,7 @@ pub async fn run(
             Some(note) = notes.recv() => on_worker_note(&state, note),
             Some(reload) = reloads.recv() => {
                 apply_reload(&state, &mut config, reload);
+                profile.follow(&config.profile_path);
                 print = tokio::time::interval(config.print_time);
                 print.tick().await;
             }
@@ -104,6 +108,9 @@ pub async fn run(
                 Some(Ok(_)) => info!("SIGHUP: configuration file read again"),
                 Some(Err(e)) => error!("SIGHUP: {e}; the running configuration stays"),
                 None => {}
+            },
+            _ = profile_poll.tick() => if profile.changed() {
+                apply_changed_profile(&state, &mut config);
             },
             _ = print.tick() => info!("{}", status_line(&state)),
             _ = state.stop.notified() => { info!("stop requested through the API"); break; }
@@ -153,6 +160,12 @@ fn apply_reload(state: &MinerState, config: &mut MinerConfig, reload: Reload) {
                     .first()
                     .map_or(String::new(), |p| p.url.to_string())
             );
+        }
+    }
+    if plan.perf && !plan.client {
+        if let Some(client) = lock(&state.client).as_ref() {
+            info!("configuration reloaded: offering the pool the new algo-perf");
+            client.offer_perf(new.client.algo_perf.clone(), new.client.algo_min_time);
         }
     }
     if plan.workers {

@@ -1,12 +1,16 @@
 //! algo-perf (issue 21): the agent's login tells an algorithm-switching pool its tuned H/s per
-//! algorithm and the configured `algo-min-time`, under MoneroOcean's keys.
+//! algorithm and the configured `algo-min-time`, under MoneroOcean's keys; a changed profile
+//! file is picked up while mining and offered in a `getjob`, not a new login.
 
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use crate::support::{heavy, run_agent, Agent, PATIENCE};
+use crate::support::{
+    easy_config, heavy, pool_url, run_agent, runtime, start_pool, Agent, PATIENCE,
+};
+use phirig_pool::protocol::AlgoPerf;
 use phirig_wire::Profile;
 use serde_json::Value;
 
@@ -74,4 +78,76 @@ fn the_login_carries_algo_perf_matching_the_profile() {
     assert_eq!(params["algo-min-time"], 45, "{params}");
     let algos = params["algo"].as_array().expect("algo list");
     assert_eq!(algos[0], "cn-pico", "{params}");
+}
+
+#[test]
+fn a_changed_profile_file_reaches_the_pool_in_a_getjob_without_a_new_login() {
+    let _one = heavy();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("profile.json");
+    let file = path.to_str().expect("utf-8 path");
+    let (status, out, err) = run_agent(
+        &[
+            "tune",
+            "--algo",
+            "cn-pico",
+            "--round-ms",
+            "100",
+            "--pairs",
+            "1",
+            "--profile",
+            file,
+            "--json",
+        ],
+        Duration::from_secs(120),
+    );
+    assert!(status.success(), "{err}");
+    let tuned: Profile = serde_json::from_str(out.trim()).expect("tune prints the profile");
+
+    let rt = runtime();
+    let pool = start_pool(&rt, easy_config("cn-pico", 1000));
+    let url = pool_url(&pool);
+    let agent = Agent::spawn(
+        &[
+            "-o",
+            &url,
+            "-u",
+            "watch",
+            "-a",
+            "cn-pico",
+            "--profile",
+            file,
+        ],
+        &[],
+    );
+    let offered = |pool: &phirig_pool::server::ServerHandle| {
+        pool.stats()
+            .workers
+            .get("watch")
+            .and_then(|w| w.algo_perf.clone())
+    };
+    let first = AlgoPerf::new(tuned.algo_perf());
+    agent.until("the login's algo-perf", PATIENCE, || {
+        (offered(&pool).as_ref() == Some(&first)).then_some(())
+    });
+
+    // A new tune's result lands in the file (written whole, then renamed, as `tune` does).
+    let mut retuned = tuned.clone();
+    let best = retuned.algos.get_mut("cn-pico").expect("cn-pico tuned");
+    best.hs *= 2.0;
+    best.intensity = best.intensity % 2 + 1;
+    let tmp = dir.path().join("profile.json.tmp");
+    std::fs::write(&tmp, serde_json::to_string(&retuned).expect("encode")).expect("write");
+    std::fs::rename(&tmp, &path).expect("rename");
+    let second = AlgoPerf::new(retuned.algo_perf());
+    agent.until("the new algo-perf at the pool", PATIENCE, || {
+        (offered(&pool).as_ref() == Some(&second)).then_some(())
+    });
+    let stats = pool.stats();
+    assert_eq!(stats.logins, 1, "a new login was made: {stats:?}");
+    assert!(stats.perf_offers >= 1, "{stats:?}");
+    // The workers were re-planned from it: the API serves the new profile.
+    let served: Profile =
+        serde_json::from_value(agent.get_ok("/v1/profile", None)).expect("a profile");
+    assert_eq!(served.algos["cn-pico"], retuned.algos["cn-pico"]);
 }

@@ -2,6 +2,8 @@
 
 use std::path::Path;
 
+use phirig_pool::client::ClientConfig;
+
 use crate::cli::{MineArgs, PoolTimeoutArgs};
 
 use super::error::{BodyError, ConfigError};
@@ -71,6 +73,8 @@ impl ReloadArgs {
 pub struct ReloadPlan {
     /// Pools, login, timeouts: reconnect the stratum client.
     pub client: bool,
+    /// Only `algo-perf` or `algo-min-time`: offered in a `getjob`, no new login.
+    pub perf: bool,
     /// Threads, intensity, tuned profile, AES path, pages: restart the workers.
     pub workers: bool,
     /// HTTP address or token: only a restart of the agent applies it.
@@ -94,8 +98,15 @@ impl ReloadPlan {
                 .as_ref()
                 .map(|h| (h.addr, h.token.clone(), h.restricted_read))
         };
+        let offer = |c: &MinerConfig| (c.client.algo_perf.clone(), c.client.algo_min_time);
+        let login = |c: &MinerConfig| ClientConfig {
+            algo_perf: None,
+            algo_min_time: None,
+            ..c.client.clone()
+        };
         Self {
-            client: old.client != new.client,
+            client: login(old) != login(new),
+            perf: offer(old) != offer(new),
             workers: w(old) != w(new),
             http_needs_restart: h(old) != h(new),
         }

@@ -51,6 +51,8 @@ pub struct MinerConfig {
     pub journal: Option<std::path::PathBuf>,
     /// fsync interval, rotation size: from `--journal-fsync` and `--journal-max-mb`.
     pub journal_config: JournalConfig,
+    /// The tuned profile's file, watched for changes while mining.
+    pub profile_path: std::path::PathBuf,
 }
 
 /// The card's own address in rig mode: the local address of the route to the host's proxy (the
@@ -135,11 +137,8 @@ impl MinerConfig {
             pools.push(pool);
         }
         let algos = advertised_algos(algo);
-        let profile = profile::load_current(
-            &args.profile.clone().unwrap_or_else(profile::default_path),
-            &profile::current_key(),
-        )
-        .map(Arc::new);
+        let profile_path = args.profile.clone().unwrap_or_else(profile::default_path);
+        let profile = profile::load_current(&profile_path, &profile::current_key()).map(Arc::new);
         let client = ClientConfig {
             timeouts: timeouts(args, file),
             // A switching pool chooses from these; without a profile there is nothing measured.
@@ -209,6 +208,7 @@ impl MinerConfig {
             print_time: Duration::from_secs(file.print_time.unwrap_or(args.print_time).max(1)),
             journal: journal_path(args),
             journal_config: journal_config(args),
+            profile_path,
         })
     }
 

@@ -195,7 +195,7 @@ fn a_reload_takes_the_new_json_over_the_flags_and_plans_the_restarts() {
     tuned.client.algo_perf = Some(phirig_pool::protocol::AlgoPerf::new(profile.algo_perf()));
     tuned.workers.profile = Some(std::sync::Arc::new(profile));
     let plan = ReloadPlan::between(&new, &tuned);
-    assert!(plan.client && plan.workers, "{plan:?}");
+    assert!(plan.perf && plan.workers && !plan.client, "{plan:?}");
     // The effective JSON reads back to the same config.
     let again = ConfigFile::from_body(old.to_json().to_string().as_bytes()).expect("json");
     let back = ReloadArgs::new(&a).resolve(&again.0).expect("round trip");
