@@ -5,7 +5,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use phirig_pool::protocol::{
-    ClientMessage, LineFramer, LoginResult, ProtocolError, Response, NICEHASH_EXTENSION,
+    ClientMessage, GetJobParams, LineFramer, LoginResult, ProtocolError, Response, GETJOB_METHOD,
+    NICEHASH_EXTENSION,
 };
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -127,7 +128,7 @@ async fn connection(
 fn handle_line(shared: &Arc<Shared>, card: CardId, line: &str) -> bool {
     let message = match ClientMessage::parse(line) {
         Ok(m) => m,
-        Err(ProtocolError::UnknownMethod(method)) if method == "getjob" => {
+        Err(ProtocolError::UnknownMethod(method)) if method == GETJOB_METHOD => {
             return getjob(shared, card, line);
         }
         Err(e) => {
@@ -175,11 +176,17 @@ fn handle_line(shared: &Arc<Shared>, card: CardId, line: &str) -> bool {
 }
 
 /// `getjob`: the card used its slice up (or just wants work): a fresh slice of the newest job
-/// as the result, or an error when there is none left.
+/// as the result, or an error when there is none left. Its `algo-perf`, if any, is the card's new
+/// offer.
 fn getjob(shared: &Shared, card: CardId, line: &str) -> bool {
     let Some(id) = request_id(line) else {
         return false;
     };
+    // A card's new algo-perf comes in its getjob (MoneroOcean's way), not a new login.
+    let offer = GetJobParams::of_line(line).filter(GetJobParams::offers_perf);
+    if let Some(offer) = offer.filter(|_| shared.state().logged_in(card)) {
+        shared.card_perf(card, offer.algo_perf, offer.algo_min_time);
+    }
     let state_says = {
         let mut state = shared.state();
         if state.logged_in(card) {

@@ -108,7 +108,7 @@ pub async fn start(
         client: Mutex::new(Some(client)),
         hasher,
         verify_queue: verify_queue::VerifyQueue::default(),
-        rig_perf: Mutex::new(rig_perf::RigPerf::new(config.upstream.clone())),
+        rig_perf: Mutex::new(rig_perf::RigPerf::new(&config.upstream)),
     });
     let (shutdown, shutdown_rx) = watch::channel(false);
     let limits = downstream::Limits {

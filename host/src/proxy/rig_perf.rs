@@ -1,61 +1,127 @@
-//! The rig's algo-perf: each card's reported H/s per algorithm, summed into the upstream login,
-//! so an algorithm-switching pool chooses for the whole rig of unlike cards.
+//! The rig's algo-perf: each card's reported H/s per algorithm, summed and offered upstream in a
+//! `getjob` (no new login), so an algorithm-switching pool chooses for the whole rig of unlike
+//! cards. Sans-I/O: the caller passes the time and sends what [`RigPerf::take`] returns.
 
 use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
 
 use phirig_pool::client::ClientConfig;
 use phirig_pool::protocol::AlgoPerf;
 
 use super::slices::CardId;
 
-/// What the cards reported, and what the upstream login last carried.
+/// Cards join over seconds: a change waits this long for the next before it goes upstream.
+pub(crate) const SETTLE: Duration = Duration::from_secs(2);
+/// At most one offer upstream this often.
+pub(crate) const MIN_INTERVAL: Duration = Duration::from_secs(5);
+/// A rate moving by less than this (relative) is noise, not worth telling the pool.
+pub(crate) const MATERIAL: f64 = 0.05;
+
+/// What goes upstream: the summed figures and the rig's `algo-min-time`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Offer {
+    pub perf: Option<AlgoPerf>,
+    pub min_time: Option<u64>,
+}
+
+impl Offer {
+    /// Another algorithm set, another `algo-min-time`, or one rate moved by more than
+    /// [`MATERIAL`].
+    fn differs_materially(&self, other: &Offer) -> bool {
+        if self.min_time != other.min_time {
+            return true;
+        }
+        let (a, b) = match (&self.perf, &other.perf) {
+            (None, None) => return false,
+            (Some(a), Some(b)) => (a, b),
+            _ => return true,
+        };
+        let same_algos = a.iter().map(|(k, _)| k).eq(b.iter().map(|(k, _)| k));
+        !same_algos
+            || a.iter()
+                .zip(b.iter())
+                .any(|((_, x), (_, y))| (x - y).abs() > MATERIAL * x.abs().max(y.abs()))
+    }
+}
+
+/// What the cards reported, what went upstream last, and when.
 pub(crate) struct RigPerf {
-    base: ClientConfig,
+    base: Offer,
     cards: BTreeMap<CardId, (AlgoPerf, Option<u64>)>,
-    sent: (Option<AlgoPerf>, Option<u64>),
+    sent: Offer,
+    sent_at: Option<Instant>,
+    /// When the offer first differed materially from `sent`, since the last send.
+    changed_at: Option<Instant>,
 }
 
 impl RigPerf {
-    /// `base` is the upstream configuration as started; its own `algo-min-time` wins.
-    pub fn new(base: ClientConfig) -> Self {
-        let sent = (base.algo_perf.clone(), base.algo_min_time);
+    /// `base` is the upstream configuration as started (what its login offers); its own
+    /// `algo-min-time` wins over the cards'.
+    pub fn new(base: &ClientConfig) -> Self {
+        let base = Offer {
+            perf: base.algo_perf.clone(),
+            min_time: base.algo_min_time,
+        };
         Self {
+            sent: base.clone(),
             base,
             cards: BTreeMap::new(),
-            sent,
+            sent_at: None,
+            changed_at: None,
         }
     }
 
-    /// Records what `card` reported at login (`None` when it left or reported nothing) and
-    /// returns the upstream configuration to log in with when the rig's offer changed.
+    /// Records what `card` reported (`None` when it left or reported nothing).
     pub fn update(
         &mut self,
         card: CardId,
         perf: Option<AlgoPerf>,
         min_time: Option<u64>,
-    ) -> Option<ClientConfig> {
+        now: Instant,
+    ) {
         match perf.filter(|p| !p.is_empty()) {
             Some(p) => self.cards.insert(card, (p, min_time)),
             None => self.cards.remove(&card),
         };
-        let sum = AlgoPerf::sum(self.cards.values().map(|(p, _)| p));
-        let perf = (!sum.is_empty())
-            .then_some(sum)
-            .or(self.base.algo_perf.clone());
-        // The rig stays as long as its most patient card asks.
-        let min_time =
-            self.base
-                .algo_min_time
-                .or(self.cards.values().filter_map(|(_, t)| *t).max());
-        if (perf.clone(), min_time) == self.sent {
+        if self.current().differs_materially(&self.sent) {
+            self.changed_at.get_or_insert(now);
+        } else {
+            self.changed_at = None;
+        }
+    }
+
+    /// When the pending offer may go upstream: [`SETTLE`] after the first change, and
+    /// [`MIN_INTERVAL`] after the last offer. `None` when nothing material is pending.
+    pub fn due(&self) -> Option<Instant> {
+        let settled = self.changed_at? + SETTLE;
+        Some(match self.sent_at {
+            Some(sent) => settled.max(sent + MIN_INTERVAL),
+            None => settled,
+        })
+    }
+
+    /// The offer to send now, if one is due.
+    pub fn take(&mut self, now: Instant) -> Option<Offer> {
+        if self.due().is_none_or(|due| now < due) {
             return None;
         }
-        self.sent = (perf.clone(), min_time);
-        Some(ClientConfig {
-            algo_perf: perf,
-            algo_min_time: min_time,
-            ..self.base.clone()
-        })
+        let offer = self.current();
+        self.sent = offer.clone();
+        self.sent_at = Some(now);
+        self.changed_at = None;
+        Some(offer)
+    }
+
+    fn current(&self) -> Offer {
+        let sum = AlgoPerf::sum(self.cards.values().map(|(p, _)| p));
+        Offer {
+            perf: (!sum.is_empty()).then_some(sum).or(self.base.perf.clone()),
+            // The rig stays as long as its most patient card asks.
+            min_time: self
+                .base
+                .min_time
+                .or(self.cards.values().filter_map(|(_, t)| *t).max()),
+        }
     }
 }
 
@@ -70,28 +136,64 @@ mod tests {
         ]))
     }
 
+    fn rig() -> RigPerf {
+        RigPerf::new(&ClientConfig::new(Vec::new(), "proxy", vec!["cn/r".into()]))
+    }
+
     #[test]
-    fn the_login_offers_the_sum_over_cards_and_changes_only_with_it() {
-        let mut rig = RigPerf::new(ClientConfig::new(Vec::new(), "proxy", vec!["cn/r".into()]));
-        let first = rig
-            .update(1, perf(100.0, 900.0), Some(30))
-            .expect("changed");
-        assert_eq!(first.algo_perf.and_then(|p| p.get("cn/r")), Some(100.0));
-        assert_eq!(first.algo_min_time, Some(30));
-        let both = rig
-            .update(2, perf(50.0, 1000.0), Some(60))
-            .expect("changed");
-        let sum = both.algo_perf.expect("sum");
+    fn cards_joining_within_the_settle_time_make_one_offer_of_their_sum() {
+        let t0 = Instant::now();
+        let mut rig = rig();
+        rig.update(1, perf(100.0, 900.0), Some(30), t0);
+        rig.update(2, perf(50.0, 1000.0), Some(60), t0 + Duration::from_secs(1));
+        assert_eq!(rig.due(), Some(t0 + SETTLE));
+        assert!(rig.take(t0 + Duration::from_secs(1)).is_none());
+        let offer = rig.take(t0 + SETTLE).expect("due");
+        let sum = offer.perf.expect("sum");
         assert_eq!(
             (sum.get("cn/r"), sum.get("cn-pico")),
             (Some(150.0), Some(1900.0))
         );
-        assert_eq!(both.algo_min_time, Some(60));
-        // The same report again changes nothing; a card leaving does.
-        assert!(rig.update(2, perf(50.0, 1000.0), Some(60)).is_none());
-        let left = rig.update(1, None, None).expect("changed");
-        assert_eq!(left.algo_perf.and_then(|p| p.get("cn/r")), Some(50.0));
-        let none = rig.update(2, None, None).expect("changed");
-        assert!(none.algo_perf.is_none() && none.algo_min_time.is_none());
+        assert_eq!(offer.min_time, Some(60));
+        assert_eq!(rig.due(), None);
+    }
+
+    #[test]
+    fn small_moves_are_not_offered_and_offers_are_spaced() {
+        let t0 = Instant::now();
+        let mut rig = rig();
+        rig.update(1, perf(100.0, 1000.0), None, t0);
+        assert!(rig.take(t0 + SETTLE).is_some());
+        // 4 % on one card is noise; the same report again is nothing.
+        rig.update(1, perf(104.0, 1000.0), None, t0 + SETTLE);
+        assert_eq!(rig.due(), None);
+        // A card joining is material, but waits out the interval since the last offer.
+        let joined = t0 + SETTLE + Duration::from_secs(1);
+        rig.update(2, perf(100.0, 1000.0), None, joined);
+        assert_eq!(rig.due(), Some(t0 + SETTLE + MIN_INTERVAL));
+        let offer = rig.take(t0 + SETTLE + MIN_INTERVAL).expect("due");
+        assert_eq!(offer.perf.and_then(|p| p.get("cn/r")), Some(204.0));
+        // Leaving is material too; the last card gone leaves the configured offer (none).
+        let later = t0 + Duration::from_secs(60);
+        rig.update(1, None, None, later);
+        rig.update(2, None, None, later);
+        let none = rig.take(later + SETTLE).expect("due");
+        assert_eq!(
+            none,
+            Offer {
+                perf: None,
+                min_time: None
+            }
+        );
+    }
+
+    #[test]
+    fn a_change_undone_before_it_is_due_sends_nothing() {
+        let t0 = Instant::now();
+        let mut rig = rig();
+        rig.update(1, perf(100.0, 1000.0), None, t0);
+        rig.update(1, None, None, t0 + Duration::from_secs(1));
+        assert_eq!(rig.due(), None);
+        assert!(rig.take(t0 + SETTLE).is_none());
     }
 }

@@ -42,19 +42,28 @@ impl Shared {
         self.client.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// A card's algo-perf at login (`None` when it left): when the rig's sum changes the
-    /// upstream client logs in again offering it.
+    /// A card's algo-perf (at login or in a `getjob`; `None` when it left). The rig's sum goes
+    /// upstream later, debounced, from [`Self::offer_perf`].
     pub fn card_perf(&self, card: CardId, perf: Option<AlgoPerf>, min_time: Option<u64>) {
-        let changed = self
-            .rig_perf
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .update(card, perf, min_time);
-        if let (Some(config), Some(client)) = (changed, self.client().as_ref()) {
-            if let Err(e) = client.reconfigure(config) {
-                tracing::warn!(error = %e, "upstream login with the rig's algo-perf refused");
-            }
+        self.rig_perf().update(card, perf, min_time, Instant::now());
+    }
+
+    /// When the rig's next offer is due upstream, if one is pending.
+    pub fn perf_due(&self) -> Option<Instant> {
+        self.rig_perf().due()
+    }
+
+    /// Offer the rig's summed algo-perf upstream in a `getjob` if it is due: no new login.
+    pub fn offer_perf(&self, now: Instant) {
+        let offer = self.rig_perf().take(now);
+        if let (Some(offer), Some(client)) = (offer, self.client().as_ref()) {
+            tracing::info!(perf = ?offer.perf, min_time = ?offer.min_time, "offering the rig's algo-perf upstream");
+            client.offer_perf(offer.perf, offer.min_time);
         }
+    }
+
+    fn rig_perf(&self) -> MutexGuard<'_, RigPerf> {
+        self.rig_perf.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     pub fn open_outbox(&self, card: CardId, tx: mpsc::Sender<String>) {

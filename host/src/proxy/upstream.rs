@@ -1,4 +1,5 @@
-//! The upstream side: turns client events into job broadcasts and submit answers, and expires waits.
+//! The upstream side: turns client events into job broadcasts and submit answers, expires waits,
+//! and offers the rig's algo-perf when due.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -20,7 +21,13 @@ pub(crate) async fn run(
 ) {
     loop {
         let now = Instant::now();
-        let wake = shared.state().next_deadline().map_or(IDLE_TICK, |d| {
+        // Here rather than on the timer alone, so a busy event stream cannot hold it back.
+        shared.offer_perf(now);
+        let next = [shared.state().next_deadline(), shared.perf_due()]
+            .into_iter()
+            .flatten()
+            .min();
+        let wake = next.map_or(IDLE_TICK, |d| {
             d.saturating_duration_since(now).min(IDLE_TICK)
         });
         tokio::select! {
