@@ -77,6 +77,19 @@ pub struct WorkerStats {
     pub recent_jobs: VecDeque<SentJob>,
 }
 
+impl WorkerStats {
+    /// The jobs sent after `job_id`, oldest first; `None` when `job_id` is no longer kept.
+    pub fn jobs_after(&self, job_id: &str) -> Option<Vec<&SentJob>> {
+        let at = self.recent_jobs.iter().position(|j| j.job_id == job_id)?;
+        Some(self.recent_jobs.iter().skip(at + 1).collect())
+    }
+
+    /// The newest job's id.
+    pub fn newest_job(&self) -> Option<&str> {
+        self.recent_jobs.back().map(|j| j.job_id.as_str())
+    }
+}
+
 /// One job as sent to a worker.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct SentJob {

@@ -60,6 +60,19 @@ async fn a_getjob_with_algo_perf_rescores_the_miner_without_a_login() {
     assert_eq!(perf.get(LITE), Some(1000.0));
     let algos: Vec<&str> = worker.recent_jobs.iter().map(|j| j.algo.as_str()).collect();
     assert_eq!(algos, [PICO, PICO, LITE]);
+    let first = &worker.recent_jobs[0].job_id;
+    let after: Vec<&str> = worker
+        .jobs_after(first)
+        .expect("kept")
+        .iter()
+        .map(|j| j.algo.as_str())
+        .collect();
+    assert_eq!(after, [PICO, LITE]);
+    assert_eq!(
+        worker.newest_job(),
+        worker.recent_jobs.back().map(|j| j.job_id.as_str())
+    );
+    assert!(worker.jobs_after("no such job").is_none());
 
     // Another session's id is refused, offer and all.
     let id = miner
