@@ -269,6 +269,11 @@ pub struct PoolServeArgs {
     /// Fault to inject (tests): silent-after-login, stop-reading, reset, garbage, oversized, …
     #[arg(long)]
     pub fault: Option<String>,
+    /// Switching mode: a JSON object of what one hash of each algorithm is worth, e.g.
+    /// `{"cn/r": 1.0, "cn-pico": 0.02}`. A miner that reports algo-perf gets the best-paying
+    /// algorithm; the file is read again whenever it changes.
+    #[arg(long, value_name = "FILE")]
+    pub algo_values: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

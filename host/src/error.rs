@@ -33,6 +33,8 @@ pub enum HostError {
     },
     #[error("--fault: {0}")]
     Fault(#[from] FaultParseError),
+    #[error(transparent)]
+    AlgoValues(#[from] crate::pool_values::AlgoValuesError),
     #[error("--tls-fingerprint: {0}")]
     Fingerprint(#[source] TlsConfigError),
     #[error("--intensity must be 1 to 5: {0}")]

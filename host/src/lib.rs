@@ -17,6 +17,7 @@ pub mod local_card;
 mod local_control;
 pub mod log_cmd;
 pub mod pool_serve;
+mod pool_values;
 pub mod proxy;
 pub mod rig;
 pub mod run;

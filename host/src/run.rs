@@ -10,7 +10,7 @@ use crate::share_hasher::KernelShareHasher;
 use phirig_kernel::cn::Algorithm;
 use phirig_pool::client::{ClientConfig, PoolConfig};
 use phirig_pool::protocol::PoolUrl;
-use phirig_pool::server::{demo_config, PoolServer, ServerHandle};
+use phirig_pool::server::{demo_config, AlgoValues, PoolServer, ServerHandle};
 use tracing::info;
 
 use crate::api::RigCommand;
@@ -28,13 +28,16 @@ const LOCAL_LOGIN: &str = "local";
 /// Height sent with built-in pool jobs for algorithms that need one (cn/r).
 const DEMO_HEIGHT: u64 = 1_806_260;
 
-/// Starts the built-in pool on loopback, verifying every share with the kernel.
+/// Starts the built-in pool, verifying every share with the kernel; with `switching` values it
+/// sends each miner that reports algo-perf the algorithm that pays it best.
 pub async fn start_builtin_pool(
     algo: Algorithm,
     bind: SocketAddr,
     difficulty: u64,
+    switching: Option<AlgoValues>,
 ) -> Result<ServerHandle, HostError> {
     let mut cfg = demo_config(bind);
+    cfg.switching = switching;
     cfg.algo = algo.to_string();
     if algo.needs_height() {
         cfg.height = DEMO_HEIGHT;
@@ -61,8 +64,13 @@ pub async fn run(args: RunArgs) -> Result<(), HostError> {
     };
     let server = if args.url.is_empty() {
         Some(
-            start_builtin_pool(algo, SocketAddr::from(([127, 0, 0, 1], 0)), args.difficulty)
-                .await?,
+            start_builtin_pool(
+                algo,
+                SocketAddr::from(([127, 0, 0, 1], 0)),
+                args.difficulty,
+                None,
+            )
+            .await?,
         )
     } else {
         None

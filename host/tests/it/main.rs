@@ -6,6 +6,7 @@ mod browser;
 mod cli;
 mod config;
 mod embedded_pause;
+mod pool_serve;
 mod prometheus;
 mod proxy;
 mod service;

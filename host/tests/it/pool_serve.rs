@@ -1,0 +1,119 @@
+//! `phirig pool serve --algo-values FILE`: the reference pool in switching mode from the command
+//! line, following its values file as it changes, and refusing a bad one with a clear error.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpStream;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use phirig_test_support::local_agent::LocalAgent;
+use phirig_test_support::loopback::free_port;
+use serde_json::{json, Value};
+
+const PHIRIG: &str = env!("CARGO_BIN_EXE_phirig");
+const PICO: &str = "cn-pico";
+const LITE: &str = "cn-lite/1";
+/// The pool starts in well under a second; values are looked at every 2 s.
+const PATIENCE: Duration = Duration::from_secs(30);
+
+fn write_values(path: &std::path::Path, pico: f64, lite: f64) {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, json!({PICO: pico, LITE: lite}).to_string()).expect("write values");
+    std::fs::rename(&tmp, path).expect("rename values");
+}
+
+/// Connects once the pool listens (bounded).
+fn connect(port: u16) -> TcpStream {
+    let start = Instant::now();
+    loop {
+        if let Ok(s) = TcpStream::connect(("127.0.0.1", port)) {
+            s.set_read_timeout(Some(PATIENCE)).expect("timeout");
+            return s;
+        }
+        assert!(start.elapsed() < PATIENCE, "the pool never listened");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn pool_serve_switches_by_its_values_file_and_follows_its_changes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let values = dir.path().join("values.json");
+    write_values(&values, 1.0, 0.001);
+    let port = free_port();
+    let bind = format!("127.0.0.1:{port}");
+    let mut cmd = Command::new(PHIRIG);
+    cmd.args([
+        "pool",
+        "serve",
+        "--bind",
+        &bind,
+        "-a",
+        PICO,
+        "--difficulty",
+        "100",
+    ])
+    .arg("--algo-values")
+    .arg(&values)
+    .stdin(Stdio::null())
+    .stdout(Stdio::null())
+    .stderr(Stdio::null());
+    let _pool = LocalAgent::spawn(&mut cmd).expect("spawning the pool");
+
+    let mut stream = connect(port);
+    let login = json!({"id": 1, "jsonrpc": "2.0", "method": "login", "params": {
+        "login": "w", "pass": "x", "algo": [PICO, LITE],
+        "algo-perf": {PICO: 1000.0, LITE: 1000.0}, "algo-min-time": 0}});
+    writeln!(stream, "{login}").expect("send login");
+    let mut lines = BufReader::new(stream.try_clone().expect("clone")).lines();
+    let mut next = || -> Value {
+        let line = lines.next().expect("a line").expect("read in time");
+        serde_json::from_str(&line).expect("JSON")
+    };
+    let reply = next();
+    assert_eq!(reply["result"]["job"]["algo"], PICO, "{reply}");
+
+    // The operator turns the values round: the next job is on cn-lite/1.
+    write_values(&values, 0.001, 1.0);
+    let start = Instant::now();
+    let job = loop {
+        let msg = next();
+        if msg["method"] == "job" {
+            break msg;
+        }
+        assert!(
+            start.elapsed() < PATIENCE,
+            "no job after the values changed"
+        );
+    };
+    assert_eq!(job["params"]["algo"], LITE, "{job}");
+}
+
+#[test]
+fn pool_serve_refuses_a_bad_values_file_in_one_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let values = dir.path().join("values.json");
+    std::fs::write(&values, r#"{"sha256": 1}"#).expect("write");
+    let mut child = Command::new(PHIRIG)
+        .args(["pool", "serve", "--bind", "127.0.0.1:0", "--algo-values"])
+        .arg(&values)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start phirig");
+    let start = Instant::now();
+    while child.try_wait().expect("poll").is_none() {
+        if start.elapsed() > PATIENCE {
+            let _ = child.kill();
+            panic!("pool serve started with a bad values file");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = child.wait_with_output().expect("output");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--algo-values") && err.contains("sha256"),
+        "{err}"
+    );
+}
