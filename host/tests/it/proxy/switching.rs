@@ -1,6 +1,7 @@
 //! A rig of two real agents behind the proxy follows an algorithm-switching pool (issue 21): the
-//! proxy logs in upstream with the cards' summed algo-perf, forwards each job's algorithm, and
-//! every share is accepted on the algorithm of its job, none lost.
+//! proxy logs in upstream once and offers the cards' summed algo-perf in a `getjob`, forwards
+//! each job's algorithm, each switch happens at the next job the pool sends, and every share is
+//! accepted on the algorithm of its job, none lost.
 
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -8,8 +9,10 @@ use std::time::{Duration, Instant};
 
 use phirig_host::proxy::ProxyHandle;
 use phirig_host::share_hasher::KernelShareHasher;
-use phirig_pool::server::{AlgoValues, ServerConfig, ShareHasher};
+use phirig_pool::protocol::AlgoPerf;
+use phirig_pool::server::{AlgoValues, ServerConfig, ServerHandle, ShareHasher, WorkerStats};
 use phirig_test_support::local_agent::LocalAgent;
+use phirig_wire::Profile;
 
 use super::setup::{start_pool, start_proxy, stop};
 
@@ -42,6 +45,34 @@ fn card(proxy: &ProxyHandle, name: &str, profile: &str) -> LocalAgent {
         .stdout(Stdio::null())
         .stderr(Stdio::null());
     LocalAgent::spawn(&mut cmd).expect("spawning an agent")
+}
+
+/// The proxy is the pool's only worker.
+fn upstream_worker(pool: &ServerHandle) -> Option<WorkerStats> {
+    pool.stats().workers.into_values().next()
+}
+
+/// Changes the values and checks the switch lands on the very next job the pool sends: the
+/// first job after the last one before the change is already on `algo`.
+async fn switch_to(pool: &ServerHandle, values: AlgoValues, algo: &str) {
+    let before = upstream_worker(pool)
+        .and_then(|w| w.newest_job().map(str::to_string))
+        .expect("a job was sent");
+    pool.set_algo_values(values);
+    let mut next = None;
+    until("the next job", || {
+        next = upstream_worker(pool).and_then(|w| {
+            w.jobs_after(&before)
+                .and_then(|j| j.first().map(|j| j.algo.clone()))
+        });
+        next.is_some()
+    })
+    .await;
+    assert_eq!(
+        next.as_deref(),
+        Some(algo),
+        "the switch waited for a later job"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -82,20 +113,41 @@ async fn a_rig_of_two_cards_follows_the_switching_pool_and_back() {
     let _a = card(&proxy, "card-a", profile);
     let _b = card(&proxy, "card-b", profile);
 
+    // Two cards joining cost one upstream login; their sum arrives in a getjob.
+    let tuned: Profile =
+        serde_json::from_str(&std::fs::read_to_string(profile).expect("profile")).expect("json");
+    let one = AlgoPerf::new(tuned.algo_perf());
+    let rig = AlgoPerf::sum([&one, &one]);
+    until("the rig's summed algo-perf upstream", || {
+        upstream_worker(&pool).and_then(|w| w.algo_perf) == Some(rig.clone())
+    })
+    .await;
+    let up = pool.stats();
+    assert_eq!(up.logins, 1, "the proxy logged in again: {up:?}");
+    assert!(up.perf_offers >= 1, "{up:?}");
+
     until("shares on cn-pico", || pool.stats().accepted_on(PICO) >= 2).await;
-    pool.set_algo_values(values(0.0001, 1.0));
+    switch_to(&pool, values(0.0001, 1.0), LITE).await;
     until("shares on cn-lite/1", || {
         pool.stats().accepted_on(LITE) >= 2
     })
     .await;
     let pico = pool.stats().accepted_on(PICO);
-    pool.set_algo_values(values(1.0, 0.0001));
+    switch_to(&pool, values(1.0, 0.0001), PICO).await;
     until("shares on cn-pico again", || {
         pool.stats().accepted_on(PICO) >= pico + 2
     })
     .await;
 
     let up = pool.stats();
+    // Every share is verified on its own job's algorithm: one hashed on the old algorithm but
+    // sent against a job of the new one would be rejected here as an invalid result.
+    assert_eq!(
+        (up.rejected.invalid_result, up.rejected.low_difficulty),
+        (0, 0),
+        "{up:?}"
+    );
+    assert_eq!(up.logins, 1, "the proxy logged in again: {up:?}");
     assert_eq!(
         up.rejected.total(),
         0,
