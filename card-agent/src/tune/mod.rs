@@ -12,7 +12,7 @@ use phirig_wire::{AlgoBest, Profile};
 use crate::bench::{self, aes_label, BenchError, BenchOptions, Running};
 use crate::worker::profile::current_key;
 use crate::worker::{plan, PerAlgo, ThreadPlan, Topology};
-pub use paired::{max_ways, neighbours, paired_win, MIN_GAIN};
+pub use paired::{max_ways, neighbours, paired_win, round_length, spread, Threads, MIN_GAIN};
 
 pub struct TuneOptions {
     pub algos: Vec<Algorithm>,
@@ -80,7 +80,7 @@ fn tune_algo(
             tried.push(next);
             let challenger = start_paused(opts, algo, next)?;
             let (held, challenged) = compare(&incumbent, &challenger, opts.pairs, span);
-            if paired_win(&held, &challenged) {
+            if paired_win(&held, &challenged, Threads::between(at, next)) {
                 incumbent = challenger;
                 at = next;
                 rates = challenged;
@@ -151,22 +151,11 @@ fn compare(
     (held, challenged)
 }
 
-/// How long a round must be for `running`'s algorithm: at least `least`, and long enough for
-/// [`BATCHES_PER_ROUND`] batches of the widest setting to finish, because counters only move
-/// when a batch does and a round of one or two batches measures mostly where it cut them. The
-/// first round is also the warm-up.
+/// How long a round must be for `running`'s algorithm ([`round_length`]); its first round is
+/// also the warm-up.
 fn round_span(running: &Running, least: Duration, widest_hashes: usize) -> Duration {
-    let hs = round(running, least).max(1.0);
-    let batches = BATCHES_PER_ROUND as f64 * widest_hashes as f64 / hs;
-    least.max(Duration::from_secs_f64(
-        batches.min(MAX_ROUND.as_secs_f64()),
-    ))
+    round_length(least, round(running, least), widest_hashes)
 }
-
-/// Batches of the widest setting a round should hold.
-const BATCHES_PER_ROUND: usize = 6;
-/// Longest round, so the slowest algorithm on a slow card still tunes in minutes.
-const MAX_ROUND: Duration = Duration::from_secs(4);
 
 /// One round: the setting hashes alone, settles for a fifth of `span`, is measured for `span`,
 /// and pauses again.
