@@ -6,8 +6,12 @@ the fastest of them and the tuned one then run alternately --pairs times, the or
 pair, and the table shows each side's median and the median of the pairs' ratios (tuned / fixed).
 The issue's target is a ratio of at least 0.97.
 
-Usage: python3 benches/tune_vs_fixed.py --agent target/release/phirig-agent --profile FILE
-           [--algos cn/0,cn/r,cn-lite/1,cn-pico,cn-heavy/0] [--seconds S] [--pairs N]
+Without --profile the agent tunes the algorithms first (into a temporary file; the time it took is
+printed), so one command measures both.
+
+Usage: python3 benches/tune_vs_fixed.py --agent target/release/phirig-agent [--profile FILE]
+           [--algos cn/0,cn/r,cn-lite/1,cn-pico,cn-heavy/0] [--seconds S] [--rounds N]
+           [--round-ms MS]
 """
 
 import argparse
@@ -15,6 +19,8 @@ import json
 import os
 import statistics
 import subprocess
+import tempfile
+import time
 
 
 def bench(agent, algo, threads, ways, seconds):
@@ -24,16 +30,34 @@ def bench(agent, algo, threads, ways, seconds):
     return json.loads(out.strip().splitlines()[-1])["total_hs"]
 
 
+def tune(agent, algos, round_ms, pairs, path):
+    cmd = [agent, "tune", "--algo", algos, "--profile", path, "--pairs", str(pairs)]
+    if round_ms:
+        cmd += ["--round-ms", str(round_ms)]
+    start = time.monotonic()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    print(f"tuned {algos} in {time.monotonic() - start:.0f} s", flush=True)
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--agent", required=True)
-    p.add_argument("--profile", required=True)
+    p.add_argument("--profile", help="a tuned profile; without it the agent tunes first")
     p.add_argument("--algos", default="cn/0,cn/r,cn-lite/1,cn-pico,cn-heavy/0")
     p.add_argument("--seconds", type=float, default=2.0)
-    p.add_argument("--pairs", type=int, default=3)
+    p.add_argument("--rounds", "--pairs", dest="pairs", type=int, default=3,
+                   help="paired rounds of tuned against fixed (also the tune's pairs)")
+    p.add_argument("--round-ms", type=int, help="the tune's round length (its default otherwise)")
     a = p.parse_args()
-    with open(a.profile) as f:
-        profile = json.load(f)
+    if a.profile:
+        with open(a.profile) as f:
+            profile = json.load(f)
+    else:
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "profile.json")
+            tune(a.agent, a.algos, a.round_ms, a.pairs, path)
+            with open(path) as f:
+                profile = json.load(f)
     cores = os.cpu_count() or 1
     print(f"{'algo':<12} {'tuned':>6} {'best fixed':>10} {'tuned H/s':>10} {'fixed H/s':>10} "
           f"{'ratio':>6}")
