@@ -5,6 +5,8 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use tokio::sync::mpsc;
 
+use crate::tune::online::OnlineConfig;
+use crate::tune::online_driver::OnlineDriver;
 use crate::worker::{MiningJob, NonceRange, PerAlgo, WorkerConfig, WorkerNote, Workers};
 use phirig_kernel::cn::{AesPath, Algorithm};
 use phirig_kernel::memory::PagePolicy;
@@ -40,6 +42,9 @@ pub enum BenchError {
     Job(#[from] crate::worker::JobError),
 }
 
+/// How often the online tuner looks at the workers during a benchmark.
+const ONLINE_STEP: Duration = Duration::from_millis(50);
+
 /// Height used for cn/r benchmarks: one of the published vector heights.
 const BENCH_HEIGHT: u64 = 1_806_260;
 
@@ -60,6 +65,9 @@ pub struct BenchOptions {
     /// Whether explode and implode may use VAES (`--no-vaes` says no).
     pub vaes: bool,
     pub pages: PagePolicy,
+    /// The online tuner at work during the measurement (what it costs: compare with a run
+    /// without it).
+    pub online: Option<OnlineConfig>,
 }
 
 /// Workers running one setting on the benchmark job, every thread self-tested and holding its
@@ -70,6 +78,8 @@ pub(crate) struct Running {
     pub intensity: usize,
     /// Whether explode and implode run on VAES on this setting.
     pub vaes: bool,
+    /// What the workers were started with.
+    pub config: WorkerConfig,
     /// Kept so the workers' notes have somewhere to go.
     _notes: mpsc::UnboundedReceiver<WorkerNote>,
 }
@@ -86,7 +96,7 @@ pub(crate) fn start(opts: &BenchOptions) -> Result<Running, BenchError> {
         ..WorkerConfig::default()
     };
     let vaes = config.cpu().wide(opts.aes);
-    let workers = Workers::start(config, opts.algo, tx);
+    let workers = Workers::start(config.clone(), opts.algo, tx);
     workers.set_job(MiningJob {
         seq: 1,
         job_id: "bench".into(),
@@ -132,6 +142,7 @@ pub(crate) fn start(opts: &BenchOptions) -> Result<Running, BenchError> {
         workers,
         intensity,
         vaes,
+        config,
         _notes: rx,
     })
 }
@@ -139,9 +150,14 @@ pub(crate) fn start(opts: &BenchOptions) -> Result<Running, BenchError> {
 impl Running {
     /// Per-thread H/s over `span`, counted from the workers' cumulative hash counters.
     pub fn measure(&self, span: Duration) -> Vec<f64> {
+        self.measure_while(|| std::thread::sleep(span))
+    }
+
+    /// Per-thread H/s while `work` runs (it returns when the span is over).
+    pub fn measure_while(&self, work: impl FnOnce()) -> Vec<f64> {
         let before = self.workers.hash_counts();
         let t0 = Instant::now();
-        std::thread::sleep(span);
+        work();
         let after = self.workers.hash_counts();
         let elapsed = t0.elapsed().as_secs_f64();
         before
@@ -157,7 +173,16 @@ pub fn run(opts: &BenchOptions) -> Result<BenchReport, BenchError> {
     let running = start(opts)?;
     // Warm up: caches, TLB and turbo settle in the first moments.
     std::thread::sleep(Duration::from_millis(500).min(Duration::from_secs_f64(opts.seconds / 4.0)));
-    let thread_hs = running.measure(Duration::from_secs_f64(opts.seconds.max(0.1)));
+    let span = Duration::from_secs_f64(opts.seconds.max(0.1));
+    let thread_hs = match opts.online {
+        None => running.measure(span),
+        Some(cfg) => running.measure_while(|| {
+            let mut driver = OnlineDriver::new(cfg);
+            for won in driver.run_for(&running.workers, &running.config, span, ONLINE_STEP) {
+                tracing::info!(algo = %won.algo, ways = won.ways, hs = won.hs, "online tuner: kept");
+            }
+        }),
+    };
     let workers = &running.workers;
     let report = BenchReport {
         algo: opts.algo.to_string(),

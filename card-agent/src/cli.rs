@@ -106,6 +106,10 @@ pub struct BenchArgs {
     /// One JSON object instead of the table.
     #[arg(long)]
     pub json: bool,
+    /// What the online tuner costs: it tries one way more and fewer during the run in rounds of
+    /// this many milliseconds; compare the total with a run without it.
+    #[arg(long, value_name = "MS")]
+    pub online_tune_round_ms: Option<u64>,
 }
 
 /// Mining flags (standalone mode, or rig mode when pointed at the host's proxy).
@@ -153,6 +157,10 @@ pub struct MineArgs {
     /// Seconds an algorithm-switching pool should keep us on one algorithm (`algo-min-time`).
     #[arg(long = "algo-min-time", value_name = "SECS")]
     pub algo_min_time: Option<u64>,
+    /// Let the workers try one way more and fewer on live jobs (20 s alternating rounds, every
+    /// hash still mined) and store a setting that wins every pair in the profile.
+    #[arg(long = "online-tune")]
+    pub online_tune: bool,
     #[arg(long)]
     pub no_aesni: bool,
     /// Keep explode and implode on AES-NI where the CPU has VAES.

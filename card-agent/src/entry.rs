@@ -1,13 +1,19 @@
 //! The agent's command dispatch, callable from `phirig-agent` and from `phirig agent` alike.
 
+use std::time::Duration;
+
 use crate::bench::{self, BenchError, BenchOptions};
 use crate::cli::{BenchArgs, Cli, Command, HashArgs, TuneArgs};
 use crate::miner::MinerError;
+use crate::tune::online::OnlineConfig;
 use crate::tune::{self, AlgoTuned, TuneOptions};
 use crate::worker::profile::{self, ProfileError};
 use phirig_kernel::cn::{AesPath, Algorithm, CnHasher, KernelError};
 use phirig_kernel::cpu::Cpu;
 use phirig_kernel::memory::{MemoryError, PagePolicy};
+
+/// Pairs of rounds the online tuner runs per neighbour in `bench --online-tune-round-ms`.
+const ONLINE_BENCH_PAIRS: usize = 1;
 
 /// Why an agent command failed; its `Display` is the one line the CLI prints.
 #[derive(Debug, thiserror::Error)]
@@ -91,6 +97,9 @@ fn run_bench(args: &BenchArgs) -> Result<(), AgentError> {
         aes: aes_path(args.no_aesni),
         vaes: !args.no_vaes,
         pages,
+        online: args
+            .online_tune_round_ms
+            .map(|ms| OnlineConfig::with_round(Duration::from_millis(ms), ONLINE_BENCH_PAIRS)),
     })?;
     if args.json {
         println!("{}", serde_json::to_string(&report)?);

@@ -3,6 +3,7 @@
 pub mod api;
 pub mod config;
 pub mod console;
+mod online_tune;
 mod profile_watch;
 pub mod reload;
 pub mod run_loop;

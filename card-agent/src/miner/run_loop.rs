@@ -9,6 +9,7 @@ use tracing::{error, info, warn};
 
 use super::config::MinerConfig;
 use super::console::status_line;
+use super::online_tune::OnlineTune;
 use super::profile_watch::{apply_changed_profile, ProfileWatch, PROFILE_POLL};
 use super::reload::Reload;
 use super::state::{lock, monotonic_ns, MinerState};
@@ -83,6 +84,7 @@ pub async fn run(
     let mut print = tokio::time::interval(config.print_time);
     print.tick().await;
     use tokio::signal::unix::{signal, SignalKind};
+    let mut online = config.online_tune.then(OnlineTune::new);
     let mut profile = ProfileWatch::new(&config.profile_path);
     let mut profile_poll = tokio::time::interval(PROFILE_POLL);
     let mut sigterm = signal(SignalKind::terminate()).ok();
@@ -103,6 +105,9 @@ pub async fn run(
             _ = sample.tick() => {
                 state.sample(monotonic_ns());
                 state.flush_journal();
+                if let Some(online) = online.as_mut() {
+                    online.tick(&state, &config);
+                }
             }
             _ = recv_signal(&mut sighup) => match state.reloader.get().map(|r| r.reload_file()) {
                 Some(Ok(_)) => info!("SIGHUP: configuration file read again"),

@@ -1,6 +1,8 @@
 //! `phirig-agent tune`: measure this card's fastest threads × ways per algorithm, the CPUID plan
 //! as the first guess, and keep the result as the card's profile.
 
+pub mod online;
+pub mod online_driver;
 mod paired;
 
 use std::time::Duration;
@@ -124,6 +126,7 @@ fn start_paused(
         aes: opts.aes,
         vaes: opts.vaes,
         pages: opts.pages,
+        online: None,
     })?;
     running.workers.pause();
     Ok(running)

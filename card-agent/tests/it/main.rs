@@ -4,6 +4,7 @@
 mod algo_perf;
 mod e2e;
 mod long_blob;
+mod online_tune;
 mod profile;
 mod reload;
 mod rig;

@@ -53,6 +53,8 @@ pub struct MinerConfig {
     pub journal_config: JournalConfig,
     /// The tuned profile's file, watched for changes while mining.
     pub profile_path: std::path::PathBuf,
+    /// The online tuner runs (`--online-tune`).
+    pub online_tune: bool,
 }
 
 /// The card's own address in rig mode: the local address of the route to the host's proxy (the
@@ -209,6 +211,7 @@ impl MinerConfig {
             journal: journal_path(args),
             journal_config: journal_config(args),
             profile_path,
+            online_tune: args.online_tune,
         })
     }
 
