@@ -37,10 +37,16 @@ impl GetJobParams {
         }
     }
 
-    /// The params of a `getjob` request line; `None` when the line has no usable params.
+    /// The params of a `getjob` request line; `None` when the line has no params object. An
+    /// offer we cannot read (another shape of `algo` or `algo-perf`) still leaves the session
+    /// id, so the request is answered as a plain `getjob`.
     pub fn of_line(line: &str) -> Option<Self> {
         let v = serde_json::from_str::<Value>(line).ok()?;
-        serde_json::from_value(v.get("params")?.clone()).ok()
+        let params = v.get("params")?;
+        serde_json::from_value(params.clone()).ok().or_else(|| {
+            let id = params.get("id")?.as_str()?;
+            Some(Self::plain(id.to_string()))
+        })
     }
 
     /// The params carry a new offer for a switching pool.
@@ -67,6 +73,12 @@ mod tests {
         assert_eq!(
             serde_json::to_string(&plain).expect("encode"),
             r#"{"id":"s1"}"#
+        );
+        let odd =
+            r#"{"id":6,"method":"getjob","params":{"id":"s1","algo":"cn/r","algo-perf":[1]}}"#;
+        assert_eq!(
+            GetJobParams::of_line(odd),
+            Some(GetJobParams::plain("s1".into()))
         );
         assert!(GetJobParams::of_line(r#"{"id":5,"method":"getjob"}"#).is_none());
         assert!(GetJobParams::of_line("junk").is_none());
