@@ -184,6 +184,10 @@ pub struct MineArgs {
     /// Require the token for reads too.
     #[arg(long = "restricted-read")]
     pub restricted_read: bool,
+    /// Start with mining paused, as after the API's `pause`, until `resume` (`POST /json_rpc`).
+    /// The host starts cards with it while the rig is paused.
+    #[arg(long = "pause-on-start")]
+    pub pause_on_start: bool,
     /// Seconds between console status lines.
     #[arg(long = "print-time", default_value_t = 10)]
     pub print_time: u64,

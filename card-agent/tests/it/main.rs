@@ -5,6 +5,7 @@ mod algo_perf;
 mod e2e;
 mod long_blob;
 mod online_tune;
+mod pause_on_start;
 mod profile;
 mod reload;
 mod rig;

@@ -55,6 +55,8 @@ pub struct MinerConfig {
     pub profile_path: std::path::PathBuf,
     /// The online tuner runs (`--online-tune`).
     pub online_tune: bool,
+    /// The workers start paused (`--pause-on-start`); only read at start.
+    pub paused: bool,
 }
 
 /// The card's own address in rig mode: the local address of the route to the host's proxy (the
@@ -212,6 +214,7 @@ impl MinerConfig {
             journal_config: journal_config(args),
             profile_path,
             online_tune: args.online_tune,
+            paused: args.pause_on_start,
         })
     }
 

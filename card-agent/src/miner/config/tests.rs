@@ -28,6 +28,13 @@ fn flags_make_a_config() {
     assert_eq!(c.client.algos[0], "cn/0");
     assert_eq!(c.client.algos.len(), Algorithm::ALL.len());
     assert!(c.http.is_none());
+    assert!(!c.paused);
+    let paused = MinerConfig::resolve(&MineArgs {
+        pause_on_start: true,
+        ..args()
+    })
+    .expect("config");
+    assert!(paused.paused, "--pause-on-start");
 }
 
 #[test]
