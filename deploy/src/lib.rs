@@ -20,8 +20,8 @@ pub use discovery::{
     SshTarget,
 };
 pub use remote::{
-    card_rows, expand_agent_args, AgentBinaries, AgentStatus, DeployConfig, DeployError, Deployer,
-    StartReport, StopOutcome,
+    agent_command_line, card_rows, expand_agent_args, AgentBinaries, AgentStatus, DeployConfig,
+    DeployError, Deployer, StartReport, StopOutcome,
 };
 pub use ssh::{shell_quote, SshOptions};
 pub use watchdog::{

@@ -20,6 +20,40 @@ pub struct LocalCardConfig {
     pub log: PathBuf,
 }
 
+impl LocalCardConfig {
+    /// The arguments of `phirig` run as the agent (the token is not among them).
+    pub fn agent_args(&self, paused: bool) -> Vec<String> {
+        let mut args = vec!["agent".to_string()];
+        for p in &self.pools {
+            args.extend(["-o".into(), p.clone()]);
+        }
+        args.extend([
+            "-u".into(),
+            self.user.clone(),
+            "-p".into(),
+            self.pass.clone(),
+            "-a".into(),
+            self.algo.clone(),
+            "--http-host".into(),
+            "127.0.0.1".into(),
+            "--http-port".into(),
+            self.http_port.to_string(),
+            "--print-time".into(),
+            "10".into(),
+        ]);
+        if let Some(t) = self.threads {
+            args.extend(["-t".into(), t.to_string()]);
+        }
+        if self.no_aesni {
+            args.push("--no-aesni".into());
+        }
+        if paused {
+            args.push(phirig_deploy::remote::PAUSE_ON_START.into());
+        }
+        args
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum LocalCardError {
     #[error("cannot find the phirig executable: {0}")]
@@ -40,7 +74,8 @@ pub struct LocalCard {
 }
 
 impl LocalCard {
-    pub fn start(cfg: &LocalCardConfig) -> Result<Self, LocalCardError> {
+    /// Starts the agent; with mining paused when `paused` (the rig is paused).
+    pub fn start(cfg: &LocalCardConfig, paused: bool) -> Result<Self, LocalCardError> {
         let exe = std::env::current_exe().map_err(LocalCardError::Exe)?;
         let log = std::fs::File::create(&cfg.log).map_err(|source| LocalCardError::Log {
             path: cfg.log.display().to_string(),
@@ -51,25 +86,7 @@ impl LocalCard {
             source,
         })?;
         let mut cmd = Command::new(exe);
-        cmd.arg("agent");
-        for p in &cfg.pools {
-            cmd.args(["-o", p]);
-        }
-        cmd.args(["-u", &cfg.user, "-p", &cfg.pass, "-a", &cfg.algo]);
-        cmd.args([
-            "--http-host",
-            "127.0.0.1",
-            "--http-port",
-            &cfg.http_port.to_string(),
-            "--print-time",
-            "10",
-        ]);
-        if let Some(t) = cfg.threads {
-            cmd.args(["-t", &t.to_string()]);
-        }
-        if cfg.no_aesni {
-            cmd.arg("--no-aesni");
-        }
+        cmd.args(cfg.agent_args(paused));
         // The token goes through the environment, never the argument list (`ps` shows that).
         cmd.env("PHIRIG_HTTP_TOKEN", &cfg.token);
         cmd.stdin(Stdio::null())
@@ -140,4 +157,50 @@ fn die_with_parent(cmd: &mut Command) {
     // SAFETY: the hook runs in the forked child before exec, makes only async-signal-safe calls
     // (prctl, getppid) and does not allocate.
     unsafe { cmd.pre_exec(hook) };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn config() -> LocalCardConfig {
+        LocalCardConfig {
+            pools: vec!["stratum+tcp://127.0.0.1:3334".into()],
+            user: "local".into(),
+            pass: "x".into(),
+            algo: "cn-pico".into(),
+            threads: Some(phirig_agent::worker::PerAlgo::all(1)),
+            no_aesni: false,
+            http_port: 4100,
+            token: "secret".into(),
+            log: "/tmp/agent.log".into(),
+        }
+    }
+
+    /// The agent's flags as it parses them (the words after `phirig agent`).
+    fn parsed(args: &[String]) -> phirig_agent::cli::MineArgs {
+        let argv = std::iter::once("phirig-agent").chain(args[1..].iter().map(String::as_str));
+        phirig_agent::cli::Cli::try_parse_from(argv)
+            .expect("the agent parses what the host passes")
+            .mine
+    }
+
+    #[test]
+    fn the_local_agent_starts_paused_only_while_the_rig_is_paused() {
+        let cfg = config();
+        let running = cfg.agent_args(false);
+        assert_eq!(running[0], "agent");
+        let mine = parsed(&running);
+        assert!(!mine.pause_on_start);
+        assert_eq!(mine.url, cfg.pools);
+        assert_eq!(mine.http_port, Some(4100));
+        let paused = cfg.agent_args(true);
+        assert_eq!(paused.last().map(String::as_str), Some("--pause-on-start"));
+        assert!(parsed(&paused).pause_on_start);
+        assert!(
+            !paused.iter().any(|a| a.contains("secret")),
+            "token in argv"
+        );
+    }
 }

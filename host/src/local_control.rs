@@ -13,18 +13,20 @@ use crate::HostError;
 const STOP_GRACE: Duration = Duration::from_secs(10);
 
 /// Carries out `command` on the local card; returns the card to keep watching (a new one after a
-/// restart). A pause the agent refuses is logged, not fatal: the rig mines on.
+/// restart, started paused when `paused`: the rig is). A pause the agent refuses is logged, not
+/// fatal: the rig mines on.
 pub async fn apply(
     command: RigCommand,
     card: LocalCard,
     cfg: &LocalCardConfig,
     http: &reqwest::Client,
+    paused: bool,
 ) -> Result<LocalCard, HostError> {
     let method = match command {
         RigCommand::RestartCard(name) => {
-            tracing::info!(card = %name, "restarting the local agent (dashboard)");
+            tracing::info!(card = %name, paused, "restarting the local agent (dashboard)");
             card.stop(STOP_GRACE).await;
-            return Ok(LocalCard::start(cfg)?);
+            return Ok(LocalCard::start(cfg, paused)?);
         }
         RigCommand::Pause => "pause",
         RigCommand::Resume => "resume",

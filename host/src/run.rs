@@ -151,7 +151,7 @@ async fn run_local(
         token,
         log: log.clone(),
     };
-    let card = LocalCard::start(&cfg)?;
+    let card = LocalCard::start(&cfg, false)?;
     banner(server, pools, &log);
     watch(args, card, &cfg, server, proxy, signals).await
 }
@@ -253,7 +253,8 @@ async fn watch(
                     RigCommand::Resume => pause.set(false, Instant::now()),
                     RigCommand::RestartCard(_) => {}
                 }
-                card = crate::local_control::apply(command, card, cfg, &http).await?;
+                let paused = pause.paused();
+                card = crate::local_control::apply(command, card, cfg, &http, paused).await?;
             }
         }
         if let Some(status) = card.exited() {
@@ -263,10 +264,15 @@ async fn watch(
             });
         }
         rig::poll_all(&mut views, &http, rig::POLL_TIMEOUT).await;
-        // A restarted agent starts unpaused: the rig's pause holds for it too.
-        if !pause.due(&views, Instant::now()).is_empty() {
-            info!("the local agent is back unpaused while the rig is paused: pausing it");
-            card = crate::local_control::apply(RigCommand::Pause, card, cfg, &http).await?;
+        // A restart while paused starts the agent paused; this holds the rig's pause (or
+        // resume) for an agent that missed it all the same.
+        for (_, tell) in pause.due(&views, Instant::now()) {
+            let command = match tell {
+                rig::Tell::Pause => RigCommand::Pause,
+                rig::Tell::Resume => RigCommand::Resume,
+            };
+            info!("the local agent is {}", tell.why());
+            card = crate::local_control::apply(command, card, cfg, &http, pause.paused()).await?;
         }
         let snap = RigSnapshot::build(&views, Some(&proxy.stats()), started.elapsed().as_secs())
             .with_temperatures(&args.rig.reach.sysfs_root);

@@ -4,6 +4,7 @@
 //! listen on its own card's address and reach the host at the host's address on that card's
 //! link (MPSS: 172.31.(N+1).254). The placeholders say so once for all cards.
 
+use super::config::DeployConfig;
 use super::error::DeployError;
 use crate::discovery::{Card, CardKind};
 use std::net::{IpAddr, SocketAddr};
@@ -33,6 +34,33 @@ pub async fn expand(args: &[String], card: &Card) -> Result<Vec<String>, DeployE
             a
         })
         .collect())
+}
+
+/// The agent's flag for starting with mining paused, given while the rig is paused.
+pub const PAUSE_ON_START: &str = "--pause-on-start";
+
+/// The whole command line the agent on `card` starts with: `binary`, the shared words, the
+/// card's own, `--no-aesni` where the card lacks AES, and [`PAUSE_ON_START`] when `paused`, so
+/// an agent (re)started while the rig is paused hashes nothing before it is told to resume.
+pub async fn command_line(
+    config: &DeployConfig,
+    card: &Card,
+    binary: &str,
+    no_aesni: bool,
+    paused: bool,
+) -> Result<Vec<String>, DeployError> {
+    let mut argv = vec![binary.to_string()];
+    argv.extend(expand(&config.agent_args, card).await?);
+    if let Some(extra) = config.card_args.get(&card.name) {
+        argv.extend(expand(extra, card).await?);
+    }
+    if no_aesni {
+        argv.push("--no-aesni".into());
+    }
+    if paused {
+        argv.push(PAUSE_ON_START.into());
+    }
+    Ok(argv)
 }
 
 /// The local address the kernel picks to reach `card`: a UDP socket is "connected" to the card,
@@ -107,6 +135,29 @@ mod tests {
                 "--http-host",
                 "127.0.0.5",
                 "{literal} $(x)",
+            ])
+        );
+        let config = DeployConfig {
+            agent_args: words(&["--rig", "-u", "{card}"]),
+            card_args: [("mic7".to_string(), words(&["-t", "2"]))].into(),
+            ..DeployConfig::default()
+        };
+        let line = |no_aesni, paused| command_line(&config, &card, "/d/agent", no_aesni, paused);
+        assert_eq!(
+            line(false, false).await.expect("line"),
+            words(&["/d/agent", "--rig", "-u", "mic7", "-t", "2"])
+        );
+        assert_eq!(
+            line(true, true).await.expect("line"),
+            words(&[
+                "/d/agent",
+                "--rig",
+                "-u",
+                "mic7",
+                "-t",
+                "2",
+                "--no-aesni",
+                PAUSE_ON_START
             ])
         );
         card.address = "::1".into();

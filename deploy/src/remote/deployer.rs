@@ -1,6 +1,6 @@
 //! Deploy, start, stop, restart and status of the agent on one card, over ssh or locally.
 
-use super::agent_args::expand as expand_agent_args;
+use super::agent_args::command_line;
 use super::config::{DeployConfig, DigestMethod};
 use super::digest::{local_digest, parse_digest_reply, remote_digest};
 use super::error::DeployError;
@@ -13,6 +13,7 @@ use super::stop_record::StopRecord;
 use crate::discovery::{Card, CardKind};
 use crate::ssh::{run, shell_quote, Input, Output};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use tracing::{info, warn};
 
@@ -22,6 +23,8 @@ pub struct Deployer {
     http: reqwest::Client,
     profiles: Mutex<HashMap<String, CardProfile>>,
     stops: StopRecord,
+    /// Agents start paused (the rig is paused); see [`Deployer::set_start_paused`].
+    start_paused: AtomicBool,
 }
 
 impl Deployer {
@@ -31,7 +34,14 @@ impl Deployer {
             config,
             http: reqwest::Client::new(),
             profiles: Mutex::new(HashMap::new()),
+            start_paused: AtomicBool::new(false),
         }
+    }
+
+    /// From now on every start, restart and deploy (the operator's and the watchdog's) starts
+    /// the agent paused (`true`) or mining: the rig's pause, held by agents not yet running.
+    pub fn set_start_paused(&self, paused: bool) {
+        self.start_paused.store(paused, Ordering::Release);
     }
 
     pub fn config(&self) -> &DeployConfig {
@@ -234,14 +244,8 @@ impl Deployer {
         }
         let choice = self.choose(card).await?;
         let paths = self.paths(card, Some(&choice));
-        let mut argv = vec![paths.binary.clone()];
-        argv.extend(expand_agent_args(&self.config.agent_args, card).await?);
-        if let Some(extra) = self.config.card_args.get(&card.name) {
-            argv.extend(expand_agent_args(extra, card).await?);
-        }
-        if choice.no_aesni {
-            argv.push("--no-aesni".into());
-        }
+        let paused = self.start_paused.load(Ordering::Acquire);
+        let argv = command_line(&self.config, card, &paths.binary, choice.no_aesni, paused).await?;
         let token = self.config.token.as_deref();
         let script = scripts::launch_script(
             &paths,

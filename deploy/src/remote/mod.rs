@@ -13,7 +13,9 @@ mod rows;
 mod scripts;
 mod stop_record;
 
-pub use agent_args::{expand as expand_agent_args, host_ip_for};
+pub use agent_args::{
+    command_line as agent_command_line, expand as expand_agent_args, host_ip_for, PAUSE_ON_START,
+};
 pub use config::{AgentBinaries, DeployConfig, DigestMethod};
 pub use deployer::Deployer;
 pub use digest::{digest_script, local_digest, parse_digest_reply, remote_digest};

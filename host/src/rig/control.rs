@@ -1,5 +1,6 @@
 //! The dashboard's commands on deployed cards: restart one card as `phirig restart` does, pause
-//! or resume every card's agent at once, and hold the pause for cards that come back unpaused.
+//! or resume every card's agent at once, and hold the rig's pause or resume for cards that
+//! (re)start meanwhile.
 //!
 //! Each command runs as its own task so the rig keeps polling while an ssh restart takes seconds;
 //! the loop collects finished restarts for the host journal.
@@ -77,11 +78,12 @@ impl RigControl {
     }
 
     /// After a poll: tells "pause" again to every card that answered unpaused while the rig is
-    /// paused (restarted, or back after a reconnect; see `pause_hold`).
+    /// paused, and "resume" to an agent started paused that came up after the rig's resume
+    /// (see `pause_hold`).
     pub fn hold_pause(&mut self, views: &[CardView]) {
-        for i in self.pause.due(views, Instant::now()) {
-            info!(card = %self.cards[i].name, "card back unpaused while the rig is paused: pausing it");
-            self.tell(i, "pause");
+        for (i, tell) in self.pause.due(views, Instant::now()) {
+            info!(card = %self.cards[i].name, "card {}", tell.why());
+            self.tell(i, tell.method());
         }
     }
 
@@ -110,6 +112,8 @@ impl RigControl {
     /// that does not take it is logged: the others still do.
     fn tell_all(&mut self, pause: bool) {
         self.pause.set(pause, Instant::now());
+        // Agents started from now on (dashboard restart, watchdog) start as the rig is.
+        self.ops.deployer.set_start_paused(pause);
         for i in 0..self.cards.len() {
             self.tell(i, if pause { "pause" } else { "resume" });
         }

@@ -209,6 +209,33 @@ mod tests {
             .any(|w| w == "-t" || w == "--http-port"));
     }
 
+    #[tokio::test]
+    async fn a_card_started_while_the_rig_is_paused_gets_pause_on_start() {
+        let args = run_args(&[]);
+        let cfg = two_cards(&args);
+        let mut card = Card::from_ssh("root@172.31.2.1".parse().expect("target"));
+        // `{host_ip}` is looked up in the routing table: loopback has a route on any machine.
+        card.address = "127.0.0.2".into();
+        let line = |paused| {
+            phirig_deploy::agent_command_line(&cfg, &card, "/d/phirig-agent", false, paused)
+        };
+        let mining = line(false).await.expect("command line");
+        let paused = line(true).await.expect("command line");
+        assert_eq!(paused[..mining.len()], mining[..]);
+        assert_eq!(paused[mining.len()..], ["--pause-on-start"]);
+        // The agent reads it: the words after the binary, as the card's shell passes them.
+        let agent = |argv: &[String]| {
+            let words = argv[1..].iter().map(String::as_str);
+            phirig_agent::cli::Cli::try_parse_from(std::iter::once("phirig-agent").chain(words))
+                .expect("the agent parses what the host passes")
+                .mine
+        };
+        assert!(!agent(&mining).pause_on_start);
+        let mine = agent(&paused);
+        assert!(mine.pause_on_start && mine.rig);
+        assert_eq!(mine.user.as_deref(), Some("root@172.31.2.1"));
+    }
+
     #[test]
     fn per_algorithm_threads_and_intensity_reach_the_agents_unchanged() {
         use phirig_agent::worker::PerAlgo;

@@ -42,7 +42,7 @@ pub use deploy_cards::{deploy_all, deploy_config, stop_all, CardResults, DeployC
 pub use faces::{write_atomic, Faces};
 pub use instance_lock::{InstanceError, InstanceLock};
 pub use journal::{HostJournal, DEFAULT_FILE as DEFAULT_JOURNAL};
-pub use pause_hold::PauseHold;
+pub use pause_hold::{PauseHold, Tell};
 pub use poll::poll_all;
 pub use proxy_addr::{agent_pool_url, unreachable_from};
 use stop_marks::MarkedOps;

@@ -1,5 +1,5 @@
 //! `phirig run` alone (the embedded default's one local card): restarted from the dashboard while
-//! the rig is paused, the card comes back paused.
+//! the rig is paused, the card comes back paused without hashing once, and mines on resume.
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -60,13 +60,16 @@ impl Host {
 #[tokio::test]
 async fn a_local_card_restarted_while_paused_comes_back_paused() {
     let port = free_port().expect("port");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = dir.path().join("rig.log");
     let _rig = Stopped(
         Command::new(env!("CARGO_BIN_EXE_phirig"))
             .args(["run", "-a", "cn-pico", "--difficulty", "20", "-t", "1"])
             .args(["--seconds", "150", "--http-port", &port.to_string()])
             .args(["--http-access-token", TOKEN])
+            .env("RUST_LOG", "info")
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(std::fs::File::create(&log).expect("log"))
             .spawn()
             .expect("start phirig run"),
     );
@@ -87,22 +90,37 @@ async fn a_local_card_restarted_while_paused_comes_back_paused() {
         .await;
     assert_eq!(host.post("/v1/cards/local/restart").await, 202);
     let boot = mining["boot_id"].clone();
-    host.wait_for("a new agent, paused", |c| {
-        c["boot_id"] != boot && c["boot_id"].is_string() && c["status"] == "paused"
+    // The new agent answers (it was started with --pause-on-start) before it hashed anything.
+    let back = host
+        .wait_for("a new agent", |c| {
+            c["boot_id"] != boot && c["boot_id"].is_string()
+        })
+        .await;
+    assert_eq!(back["status"], "paused", "{back}");
+    assert_eq!(back["hashes_total"], 0, "{back}");
+    // Its job and threads are ready within seconds; still nothing is hashed.
+    for wait in [2, 3] {
+        tokio::time::sleep(Duration::from_secs(wait)).await;
+        let later = host
+            .wait_for("the new agent, still paused", |c| c["status"] == "paused")
+            .await;
+        assert_eq!(later["boot_id"], back["boot_id"], "{later}");
+        assert_eq!(
+            later["hashes_total"], 0,
+            "the restarted card hashed while the rig is paused: {later}"
+        );
+    }
+    let said = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(
+        !said.contains("back unpaused"),
+        "the agent came back unpaused (the hold had to pause it):\n{said}"
+    );
+    // Resume: the agent started paused mines.
+    assert_eq!(host.post("/v1/rig/resume").await, 202);
+    host.wait_for("the new agent mining", |c| {
+        c["boot_id"] == back["boot_id"]
+            && c["status"] == "mining"
+            && c["hashes_total"].as_u64() > Some(0)
     })
     .await;
-    // Batches in flight land, then nothing more is hashed.
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let paused = host
-        .wait_for("still paused", |c| c["status"] == "paused")
-        .await;
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    let later = host
-        .wait_for("paused later", |c| c["status"] == "paused")
-        .await;
-    assert_eq!(
-        later["hashes_total"], paused["hashes_total"],
-        "the restarted card hashed while the rig is paused"
-    );
-    assert_eq!(later["boot_id"], paused["boot_id"]);
 }

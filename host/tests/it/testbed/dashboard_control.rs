@@ -1,6 +1,7 @@
 //! The dashboard's commands on a rig of two test-bed cards: restart one card, pause and resume
-//! both (a card restarted while paused stays paused), refuse all of it without the token, and
-//! show a card the operator stopped as stopped.
+//! both (a card restarted while paused, from the dashboard or by the watchdog, comes back paused
+//! without hashing once), refuse all of it without the token, and show a card the operator
+//! stopped as stopped.
 //!
 //! Real everything: a kernel-verifying pool on loopback, the real `phirig run` deploying itself
 //! over ssh into two network namespaces, its host API on loopback. Needs root (skips otherwise).
@@ -311,45 +312,59 @@ async fn dashboard_restarts_one_card_and_pauses_and_resumes_the_rig() {
         );
     }
 
-    // Restarted while the rig is paused, card a comes back paused: its new agent starts
-    // unpaused and the rig tells it again.
+    // Restarted while the rig is paused, card a comes back paused: its new agent starts with
+    // --pause-on-start, so it hashes nothing at all, not even until the next poll.
     let boot_a = boot_id(&still, a);
     assert_eq!(
         rig.post(&restart_a, Some(TOKEN)).await,
         StatusCode::ACCEPTED
     );
-    rig.wait_for(RESTART_LIMIT, "card a restarted and paused", |cs| {
-        let id = boot_id(cs, a);
-        !id.is_empty() && id != boot_a && card(cs, a)["status"] == "paused"
-    })
-    .await;
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    let paused = rig
+    let back = rig
+        .wait_for(RESTART_LIMIT, "card a's new agent answering", |cs| {
+            let id = boot_id(cs, a);
+            !id.is_empty() && id != boot_a
+        })
+        .await;
+    assert_eq!(card(&back, a)["status"], "paused", "{back:?}");
+    assert_eq!(hashes(&back, a), 0, "card a hashed after its restart");
+    // Card b's agent dies while the rig is paused: the watchdog's restart starts it paused too.
+    let b_index = bed.indices().nth(1).expect("card b");
+    let boot_b = boot_id(&back, b);
+    for pid in Testbed::pids_named(b_index, "phirig-agent") {
+        // SAFETY: kill(2) on a pid just read from card b's namespace; no memory is touched.
+        unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+    }
+    let back = rig
         .wait_for(
-            PAUSE_LIMIT,
-            "both cards paused after the restart",
-            all_paused,
+            RESTART_LIMIT,
+            "card b's agent restarted by the watchdog",
+            |cs| {
+                let id = boot_id(cs, b);
+                !id.is_empty() && id != boot_b
+            },
         )
         .await;
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    let still = rig
-        .wait_for(PAUSE_LIMIT, "both cards paused later still", all_paused)
-        .await;
-    for n in &names {
-        assert_eq!(
-            hashes(&still, n),
-            hashes(&paused, n),
-            "{n} hashed while paused, after card a's restart"
-        );
+    assert_eq!(card(&back, b)["status"], "paused", "{back:?}");
+    assert_eq!(hashes(&back, b), 0, "card b hashed after its restart");
+    // Their jobs and threads are ready within seconds; still nothing is hashed by either.
+    for wait in [3, 3] {
+        tokio::time::sleep(Duration::from_secs(wait)).await;
+        let later = rig
+            .wait_for(PAUSE_LIMIT, "both restarted cards still paused", all_paused)
+            .await;
+        for n in &names {
+            assert_eq!(boot_id(&later, n), boot_id(&back, n), "{n} restarted again");
+            assert_eq!(hashes(&later, n), 0, "{n} hashed after its restart");
+        }
     }
     assert!(
-        rig.said("back unpaused while the rig is paused", PAUSE_LIMIT)
+        !rig.said("back unpaused while the rig is paused", Duration::ZERO)
             .await,
-        "{}",
+        "a card came back unpaused (the hold had to pause it)\n{}",
         rig.log()
     );
 
-    // Resume: both hash again.
+    // Resume: both agents, started paused, hash.
     assert_eq!(
         rig.post("/v1/rig/resume", Some(TOKEN)).await,
         StatusCode::ACCEPTED
@@ -357,11 +372,9 @@ async fn dashboard_restarts_one_card_and_pauses_and_resumes_the_rig() {
     rig.wait_for(PAUSE_LIMIT, "both cards hashing again", |cs| {
         names
             .iter()
-            .all(|n| card(cs, n)["status"] == "mining" && hashes(cs, n) > hashes(&still, n))
+            .all(|n| card(cs, n)["status"] == "mining" && hashes(cs, n) > 0)
     })
     .await;
-    let last = rig.cards().await.unwrap_or_default();
-    assert_eq!(boot_id(&last, b), boot_b, "card b restarted at some point");
 
     // The operator stops card b (`phirig stop`, here its deployer): the watchdog's next probe
     // reads the marker, and every face of the rig says stopped rather than unreachable.
