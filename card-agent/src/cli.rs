@@ -67,6 +67,9 @@ pub struct HashArgs {
     /// Block height (cn/r only).
     #[arg(long)]
     pub height: Option<u64>,
+    /// The job's `seed_hash`, 64 hex digits (rx/0 only).
+    #[arg(long, value_name = "SEED_HEX")]
+    pub seed: Option<String>,
     /// Force the portable software AES path.
     #[arg(long)]
     pub no_aesni: bool,
@@ -103,6 +106,9 @@ pub struct BenchArgs {
     /// Reserve the 2 MiB huge pages this run needs first (root only).
     #[arg(long)]
     pub reserve_hugepages: bool,
+    /// rx/0: `auto` (full dataset when the memory is free), `full` or `light` (cache only).
+    #[arg(long, value_name = "MODE", default_value = "auto", value_parser = crate::rx::parse_mode)]
+    pub rx_mode: phirig_rx::Mode,
     /// One JSON object instead of the table.
     #[arg(long)]
     pub json: bool,
@@ -127,6 +133,10 @@ pub struct MineArgs {
     /// Rig id sent to the pool.
     #[arg(long = "rig-id")]
     pub rig_id: Option<String>,
+    /// rx/0: `auto` (full dataset when the memory is free, else light, said at start-up),
+    /// `full` or `light` (cache only: 256 MiB instead of 2 GiB, much slower).
+    #[arg(long, value_name = "MODE", default_value = "auto", value_parser = crate::rx::parse_mode)]
+    pub rx_mode: phirig_rx::Mode,
     /// Algorithm to mine (the pool may switch it per job).
     #[arg(short = 'a', long = "algo")]
     pub algo: Option<String>,

@@ -8,6 +8,7 @@ use crate::miner::MinerError;
 use crate::tune::online::OnlineConfig;
 use crate::tune::{self, AlgoTuned, TuneOptions};
 use crate::worker::profile::{self, ProfileError};
+use crate::worker::PerAlgo;
 use phirig_kernel::cn::{AesPath, Algorithm, CnHasher, KernelError};
 use phirig_kernel::cpu::Cpu;
 use phirig_kernel::memory::{MemoryError, PagePolicy};
@@ -34,6 +35,10 @@ pub enum AgentError {
     Miner(#[from] MinerError),
     #[error(transparent)]
     Profile(#[from] ProfileError),
+    #[error(transparent)]
+    Rx(#[from] phirig_rx::RxError),
+    #[error(transparent)]
+    Seed(#[from] phirig_rx::SeedError),
 }
 
 /// Runs what the command line asks for.
@@ -56,8 +61,14 @@ fn aes_path(no_aesni: bool) -> AesPath {
 }
 
 fn hash(args: &HashArgs) -> Result<(), AgentError> {
-    let algo: Algorithm = args.algo.parse()?;
     let input = hex::decode(args.input.trim()).map_err(AgentError::InputNotHex)?;
+    if phirig_rx::is_rx(&args.algo) {
+        let seed = phirig_rx::Seed::from_job(args.seed.as_deref())?;
+        let out = crate::rx::hash_once(seed, &input, !args.no_aesni)?;
+        println!("{}", hex::encode(out));
+        return Ok(());
+    }
+    let algo: Algorithm = args.algo.parse()?;
     if algo.needs_height() && args.height.is_none() {
         return Err(AgentError::NeedsHeight(algo));
     }
@@ -69,6 +80,9 @@ fn hash(args: &HashArgs) -> Result<(), AgentError> {
 }
 
 fn run_bench(args: &BenchArgs) -> Result<(), AgentError> {
+    if phirig_rx::is_rx(&args.algo) {
+        return run_rx_bench(args);
+    }
     let algo: Algorithm = args.algo.parse()?;
     let pages = if args.no_hugepages {
         PagePolicy::normal_only()
@@ -101,6 +115,24 @@ fn run_bench(args: &BenchArgs) -> Result<(), AgentError> {
             .online_tune_round_ms
             .map(|ms| OnlineConfig::with_round(Duration::from_millis(ms), ONLINE_BENCH_PAIRS)),
     })?;
+    if args.json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        print!("{report}");
+    }
+    Ok(())
+}
+
+/// rx/0's benchmark: threads from `--threads` (its `rx/0=` entry is not a CryptoNight name, so
+/// the plain count), else one per core.
+fn run_rx_bench(args: &BenchArgs) -> Result<(), AgentError> {
+    let threads = args
+        .threads
+        .as_ref()
+        .and_then(PerAlgo::default_value)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let opts = crate::rx::options(args.rx_mode, !args.no_aesni, !args.no_hugepages);
+    let report = crate::rx::bench::run(&opts, threads, args.seconds)?;
     if args.json {
         println!("{}", serde_json::to_string(&report)?);
     } else {

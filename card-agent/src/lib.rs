@@ -10,6 +10,7 @@ pub mod entry;
 pub mod hashrate;
 pub mod http;
 pub mod miner;
+pub mod rx;
 pub mod system;
 pub mod tune;
 pub mod upgrade;

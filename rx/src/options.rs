@@ -6,9 +6,10 @@ use crate::ffi;
 
 /// Full mode reads a 2 GiB dataset (fast); light mode computes items from the 256 MiB cache
 /// (about 10 to 30 times slower, for verifiers and cards short of memory).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Mode {
     /// Full when the machine has the memory free, else light (said at start-up).
+    #[default]
     Auto,
     Full,
     Light,

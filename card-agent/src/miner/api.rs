@@ -96,7 +96,7 @@ impl AgentApi {
             accepted: shares.accepted,
             rejected: shares.rejected,
             stale: shares.stale,
-            hashes_total: s.workers.hash_counts().iter().sum(),
+            hashes_total: s.hash_counts().iter().sum(),
             best: results.best.top().to_vec(),
         };
         let link = Link {
@@ -177,7 +177,7 @@ impl AgentApi {
     /// Cumulative counters on the agent's own clocks: the host computes rates from differences.
     pub fn counters(&self) -> Counters {
         let s = &self.state;
-        let hashes = s.workers.hash_counts();
+        let hashes = s.hash_counts();
         let shares = s.client_stats().map(|c| c.shares).unwrap_or_default();
         let job = lock(&s.results).job.as_ref().map(|(id, at)| JobSeen {
             id: id.clone(),

@@ -87,13 +87,14 @@ pub async fn run_async(
     let (reloader, reloads) = reload::Reloader::new(reload_args, config.clone(), raw);
     // The run loop's copy carries the journal, so restarted workers keep journaling.
     config.workers.journal = journal.clone();
-    let workers = Workers::start(config.workers.clone(), config.algo, tx);
+    let workers = Workers::start(config.workers.clone(), config.algo, tx.clone());
     // Before the pool loop hands them a job: not one batch is hashed until `resume`.
     if config.paused {
         workers.pause();
         info!("mining paused from the start (--pause-on-start) until the API's resume");
     }
     let state = Arc::new(MinerState::new(workers, config.algo));
+    let _ = state.rx.set(crate::rx::start(&config, &state, tx));
     let _ = state.reloader.set(reloader);
     if let Some(j) = &journal {
         state.set_journal(j.thread(POOL_THREAD_ID, ThreadKind::Pool));
@@ -127,6 +128,9 @@ pub async fn run_async(
     }
     // Workers first, so their last hash counts reach the journal before it closes.
     state.workers.stop();
+    if let Some(rx) = state.rx.get() {
+        rx.stop();
+    }
     state.close_journal();
     drop(state);
     if let Some(j) = journal {

@@ -191,6 +191,10 @@ fn apply_reload(state: &MinerState, config: &mut MinerConfig, reload: Reload) {
 fn on_client_event(state: &MinerState, ev: ClientEvent, seq: &mut u64, config: &MinerConfig) {
     let default_algo = config.algo;
     match ev {
+        ClientEvent::Job(job) if crate::rx::miner::is_rx_job(&job, config.rx_by_default) => {
+            *seq += 1;
+            crate::rx::miner::on_job(state, job, *seq);
+        }
         ClientEvent::Job(job) => {
             *seq += 1;
             match mining_job(&job, *seq, default_algo) {
@@ -206,6 +210,9 @@ fn on_client_event(state: &MinerState, ev: ClientEvent, seq: &mut u64, config: &
                     };
                     match set {
                         Ok(()) => {
+                            if let Some(rx) = state.rx.get() {
+                                rx.clear_job();
+                            }
                             state.journal(&Event::JobReceived {
                                 job_id: job.job_id.clone(),
                                 algo: algo.to_string(),
@@ -387,7 +394,8 @@ fn on_worker_note(state: &MinerState, note: WorkerNote) {
             let sliced = state
                 .job_by_seq(seq)
                 .is_some_and(|j| j.nonce_range.is_some());
-            let current = state.workers.current_job().is_some_and(|j| j.seq == seq);
+            let current = state.workers.current_job().is_some_and(|j| j.seq == seq)
+                || state.rx.get().and_then(|r| r.current_seq()) == Some(seq);
             if sliced && current {
                 info!("nonce slice of job #{seq} used up; asking for a fresh one");
                 if let Some(c) = lock(&state.client).as_ref() {

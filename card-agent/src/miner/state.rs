@@ -61,6 +61,8 @@ pub struct MinerState {
     log: Mutex<Option<PoolLog>>,
     /// Configuration reload (`PUT /1/config`, SIGHUP); set once at start.
     pub reloader: std::sync::OnceLock<super::reload::Reloader>,
+    /// The RandomX workers, set once at start (they call back into this state).
+    pub rx: std::sync::OnceLock<crate::rx::RxWorkers>,
 }
 
 /// Journal state of the pool loop (one task: the lock is never contended).
@@ -84,6 +86,7 @@ impl MinerState {
             stop: Notify::new(),
             log: Mutex::new(None),
             reloader: std::sync::OnceLock::new(),
+            rx: std::sync::OnceLock::new(),
         }
     }
 
@@ -138,13 +141,32 @@ impl MinerState {
 
     /// Samples the workers' counters into the rate meters (called once a second).
     pub fn sample(&self, now_ns: u64) {
-        let counts = self.workers.hash_counts();
+        let counts = self.hash_counts();
         let mut m = lock(&self.meters);
         m.threads.resize_with(counts.len(), RateMeter::default);
         for (meter, c) in m.threads.iter_mut().zip(&counts) {
             meter.record(now_ns, *c);
         }
         m.total.record(now_ns, counts.iter().sum());
+    }
+
+    /// Cumulative hashes per thread, CryptoNight and RandomX workers added by thread index.
+    pub fn hash_counts(&self) -> Vec<u64> {
+        let mut counts = self.workers.hash_counts();
+        for (i, c) in self
+            .rx
+            .get()
+            .map(|r| r.hash_counts())
+            .unwrap_or_default()
+            .into_iter()
+            .enumerate()
+        {
+            match counts.get_mut(i) {
+                Some(total) => *total += c,
+                None => counts.push(c),
+            }
+        }
+        counts
     }
 
     pub fn request_stop(&self) {

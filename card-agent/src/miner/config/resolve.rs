@@ -57,6 +57,9 @@ pub struct MinerConfig {
     pub online_tune: bool,
     /// The workers start paused (`--pause-on-start`); only read at start.
     pub paused: bool,
+    /// `-a rx/0`: a job naming no algorithm is RandomX (`algo` is then only CryptoNight's default).
+    pub rx_by_default: bool,
+    pub rx: phirig_rx::RxOptions,
 }
 
 /// The card's own address in rig mode: the local address of the route to the host's proxy (the
@@ -113,7 +116,12 @@ impl MinerConfig {
             .or(file.algo.clone())
             .or_else(|| entries.iter().find_map(|p| p.algo.clone()))
             .unwrap_or_else(|| "cn/0".into());
-        let algo: Algorithm = algo_name.parse()?;
+        let rx_by_default = phirig_rx::is_rx(&algo_name);
+        let algo: Algorithm = if rx_by_default {
+            "cn/0".parse()?
+        } else {
+            algo_name.parse()?
+        };
         let mut pools = Vec::new();
         for e in entries.iter_mut() {
             let mut url = PoolUrl::parse(&e.url).map_err(|source| ConfigError::Url {
@@ -140,7 +148,11 @@ impl MinerConfig {
             pool.tls_fingerprint = args.tls_fingerprint.clone().or(e.tls_fingerprint.clone());
             pools.push(pool);
         }
-        let algos = advertised_algos(algo);
+        let mut algos = advertised_algos(algo);
+        algos.insert(
+            usize::from(!rx_by_default) * algos.len(),
+            phirig_rx::ALGO.to_string(),
+        );
         let profile_path = args.profile.clone().unwrap_or_else(profile::default_path);
         let profile = profile::load_current(&profile_path, &profile::current_key()).map(Arc::new);
         let client = ClientConfig {
@@ -215,6 +227,8 @@ impl MinerConfig {
             profile_path,
             online_tune: args.online_tune,
             paused: args.pause_on_start,
+            rx_by_default,
+            rx: crate::rx::options(args.rx_mode, hw_aes, huge),
         })
     }
 
@@ -249,7 +263,7 @@ impl MinerConfig {
             None => json!({"enabled": false}),
         };
         json!({
-            "algo": self.algo.to_string(),
+            "algo": if self.rx_by_default { phirig_rx::ALGO.to_string() } else { self.algo.to_string() },
             "pools": pools,
             "cpu": {
                 "enabled": true,

@@ -1,0 +1,89 @@
+//! RandomX (rx/0) in the agent, beside the CryptoNight workers: jobs with a seed, the workers
+//! on the card's one dataset, `hash --algo rx/0 --seed` and the rx/0 benchmark.
+//!
+//! rx/0 is not a row of the kernel's CryptoNight table: a job or flag naming it
+//! ([`phirig_rx::is_rx`]) is routed here, everything else to the CryptoNight workers.
+
+pub mod bench;
+pub mod job;
+pub mod miner;
+pub mod workers;
+
+pub use job::{RxJob, RxJobError};
+pub use workers::RxWorkers;
+
+use std::sync::Arc;
+
+use phirig_kernel::cn::Algorithm;
+use phirig_rx::{Epoch, Mode, RxError, RxOptions, Seed};
+use tokio::sync::mpsc::UnboundedSender;
+use tracing::info;
+
+use crate::miner::{MinerConfig, MinerState};
+use crate::worker::WorkerNote;
+
+/// The miner's rx workers: as many threads as CryptoNight's 2 MiB pads get (the same
+/// scratchpad size meets the same caches), and starting an rx/0 job stops the CryptoNight one.
+pub fn start(
+    config: &MinerConfig,
+    state: &Arc<MinerState>,
+    notes: UnboundedSender<WorkerNote>,
+) -> RxWorkers {
+    let threads = Algorithm::ALL
+        .iter()
+        .find(|a| a.scratchpad_bytes() == phirig_rx::SCRATCHPAD_BYTES)
+        .map_or(1, |a| state.workers.threads_for(*a));
+    let mode = phirig_rx::resolve_mode(config.rx.mode);
+    info!(
+        "rx/0: {} mode, {threads} threads{}",
+        if mode == Mode::Light {
+            "light (cache only)"
+        } else {
+            "full (2 GiB dataset)"
+        },
+        if mode == Mode::Light && config.rx.mode == Mode::Auto {
+            ", as the memory free cannot hold a dataset"
+        } else {
+            ""
+        }
+    );
+    let weak = Arc::downgrade(state);
+    RxWorkers::new(
+        RxOptions { mode, ..config.rx },
+        threads,
+        notes,
+        Box::new(move |job: &RxJob| {
+            if let Some(state) = weak.upgrade() {
+                state.workers.clear_job();
+                info!("rx/0 job {} mining on seed {}", job.job_id, job.seed);
+            }
+        }),
+    )
+}
+
+/// `--rx-mode`: `auto` (full when the memory is free), `full` or `light`.
+pub fn parse_mode(s: &str) -> Result<Mode, String> {
+    match s {
+        "auto" => Ok(Mode::Auto),
+        "full" => Ok(Mode::Full),
+        "light" => Ok(Mode::Light),
+        other => Err(format!("rx mode {other:?}: auto, full or light")),
+    }
+}
+
+/// The options the agent's flags ask for.
+pub fn options(mode: Mode, hw_aes: bool, huge_pages: bool) -> RxOptions {
+    RxOptions {
+        mode,
+        hard_aes: hw_aes,
+        huge_pages,
+        ..RxOptions::default()
+    }
+}
+
+/// `phirig-agent hash --algo rx/0 --seed SEED_HEX INPUT_HEX`, in light mode (one hash needs
+/// no dataset).
+pub fn hash_once(seed: Seed, input: &[u8], hw_aes: bool) -> Result<[u8; 32], RxError> {
+    let opts = options(Mode::Light, hw_aes, false);
+    Ok(Epoch::build(seed, &opts)?.vm()?.hash(input))
+}

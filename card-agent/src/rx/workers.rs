@@ -1,0 +1,258 @@
+//! The RandomX workers: one thread per core, one VM each, all on the card's one dataset.
+//!
+//! A job and the epoch (seed's memory) it is hashed on travel together, so no job is ever mined
+//! on another seed's dataset: a job with a new seed waits, the previous job running, until its
+//! epoch is built in the background, and then replaces job and epoch at once.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use phirig_pool::protocol::hash_value;
+use phirig_rx::{Epoch, Epochs, Lookup, RxOptions, Vm};
+use tokio::sync::mpsc::UnboundedSender;
+use tracing::{error, info};
+
+use super::job::RxJob;
+use crate::worker::{put_nonce, FoundResult, NonceCursor, WorkerNote};
+
+/// Nonces a thread claims at once: one atomic add per batch, and a switch seen within it.
+const BATCH: u64 = 4;
+
+/// What happens when a job starts mining on its epoch (the miner stops the CryptoNight
+/// workers then, not before: until the dataset is built the previous job keeps running).
+pub type OnStart = Box<dyn Fn(&RxJob) + Send + Sync>;
+
+struct Active {
+    job: RxJob,
+    epoch: Arc<Epoch>,
+    cursor: NonceCursor,
+}
+
+struct Shared {
+    stop: AtomicBool,
+    paused: AtomicBool,
+    /// Bumped whenever `active` changes.
+    generation: AtomicU64,
+    active: Mutex<Option<Arc<Active>>>,
+    /// The latest job still waiting for its epoch.
+    pending: Mutex<Option<RxJob>>,
+    hashes: Vec<AtomicU64>,
+    notes: UnboundedSender<WorkerNote>,
+    on_start: OnStart,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Plain data set in single statements: still valid after a panic elsewhere.
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The card's RandomX workers; threads start with the first rx/0 job.
+pub struct RxWorkers {
+    epochs: Arc<Epochs>,
+    shared: Arc<Shared>,
+    threads: usize,
+    handles: Mutex<Vec<JoinHandle<()>>>,
+}
+
+impl RxWorkers {
+    pub fn new(
+        options: RxOptions,
+        threads: usize,
+        notes: UnboundedSender<WorkerNote>,
+        on_start: OnStart,
+    ) -> Self {
+        let threads = threads.max(1);
+        RxWorkers {
+            epochs: Epochs::new(options),
+            shared: Arc::new(Shared {
+                stop: AtomicBool::new(false),
+                paused: AtomicBool::new(false),
+                generation: AtomicU64::new(0),
+                active: Mutex::new(None),
+                pending: Mutex::new(None),
+                hashes: (0..threads).map(|_| AtomicU64::new(0)).collect(),
+                notes,
+                on_start,
+            }),
+            threads,
+            handles: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Mines `job` as soon as its seed's epoch is ready: at once when it is current, else when
+    /// its background build ends (a later job replaces this one while waiting). Returns whether
+    /// it started now.
+    pub fn set_job(&self, job: RxJob) -> bool {
+        let seed = job.seed;
+        *lock(&self.shared.pending) = Some(job);
+        let shared = Arc::clone(&self.shared);
+        let lookup = self.epochs.get(seed, move |built| match built {
+            Ok(epoch) => {
+                info!("{}", epoch.describe());
+                activate(&shared, epoch);
+            }
+            Err(e) => error!("rx/0 seed {seed}: {e}; its jobs cannot be mined"),
+        });
+        match lookup {
+            Lookup::Ready(epoch) => {
+                self.ensure_threads();
+                activate(&self.shared, epoch)
+            }
+            Lookup::Building => {
+                info!("rx/0: building the dataset of seed {seed} in the background");
+                self.ensure_threads();
+                false
+            }
+        }
+    }
+
+    /// Stops mining until the next rx/0 job (a CryptoNight job took over, or the pool is gone).
+    pub fn clear_job(&self) {
+        *lock(&self.shared.pending) = None;
+        *lock(&self.shared.active) = None;
+        self.shared.generation.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// The sequence number of the job being mined.
+    pub fn current_seq(&self) -> Option<u64> {
+        lock(&self.shared.active).as_ref().map(|a| a.job.seq)
+    }
+
+    pub fn pause(&self, paused: bool) {
+        self.shared.paused.store(paused, Ordering::Release);
+    }
+
+    /// Cumulative hashes per thread (zeros before the first rx/0 job).
+    pub fn hash_counts(&self) -> Vec<u64> {
+        self.shared
+            .hashes
+            .iter()
+            .map(|h| h.load(Ordering::Relaxed))
+            .collect()
+    }
+
+    fn ensure_threads(&self) {
+        let mut handles = lock(&self.handles);
+        if !handles.is_empty() {
+            return;
+        }
+        for t in 0..self.threads {
+            let shared = Arc::clone(&self.shared);
+            match std::thread::Builder::new()
+                .name(format!("rx-{t}"))
+                .spawn(move || run_thread(&shared, t))
+            {
+                Ok(h) => handles.push(h),
+                Err(e) => error!("rx/0 thread {t} did not start: {e}"),
+            }
+        }
+    }
+
+    /// Stops and joins the threads (at most one hash each).
+    pub fn stop(&self) {
+        self.shared.stop.store(true, Ordering::Release);
+        for h in std::mem::take(&mut *lock(&self.handles)) {
+            let _ = h.join();
+        }
+    }
+}
+
+impl Drop for RxWorkers {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Makes the pending job current if `epoch` is its seed's; true when it did.
+fn activate(shared: &Shared, epoch: Arc<Epoch>) -> bool {
+    let job = {
+        let mut pending = lock(&shared.pending);
+        match pending.take() {
+            Some(job) if epoch.is_seed(&job.seed) => job,
+            other => {
+                *pending = other;
+                return false;
+            }
+        }
+    };
+    (shared.on_start)(&job);
+    let cursor = NonceCursor::new(job.range);
+    *lock(&shared.active) = Some(Arc::new(Active { job, epoch, cursor }));
+    shared.generation.fetch_add(1, Ordering::AcqRel);
+    true
+}
+
+fn run_thread(shared: &Shared, thread: usize) {
+    let mut seen = u64::MAX;
+    let mut active: Option<Arc<Active>> = None;
+    let mut vm: Option<Vm> = None;
+    let mut blob = Vec::new();
+    let mut exhausted_told = false;
+    while !shared.stop.load(Ordering::Acquire) {
+        let generation = shared.generation.load(Ordering::Acquire);
+        if generation != seen {
+            seen = generation;
+            active = lock(&shared.active).clone();
+            exhausted_told = false;
+            if let Some(a) = &active {
+                blob.clone_from(&a.job.blob);
+            }
+        }
+        let Some(a) = active
+            .as_ref()
+            .filter(|_| !shared.paused.load(Ordering::Acquire))
+        else {
+            std::thread::sleep(Duration::from_millis(20));
+            continue;
+        };
+        // A VM reads one epoch: a new seed's job gets a new VM, the old epoch is freed with the
+        // last VM on it.
+        if !vm
+            .as_ref()
+            .is_some_and(|v| Arc::ptr_eq(v.epoch(), &a.epoch))
+        {
+            vm = None;
+            match a.epoch.vm() {
+                Ok(v) => vm = Some(v),
+                Err(e) => {
+                    error!("rx/0 thread {thread}: {e}");
+                    std::thread::sleep(Duration::from_millis(500));
+                    continue;
+                }
+            }
+        }
+        let Some(vm) = vm.as_mut() else { continue };
+        let Some(run) = a.cursor.claim(BATCH) else {
+            if !exhausted_told {
+                exhausted_told = true;
+                let _ = shared.notes.send(WorkerNote::Exhausted { seq: a.job.seq });
+            }
+            std::thread::sleep(Duration::from_millis(20));
+            continue;
+        };
+        for counter in run {
+            let nonce = a.job.range.nonce(counter);
+            put_nonce(&mut blob, nonce);
+            let hash = vm.hash(&blob);
+            shared.hashes[thread].fetch_add(1, Ordering::Relaxed);
+            if hash_value(&hash) < a.job.target
+                // A share of a job replaced meanwhile is dropped: after a switch, nothing of
+                // the old job (or seed) goes out.
+                && shared.generation.load(Ordering::Acquire) == seen
+            {
+                let _ = shared.notes.send(WorkerNote::Share(FoundResult {
+                    seq: a.job.seq,
+                    job_id: a.job.job_id.clone(),
+                    nonce,
+                    hash,
+                    thread,
+                }));
+            }
+            if shared.generation.load(Ordering::Acquire) != seen {
+                break;
+            }
+        }
+    }
+}
