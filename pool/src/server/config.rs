@@ -18,7 +18,9 @@ pub struct ServerConfig {
     /// Block height of the jobs until [`super::ServerHandle::new_block`] moves it up; cn/r
     /// derives its random program from it.
     pub height: u64,
-    /// Optional `seed_hash` passed through in jobs (RandomX-style pools); unused by CryptoNight.
+    /// `seed_hash` of every job (64 hex digits): the RandomX key rx/0 jobs are mined and their
+    /// shares verified with; unused by CryptoNight. Change it live with
+    /// [`super::ServerHandle::set_seed_hash`].
     pub seed_hash: Option<String>,
     /// Difficulty of a fresh connection's first job.
     pub start_difficulty: u64,
@@ -105,6 +107,11 @@ impl ServerConfig {
         let bad = |m: String| Err(ServerError::Config(m));
         if self.algo.is_empty() {
             return bad("algo is empty".into());
+        }
+        if let Some(seed) = &self.seed_hash {
+            if seed.len() != 64 || hex::decode(seed).is_err() {
+                return bad(format!("seed_hash {seed:?} is not 64 hex digits"));
+            }
         }
         if self.start_difficulty == 0 || self.min_difficulty == 0 {
             return bad("difficulties must be at least 1".into());

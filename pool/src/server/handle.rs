@@ -81,6 +81,13 @@ impl ServerHandle {
         self.shared.next_template();
     }
 
+    /// A new RandomX epoch: every connection gets a job with this `seed_hash` at once, and its
+    /// shares are verified with it (shares of earlier jobs keep their own seed).
+    pub fn set_seed_hash(&self, seed_hash: &str) {
+        tracing::info!(seed_hash, "seed set");
+        self.shared.jobs.set_seed_hash(Some(seed_hash.to_string()));
+    }
+
     /// Send a job for exactly this hashing blob to every logged-in connection, once. Unlike a
     /// configured template it is not checked, so tests can send what a broken pool might; its
     /// nonce bytes are sent as given.

@@ -17,6 +17,8 @@ pub(crate) struct IssuedJob {
     pub height: u64,
     /// The algorithm the job named: shares are verified with it.
     pub algo: String,
+    /// The RandomX seed the job carried: its shares are verified with it.
+    pub seed_hash: Option<String>,
     /// Nonces already submitted for this job.
     pub seen: HashSet<u32>,
 }
@@ -30,6 +32,7 @@ impl IssuedJob {
             algo: algo.to_string(),
             target: Target::from_difficulty(difficulty),
             height,
+            seed_hash: None,
             seen: HashSet::new(),
         }
     }
@@ -40,6 +43,10 @@ impl IssuedJob {
             job_id: self.job_id.clone(),
             algo: self.algo.clone(),
         }
+    }
+
+    pub fn with_seed(self, seed_hash: Option<String>) -> Self {
+        IssuedJob { seed_hash, ..self }
     }
 }
 

@@ -2,7 +2,7 @@
 //! timer and on demand, published to every connection.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use rand::Rng;
@@ -22,6 +22,8 @@ pub(crate) struct Template {
     pub blob: Vec<u8>,
     /// Block height its jobs carry.
     pub height: u64,
+    /// The RandomX seed its jobs carry (and their shares are verified with).
+    pub seed_hash: Option<String>,
 }
 
 /// Makes templates and broadcasts the latest one.
@@ -31,16 +33,23 @@ pub(crate) struct JobSource {
     template: Option<Vec<u8>>,
     seq: AtomicU64,
     height: AtomicU64,
+    seed_hash: Mutex<Option<String>>,
     tx: watch::Sender<Arc<Template>>,
 }
 
 impl JobSource {
     /// A source that has already published its first template.
-    pub fn new(algo: &str, template: Option<Vec<u8>>, height: u64) -> Self {
+    pub fn new(
+        algo: &str,
+        template: Option<Vec<u8>>,
+        height: u64,
+        seed_hash: Option<String>,
+    ) -> Self {
         let first = Template {
             seq: 1,
             blob: make_blob(algo, template.as_deref()),
             height,
+            seed_hash: seed_hash.clone(),
         };
         let (tx, _) = watch::channel(Arc::new(first));
         JobSource {
@@ -48,6 +57,7 @@ impl JobSource {
             template,
             seq: AtomicU64::new(1),
             height: AtomicU64::new(height),
+            seed_hash: Mutex::new(seed_hash),
             tx,
         }
     }
@@ -77,12 +87,28 @@ impl JobSource {
         self.publish_at(self.height.load(Ordering::Relaxed), Some(blob));
     }
 
+    /// A new RandomX epoch: this seed from now on, and a new template carrying it at once.
+    pub fn set_seed_hash(&self, seed_hash: Option<String>) {
+        *self.seed_hash.lock().unwrap_or_else(|p| p.into_inner()) = seed_hash;
+        self.next();
+    }
+
     fn publish_at(&self, height: u64, blob: Option<Vec<u8>>) {
         let blob = blob.unwrap_or_else(|| make_blob(&self.algo, self.template.as_deref()));
         let seq = self.seq.fetch_add(1, Ordering::Relaxed) + 1;
+        // A plain value: a panic while it was held left it whole.
+        let seed_hash = self
+            .seed_hash
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
         // `send_replace` publishes even when no connection is subscribed yet.
-        self.tx
-            .send_replace(Arc::new(Template { seq, blob, height }));
+        self.tx.send_replace(Arc::new(Template {
+            seq,
+            blob,
+            height,
+            seed_hash,
+        }));
     }
 }
 
@@ -130,6 +156,7 @@ fn major_version(algo: &str) -> u8 {
         "cn/1" => 7,
         "cn/2" => 8,
         "cn/r" => 10,
+        "rx/0" => 16,
         _ => 7,
     }
 }
@@ -160,7 +187,7 @@ mod tests {
     fn templates_renew_and_keep_a_given_blob() {
         let mut t = vec![7u8; 80];
         t[NONCE_OFFSET] = 9;
-        let src = JobSource::new("cn/0", Some(t), 7);
+        let src = JobSource::new("cn/0", Some(t), 7, None);
         let mut rx = src.subscribe();
         let first = src.current();
         assert_eq!(first.seq, 1);
@@ -172,9 +199,13 @@ mod tests {
         assert_eq!(src.current().height, 7, "a new template of the same block");
         src.next_block();
         assert_eq!((src.current().seq, src.current().height), (3, 8));
-        let random = JobSource::new("cn/0", None, 1);
+        let random = JobSource::new("cn/0", None, 1, None);
         let a = random.current();
         random.next();
         assert_ne!(a.blob, random.current().blob);
+        assert_eq!(random.current().seed_hash, None);
+        random.set_seed_hash(Some("ab".repeat(32)));
+        assert_eq!(random.current().seed_hash, Some("ab".repeat(32)));
+        assert_eq!(random.current().seq, 3, "a new seed is a new template");
     }
 }

@@ -29,7 +29,12 @@ pub(crate) struct Shared {
 
 impl Shared {
     pub fn new(config: ServerConfig, hasher: Arc<dyn ShareHasher>) -> Self {
-        let jobs = JobSource::new(&config.algo, config.template.clone(), config.height);
+        let jobs = JobSource::new(
+            &config.algo,
+            config.template.clone(),
+            config.height,
+            config.seed_hash.clone(),
+        );
         let (faults, _) = watch::channel(FaultSetting {
             generation: 0,
             fault: config.fault.clone(),

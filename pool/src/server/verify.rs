@@ -12,6 +12,18 @@ use crate::protocol::{SubmitParams, Target, NICEHASH_BYTE_OFFSET, NONCE_LEN, NON
 pub trait ShareHasher: Send + Sync + 'static {
     /// Hash `blob` (nonce already in place) with the named algorithm.
     fn hash(&self, algo: &str, blob: &[u8], height: u64) -> Result<[u8; 32], String>;
+
+    /// [`ShareHasher::hash`] for a job that carried a `seed_hash` (RandomX's key); hashers
+    /// without RandomX ignore it.
+    fn hash_seeded(
+        &self,
+        algo: &str,
+        blob: &[u8],
+        height: u64,
+        _seed_hash: Option<&str>,
+    ) -> Result<[u8; 32], String> {
+        self.hash(algo, blob, height)
+    }
 }
 
 /// Why a share (or request) was refused. [`Reject::message`] is what goes on the wire.
@@ -61,6 +73,7 @@ pub(crate) const REJECT_CODE: i64 = -1;
 pub(crate) struct PendingShare {
     pub algo: String,
     pub height: u64,
+    pub seed_hash: Option<String>,
     /// The job's blob with the submitted nonce in place.
     pub blob: Vec<u8>,
     pub claimed: [u8; 32],
@@ -92,6 +105,7 @@ pub(crate) fn precheck(
     Ok(PendingShare {
         algo: job.algo.clone(),
         height: job.height,
+        seed_hash: job.seed_hash.clone(),
         blob,
         claimed,
         target: job.target,
@@ -126,7 +140,12 @@ impl Verifier {
         let hasher = Arc::clone(&self.hasher);
         let outcome = tokio::task::spawn_blocking(move || {
             let _permit = permit;
-            let hash = hasher.hash(&share.algo, &share.blob, share.height)?;
+            let hash = hasher.hash_seeded(
+                &share.algo,
+                &share.blob,
+                share.height,
+                share.seed_hash.as_deref(),
+            )?;
             Ok::<_, String>(judge(&share, &hash))
         })
         .await;
@@ -228,6 +247,7 @@ mod tests {
         let share = |claimed| PendingShare {
             algo: "cn/0".into(),
             height: 0,
+            seed_hash: None,
             blob: vec![],
             claimed,
             target: t,

@@ -208,7 +208,6 @@ impl Conn {
         session: &Session,
         template: &Template,
     ) -> (IssuedJob, JobParams) {
-        let cfg = &self.shared.config;
         let mut blob = template.blob.clone();
         if let (Some(byte), Some(slot)) =
             (session.nicehash_byte, blob.get_mut(NICEHASH_BYTE_OFFSET))
@@ -221,14 +220,15 @@ impl Conn {
             session.difficulty,
             template.height,
             &session.algo,
-        );
+        )
+        .with_seed(template.seed_hash.clone());
         let params = JobParams {
             blob: hex::encode(&job.blob),
             job_id: job.job_id.clone(),
             target: job.target.to_hex(),
             algo: Some(session.algo.clone()),
             height: Some(template.height),
-            seed_hash: cfg.seed_hash.clone(),
+            seed_hash: job.seed_hash.clone(),
             id: Some(session.id.clone()),
             nonce_range: None,
         };
