@@ -2,25 +2,35 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use phirig_pool::server::ShareHasher;
 
 use phirig_kernel::cn::{AesPath, Algorithm, CnHasher};
 use phirig_kernel::cpu::Cpu;
 use phirig_kernel::memory::PagePolicy;
+use phirig_rx::{LightVerifier, Seed};
 
 /// Recomputes share hashes with the real kernel on the calling (blocking) thread.
 ///
 /// Scratchpads are kept per thread and per algorithm, so a busy verifier does not map and unmap
-/// 2 MiB for every share.
-#[derive(Debug, Clone, Copy)]
+/// 2 MiB for every share. rx/0 shares are hashed in RandomX's light mode, keyed by the job's
+/// seed (the caches of the last two seeds are kept, so shares of the previous epoch verify too).
+#[derive(Debug, Clone)]
 pub struct KernelShareHasher {
     aes: AesPath,
+    rx: Arc<LightVerifier>,
 }
+
+/// Seeds whose RandomX cache (256 MiB each) the verifier keeps.
+const RX_SEEDS_KEPT: usize = 2;
 
 impl KernelShareHasher {
     pub fn new(aes: AesPath) -> Self {
-        Self { aes }
+        Self {
+            aes,
+            rx: Arc::new(LightVerifier::new(RX_SEEDS_KEPT)),
+        }
     }
 }
 
@@ -52,6 +62,20 @@ impl ShareHasher for KernelShareHasher {
             hasher.hash(blob, height).map_err(|e| e.to_string())
         })
     }
+
+    fn hash_seeded(
+        &self,
+        algo: &str,
+        blob: &[u8],
+        height: u64,
+        seed_hash: Option<&str>,
+    ) -> Result<[u8; 32], String> {
+        if !phirig_rx::is_rx(algo) {
+            return self.hash(algo, blob, height);
+        }
+        let seed = Seed::from_job(seed_hash).map_err(|e| e.to_string())?;
+        self.rx.hash(seed, blob).map_err(|e| e.to_string())
+    }
 }
 
 #[cfg(test)]
@@ -75,5 +99,29 @@ mod tests {
             .hash("cn/bogus", &[0; 76], 0)
             .unwrap_err()
             .contains("bogus"));
+    }
+
+    #[test]
+    fn verifies_rx0_with_the_jobs_seed() {
+        let h = KernelShareHasher::default();
+        let seed = "00".repeat(32);
+        let blob = b"This is a test";
+        let expected =
+            phirig_rx::Epoch::build(seed.parse().unwrap(), &phirig_rx::RxOptions::light())
+                .unwrap()
+                .vm()
+                .unwrap()
+                .hash(blob);
+        assert_eq!(h.hash_seeded("rx/0", blob, 0, Some(&seed)), Ok(expected));
+        assert_ne!(
+            h.hash_seeded("rx/0", blob, 0, Some(&"01".repeat(32))),
+            Ok(expected)
+        );
+        assert!(h
+            .hash_seeded("rx/0", blob, 0, None)
+            .unwrap_err()
+            .contains("seed_hash"));
+        // Without a seed the plain method cannot know rx/0.
+        assert!(h.hash("rx/0", blob, 0).is_err());
     }
 }

@@ -114,9 +114,13 @@ impl Shared {
     async fn verify_and_forward(&self, share: Verify) {
         let hasher = Arc::clone(&self.hasher);
         let (algo, blob, height) = (share.algo.clone(), share.blob.clone(), share.height);
-        let hash = tokio::task::spawn_blocking(move || hasher.hash(&algo, &blob, height))
-            .await
-            .unwrap_or_else(|e| Err(format!("hasher panicked: {e}")));
+        // rx/0 shares are hashed with the upstream job's seed, which the cards were sent too.
+        let seed = share.job.seed_hash.clone();
+        let hash = tokio::task::spawn_blocking(move || {
+            hasher.hash_seeded(&algo, &blob, height, seed.as_deref())
+        })
+        .await
+        .unwrap_or_else(|e| Err(format!("hasher panicked: {e}")));
         let (card, request) = (share.card, share.request);
         // The state lock is held across the upstream submit so that the outcome (handled under
         // the same lock) cannot overtake the record of who waits for it.
