@@ -9,6 +9,7 @@ mod pause_on_start;
 mod profile;
 mod reload;
 mod rig;
+mod rx;
 mod support;
 mod switching;
 mod upgrade_reexec;
