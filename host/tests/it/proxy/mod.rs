@@ -4,6 +4,7 @@
 mod card;
 mod flood;
 mod long_blob;
+mod rx;
 mod setup;
 mod slices;
 mod switching;
