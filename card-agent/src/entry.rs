@@ -132,6 +132,12 @@ fn run_rx_bench(args: &BenchArgs) -> Result<(), AgentError> {
         .and_then(PerAlgo::default_value)
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let opts = crate::rx::options(args.rx_mode, !args.no_aesni, !args.no_hugepages);
+    if args.reserve_hugepages {
+        // Pages others hold stay theirs: reserve ours on top.
+        let need = phirig_rx::hugepages_in_use().unwrap_or(0)
+            + phirig_rx::hugepages_for_full_mode(threads);
+        phirig_kernel::memory::reserve_hugepages(usize::try_from(need).unwrap_or(usize::MAX))?;
+    }
     let report = crate::rx::bench::run(&opts, threads, args.seconds)?;
     if args.json {
         println!("{}", serde_json::to_string(&report)?);

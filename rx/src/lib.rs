@@ -28,7 +28,7 @@ pub use epoch::{resolve_mode, Epoch};
 pub use epochs::{Epochs, Lookup};
 pub use error::RxError;
 pub use options::{Mode, RxOptions};
-pub use pages::{mem_available, Backing};
+pub use pages::{hugepages_for_full_mode, hugepages_in_use, mem_available, Backing};
 pub use seed::{Seed, SeedError};
 pub use verifier::LightVerifier;
 pub use vm::Vm;

@@ -43,8 +43,23 @@ pub(crate) fn advise_huge(ptr: *mut u8, len: usize) -> Backing {
 
 /// `MemAvailable` from `/proc/meminfo`, in bytes; `None` where it cannot be read.
 pub fn mem_available() -> Option<u64> {
+    meminfo("MemAvailable:")?.checked_mul(1024)
+}
+
+/// 2 MiB pages in use by anyone (`HugePages_Total - HugePages_Free`).
+pub fn hugepages_in_use() -> Option<u64> {
+    meminfo("HugePages_Total:")?.checked_sub(meminfo("HugePages_Free:")?)
+}
+
+/// 2 MiB pages a full epoch and `threads` VMs take: dataset, cache and scratchpads.
+pub fn hugepages_for_full_mode(threads: usize) -> u64 {
+    let huge = 2u64 << 20;
+    (crate::dataset_bytes() as u64).div_ceil(huge) + (256u64 << 20).div_ceil(huge) + threads as u64
+}
+
+/// A `/proc/meminfo` field's number (kB for sizes, a count for huge pages).
+fn meminfo(field: &str) -> Option<u64> {
     let text = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let line = text.lines().find(|l| l.starts_with("MemAvailable:"))?;
-    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    kib.checked_mul(1024)
+    let line = text.lines().find(|l| l.starts_with(field))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }

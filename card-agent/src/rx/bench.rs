@@ -118,7 +118,7 @@ impl fmt::Display for RxBenchReport {
         writeln!(
             f,
             "memory: dataset {:.0} MiB + cache {:.0} MiB + scratchpads {:.0} MiB = {:.0} MiB; \
-             resident {:.0} MiB (the rest is the process itself)",
+             resident {:.0} MiB (explicit huge pages are not counted there)",
             mib(self.dataset_bytes),
             mib(self.cache_bytes),
             mib(self.scratchpad_bytes),
