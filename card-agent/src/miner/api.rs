@@ -275,8 +275,8 @@ impl AgentApi {
             .and_then(Value::as_str)
             .unwrap_or_default();
         match method {
-            "pause" => self.state.workers.pause(),
-            "resume" => self.state.workers.resume(),
+            "pause" => self.state.set_paused(true),
+            "resume" => self.state.set_paused(false),
             "stop" => self.state.request_stop(),
             other => {
                 return ApiResponse::ok(json!({"id": id, "jsonrpc": "2.0",

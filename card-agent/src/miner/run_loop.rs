@@ -124,7 +124,7 @@ pub async fn run(
         }
     }
     // Stop hashing first, then give submits already on the wire a bounded time to be answered.
-    state.workers.pause();
+    state.set_paused(true);
     while let Ok(note) = notes.try_recv() {
         on_worker_note(&state, note);
     }

@@ -150,6 +150,18 @@ impl MinerState {
         m.total.record(now_ns, counts.iter().sum());
     }
 
+    /// Pauses or resumes hashing, CryptoNight and RandomX workers alike.
+    pub fn set_paused(&self, paused: bool) {
+        if paused {
+            self.workers.pause();
+        } else {
+            self.workers.resume();
+        }
+        if let Some(rx) = self.rx.get() {
+            rx.pause(paused);
+        }
+    }
+
     /// Cumulative hashes per thread, CryptoNight and RandomX workers added by thread index.
     pub fn hash_counts(&self) -> Vec<u64> {
         let mut counts = self.workers.hash_counts();
