@@ -67,7 +67,7 @@ pub struct HashArgs {
     /// Block height (cn/r only).
     #[arg(long)]
     pub height: Option<u64>,
-    /// The job's `seed_hash`, 64 hex digits (rx/0 only).
+    /// The job's `seed_hash`, 64 hex digits, or any hex key (rx/0 only).
     #[arg(long, value_name = "SEED_HEX")]
     pub seed: Option<String>,
     /// Force the portable software AES path.

@@ -25,6 +25,10 @@ pub enum AgentError {
     InputNotHex(#[source] hex::FromHexError),
     #[error("{0} needs --height (the block height seeds its random program)")]
     NeedsHeight(Algorithm),
+    #[error("rx/0 needs --seed (the job's seed_hash, 64 hex digits)")]
+    NeedsSeed,
+    #[error("--seed is not hex: {0}")]
+    SeedNotHex(#[source] hex::FromHexError),
     #[error(transparent)]
     HugePages(#[from] MemoryError),
     #[error(transparent)]
@@ -37,8 +41,6 @@ pub enum AgentError {
     Profile(#[from] ProfileError),
     #[error(transparent)]
     Rx(#[from] phirig_rx::RxError),
-    #[error(transparent)]
-    Seed(#[from] phirig_rx::SeedError),
 }
 
 /// Runs what the command line asks for.
@@ -63,8 +65,13 @@ fn aes_path(no_aesni: bool) -> AesPath {
 fn hash(args: &HashArgs) -> Result<(), AgentError> {
     let input = hex::decode(args.input.trim()).map_err(AgentError::InputNotHex)?;
     if phirig_rx::is_rx(&args.algo) {
-        let seed = phirig_rx::Seed::from_job(args.seed.as_deref())?;
-        let out = crate::rx::hash_once(seed, &input, !args.no_aesni)?;
+        // Any key length, as the reference vectors' keys are; pools' seeds are 32 bytes.
+        let key = hex::decode(args.seed.as_deref().ok_or(AgentError::NeedsSeed)?.trim())
+            .map_err(AgentError::SeedNotHex)?;
+        if key.is_empty() {
+            return Err(AgentError::NeedsSeed);
+        }
+        let out = crate::rx::hash_once(&key, &input, !args.no_aesni)?;
         println!("{}", hex::encode(out));
         return Ok(());
     }

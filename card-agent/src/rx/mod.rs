@@ -15,7 +15,7 @@ pub use workers::RxWorkers;
 use std::sync::Arc;
 
 use phirig_kernel::cn::Algorithm;
-use phirig_rx::{Epoch, Mode, RxError, RxOptions, Seed};
+use phirig_rx::{Epoch, Mode, RxError, RxOptions};
 use tokio::sync::mpsc::UnboundedSender;
 use tracing::info;
 
@@ -81,9 +81,9 @@ pub fn options(mode: Mode, hw_aes: bool, huge_pages: bool) -> RxOptions {
     }
 }
 
-/// `phirig-agent hash --algo rx/0 --seed SEED_HEX INPUT_HEX`, in light mode (one hash needs
-/// no dataset).
-pub fn hash_once(seed: Seed, input: &[u8], hw_aes: bool) -> Result<[u8; 32], RxError> {
+/// `phirig-agent hash --algo rx/0 --seed KEY_HEX INPUT_HEX`, in light mode (one hash needs no
+/// dataset). The key is a job's 32-byte seed, or any bytes, as in the reference vectors.
+pub fn hash_once(key: &[u8], input: &[u8], hw_aes: bool) -> Result<[u8; 32], RxError> {
     let opts = options(Mode::Light, hw_aes, false);
-    Ok(Epoch::build(seed, &opts)?.vm()?.hash(input))
+    Ok(Epoch::build_with_key(key, &opts)?.vm()?.hash(input))
 }

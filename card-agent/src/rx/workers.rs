@@ -215,7 +215,13 @@ fn run_thread(shared: &Shared, thread: usize) {
         {
             vm = None;
             match a.epoch.vm() {
-                Ok(v) => vm = Some(v),
+                Ok(v) => {
+                    info!(
+                        "rx/0 thread {thread} ready: scratchpad on {}",
+                        v.scratchpad()
+                    );
+                    vm = Some(v);
+                }
                 Err(e) => {
                     error!("rx/0 thread {thread}: {e}");
                     std::thread::sleep(Duration::from_millis(500));

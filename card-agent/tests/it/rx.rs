@@ -99,3 +99,29 @@ fn mines_rx0_refuses_a_bad_seed_and_switches_seeds_cleanly() {
     let stats = pool.stats();
     assert_eq!(stats.rejected.total(), 0, "{stats:?}\n{logs}");
 }
+
+/// `hash --algo rx/0 --seed` against the reference implementation's vectors.
+#[test]
+fn hash_command_gives_the_reference_vectors() {
+    let text = include_str!("../../../testdata/randomx.txt");
+    let mut checked = 0;
+    for line in text
+        .lines()
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+    {
+        let f: Vec<&str> = line.split('|').collect();
+        let out = std::process::Command::new(crate::support::AGENT)
+            .args(["hash", "--algo", "rx/0", "--seed", &hex::encode(f[0])])
+            .arg(hex::encode(f[1]))
+            .output()
+            .expect("running phirig-agent hash");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), f[2], "{line}");
+        checked += 1;
+    }
+    assert!(checked >= 4);
+}
