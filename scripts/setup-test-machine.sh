@@ -17,8 +17,9 @@ set -euo pipefail
 # Huge pages wanted: enough for both vCPUs at the largest scratchpad (cn-heavy, 4 MiB) times two
 # interleaved hashes, plus headroom for parallel test binaries.
 HUGEPAGES_WANTED=${PHIRIG_TEST_HUGEPAGES:-64}
+# cmake builds the reference RandomX (randomx-rs); without it scripts/cmake fetches one from PyPI.
 NEEDED_PACKAGES=(openssh-server openssh-client iproute2 iptables python3 systemd prometheus
-  chromium chromium-driver)
+  chromium chromium-driver cmake)
 
 setup_say() { printf 'setup-test-machine.sh: %s\n' "$*"; }
 
