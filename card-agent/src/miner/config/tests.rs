@@ -26,7 +26,10 @@ fn flags_make_a_config() {
     assert_eq!(c.client.pools.len(), 1);
     assert_eq!(c.client.pools[0].user, "wallet");
     assert_eq!(c.client.algos[0], "cn/0");
-    assert_eq!(c.client.algos.len(), Algorithm::ALL.len());
+    // Every CryptoNight variant, then RandomX.
+    assert_eq!(c.client.algos.len(), Algorithm::ALL.len() + 1);
+    assert_eq!(c.client.algos.last().map(String::as_str), Some("rx/0"));
+    assert!(!c.rx_by_default);
     assert!(c.http.is_none());
     assert!(!c.paused);
     let paused = MinerConfig::resolve(&MineArgs {
@@ -35,6 +38,14 @@ fn flags_make_a_config() {
     })
     .expect("config");
     assert!(paused.paused, "--pause-on-start");
+    let rx = MinerConfig::resolve(&MineArgs {
+        algo: Some("rx/0".into()),
+        ..args()
+    })
+    .expect("config");
+    assert!(rx.rx_by_default);
+    assert_eq!(rx.client.algos[0], "rx/0");
+    assert_eq!(rx.to_json()["algo"], "rx/0");
 }
 
 #[test]
