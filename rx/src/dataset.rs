@@ -102,7 +102,7 @@ fn alloc(opts: &RxOptions) -> Result<(*mut ffi::RawDataset, Backing), RxError> {
     let raw = unsafe { ffi::randomx_alloc_dataset(0) };
     if raw.is_null() {
         return Err(RxError::DatasetAlloc {
-            mib: dataset_bytes() >> 20,
+            mib: dataset_bytes().div_ceil(1 << 20),
         });
     }
     let backing = if opts.huge_pages {

@@ -79,9 +79,20 @@ impl Epoch {
         &self.options
     }
 
-    /// A VM for one thread on this epoch.
+    /// A VM for one thread on this epoch, on the epoch's paths.
     pub fn vm(self: &Arc<Self>) -> Result<Vm, RxError> {
-        Vm::new(Arc::clone(self))
+        Vm::new(Arc::clone(self), &self.options)
+    }
+
+    /// A VM on other JIT/AES paths over the same memory (to check each against the vectors
+    /// without building another dataset).
+    pub fn vm_with(self: &Arc<Self>, jit: bool, hard_aes: bool) -> Result<Vm, RxError> {
+        let options = RxOptions {
+            jit,
+            hard_aes,
+            ..self.options
+        };
+        Vm::new(Arc::clone(self), &options)
     }
 
     /// One line for start-up and bench: mode, memory and what backs it.
@@ -90,7 +101,7 @@ impl Epoch {
             Some(d) => format!(
                 "rx/0 full mode ({}): dataset {} MiB on {}, cache 256 MiB on {}, built in {:.1} s",
                 self.options.path_name(),
-                dataset_bytes() >> 20,
+                dataset_bytes().div_ceil(1 << 20),
                 d.backing(),
                 self.cache.backing(),
                 self.build_time.as_secs_f64()

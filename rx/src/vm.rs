@@ -5,6 +5,7 @@ use std::sync::Arc;
 use crate::epoch::Epoch;
 use crate::error::RxError;
 use crate::ffi;
+use crate::options::RxOptions;
 use crate::pages::Backing;
 
 /// Hashes on one thread; `Send` but not `Sync`, like the C VM.
@@ -18,13 +19,13 @@ pub struct Vm {
 unsafe impl Send for Vm {}
 
 impl Vm {
-    pub(crate) fn new(epoch: Arc<Epoch>) -> Result<Vm, RxError> {
-        let mut flags = epoch.options().base_flags();
+    pub(crate) fn new(epoch: Arc<Epoch>, options: &RxOptions) -> Result<Vm, RxError> {
+        let mut flags = options.base_flags();
         if epoch.is_full() {
             flags |= ffi::FLAG_FULL_MEM;
         }
         let mut tries = Vec::with_capacity(2);
-        if epoch.options().huge_pages {
+        if options.huge_pages {
             tries.push((flags | ffi::FLAG_LARGE_PAGES, Backing::Huge2M));
         }
         tries.push((flags, Backing::Normal));

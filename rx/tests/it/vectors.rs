@@ -29,17 +29,33 @@ fn check(opts: &RxOptions, max_keys: usize) {
     for key in keys.into_iter().take(max_keys) {
         let epoch = Epoch::build_with_key(key, opts).unwrap();
         assert_eq!(epoch.is_full(), opts.mode == Mode::Full);
-        let mut vm = epoch.vm().unwrap();
-        for (_, input, expected) in vs.iter().filter(|v| &v.0 == key) {
-            assert_eq!(
-                hex::encode(vm.hash(input)),
-                hex::encode(expected),
-                "{} {:?}",
-                opts.path_name(),
-                String::from_utf8_lossy(input)
-            );
+        // A full dataset is checked on every VM path too: one dataset, not one per path.
+        let others = if epoch.is_full() {
+            vec![(false, true), (true, false), (false, false)]
+        } else {
+            vec![]
+        };
+        let mut vms = vec![(opts.path_name(), epoch.vm().unwrap())];
+        for (jit, aes) in others {
+            let path = RxOptions {
+                jit,
+                hard_aes: aes,
+                ..*opts
+            }
+            .path_name();
+            vms.push((path, epoch.vm_with(jit, aes).unwrap()));
         }
-        eprintln!("{} scratchpad {}", epoch.describe(), vm.scratchpad());
+        for (path, vm) in &mut vms {
+            for (_, input, expected) in vs.iter().filter(|v| &v.0 == key) {
+                assert_eq!(
+                    hex::encode(vm.hash(input)),
+                    hex::encode(expected),
+                    "{path} {:?}",
+                    String::from_utf8_lossy(input)
+                );
+            }
+        }
+        eprintln!("{} scratchpad {}", epoch.describe(), vms[0].1.scratchpad());
     }
 }
 
@@ -75,8 +91,9 @@ fn light_software_aes_without_huge_pages() {
     );
 }
 
-/// The one full-dataset test (one 2 GiB dataset, the first key's three vectors): skipped where
-/// the memory is not free, so CI never needs more.
+/// The one full-dataset test (one 2 GiB dataset, the first key's three vectors, on JIT and
+/// interpreter with hardware and software AES): skipped where the memory is not free, so CI
+/// never needs more.
 #[test]
 fn full_dataset_built_on_every_core() {
     let need = phirig_rx::dataset_bytes() as u64 + (1 << 30);
