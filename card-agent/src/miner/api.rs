@@ -88,7 +88,7 @@ impl AgentApi {
             .and_then(|c| c.current_pool.and_then(|i| c.pools.get(i)))
             .and_then(|p| p.rtt.as_ref())
             .map_or(0, |r| r.median.as_millis() as u64);
-        let algo = lock(&s.algo).to_string();
+        let algo = s.algo_name();
         let pool_link = stats.as_ref().and_then(|c| c.link.as_ref());
         let tally = Tally {
             uptime,
@@ -168,7 +168,7 @@ impl AgentApi {
         vec![Backend {
             kind: "cpu".into(),
             enabled: true,
-            algo: lock(&s.algo).to_string(),
+            algo: s.algo_name(),
             threads,
             hashrate: rounded_rates(m.total.rates()),
         }]
@@ -189,7 +189,7 @@ impl AgentApi {
             monotonic_ns: monotonic_ns(),
             wall_ns: wall_ns(),
             uptime_s: s.started.elapsed().as_secs_f64(),
-            algo: lock(&s.algo).to_string(),
+            algo: s.algo_name(),
             paused: s.workers.is_paused(),
             threads: hashes
                 .iter()

@@ -150,6 +150,14 @@ impl MinerState {
         m.total.record(now_ns, counts.iter().sum());
     }
 
+    /// The algorithm being mined, as the API names it: rx/0 while the rx workers have a job.
+    pub fn algo_name(&self) -> String {
+        match self.rx.get().and_then(|r| r.current_seq()) {
+            Some(_) => phirig_rx::ALGO.to_string(),
+            None => lock(&self.algo).to_string(),
+        }
+    }
+
     /// Pauses or resumes hashing, CryptoNight and RandomX workers alike.
     pub fn set_paused(&self, paused: bool) {
         if paused {

@@ -60,6 +60,7 @@ fn mines_rx0_refuses_a_bad_seed_and_switches_seeds_cleanly() {
     agent.until("two accepted rx/0 shares", PATIENCE, || {
         (pool.stats().accepted_on("rx/0") >= 2).then_some(())
     });
+    assert_eq!(agent.get_ok("/1/summary", None)["algo"], "rx/0");
 
     // 2. A malformed seed: refused, and the job on A keeps being mined.
     pool.set_seed_hash("12345");
