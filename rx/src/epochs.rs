@@ -13,6 +13,8 @@ pub enum Lookup {
     Ready(Arc<Epoch>),
     /// Being built; the callback gets it.
     Building,
+    /// The building thread could not be started; the callback is never called.
+    Failed(RxError),
 }
 
 /// Holds one epoch (one dataset per card) and builds a new seed's off the caller's thread.
@@ -87,9 +89,9 @@ impl Epochs {
                 done(result);
             })
             .map_or_else(
-                |_| {
+                |e| {
                     lock(&self.state).building.retain(|s| *s != seed);
-                    Lookup::Building
+                    Lookup::Failed(RxError::Spawn(e.to_string()))
                 },
                 |_| Lookup::Building,
             )

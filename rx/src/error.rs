@@ -14,4 +14,6 @@ pub enum RxError {
     VmCreate { flags: i32 },
     #[error("a dataset-building thread panicked")]
     InitPanicked,
+    #[error("could not start the thread that builds a seed's memory: {0}")]
+    Spawn(String),
 }

@@ -105,6 +105,10 @@ impl RxWorkers {
                 self.ensure_threads();
                 false
             }
+            Lookup::Failed(e) => {
+                error!("rx/0 seed {seed}: {e}; its jobs cannot be mined");
+                false
+            }
         }
     }
 

@@ -37,7 +37,7 @@ fn a_new_seed_builds_in_the_background_then_becomes_current() {
     assert_eq!(epochs.current().unwrap().seed().unwrap(), seed(1));
     match epochs.get(seed(1), |_| panic!("no build for a current seed")) {
         Lookup::Ready(e) => assert!(e.is_seed(&seed(1))),
-        Lookup::Building => panic!("current seed reported as building"),
+        other => panic!("current seed reported as {other:?}"),
     }
     // The next seed: the old epoch stays current until the new one is built.
     let (tx, rx) = mpsc::channel();
