@@ -27,6 +27,8 @@ pub enum AgentError {
     NeedsHeight(Algorithm),
     #[error("rx/0 needs --seed (the job's seed_hash, 64 hex digits)")]
     NeedsSeed,
+    #[error("tune does not cover rx/0 yet: measure it with `bench --algo rx/0 -t N`")]
+    RxNotTuned,
     #[error("--seed is not hex: {0}")]
     SeedNotHex(#[source] hex::FromHexError),
     #[error(transparent)]
@@ -155,6 +157,9 @@ fn run_rx_bench(args: &BenchArgs) -> Result<(), AgentError> {
 }
 
 fn run_tune(args: &TuneArgs) -> Result<(), AgentError> {
+    if args.algos.iter().any(|a| phirig_rx::is_rx(a)) {
+        return Err(AgentError::RxNotTuned);
+    }
     let algos = if args.algos.is_empty() {
         Algorithm::ALL.to_vec()
     } else {
