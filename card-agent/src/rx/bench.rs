@@ -46,10 +46,16 @@ pub fn run(opts: &RxOptions, threads: usize, seconds: f64) -> Result<RxBenchRepo
         .map(|_| epoch.vm())
         .collect::<Result<Vec<_>, _>>()?;
     let scratchpad_pages = vms.iter().map(|v| v.scratchpad().to_string()).collect();
+    let cpus = crate::worker::Topology::detect().core_cpus;
     let (span, rss) = std::thread::scope(|s| {
         for (t, mut vm) in vms.into_iter().enumerate() {
             let (stop, measuring, count) = (&stop, &measuring, &counts[t]);
+            let cpu = cpus.get(t).copied().filter(|_| threads <= cpus.len());
             s.spawn(move || {
+                // One thread per core, as the miner's workers run.
+                if let Some(cpu) = cpu {
+                    crate::worker::affinity::pin_current_thread(cpu);
+                }
                 let mut blob: Vec<u8> = (0..76u8).map(|i| i.wrapping_mul(37)).collect();
                 let mut nonce = (t as u32) << 24;
                 while !stop.load(Ordering::Relaxed) {

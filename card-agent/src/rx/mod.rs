@@ -48,9 +48,15 @@ pub fn start(
         }
     );
     let weak = Arc::downgrade(state);
+    let cpus = if config.workers.pin {
+        crate::worker::Topology::detect().core_cpus
+    } else {
+        Vec::new()
+    };
     RxWorkers::new(
         RxOptions { mode, ..config.rx },
         threads,
+        cpus,
         notes,
         Box::new(move |job: &RxJob| {
             if let Some(state) = weak.upgrade() {

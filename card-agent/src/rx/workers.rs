@@ -15,6 +15,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use tracing::{error, info};
 
 use super::job::RxJob;
+use crate::worker::affinity::pin_current_thread;
 use crate::worker::{put_nonce, FoundResult, NonceCursor, WorkerNote};
 
 /// Nonces a thread claims at once: one atomic add per batch, and a switch seen within it.
@@ -53,6 +54,9 @@ pub struct RxWorkers {
     epochs: Arc<Epochs>,
     shared: Arc<Shared>,
     threads: usize,
+    /// One logical CPU per core to pin thread `i` to; empty, or fewer than the threads: unpinned
+    /// (two threads pinned to one CPU would share it however many others sit idle).
+    cpus: Vec<usize>,
     handles: Mutex<Vec<JoinHandle<()>>>,
 }
 
@@ -60,6 +64,7 @@ impl RxWorkers {
     pub fn new(
         options: RxOptions,
         threads: usize,
+        cpus: Vec<usize>,
         notes: UnboundedSender<WorkerNote>,
         on_start: OnStart,
     ) -> Self {
@@ -77,6 +82,7 @@ impl RxWorkers {
                 on_start,
             }),
             threads,
+            cpus,
             handles: Mutex::new(Vec::new()),
         }
     }
@@ -144,10 +150,20 @@ impl RxWorkers {
         }
         for t in 0..self.threads {
             let shared = Arc::clone(&self.shared);
+            let cpu = self
+                .cpus
+                .get(t)
+                .copied()
+                .filter(|_| self.threads <= self.cpus.len());
             match std::thread::Builder::new()
                 .name(format!("rx-{t}"))
-                .spawn(move || run_thread(&shared, t))
-            {
+                .spawn(move || {
+                    // Each on its own core, as the CryptoNight workers (idle meanwhile) are.
+                    if let Some(cpu) = cpu {
+                        pin_current_thread(cpu);
+                    }
+                    run_thread(&shared, t)
+                }) {
                 Ok(h) => handles.push(h),
                 Err(e) => error!("rx/0 thread {t} did not start: {e}"),
             }
