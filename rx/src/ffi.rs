@@ -66,4 +66,12 @@ extern "C" {
         input_size: usize,
         output: *mut c_void,
     );
+    pub fn randomx_calculate_hash_first(vm: *mut RawVm, input: *const c_void, input_size: usize);
+    pub fn randomx_calculate_hash_next(
+        vm: *mut RawVm,
+        next_input: *const c_void,
+        next_input_size: usize,
+        output: *mut c_void,
+    );
+    pub fn randomx_calculate_hash_last(vm: *mut RawVm, output: *mut c_void);
 }

@@ -13,6 +13,8 @@ pub struct Vm {
     raw: *mut ffi::RawVm,
     scratchpad: Backing,
     epoch: Arc<Epoch>,
+    /// A pipelined hash is under way ([`Vm::hash_next`]).
+    in_flight: bool,
 }
 
 // SAFETY: a VM may move between threads; it is only ever used by one at a time (`&mut self`).
@@ -38,14 +40,16 @@ impl Vm {
                     raw,
                     scratchpad,
                     epoch,
+                    in_flight: false,
                 });
             }
         }
         Err(RxError::VmCreate { flags })
     }
 
-    /// RandomX of `input` under this VM's seed.
+    /// RandomX of `input` under this VM's seed. Ends a pipeline under way, discarding its hash.
     pub fn hash(&mut self, input: &[u8]) -> [u8; 32] {
+        let _ = self.finish();
         let mut out = [0u8; ffi::HASH_SIZE];
         // SAFETY: the VM is live and used by this thread only; input and output are valid for
         // their lengths (any input length is allowed, the output is 32 bytes).
@@ -58,6 +62,42 @@ impl Vm {
             )
         };
         out
+    }
+
+    /// Pipelined hashing, for mining: starts hashing `input` and returns the hash of the input
+    /// given before (`None` on the first call). Finishing one hash while filling the next one's
+    /// scratchpad saves a pass over it; the input is read before this returns.
+    pub fn hash_next(&mut self, input: &[u8]) -> Option<[u8; 32]> {
+        if !self.in_flight {
+            // SAFETY: live VM, this thread only; the input is read (hashed) before returning.
+            unsafe {
+                ffi::randomx_calculate_hash_first(self.raw, input.as_ptr().cast(), input.len())
+            };
+            self.in_flight = true;
+            return None;
+        }
+        let mut out = [0u8; ffi::HASH_SIZE];
+        // SAFETY: a pipeline is under way (`first` ran); input read before returning; 32-byte output.
+        unsafe {
+            ffi::randomx_calculate_hash_next(
+                self.raw,
+                input.as_ptr().cast(),
+                input.len(),
+                out.as_mut_ptr().cast(),
+            )
+        };
+        Some(out)
+    }
+
+    /// Ends a pipeline: the hash of the last input given to [`Vm::hash_next`], if any.
+    pub fn finish(&mut self) -> Option<[u8; 32]> {
+        if !std::mem::take(&mut self.in_flight) {
+            return None;
+        }
+        let mut out = [0u8; ffi::HASH_SIZE];
+        // SAFETY: a pipeline is under way; 32-byte output.
+        unsafe { ffi::randomx_calculate_hash_last(self.raw, out.as_mut_ptr().cast()) };
+        Some(out)
     }
 
     pub fn epoch(&self) -> &Arc<Epoch> {

@@ -110,6 +110,27 @@ fn full_dataset_built_on_every_core() {
     );
 }
 
+/// The pipelined calls give each input's hash one call late, the same as one at a time.
+#[test]
+fn pipelined_hashes_match_single_ones() {
+    let vs = vectors();
+    let key = &vs[0].0;
+    let epoch = Epoch::build_with_key(key, &light()).unwrap();
+    let mut vm = epoch.vm().unwrap();
+    let inputs: Vec<&Vec<u8>> = vs.iter().filter(|v| &v.0 == key).map(|v| &v.1).collect();
+    let mut got = Vec::new();
+    for input in &inputs {
+        got.extend(vm.hash_next(input));
+    }
+    got.extend(vm.finish());
+    assert_eq!(vm.finish(), None);
+    let want: Vec<[u8; 32]> = vs.iter().filter(|v| &v.0 == key).map(|v| v.2).collect();
+    assert_eq!(got, want);
+    // A single hash after a pipeline left under way is still right.
+    assert_eq!(vm.hash_next(inputs[0]), None);
+    assert_eq!(vm.hash(inputs[1]), want[1]);
+}
+
 #[test]
 fn seeds_from_jobs_key_the_same_way() {
     let seed: Seed = "00".repeat(32).parse().unwrap();
