@@ -209,10 +209,17 @@ fn run_thread(shared: &Shared, thread: usize) {
     let mut active: Option<Arc<Active>> = None;
     let mut vm: Option<Vm> = None;
     let mut blob = Vec::new();
+    // The nonce whose hash the VM's pipeline is computing, on `active`'s job.
+    let mut in_flight: Option<u32> = None;
     let mut exhausted_told = false;
     while !shared.stop.load(Ordering::Acquire) {
         let generation = shared.generation.load(Ordering::Acquire);
         if generation != seen {
+            // The hash under way belongs to the replaced job: dropped with it.
+            if let Some(v) = vm.as_mut() {
+                let _ = v.finish();
+            }
+            in_flight = None;
             seen = generation;
             active = lock(&shared.active).clone();
             exhausted_told = false;
@@ -220,10 +227,11 @@ fn run_thread(shared: &Shared, thread: usize) {
                 blob.clone_from(&a.job.blob);
             }
         }
-        let Some(a) = active
-            .as_ref()
-            .filter(|_| !shared.paused.load(Ordering::Acquire))
-        else {
+        let paused = shared.paused.load(Ordering::Acquire);
+        let Some(a) = active.as_ref().filter(|_| !paused) else {
+            if let (Some(v), Some(a)) = (vm.as_mut(), active.as_ref()) {
+                settle(shared, thread, a, seen, in_flight.take(), v.finish());
+            }
             std::thread::sleep(Duration::from_millis(20));
             continue;
         };
@@ -234,6 +242,7 @@ fn run_thread(shared: &Shared, thread: usize) {
             .is_some_and(|v| Arc::ptr_eq(v.epoch(), &a.epoch))
         {
             vm = None;
+            in_flight = None;
             match a.epoch.vm() {
                 Ok(v) => {
                     info!(
@@ -251,6 +260,7 @@ fn run_thread(shared: &Shared, thread: usize) {
         }
         let Some(vm) = vm.as_mut() else { continue };
         let Some(run) = a.cursor.claim(BATCH) else {
+            settle(shared, thread, a, seen, in_flight.take(), vm.finish());
             if !exhausted_told {
                 exhausted_told = true;
                 let _ = shared.notes.send(WorkerNote::Exhausted { seq: a.job.seq });
@@ -261,24 +271,37 @@ fn run_thread(shared: &Shared, thread: usize) {
         for counter in run {
             let nonce = a.job.range.nonce(counter);
             put_nonce(&mut blob, nonce);
-            let hash = vm.hash(&blob);
-            shared.hashes[thread].fetch_add(1, Ordering::Relaxed);
-            if hash_value(&hash) < a.job.target
-                // A share of a job replaced meanwhile is dropped: after a switch, nothing of
-                // the old job (or seed) goes out.
-                && shared.generation.load(Ordering::Acquire) == seen
-            {
-                let _ = shared.notes.send(WorkerNote::Share(FoundResult {
-                    seq: a.job.seq,
-                    job_id: a.job.job_id.clone(),
-                    nonce,
-                    hash,
-                    thread,
-                }));
-            }
+            // Pipelined: this starts `nonce` and returns the previous nonce's hash.
+            let done = vm.hash_next(&blob);
+            settle(shared, thread, a, seen, in_flight.replace(nonce), done);
             if shared.generation.load(Ordering::Acquire) != seen {
                 break;
             }
         }
+    }
+}
+
+/// Counts a finished hash and sends it as a share when it meets the target and its job is still
+/// the current one: after a switch nothing of the old job (or seed) goes out.
+fn settle(
+    shared: &Shared,
+    thread: usize,
+    a: &Active,
+    seen: u64,
+    nonce: Option<u32>,
+    hash: Option<[u8; 32]>,
+) {
+    let (Some(nonce), Some(hash)) = (nonce, hash) else {
+        return;
+    };
+    shared.hashes[thread].fetch_add(1, Ordering::Relaxed);
+    if hash_value(&hash) < a.job.target && shared.generation.load(Ordering::Acquire) == seen {
+        let _ = shared.notes.send(WorkerNote::Share(FoundResult {
+            seq: a.job.seq,
+            job_id: a.job.job_id.clone(),
+            nonce,
+            hash,
+            thread,
+        }));
     }
 }
