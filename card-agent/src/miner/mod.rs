@@ -88,13 +88,14 @@ pub async fn run_async(
     // The run loop's copy carries the journal, so restarted workers keep journaling.
     config.workers.journal = journal.clone();
     let workers = Workers::start(config.workers.clone(), config.algo, tx.clone());
-    // Before the pool loop hands them a job: not one batch is hashed until `resume`.
-    if config.paused {
-        workers.pause();
-        info!("mining paused from the start (--pause-on-start) until the API's resume");
-    }
     let state = Arc::new(MinerState::new(workers, config.algo));
     let _ = state.rx.set(crate::rx::start(&config, &state, tx));
+    // Before the pool loop hands them a job: not one batch is hashed, by the CryptoNight or
+    // the RandomX workers, until `resume`.
+    if config.paused {
+        state.set_paused(true);
+        info!("mining paused from the start (--pause-on-start) until the API's resume");
+    }
     let _ = state.reloader.set(reloader);
     if let Some(j) = &journal {
         state.set_journal(j.thread(POOL_THREAD_ID, ThreadKind::Pool));
