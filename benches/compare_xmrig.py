@@ -26,6 +26,8 @@ import urllib.request
 
 # Heights for the variants whose hash depends on one (cn/r's random program).
 HEIGHTS = {"cn/r": 1806260}
+# RandomX has no ways to sweep: one hash per thread, all threads on one shared dataset.
+RANDOMX = "rx/0"
 DEFAULT_ALGOS = "cn/0,cn/1,cn/2,cn/r,cn/half,cn/ccx,cn-lite/1,cn-pico,cn/upx2,cn-heavy/0"
 
 
@@ -85,7 +87,8 @@ def measure(cmd, api_port, warmup, seconds, env=None, cwd=None):
     try:
         url = f"http://127.0.0.1:{api_port}/2/summary"
         started = None
-        deadline = time.monotonic() + 60
+        # rx/0 builds a 2 GiB dataset before its first hash.
+        deadline = time.monotonic() + 240
         # Warm-up counts from the first hash, not from the start: page allocation and the
         # login differ between the two miners and must not count against either.
         while started is None and time.monotonic() < deadline:
@@ -122,13 +125,17 @@ def phirig_cmd(agent, pool, algo, threads, api_port):
 
 
 def xmrig_config(path, pool, algo, threads, ways, api_port, hw_aes):
+    key = "rx" if algo == RANDOMX else algo
     cpu = {"enabled": True, "huge-pages": True, "hw-aes": hw_aes, "asm": True, "priority": None,
-           "yield": True, algo: [[ways, cpu_id] for cpu_id in range(threads)]}
+           "yield": True, key: [[ways, cpu_id] for cpu_id in range(threads)]}
     config = {
         "autosave": False, "background": False, "colors": False, "donate-level": 0,
         "donate-over-proxy": 0, "print-time": 3600, "health-print-time": 3600,
         "http": {"enabled": True, "host": "127.0.0.1", "port": api_port, "restricted": True},
         "opencl": False, "cuda": False, "cpu": cpu,
+        # Full dataset, built on every core, on 2 MiB pages; xmrig's MSR tweaks where it may.
+        "randomx": {"init": -1, "mode": "fast", "1gb-pages": False, "rdmsr": True, "wrmsr": True,
+                    "numa": True},
         "pools": [{"url": f"127.0.0.1:{pool.port}", "user": "bench", "pass": "x", "algo": algo,
                    "keepalive": False, "tls": False}],
     }
@@ -155,7 +162,7 @@ def compare(args, algo, threads, workdir):
     pool = Pool(args.phirig, algo, args.difficulty)
     try:
         sweep = {}
-        order = list(range(1, 6))
+        order = [1] if algo == RANDOMX else list(range(1, 6))
         for r in range(args.sweeps):
             for ways in (order if r % 2 == 0 else order[::-1]):
                 try:
