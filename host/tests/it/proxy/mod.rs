@@ -7,6 +7,7 @@ mod long_blob;
 mod rx;
 mod setup;
 mod slices;
+mod sparse_worker;
 mod switching;
 mod upstream;
 mod verification;

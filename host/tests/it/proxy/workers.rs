@@ -4,6 +4,7 @@
 //! second, for 65 s: some 2000 shares in the 60 s window put the estimate's spread near 2 %, so
 //! the 30 % bound holds every run. The test takes about 70 s (the two minutes, shortened).
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -13,9 +14,10 @@ use phirig_host::proxy::{self, ProxyConfig};
 use phirig_host::snapshot::RigSnapshot;
 use phirig_pool::protocol::Target;
 use phirig_pool::server::{Fault, Sha3ShareHasher};
-use phirig_wire::{Miners, Workers, MINER_READY};
+use phirig_wire::{Miners, WorkerRow, Workers, MINER_READY};
 use serde_json::json;
 use tokio::sync::watch;
+use tokio::task::JoinHandle;
 
 use super::card::{hash_at, slice_of, Card};
 use super::setup::{client_config, stop, upstream, wait_until};
@@ -36,17 +38,7 @@ async fn a_third_party_miner_appears_in_workers_at_its_estimated_rate() {
         .await
         .expect("proxy starts");
     wait_until("first upstream job", || proxy.stats().jobs >= 1).await;
-    let (tx, rx) = watch::channel(Arc::new(RigSnapshot::default()));
-    let http = HttpArgs {
-        http_host: "127.0.0.1".parse().expect("ip"),
-        http_port: phirig_host::local_card::free_port().expect("free port"),
-        http_access_token: None,
-        restricted_read: false,
-    };
-    let (addr, api_task) = api::start(&http, false, rx)
-        .await
-        .expect("api starts")
-        .expect("port is not 0");
+    let (tx, addr, api_task) = api_on_loopback().await;
 
     let mut miner = Card::connect(proxy.local_addr()).await;
     let id = miner
@@ -90,18 +82,7 @@ async fn a_third_party_miner_appears_in_workers_at_its_estimated_rate() {
         .expect("a mark inside the window");
     let true_rate = (hashed - h0) as f64 / read_at.duration_since(t0).as_secs_f64();
 
-    let body = reqwest::get(format!("http://{addr}/1/workers"))
-        .await
-        .expect("GET /1/workers")
-        .text()
-        .await
-        .expect("body");
-    let workers: Workers = serde_json::from_str(&body).expect("xmrig-proxy workers shape");
-    let row = workers
-        .workers
-        .iter()
-        .find(|w| w.name() == "scripted")
-        .unwrap_or_else(|| panic!("scripted miner in /1/workers: {body}"));
+    let (row, body) = worker_row(addr, "scripted").await;
     let estimated = row.rates()[0] * 1000.0;
     println!(
         "true {true_rate:.0} H/s, estimated {estimated:.0} H/s over 60 s, {accepted} shares accepted"
@@ -137,4 +118,38 @@ async fn a_third_party_miner_appears_in_workers_at_its_estimated_rate() {
 
     api_task.abort();
     stop(proxy, vec![pool]).await;
+}
+
+/// The host API on a free loopback port, serving the snapshots sent on the returned channel.
+pub(super) async fn api_on_loopback(
+) -> (watch::Sender<Arc<RigSnapshot>>, SocketAddr, JoinHandle<()>) {
+    let (tx, rx) = watch::channel(Arc::new(RigSnapshot::default()));
+    let http = HttpArgs {
+        http_host: "127.0.0.1".parse().expect("ip"),
+        http_port: phirig_host::local_card::free_port().expect("free port"),
+        http_access_token: None,
+        restricted_read: false,
+    };
+    let (addr, task) = api::start(&http, false, rx)
+        .await
+        .expect("api starts")
+        .expect("port is not 0");
+    (tx, addr, task)
+}
+
+/// `name`'s row in `/1/workers`, with the body for failure messages.
+pub(super) async fn worker_row(addr: SocketAddr, name: &str) -> (WorkerRow, String) {
+    let body = reqwest::get(format!("http://{addr}/1/workers"))
+        .await
+        .expect("GET /1/workers")
+        .text()
+        .await
+        .expect("body");
+    let workers: Workers = serde_json::from_str(&body).expect("xmrig-proxy workers shape");
+    let row = workers
+        .workers
+        .into_iter()
+        .find(|w| w.name() == name)
+        .unwrap_or_else(|| panic!("{name} in /1/workers: {body}"));
+    (row, body)
 }
