@@ -141,7 +141,8 @@ fn other_miners(e: &mut Exposition, snap: &RigSnapshot) {
     e.family(
         name,
         Kind::Gauge,
-        "Part of the rig hash rate estimated from other miners' accepted difficulty.",
+        "Part of the rig hash rate estimated from other miners' accepted difficulty \
+         (a window with under 16 shares widened back to the 16th latest).",
     );
     // Without other miners there is nothing estimated: left out, not 0.
     for (w, r) in WINDOWS.iter().zip(snap.total.estimated) {
@@ -154,7 +155,9 @@ fn other_miners(e: &mut Exposition, snap: &RigSnapshot) {
     e.family(
         name,
         Kind::Gauge,
-        "A miner's hash rate estimated from its accepted difficulty (not a deployed card).",
+        "A miner's hash rate estimated from its accepted difficulty (not a deployed card); \
+         a window with under 16 shares is widened back to the 16th latest, and decays while \
+         the miner is silent.",
     );
     for w in &others {
         for (win, r) in WINDOWS.iter().zip(w.hashrate_estimated) {

@@ -17,7 +17,8 @@ fn khs(rate: f64) -> f64 {
     }
 }
 
-/// Every worker (deployed cards and other miners), rates estimated from accepted difficulty.
+/// Every worker (deployed cards and other miners), rates estimated from accepted difficulty: a
+/// window with fewer than 16 shares is widened back to the 16th latest (`proxy/workers.rs`).
 pub fn workers(snap: &RigSnapshot) -> Workers {
     let mut total = [0.0; 5];
     for w in &snap.workers {
