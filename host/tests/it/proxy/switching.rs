@@ -28,11 +28,36 @@ fn values(pico: f64, lite: f64) -> AlgoValues {
         .collect()
 }
 
-async fn until(what: &str, mut done: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !done() {
-        assert!(start.elapsed() < PATIENCE, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
+/// The pool and the proxy the test watches: a wait that times out shows what both had seen,
+/// so a failure on a loaded CI machine can be read from its log.
+#[derive(Clone, Copy)]
+struct Rig<'a> {
+    pool: &'a ServerHandle,
+    proxy: &'a ProxyHandle,
+}
+
+impl Rig<'_> {
+    async fn until(self, what: &str, mut done: impl FnMut() -> bool) {
+        let start = Instant::now();
+        while !done() {
+            assert!(
+                start.elapsed() < PATIENCE,
+                "timed out after {PATIENCE:?} waiting for {what}\n{}",
+                self.state()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// The pool's counters, the proxy's upstream session (reconnects and why) and its cards.
+    fn state(self) -> String {
+        let proxy = self.proxy.stats();
+        format!(
+            "pool: {:?}\nproxy upstream: {:?}\ncards: {:?}",
+            self.pool.stats(),
+            proxy.upstream,
+            proxy.cards
+        )
     }
 }
 
@@ -54,13 +79,14 @@ fn upstream_worker(pool: &ServerHandle) -> Option<WorkerStats> {
 
 /// Changes the values and checks the switch lands on the very next job the pool sends: the
 /// first job after the last one before the change is already on `algo`.
-async fn switch_to(pool: &ServerHandle, values: AlgoValues, algo: &str) {
+async fn switch_to(rig: Rig<'_>, values: AlgoValues, algo: &str) {
+    let pool = rig.pool;
     let before = upstream_worker(pool)
         .and_then(|w| w.newest_job().map(str::to_string))
         .expect("a job was sent");
     pool.set_algo_values(values);
     let mut next = None;
-    until("the next job", || {
+    rig.until("the next job", || {
         next = upstream_worker(pool).and_then(|w| {
             w.jobs_after(&before)
                 .and_then(|j| j.first().map(|j| j.algo.clone()))
@@ -71,7 +97,8 @@ async fn switch_to(pool: &ServerHandle, values: AlgoValues, algo: &str) {
     assert_eq!(
         next.as_deref(),
         Some(algo),
-        "the switch waited for a later job"
+        "the switch waited for a later job\n{}",
+        rig.state()
     );
 }
 
@@ -112,29 +139,35 @@ async fn a_rig_of_two_cards_follows_the_switching_pool_and_back() {
     let proxy = start_proxy(&[pool.local_addr()], PICO, hasher).await;
     let _a = card(&proxy, "card-a", profile);
     let _b = card(&proxy, "card-b", profile);
+    let rig = Rig {
+        pool: &pool,
+        proxy: &proxy,
+    };
 
     // Two cards joining cost one upstream login; their sum arrives in a getjob.
     let tuned: Profile =
         serde_json::from_str(&std::fs::read_to_string(profile).expect("profile")).expect("json");
     let one = AlgoPerf::new(tuned.algo_perf());
-    let rig = AlgoPerf::sum([&one, &one]);
-    until("the rig's summed algo-perf upstream", || {
-        upstream_worker(&pool).and_then(|w| w.algo_perf) == Some(rig.clone())
-    })
+    let summed = AlgoPerf::sum([&one, &one]);
+    rig.until(
+        &format!("the rig's summed algo-perf upstream, {summed:?}"),
+        || upstream_worker(&pool).and_then(|w| w.algo_perf) == Some(summed.clone()),
+    )
     .await;
     let up = pool.stats();
-    assert_eq!(up.logins, 1, "the proxy logged in again: {up:?}");
+    assert_eq!(up.logins, 1, "the proxy logged in again:\n{}", rig.state());
     assert!(up.perf_offers >= 1, "{up:?}");
 
-    until("shares on cn-pico", || pool.stats().accepted_on(PICO) >= 2).await;
-    switch_to(&pool, values(0.0001, 1.0), LITE).await;
-    until("shares on cn-lite/1", || {
+    rig.until("shares on cn-pico", || pool.stats().accepted_on(PICO) >= 2)
+        .await;
+    switch_to(rig, values(0.0001, 1.0), LITE).await;
+    rig.until("shares on cn-lite/1", || {
         pool.stats().accepted_on(LITE) >= 2
     })
     .await;
     let pico = pool.stats().accepted_on(PICO);
-    switch_to(&pool, values(1.0, 0.0001), PICO).await;
-    until("shares on cn-pico again", || {
+    switch_to(rig, values(1.0, 0.0001), PICO).await;
+    rig.until("shares on cn-pico again", || {
         pool.stats().accepted_on(PICO) >= pico + 2
     })
     .await;
@@ -147,7 +180,7 @@ async fn a_rig_of_two_cards_follows_the_switching_pool_and_back() {
         (0, 0),
         "{up:?}"
     );
-    assert_eq!(up.logins, 1, "the proxy logged in again: {up:?}");
+    assert_eq!(up.logins, 1, "the proxy logged in again:\n{}", rig.state());
     assert_eq!(
         up.rejected.total(),
         0,
@@ -161,7 +194,7 @@ async fn a_rig_of_two_cards_follows_the_switching_pool_and_back() {
         assert!(!c.flagged, "{c:?}");
     }
     // None lost: every share the cards had accepted was accepted upstream, and the reverse.
-    until("the proxy's books to match the pool's", || {
+    rig.until("the proxy's books to match the pool's", || {
         let by_cards: u64 = proxy.stats().cards.iter().map(|c| c.shares.accepted).sum();
         by_cards == pool.stats().accepted
     })
