@@ -9,13 +9,14 @@ use std::time::{Duration, Instant};
 
 use phirig_host::proxy::ProxyHandle;
 use phirig_host::share_hasher::KernelShareHasher;
+use phirig_pool::client::Timeouts;
 use phirig_pool::protocol::AlgoPerf;
 use phirig_pool::server::{AlgoValues, ServerConfig, ServerHandle, ShareHasher, WorkerStats};
 use phirig_test_support::algo_perf::same_perf;
 use phirig_test_support::local_agent::LocalAgent;
 use phirig_wire::Profile;
 
-use super::setup::{start_pool, start_proxy, stop};
+use super::setup::{start_pool, start_proxy_with, stop};
 
 const PHIRIG: &str = env!("CARGO_BIN_EXE_phirig");
 const PICO: &str = "cn-pico";
@@ -137,7 +138,12 @@ async fn a_rig_of_two_cards_follows_the_switching_pool_and_back() {
         ..ServerConfig::default()
     };
     let pool = start_pool(config, hasher.clone()).await;
-    let proxy = start_proxy(&[pool.local_addr()], PICO, hasher).await;
+    // This pool sends a job only when asked (no timer job can race a switch), so its quiet while
+    // slow cards find shares is no hang: the product's idle timeout, not the test bed's 10 s.
+    let proxy = start_proxy_with(&[pool.local_addr()], PICO, hasher, |c| {
+        c.upstream.timeouts.idle = Timeouts::default().idle;
+    })
+    .await;
     let _a = card(&proxy, "card-a", profile);
     let _b = card(&proxy, "card-b", profile);
     let rig = Rig {
