@@ -61,6 +61,9 @@ fn an_agent_follows_the_best_paying_algorithm_and_back() {
     let rt = runtime();
     let config = ServerConfig {
         switching: Some(values(1.0, 0.0001)),
+        // No timer job: one sent between `switch_to` reading the newest job and the change
+        // would be on the old algorithm and fail the check.
+        job_interval: Duration::ZERO,
         ..easy_config(PICO, 100)
     };
     let pool = start_pool(&rt, config);
