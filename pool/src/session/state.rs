@@ -109,6 +109,9 @@ pub struct Session {
     last_getjob_at: Option<Instant>,
     /// A `getjob` asked for too soon after the last one: sent when the interval is over.
     getjob_wanted: bool,
+    /// An offer made while the login was out: it carried the old figures, so the new ones go
+    /// in a `getjob` once it is answered.
+    offer_after_login: bool,
 }
 
 impl Session {
@@ -134,6 +137,7 @@ impl Session {
             current_height: None,
             last_getjob_at: None,
             getjob_wanted: false,
+            offer_after_login: false,
         };
         let params = s.cfg.login.clone();
         s.request(now, Pending::Login, |id| ClientMessage::Login {
@@ -254,6 +258,9 @@ impl Session {
                     });
                     if let Some(job) = login.job {
                         self.on_job(&job, now);
+                    }
+                    if std::mem::take(&mut self.offer_after_login) {
+                        self.send_offer(now);
                     }
                 }
                 Ok(Err(e)) => self.hang(HangCause::LoginRejected(e.message)),

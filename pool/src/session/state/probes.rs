@@ -66,22 +66,30 @@ impl Session {
     }
 
     /// A new `algo-perf` (and `algo-min-time`) for the pool: kept for the next login, and sent
-    /// now in a `getjob`, as MoneroOcean's miner does, so a switching pool re-scores this
-    /// session without a new login. Its answer is a job like any `getjob`'s.
+    /// now in a `getjob` (or as soon as the login on its way is answered), as MoneroOcean's
+    /// miner does, so a switching pool re-scores this session without a new login. Its answer
+    /// is a job like any `getjob`'s.
     pub fn offer_perf(&mut self, perf: Option<AlgoPerf>, min_time: Option<u64>, now: Instant) {
-        self.cfg.login.algo_perf = perf.clone();
+        self.cfg.login.algo_perf = perf;
         self.cfg.login.algo_min_time = min_time;
+        match self.phase {
+            Phase::Active => self.send_offer(now),
+            // The login on its way carries the old figures; these follow once it is answered.
+            Phase::LoggingIn => self.offer_after_login = true,
+            Phase::Hung => {}
+        }
+    }
+
+    /// The figures the next login would carry, in a `getjob` on this session.
+    pub(super) fn send_offer(&mut self, now: Instant) {
         let Some(session_id) = self.session_id.clone() else {
             return;
         };
-        if self.phase != Phase::Active {
-            return;
-        }
         let params = GetJobParams {
             id: session_id,
             algo: self.cfg.login.algo.clone(),
-            algo_perf: perf,
-            algo_min_time: min_time,
+            algo_perf: self.cfg.login.algo_perf.clone(),
+            algo_min_time: self.cfg.login.algo_min_time,
         };
         self.send_getjob(Pending::GetJob, params, now);
     }

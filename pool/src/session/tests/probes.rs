@@ -327,3 +327,21 @@ fn a_new_offer_goes_out_in_a_getjob_and_its_answer_is_the_next_job() {
         .collect();
     assert_eq!(jobs, ["j2"]);
 }
+
+#[test]
+fn an_offer_made_while_the_login_is_out_follows_the_login() {
+    let t0 = Instant::now();
+    let mut s = Session::new(cfg(1), t0);
+    let perf = crate::protocol::AlgoPerf::new([("cn/r".to_string(), 321.0)]);
+    // The login line is already queued with the old figures (none).
+    s.offer_perf(Some(perf), Some(30), t0);
+    let mut s = log_in(s, t0, &[]);
+    let lines: Vec<Value> = std::iter::from_fn(|| s.poll_transmit())
+        .map(|l| serde_json::from_str(&l).expect("json"))
+        .collect();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert_eq!(lines[0]["method"], "getjob");
+    assert_eq!(lines[0]["params"]["id"], "sess");
+    assert_eq!(lines[0]["params"]["algo-perf"]["cn/r"], 321.0);
+    assert_eq!(lines[0]["params"]["algo-min-time"], 30);
+}
