@@ -7,12 +7,17 @@ use phirig_pool::protocol::AlgoPerf;
 /// float parsing is not exact, so the sum of two parsed rates can read back one bit off.
 const SAME: f64 = 1e-9;
 
+/// The same rate, up to the last bits a JSON hop may change.
+pub fn same_rate(a: f64, b: f64) -> bool {
+    (a - b).abs() <= SAME * a.abs().max(b.abs())
+}
+
 /// The same algorithms at the same rates, up to the last bits a JSON hop may change.
 pub fn same_perf(a: &AlgoPerf, b: &AlgoPerf) -> bool {
     a.iter().count() == b.iter().count()
         && a.iter()
             .zip(b.iter())
-            .all(|((x, hx), (y, hy))| x == y && (hx - hy).abs() <= SAME * hx.abs().max(hy.abs()))
+            .all(|((x, hx), (y, hy))| x == y && same_rate(hx, hy))
 }
 
 #[cfg(test)]
