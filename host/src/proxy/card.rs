@@ -29,6 +29,8 @@ pub enum LocalReject {
     Unauthenticated,
     /// Its address has too many shares in verification already: not hashed, not its fault.
     Busy,
+    /// A stranger's login from an address that took its leases of the current job already.
+    AddressFull,
 }
 
 impl LocalReject {
@@ -43,6 +45,7 @@ impl LocalReject {
             LocalReject::HashFailed => "Share verification failed",
             LocalReject::Unauthenticated => "Unauthenticated",
             LocalReject::Busy => "Too many shares in verification; slow down",
+            LocalReject::AddressFull => "Too many miners from this address; try again later",
         }
     }
 

@@ -141,12 +141,15 @@ fn handle_line(shared: &Arc<Shared>, card: CardId, line: &str) -> bool {
     };
     match message {
         ClientMessage::Login { id, params } => {
-            if shared.state().login_refused(card, &params.login) {
-                tracing::debug!(card, login = %params.login, "login from a flagged address refused");
-                shared.refuse(card, id, LocalReject::Flagged);
-                return true;
-            }
-            let job = shared.state().login(card, &params, Instant::now());
+            let login = shared.state().login(card, &params, Instant::now());
+            let job = match login {
+                Ok(job) => job,
+                Err(why) => {
+                    tracing::debug!(card, login = %params.login, ?why, "login refused");
+                    shared.refuse(card, id, why);
+                    return true;
+                }
+            };
             shared.card_perf(card, params.algo_perf.clone(), params.algo_min_time);
             tracing::info!(card, login = %params.login, agent = %params.agent, "card logged in");
             let result = LoginResult {

@@ -23,7 +23,7 @@ pub use peers::{
 pub use shares::Verify;
 use shares::Waiting;
 
-use super::card::Card;
+use super::card::{Card, LocalReject};
 use super::slices::{CardId, JobSlices};
 use super::stats::CardStats;
 use super::workers::Worker;
@@ -129,12 +129,25 @@ impl ProxyState {
         }
     }
 
-    /// The card logged in at `now`; returns its first job (none before the first upstream job).
-    pub fn login(&mut self, card: CardId, params: &LoginParams, now: Instant) -> Option<JobParams> {
-        let c = self.cards.get_mut(&card)?;
+    /// The card logged in at `now`; returns its first job (none before the first upstream job),
+    /// or why the login is refused ([`Self::login_refused`]): then it keeps no name, so its row
+    /// goes when it disconnects. Refusal and lease are decided together, so a flag raised by a
+    /// verifier in between cannot let in a login with no job.
+    pub fn login(
+        &mut self,
+        card: CardId,
+        params: &LoginParams,
+        now: Instant,
+    ) -> Result<Option<JobParams>, LocalReject> {
+        if let Some(why) = self.login_refused(card, &params.login) {
+            return Err(why);
+        }
+        let Some(c) = self.cards.get_mut(&card) else {
+            return Ok(None);
+        };
         if c.login.is_some() {
             // A second login on one connection renames nothing: the first name counts.
-            return self.next_slice(card);
+            return Ok(self.next_slice(card));
         }
         c.login = Some(params.login.clone());
         c.pass = params.pass.clone();
@@ -142,7 +155,7 @@ impl ProxyState {
         c.rig_id = params.rigid.clone();
         let ip = c.peer.ip();
         self.worker_joined(&params.login, ip, now);
-        self.next_slice(card)
+        Ok(self.next_slice(card))
     }
 
     /// Whether the card has logged in.
@@ -281,7 +294,6 @@ mod tests {
     use phirig_pool::protocol::{Response, SubmitParams, Target, NONCE_OFFSET};
 
     use super::*;
-    use crate::proxy::card::LocalReject;
     use crate::proxy::slices::COUNTERS_PER_BYTE;
 
     fn job(id: &str, nicehash_byte: Option<u8>) -> Job {
@@ -317,7 +329,7 @@ mod tests {
             algo_perf: None,
             algo_min_time: None,
         };
-        st.login(card, &params, Instant::now())
+        st.login(card, &params, Instant::now()).expect("let in")
     }
 
     fn peer() -> SocketAddr {

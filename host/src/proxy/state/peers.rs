@@ -120,14 +120,25 @@ impl ProxyState {
         (!known).then_some(c.peer.ip())
     }
 
-    /// A login under `name` from this connection's address is refused: the address is flagged
-    /// and the name is not a deployed card's.
-    pub fn login_refused(&mut self, card: CardId, name: &str) -> bool {
-        let Some(ip) = self.cards.get(&card).map(|c| c.peer.ip()) else {
-            return false;
-        };
+    /// Why a login under `name` from this connection's address is refused, if it is: the name
+    /// is not a deployed card's and the address is flagged or has taken its
+    /// [`MAX_PEER_LEASES_PER_JOB`] of the newest job. A login let in would get no job, which a
+    /// miner (xmrig) takes as a failed login, while its name would stay in the stats.
+    pub fn login_refused(&mut self, card: CardId, name: &str) -> Option<LocalReject> {
+        let ip = self.cards.get(&card).map(|c| c.peer.ip())?;
+        if self.known.contains(name) {
+            return None;
+        }
         let now = (self.flag_terms.clock)();
-        !self.known.contains(name) && self.peer(ip).flagged(now)
+        let seq = self.jobs.back().map(|j| j.seq);
+        let p = self.peer(ip);
+        if p.flagged(now) {
+            Some(LocalReject::Flagged)
+        } else if seq == Some(p.lease_job) && p.leases_in_job >= MAX_PEER_LEASES_PER_JOB {
+            Some(LocalReject::AddressFull)
+        } else {
+            None
+        }
     }
 
     /// Precheck of a stranger's submit: refused at once when its address is flagged or already
@@ -239,8 +250,13 @@ mod tests {
     fn state() -> ProxyState {
         let mut st = ProxyState::new(4, 1 << 20, COUNTERS_PER_BYTE, Duration::from_secs(5));
         st.set_cards(["mic0".to_string()]);
-        st.upstream_job(Job {
-            job_id: "up".into(),
+        st.upstream_job(job("up"));
+        st
+    }
+
+    fn job(id: &str) -> Job {
+        Job {
+            job_id: id.into(),
             blob: vec![0; 76],
             target: Target::EASIEST,
             algo: Some("cn/0".into()),
@@ -250,11 +266,14 @@ mod tests {
             pool: 0,
             session: 1,
             nonce_range: None,
-        });
-        st
+        }
     }
 
-    fn login(st: &mut ProxyState, card: CardId, name: &str) -> Option<JobParams> {
+    fn login(
+        st: &mut ProxyState,
+        card: CardId,
+        name: &str,
+    ) -> Result<Option<JobParams>, LocalReject> {
         let params = LoginParams {
             login: name.into(),
             pass: String::new(),
@@ -265,6 +284,11 @@ mod tests {
             algo_min_time: None,
         };
         st.login(card, &params, Instant::now())
+    }
+
+    /// A login that must be let in with a job.
+    fn work(st: &mut ProxyState, card: CardId, name: &str) -> JobParams {
+        login(st, card, name).ok().flatten().expect("work")
     }
 
     /// The `k`-th nonce of the job's slice.
@@ -280,11 +304,11 @@ mod tests {
         let mut st = state();
         let stranger: SocketAddr = "10.0.0.5:40000".parse().unwrap();
         let card = st.connect("10.0.0.5:40001".parse().unwrap());
-        assert!(login(&mut st, card, "mic0").is_some());
+        work(&mut st, card, "mic0");
         // One bogus share per connection: no connection reaches the flag, the address does.
         for i in 0..5 {
             let c = st.connect(stranger);
-            let p = login(&mut st, c, "flood").expect("work before the flag");
+            let p = work(&mut st, c, "flood");
             let v = st.precheck(c, 1, &submit(&p, 0)).expect("prechecked");
             assert!(!v.from_card);
             assert!(st.verified(&v, Ok([2; 32])).is_err());
@@ -302,19 +326,19 @@ mod tests {
         // without logging in leaves no row behind.
         let rows = st.card_stats().len();
         let gone = st.connect(stranger);
-        assert!(st.login_refused(gone, "other"));
+        assert_eq!(st.login_refused(gone, "other"), Some(LocalReject::Flagged));
         st.disconnect(gone);
         assert_eq!(st.card_stats().len(), rows);
         let c = st.connect(stranger);
-        assert!(st.login_refused(c, "other"));
-        assert!(login(&mut st, c, "other").is_none(), "no lease for it");
+        assert_eq!(login(&mut st, c, "other"), Err(LocalReject::Flagged));
+        // Refused, it has no login: its submits are refused unhashed.
         assert_eq!(
             st.precheck(c, 1, &SubmitParams::new("s", "0.0", 1, &[1; 32], None))
                 .unwrap_err(),
-            LocalReject::Flagged
+            LocalReject::Unauthenticated
         );
         // The deployed card at the same address mines on, first in line.
-        assert!(!st.login_refused(card, "mic0"));
+        assert_eq!(st.login_refused(card, "mic0"), None);
         let p = st.next_slice(card).expect("the card still gets work");
         assert!(
             st.precheck(card, 2, &submit(&p, 0))
@@ -327,7 +351,7 @@ mod tests {
     fn offend(st: &mut ProxyState, peer: SocketAddr) {
         for _ in 0..5 {
             let c = st.connect(peer);
-            let p = login(st, c, "flood").expect("work before the flag");
+            let p = work(st, c, "flood");
             let v = st.precheck(c, 1, &submit(&p, 0)).expect("prechecked");
             assert!(st.verified(&v, Ok([2; 32])).is_err());
             st.disconnect(c);
@@ -348,7 +372,8 @@ mod tests {
         let peer: SocketAddr = "10.0.0.8:1".parse().unwrap();
         let refused = |st: &mut ProxyState| {
             let c = st.connect(peer);
-            let no = st.login_refused(c, "again");
+            // Refused for its flag (its 16 logins here also use up its leases of the job).
+            let no = st.login_refused(c, "again") == Some(LocalReject::Flagged);
             st.disconnect(c);
             no
         };
@@ -360,7 +385,7 @@ mod tests {
         assert!(st.flagged_peers().is_empty());
         assert!(!refused(&mut st), "free again at the expiry");
         let c = st.connect(peer);
-        assert!(login(&mut st, c, "again").is_some(), "and it gets work");
+        work(&mut st, c, "again");
         st.disconnect(c);
         // Judged afresh from here: five more bad shares flag it again, for twice as long.
         let t1 = t0 + Duration::from_secs(600);
@@ -383,19 +408,32 @@ mod tests {
         let mut st = state();
         // Leases too: a reconnect loop gets a bounded number of each job's.
         let looper: SocketAddr = "10.0.0.7:1".parse().unwrap();
-        let got = (0..100)
-            .filter(|_| {
+        let rows = st.card_stats().len();
+        let logins: Vec<_> = (0..100)
+            .map(|_| {
                 let c = st.connect(looper);
-                let leased = login(&mut st, c, "loop").is_some();
+                let login = login(&mut st, c, "loop");
                 st.disconnect(c);
-                leased
+                login
             })
-            .count();
-        assert_eq!(got as u32, MAX_PEER_LEASES_PER_JOB);
+            .collect();
+        let max = MAX_PEER_LEASES_PER_JOB as usize;
+        assert!(logins[..max].iter().all(|l| matches!(l, Ok(Some(_)))));
+        // The rest are refused rather than let in with no job, and leave no row behind.
+        assert!(logins[max..]
+            .iter()
+            .all(|l| *l == Err(LocalReject::AddressFull)));
+        assert_eq!(st.card_stats().len(), rows + max);
+        // A deployed card there is not counted; a stranger is let in again on the next job.
+        let card = st.connect(looper);
+        work(&mut st, card, "mic0");
+        st.upstream_job(job("next"));
+        let c = st.connect(looper);
+        work(&mut st, c, "loop");
         let peer: SocketAddr = "10.0.0.6:1".parse().unwrap();
         let (a, b) = (st.connect(peer), st.connect(peer));
-        let pa = login(&mut st, a, "a").expect("work");
-        let pb = login(&mut st, b, "b").expect("work");
+        let pa = work(&mut st, a, "a");
+        let pb = work(&mut st, b, "b");
         let mut waiting = Vec::new();
         for k in 0..u64::from(MAX_PEER_VERIFYING) {
             let (c, p) = if k % 2 == 0 { (a, &pa) } else { (b, &pb) };
