@@ -1,13 +1,22 @@
 //! What a login tells the pool: the algorithms we mine and the agent string.
 
-use phirig_kernel::cn::Algorithm;
+use phirig_kernel::cn::{Algorithm, KernelError};
 
-/// Every algorithm we can mine, `first` first: what a login advertises to the pool.
-pub fn advertised_algos(first: Algorithm) -> Vec<String> {
-    std::iter::once(first)
-        .chain(Algorithm::ALL.iter().copied().filter(|a| *a != first))
-        .map(|a| a.to_string())
-        .collect()
+/// Every algorithm we can mine, the one named `first` (a CryptoNight variant or rx/0) first:
+/// what a login advertises to the pool.
+pub fn advertised_algos(first: &str) -> Result<Vec<String>, KernelError> {
+    let first = if phirig_rx::is_rx(first) {
+        phirig_rx::ALGO.to_string()
+    } else {
+        first.parse::<Algorithm>()?.to_string()
+    };
+    let all = Algorithm::ALL
+        .iter()
+        .map(ToString::to_string)
+        .chain(std::iter::once(phirig_rx::ALGO.to_string()));
+    Ok(std::iter::once(first.clone())
+        .chain(all.filter(|a| *a != first))
+        .collect())
 }
 
 /// The agent string sent at login.

@@ -148,11 +148,7 @@ impl MinerConfig {
             pool.tls_fingerprint = args.tls_fingerprint.clone().or(e.tls_fingerprint.clone());
             pools.push(pool);
         }
-        let mut algos = advertised_algos(algo);
-        algos.insert(
-            usize::from(!rx_by_default) * algos.len(),
-            phirig_rx::ALGO.to_string(),
-        );
+        let algos = advertised_algos(&algo_name)?;
         let profile_path = args.profile.clone().unwrap_or_else(profile::default_path);
         let profile = profile::load_current(&profile_path, &profile::current_key()).map(Arc::new);
         let client = ClientConfig {
