@@ -86,6 +86,10 @@ pub struct RunArgs {
     /// Force the software AES path.
     #[arg(long)]
     pub no_aesni: bool,
+    /// rx/0 on this machine's own agent: auto (the full dataset when the memory is free), full,
+    /// or light (cache only).
+    #[arg(long, value_name = "MODE", value_parser = ["auto", "full", "light"])]
+    pub rx_mode: Option<String>,
     /// Stop after this many seconds (default: run until Ctrl-C).
     #[arg(long)]
     pub seconds: Option<u64>,
@@ -261,6 +265,9 @@ pub struct PoolServeArgs {
     pub bind: SocketAddr,
     #[arg(short = 'a', long = "algo", default_value = "cn/0")]
     pub algo: String,
+    /// rx/0: the `seed_hash` (RandomX key, 64 hex digits) of every job; default a fixed one.
+    #[arg(long, value_name = "HEX")]
+    pub seed_hash: Option<String>,
     /// Block height sent with jobs (cn/r needs one).
     #[arg(long)]
     pub height: Option<u64>,

@@ -15,6 +15,8 @@ pub struct LocalCardConfig {
     pub algo: String,
     pub threads: Option<phirig_agent::worker::PerAlgo>,
     pub no_aesni: bool,
+    /// rx/0: the agent's `--rx-mode` (auto, full or light); none: the agent's default.
+    pub rx_mode: Option<String>,
     pub http_port: u16,
     pub token: String,
     pub log: PathBuf,
@@ -46,6 +48,9 @@ impl LocalCardConfig {
         }
         if self.no_aesni {
             args.push("--no-aesni".into());
+        }
+        if let Some(mode) = &self.rx_mode {
+            args.extend(["--rx-mode".into(), mode.clone()]);
         }
         if paused {
             args.push(phirig_deploy::remote::PAUSE_ON_START.into());
@@ -172,6 +177,7 @@ mod tests {
             algo: "cn-pico".into(),
             threads: Some(phirig_agent::worker::PerAlgo::all(1)),
             no_aesni: false,
+            rx_mode: Some("light".into()),
             http_port: 4100,
             token: "secret".into(),
             log: "/tmp/agent.log".into(),
@@ -195,6 +201,7 @@ mod tests {
         assert!(!mine.pause_on_start);
         assert_eq!(mine.url, cfg.pools);
         assert_eq!(mine.http_port, Some(4100));
+        assert_eq!(mine.rx_mode, phirig_rx::Mode::Light);
         let paused = cfg.agent_args(true);
         assert_eq!(paused.last().map(String::as_str), Some("--pause-on-start"));
         assert!(parsed(&paused).pause_on_start);

@@ -3,17 +3,16 @@
 
 use std::time::Duration;
 
-use phirig_kernel::cn::Algorithm;
 use phirig_pool::server::Fault;
 use tracing::{error, info};
 
 use crate::cli::PoolServeArgs;
 use crate::pool_values::{self, ValuesWatch, VALUES_POLL};
-use crate::run::start_builtin_pool;
+use crate::run::{start_builtin_pool, BuiltinAlgo};
 use crate::HostError;
 
 pub async fn serve(args: PoolServeArgs) -> Result<(), HostError> {
-    let algo: Algorithm = args.algo.parse()?;
+    let algo = BuiltinAlgo::parse(&args.algo, args.seed_hash.as_deref())?;
     let fault = args.fault.as_deref().map(str::parse::<Fault>).transpose()?;
     let values = args
         .algo_values
@@ -24,7 +23,7 @@ pub async fn serve(args: PoolServeArgs) -> Result<(), HostError> {
     let switching = values.as_ref().map_or(String::new(), |v| {
         format!(", switching over {} algorithm(s)", v.len())
     });
-    let server = start_builtin_pool(algo, args.bind, args.difficulty, values).await?;
+    let server = start_builtin_pool(&algo, args.bind, args.difficulty, values).await?;
     if let Some(f) = fault {
         server.set_fault(f);
     }

@@ -28,10 +28,49 @@ const LOCAL_LOGIN: &str = "local";
 /// Height sent with built-in pool jobs for algorithms that need one (cn/r).
 const DEMO_HEIGHT: u64 = 1_806_260;
 
-/// Starts the built-in pool, verifying every share with the kernel; with `switching` values it
-/// sends each miner that reports algo-perf the algorithm that pays it best.
+/// Seed of the built-in pool's rx/0 jobs when none is given: any fixed 32 bytes will do
+/// ("phirig built-in pool rx/0 seed 1").
+pub const DEMO_SEED: &str = "706869726967206275696c742d696e20706f6f6c2072782f3020736565642031";
+
+/// What the built-in pool serves: a CryptoNight variant, or rx/0 keyed by a seed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BuiltinAlgo {
+    Cn(Algorithm),
+    Rx { seed_hash: String },
+}
+
+impl BuiltinAlgo {
+    /// `name` as given to `-a`; `seed_hash` is for rx/0 only, [`DEMO_SEED`] when not given (the
+    /// pool checks it is 64 hex digits when it starts).
+    pub fn parse(name: &str, seed_hash: Option<&str>) -> Result<Self, HostError> {
+        if phirig_rx::is_rx(name) {
+            let seed_hash = seed_hash.unwrap_or(DEMO_SEED).to_ascii_lowercase();
+            return Ok(Self::Rx { seed_hash });
+        }
+        let algo: Algorithm = name.parse()?;
+        match seed_hash {
+            Some(_) => Err(HostError::Usage(format!(
+                "--seed-hash is for rx/0 jobs, not {algo}"
+            ))),
+            None => Ok(Self::Cn(algo)),
+        }
+    }
+}
+
+impl std::fmt::Display for BuiltinAlgo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Cn(algo) => algo.fmt(f),
+            Self::Rx { .. } => f.write_str(phirig_rx::ALGO),
+        }
+    }
+}
+
+/// Starts the built-in pool, verifying every share with the kernel (rx/0 in RandomX's light
+/// mode); with `switching` values it sends each miner that reports algo-perf the algorithm that
+/// pays it best.
 pub async fn start_builtin_pool(
-    algo: Algorithm,
+    algo: &BuiltinAlgo,
     bind: SocketAddr,
     difficulty: u64,
     switching: Option<AlgoValues>,
@@ -39,8 +78,10 @@ pub async fn start_builtin_pool(
     let mut cfg = demo_config(bind);
     cfg.switching = switching;
     cfg.algo = algo.to_string();
-    if algo.needs_height() {
-        cfg.height = DEMO_HEIGHT;
+    match algo {
+        BuiltinAlgo::Cn(cn) if cn.needs_height() => cfg.height = DEMO_HEIGHT,
+        BuiltinAlgo::Cn(_) => {}
+        BuiltinAlgo::Rx { seed_hash } => cfg.seed_hash = Some(seed_hash.clone()),
     }
     cfg.start_difficulty = difficulty;
     cfg.target_share_time = Duration::from_secs(10);
@@ -55,7 +96,7 @@ fn rig_cards(args: &RunArgs) -> Result<Vec<phirig_deploy::Card>, HostError> {
 pub async fn run(args: RunArgs) -> Result<(), HostError> {
     // First: a SIGTERM from here on stops what this run started instead of orphaning it.
     let signals = StopSignals::install().map_err(HostError::Signals)?;
-    let algo: Algorithm = args.algo.parse()?;
+    let algo = BuiltinAlgo::parse(&args.algo, None)?;
     let cards = rig_cards(&args)?;
     // A rig refuses to start beside another on the same journal before it touches anything.
     let _instance = match rig::journal_path(&args) {
@@ -65,7 +106,7 @@ pub async fn run(args: RunArgs) -> Result<(), HostError> {
     let server = if args.url.is_empty() {
         Some(
             start_builtin_pool(
-                algo,
+                &algo,
                 SocketAddr::from(([127, 0, 0, 1], 0)),
                 args.difficulty,
                 None,
@@ -87,7 +128,7 @@ pub async fn run(args: RunArgs) -> Result<(), HostError> {
     } else {
         args.rig.proxy_bind
     };
-    let proxy = start_proxy(&args, algo, &pools, bind)
+    let proxy = start_proxy(&args, &algo, &pools, bind)
         .await
         .map_err(|e| match e {
             HostError::Proxy(ProxyError::Bind { addr, source })
@@ -104,7 +145,7 @@ pub async fn run(args: RunArgs) -> Result<(), HostError> {
             .chain(cards.is_empty().then(|| LOCAL_LOGIN.into())),
     );
     let result = if cards.is_empty() {
-        run_local(&args, algo, server.as_ref(), &pools, &proxy, signals).await
+        run_local(&args, &algo, server.as_ref(), &pools, &proxy, signals).await
     } else {
         if let Some(s) = &server {
             eprintln!(
@@ -131,7 +172,7 @@ pub async fn run(args: RunArgs) -> Result<(), HostError> {
 /// The embedded default: this machine is the only card, its agent a child process.
 async fn run_local(
     args: &RunArgs,
-    algo: Algorithm,
+    algo: &BuiltinAlgo,
     server: Option<&ServerHandle>,
     pools: &[String],
     proxy: &ProxyHandle,
@@ -147,6 +188,7 @@ async fn run_local(
         algo: algo.to_string(),
         threads: args.threads,
         no_aesni: args.no_aesni,
+        rx_mode: args.rx_mode.clone(),
         http_port: port,
         token,
         log: log.clone(),
@@ -159,7 +201,7 @@ async fn run_local(
 /// The proxy on `bind`, with the configured pools upstream (failover in the order given).
 async fn start_proxy(
     args: &RunArgs,
-    algo: Algorithm,
+    algo: &BuiltinAlgo,
     pools: &[String],
     bind: SocketAddr,
 ) -> Result<ProxyHandle, HostError> {
@@ -176,7 +218,7 @@ async fn start_proxy(
             upstream.push(pool);
         }
     }
-    let algos = phirig_agent::miner::config::advertised_algos(algo);
+    let algos = phirig_agent::miner::config::advertised_algos(&algo.to_string())?;
     let mut client = ClientConfig::new(
         upstream,
         &format!("phirig/{}", env!("CARGO_PKG_VERSION")),

@@ -77,6 +77,36 @@ fn run_mines_against_the_builtin_pool_and_shares_are_accepted() {
     assert!(stderr.contains("0 rejected"), "{stderr}");
 }
 
+/// rx/0 on the embedded default: the built-in pool serves rx/0 jobs with its seed, the local
+/// agent mines them in light mode (cheap on CI), and nothing is rejected.
+#[test]
+fn run_serves_rx0_from_the_builtin_pool() {
+    let out = phirig(
+        &[
+            "run",
+            "-a",
+            "rx/0",
+            "--rx-mode",
+            "light",
+            "--difficulty",
+            "20",
+            "-t",
+            "1",
+            "--seconds",
+            "6",
+        ],
+        Duration::from_secs(90),
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "exit {:?}\n{stderr}", out.status);
+    assert!(stderr.contains("built-in pool at"), "no banner: {stderr}");
+    assert!(stderr.contains("(rx/0 jobs"), "not rx/0: {stderr}");
+    assert!(
+        stderr.contains("rejected") && stderr.contains(" 0 rejected"),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn bench_prints_a_row_per_card_and_json_for_scripts() {
     const BENCH: [&str; 10] = [
