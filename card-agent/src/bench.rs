@@ -40,6 +40,8 @@ pub enum BenchError {
     NotReady(Duration),
     #[error("the benchmark job was refused: {0}")]
     Job(#[from] crate::worker::JobError),
+    #[error("rx/0: {0}")]
+    Rx(#[from] phirig_rx::RxError),
 }
 
 /// How often the online tuner looks at the workers during a benchmark.

@@ -33,7 +33,7 @@ pub enum Command {
 
 #[derive(Debug, Args, Clone)]
 pub struct TuneArgs {
-    /// Algorithms to tune, comma-separated (default: all 20).
+    /// Algorithms to tune, comma-separated (default: all 20 CryptoNight variants and rx/0).
     #[arg(short = 'a', long = "algo", value_delimiter = ',')]
     pub algos: Vec<String>,
     /// Milliseconds one measured round lasts.
@@ -57,6 +57,9 @@ pub struct TuneArgs {
     /// Print the profile as one JSON object instead of a line per algorithm.
     #[arg(long)]
     pub json: bool,
+    /// rx/0: `auto` (full dataset when the memory is free, else light), `full` or `light`.
+    #[arg(long, value_name = "MODE", default_value = "auto", value_parser = crate::rx::parse_mode)]
+    pub rx_mode: phirig_rx::Mode,
 }
 
 #[derive(Debug, Args)]

@@ -27,8 +27,6 @@ pub enum AgentError {
     NeedsHeight(Algorithm),
     #[error("rx/0 needs --seed (the job's seed_hash, 64 hex digits)")]
     NeedsSeed,
-    #[error("tune does not cover rx/0 yet: measure it with `bench --algo rx/0 -t N`")]
-    RxNotTuned,
     #[error("--seed is not hex: {0}")]
     SeedNotHex(#[source] hex::FromHexError),
     #[error(transparent)]
@@ -157,14 +155,14 @@ fn run_rx_bench(args: &BenchArgs) -> Result<(), AgentError> {
 }
 
 fn run_tune(args: &TuneArgs) -> Result<(), AgentError> {
-    if args.algos.iter().any(|a| phirig_rx::is_rx(a)) {
-        return Err(AgentError::RxNotTuned);
-    }
+    // No list: every algorithm, rx/0 last.
+    let with_rx = args.algos.is_empty() || args.algos.iter().any(|a| phirig_rx::is_rx(a));
     let algos = if args.algos.is_empty() {
         Algorithm::ALL.to_vec()
     } else {
         args.algos
             .iter()
+            .filter(|a| !phirig_rx::is_rx(a))
             .map(|a| a.parse())
             .collect::<Result<Vec<Algorithm>, _>>()?
     };
@@ -179,14 +177,16 @@ fn run_tune(args: &TuneArgs) -> Result<(), AgentError> {
         } else {
             PagePolicy::default()
         },
+        rx: with_rx.then(|| crate::rx::options(args.rx_mode, !args.no_aesni, !args.no_hugepages)),
     };
     let started = std::time::Instant::now();
     let json = args.json;
-    let profile = tune::tune(&opts, |t: &AlgoTuned| {
-        if !json {
-            println!(
-                "{:<14} plan {}x{}  tuned {}x{}  {:>10.1} H/s  huge pages {}/{}  {}  ({} tried)",
-                t.algo.name(),
+    let profile =
+        tune::tune(&opts, |t: &AlgoTuned| {
+            if !json {
+                println!(
+                "{:<14} plan {}x{}  tuned {}x{}  {:>10.1} H/s  huge pages {}/{}  {}{}  ({} tried)",
+                t.algo,
                 t.first_guess.threads,
                 t.first_guess.intensity,
                 t.best.threads,
@@ -195,10 +195,11 @@ fn run_tune(args: &TuneArgs) -> Result<(), AgentError> {
                 t.best.hugepages[0],
                 t.best.hugepages[1],
                 t.best.aes,
+                t.best.rx_mode.as_ref().map_or(String::new(), |m| format!(" {m} mode")),
                 t.tried
             );
-        }
-    })?;
+            }
+        })?;
     if !args.dry_run {
         let path = args.profile.clone().unwrap_or_else(profile::default_path);
         profile::save(&profile, &path)?;

@@ -30,6 +30,10 @@ pub struct AlgoBest {
     pub hugepages: [usize; 2],
     /// The AES path, as start-up names it (`aes-ni`, `aes-ni+vaes`, `soft`).
     pub aes: String,
+    /// rx/0 only: the mode it was measured in, `full` (the 2 GiB dataset) or `light` (cache
+    /// only); absent for CryptoNight and in profiles written before rx/0 was tuned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rx_mode: Option<String>,
 }
 
 /// One card's profile, keyed by stratum algorithm name.
@@ -61,6 +65,7 @@ mod tests {
             hs,
             hugepages: [6, 6],
             aes: "aes-ni".into(),
+            rx_mode: None,
         };
         let p = Profile {
             key: ProfileKey::default(),
@@ -77,5 +82,16 @@ mod tests {
         let back: Profile =
             serde_json::from_str(&serde_json::to_string(&p).expect("json")).expect("parse");
         assert_eq!(back, p);
+    }
+
+    #[test]
+    fn a_profile_from_before_rx0_still_loads() {
+        let old = r#"{"key":{"cpu_model":"c","build":"b","page_bytes":4096,"hugepage_bytes":0},
+            "algos":{"cn/r":{"threads":2,"intensity":3,"hs":219.5,"hugepages":[6,6],"aes":"aes-ni"}}}"#;
+        let p: Profile = serde_json::from_str(old).expect("an old profile loads");
+        assert_eq!(p.algos["cn/r"].rx_mode, None);
+        // And a CryptoNight entry is written as before, without the rx field.
+        let text = serde_json::to_string(&p.algos["cn/r"]).expect("JSON");
+        assert!(!text.contains("rx_mode"), "{text}");
     }
 }

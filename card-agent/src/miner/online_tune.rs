@@ -65,6 +65,7 @@ fn with_win(
             hs: won.hs,
             hugepages: workers.hugepages(),
             aes: aes_label(aes.name(), wide),
+            rx_mode: None,
         });
     best.intensity = won.ways;
     best.hs = won.hs;

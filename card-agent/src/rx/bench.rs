@@ -2,15 +2,18 @@
 //! the memory it took.
 
 use std::fmt;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use phirig_rx::{dataset_bytes, Epoch, RxError, RxOptions, Seed, SCRATCHPAD_BYTES};
 use serde::Serialize;
 
+use super::hashing::Hashing;
+
 /// Warm-up before measuring: JIT, caches and page faults settle.
 const WARM_UP: Duration = Duration::from_secs(2);
 const CACHE_BYTES: u64 = 256 << 20;
+/// The fixed seed bench and tune build their epoch from, so runs are comparable.
+pub const BENCH_SEED: Seed = Seed([7; 32]);
 
 /// What the rx/0 benchmark measured.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -38,51 +41,14 @@ pub struct RxBenchReport {
 /// Builds the epoch of a fixed seed, then hashes on `threads` threads for `seconds`.
 pub fn run(opts: &RxOptions, threads: usize, seconds: f64) -> Result<RxBenchReport, RxError> {
     let threads = threads.max(1);
-    let epoch = Epoch::build(Seed([7; 32]), opts)?;
-    let stop = AtomicBool::new(false);
-    let measuring = AtomicBool::new(false);
-    let counts: Vec<AtomicU64> = (0..threads).map(|_| AtomicU64::new(0)).collect();
-    let vms = (0..threads)
-        .map(|_| epoch.vm())
-        .collect::<Result<Vec<_>, _>>()?;
-    let scratchpad_pages = vms.iter().map(|v| v.scratchpad().to_string()).collect();
-    let cpus = crate::worker::Topology::detect().core_cpus;
-    let (span, rss) = std::thread::scope(|s| {
-        for (t, mut vm) in vms.into_iter().enumerate() {
-            let (stop, measuring, count) = (&stop, &measuring, &counts[t]);
-            let cpu = cpus.get(t).copied().filter(|_| threads <= cpus.len());
-            s.spawn(move || {
-                // One thread per core, as the miner's workers run.
-                if let Some(cpu) = cpu {
-                    crate::worker::affinity::pin_current_thread(cpu);
-                }
-                let mut blob: Vec<u8> = (0..76u8).map(|i| i.wrapping_mul(37)).collect();
-                let mut nonce = (t as u32) << 24;
-                while !stop.load(Ordering::Relaxed) {
-                    crate::worker::put_nonce(&mut blob, nonce);
-                    // Pipelined, as the miner hashes.
-                    std::hint::black_box(vm.hash_next(&blob));
-                    nonce = nonce.wrapping_add(1);
-                    if measuring.load(Ordering::Relaxed) {
-                        count.fetch_add(1, Ordering::Relaxed);
-                    }
-                }
-            });
-        }
-        std::thread::sleep(WARM_UP);
-        measuring.store(true, Ordering::Relaxed);
-        let started = Instant::now();
-        std::thread::sleep(Duration::from_secs_f64(seconds.max(0.5)));
-        let rss = crate::system::current_rss();
-        measuring.store(false, Ordering::Relaxed);
-        let span = started.elapsed();
-        stop.store(true, Ordering::Relaxed);
-        (span, rss)
-    });
-    let thread_hs: Vec<f64> = counts
-        .iter()
-        .map(|c| c.load(Ordering::Relaxed) as f64 / span.as_secs_f64())
-        .collect();
+    let epoch = Epoch::build(BENCH_SEED, opts)?;
+    let hashing = Hashing::start(&epoch, threads)?;
+    hashing.set_active(threads);
+    std::thread::sleep(WARM_UP);
+    let thread_hs = hashing.measure(Duration::from_secs_f64(seconds.max(0.5)));
+    let rss = crate::system::current_rss();
+    let scratchpad_pages = hashing.scratchpads.iter().map(|b| b.to_string()).collect();
+    drop(hashing);
     Ok(RxBenchReport {
         algo: phirig_rx::ALGO,
         threads,

@@ -5,6 +5,7 @@
 //! ([`phirig_rx::is_rx`]) is routed here, everything else to the CryptoNight workers.
 
 pub mod bench;
+pub mod hashing;
 pub mod job;
 pub mod miner;
 pub mod workers;
@@ -29,10 +30,17 @@ pub fn start(
     state: &Arc<MinerState>,
     notes: UnboundedSender<WorkerNote>,
 ) -> RxWorkers {
-    let threads = Algorithm::ALL
-        .iter()
-        .find(|a| a.scratchpad_bytes() == phirig_rx::SCRATCHPAD_BYTES)
-        .map_or(1, |a| state.workers.threads_for(*a));
+    let planned = pad_twin().map_or(1, |a| state.workers.threads_for(a));
+    // `-t N` wins, then the card's tuned rx/0 threads, then CryptoNight's plan for 2 MiB pads.
+    let tuned = config
+        .workers
+        .profile
+        .as_deref()
+        .and_then(crate::worker::profile::tuned_rx_threads);
+    let threads = match (config.workers.threads.default_value(), tuned) {
+        (None, Some(tuned)) => tuned,
+        _ => planned,
+    };
     let mode = phirig_rx::resolve_mode(config.rx.mode);
     info!(
         "rx/0: {} mode, {threads} threads{}",
@@ -65,6 +73,14 @@ pub fn start(
             }
         }),
     )
+}
+
+/// The CryptoNight variant with RandomX's 2 MiB scratchpad: the same pad size meets the same
+/// caches, so its planned threads are rx/0's first guess.
+pub fn pad_twin() -> Option<Algorithm> {
+    Algorithm::ALL
+        .into_iter()
+        .find(|a| a.scratchpad_bytes() == phirig_rx::SCRATCHPAD_BYTES)
 }
 
 /// `--rx-mode`: `auto` (full when the memory is free), `full` or `light`.

@@ -1,9 +1,10 @@
-//! `phirig-agent tune`: measure this card's fastest threads × ways per algorithm, the CPUID plan
-//! as the first guess, and keep the result as the card's profile.
+//! `phirig-agent tune`: measure this card's fastest threads × ways per algorithm (threads only
+//! for rx/0), the CPUID plan as the first guess, and keep the result as the card's profile.
 
 pub mod online;
 pub mod online_driver;
 mod paired;
+mod rx;
 
 use std::time::Duration;
 
@@ -25,12 +26,15 @@ pub struct TuneOptions {
     pub aes: AesPath,
     pub vaes: bool,
     pub pages: PagePolicy,
+    /// Tune rx/0 too (after the CryptoNight algorithms), with these options.
+    pub rx: Option<phirig_rx::RxOptions>,
 }
 
 /// What tuning one algorithm found, beside the CPUID plan it started from.
 #[derive(Debug, Clone)]
 pub struct AlgoTuned {
-    pub algo: Algorithm,
+    /// The stratum name (a CryptoNight variant or rx/0).
+    pub algo: String,
     pub first_guess: ThreadPlan,
     pub best: AlgoBest,
     /// Settings measured, the first guess included.
@@ -50,13 +54,17 @@ pub fn tune(
     for &algo in &opts.algos {
         let tuned = tune_algo(opts, &topo, algo)?;
         progress(&tuned);
-        profile.algos.insert(algo.name().to_string(), tuned.best);
+        profile.algos.insert(tuned.algo.clone(), tuned.best);
+    }
+    if let Some(rx) = &opts.rx {
+        let tuned = rx::tune_rx(opts, &topo, rx)?;
+        progress(&tuned);
+        profile.algos.insert(tuned.algo.clone(), tuned.best);
     }
     Ok(profile)
 }
 
-/// Hill-climbs from the CPUID plan: a neighbouring setting replaces the incumbent only when it
-/// wins a paired comparison, and the climb ends when no untried neighbour does.
+/// Tunes one CryptoNight algorithm: threads × ways, climbing from the CPUID plan.
 fn tune_algo(
     opts: &TuneOptions,
     topo: &Topology,
@@ -68,20 +76,74 @@ fn tune_algo(
         threads: guess.threads.clamp(1, cores),
         intensity: guess.intensity.clamp(1, max_ways(algo)),
     };
-    let mut at = first_guess;
-    let mut incumbent = start_paused(opts, algo, at)?;
-    let span = round_span(&incumbent, opts.round, max_ways(algo) * cores);
+    let climbed = climb(
+        first_guess,
+        opts.pairs,
+        |at| neighbours(at, algo, cores),
+        |at| start_paused(opts, algo, at),
+        round,
+        |first| round_span(first, opts.round, max_ways(algo) * cores),
+    )?;
+    let incumbent = &climbed.setting;
+    let workers = &incumbent.workers;
+    Ok(AlgoTuned {
+        algo: algo.name().to_string(),
+        first_guess,
+        best: AlgoBest {
+            threads: workers.threads(),
+            intensity: incumbent.intensity,
+            hs: climbed.hs(),
+            hugepages: workers.hugepages(),
+            aes: aes_label(opts.aes.name(), opts.aes.wide()),
+            rx_mode: None,
+        },
+        tried: climbed.tried,
+    })
+}
+
+/// Where a hill-climb ended: the winning setting, its measured rounds, settings tried.
+struct Climbed<S> {
+    setting: S,
+    rates: Vec<f64>,
+    tried: usize,
+}
+
+impl<S> Climbed<S> {
+    /// The winner's mean H/s over its rounds.
+    fn hs(&self) -> f64 {
+        self.rates.iter().sum::<f64>() / self.rates.len().max(1) as f64
+    }
+}
+
+/// Hill-climbs from `first`: a neighbouring setting replaces the incumbent only when it wins a
+/// paired comparison, and the climb ends when no untried neighbour does. `start` readies a
+/// setting, `round` measures it for one round; `span_of` sets the round length from the first.
+fn climb<S, E>(
+    first: ThreadPlan,
+    pairs: usize,
+    neighbours: impl Fn(ThreadPlan) -> Vec<ThreadPlan>,
+    mut start: impl FnMut(ThreadPlan) -> Result<S, E>,
+    round: impl Fn(&S, Duration) -> f64,
+    span_of: impl FnOnce(&S) -> Duration,
+) -> Result<Climbed<S>, E> {
+    let mut at = first;
+    let mut incumbent = start(at)?;
+    let span = span_of(&incumbent);
     let mut tried = vec![at];
     // The incumbent's rounds: what its H/s is reported from.
     let mut rates: Vec<f64> = Vec::new();
     'climb: loop {
-        for next in neighbours(at, algo, cores) {
+        for next in neighbours(at) {
             if tried.contains(&next) {
                 continue;
             }
             tried.push(next);
-            let challenger = start_paused(opts, algo, next)?;
-            let (held, challenged) = compare(&incumbent, &challenger, opts.pairs, span);
+            let challenger = start(next)?;
+            let (held, challenged) = compare(
+                || round(&incumbent, span),
+                || round(&challenger, span),
+                pairs,
+            );
             if paired_win(&held, &challenged, Threads::between(at, next)) {
                 incumbent = challenger;
                 at = next;
@@ -93,21 +155,11 @@ fn tune_algo(
         break;
     }
     if rates.is_empty() {
-        rates = (0..opts.pairs.max(1))
-            .map(|_| round(&incumbent, span))
-            .collect();
+        rates = (0..pairs.max(1)).map(|_| round(&incumbent, span)).collect();
     }
-    let workers = &incumbent.workers;
-    Ok(AlgoTuned {
-        algo,
-        first_guess,
-        best: AlgoBest {
-            threads: workers.threads(),
-            intensity: incumbent.intensity,
-            hs: rates.iter().sum::<f64>() / rates.len() as f64,
-            hugepages: workers.hugepages(),
-            aes: aes_label(opts.aes.name(), opts.aes.wide()),
-        },
+    Ok(Climbed {
+        setting: incumbent,
+        rates,
         tried: tried.len(),
     })
 }
@@ -135,20 +187,19 @@ fn start_paused(
 /// Alternating rounds, the order swapped every pair so a drift favours neither side:
 /// (incumbent's H/s, challenger's H/s) per pair.
 fn compare(
-    incumbent: &Running,
-    challenger: &Running,
+    incumbent: impl Fn() -> f64,
+    challenger: impl Fn() -> f64,
     pairs: usize,
-    span: Duration,
 ) -> (Vec<f64>, Vec<f64>) {
     let mut held = Vec::with_capacity(pairs);
     let mut challenged = Vec::with_capacity(pairs);
     for pair in 0..pairs.max(1) {
         if pair % 2 == 0 {
-            held.push(round(incumbent, span));
-            challenged.push(round(challenger, span));
+            held.push(incumbent());
+            challenged.push(challenger());
         } else {
-            challenged.push(round(challenger, span));
-            held.push(round(incumbent, span));
+            challenged.push(challenger());
+            held.push(incumbent());
         }
     }
     (held, challenged)

@@ -129,6 +129,11 @@ pub fn tuned_plan(profile: &Profile, algo: Algorithm) -> Option<ThreadPlan> {
         })
 }
 
+/// The tuned rx/0 threads, if the profile has them (RandomX has no ways).
+pub fn tuned_rx_threads(profile: &Profile) -> Option<usize> {
+    profile.algos.get(phirig_rx::ALGO).map(|b| b.threads.max(1))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -146,6 +151,7 @@ mod tests {
                 hs: 220.0,
                 hugepages: [6, 6],
                 aes: "aes-ni".into(),
+                rx_mode: None,
             },
         );
         p

@@ -208,6 +208,7 @@ fn a_reload_takes_the_new_json_over_the_flags_and_plans_the_restarts() {
             hs: 99.0,
             hugepages: [3, 3],
             aes: "soft".into(),
+            rx_mode: None,
         },
     );
     tuned.client.algo_perf = Some(phirig_pool::protocol::AlgoPerf::new(profile.algo_perf()));
