@@ -187,7 +187,8 @@ fn rig_perf(results: &[(String, Result<Profile, CardBenchError>)]) -> BTreeMap<S
     sum
 }
 
-/// One row per algorithm, one column per card (H/s and threads × ways), and the rig's sum.
+/// One row per algorithm, one column per card (H/s and threads × ways, or threads and mode for
+/// rx/0), and the rig's sum.
 pub fn render_profiles(results: &[(String, Result<Profile, CardBenchError>)]) -> String {
     const CELL: usize = 18;
     let mut out = String::new();
@@ -200,7 +201,11 @@ pub fn render_profiles(results: &[(String, Result<Profile, CardBenchError>)]) ->
         let _ = write!(out, "{algo:<14}");
         for (_, r) in results {
             let cell = match r.as_ref().ok().and_then(|p| p.algos.get(&algo)) {
-                Some(b) => format!("{:.1} ({}x{})", b.hs, b.threads, b.intensity),
+                // rx/0 has threads only, and a mode that decides its rate.
+                Some(b) => match &b.rx_mode {
+                    Some(mode) => format!("{:.1} ({} {mode})", b.hs, b.threads),
+                    None => format!("{:.1} ({}x{})", b.hs, b.threads, b.intensity),
+                },
                 None => "-".into(),
             };
             let _ = write!(out, " {cell:>CELL$}");
@@ -265,6 +270,7 @@ mod tests {
                     hs,
                     hugepages: [4, 4],
                     aes: "aes-ni".into(),
+                    rx_mode: None,
                 },
             );
         }
@@ -297,6 +303,12 @@ mod tests {
         );
         assert!(cnr.trim_end().ends_with("150.5"), "{cnr}");
         assert!(row("cn-pico").contains(" - "), "{table}");
+        let mut rx = profile(&[("rx/0", 512.0, 1)]);
+        if let Some(b) = rx.algos.get_mut("rx/0") {
+            b.rx_mode = Some("full".into());
+        }
+        let rx_table = render_profiles(&[("mic0".to_string(), Ok(rx))]);
+        assert!(rx_table.contains("512.0 (2 full)"), "{rx_table}");
         assert!(table.contains("mic2: FAILED"), "{table}");
     }
 }
