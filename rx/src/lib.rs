@@ -36,6 +36,9 @@ pub use vm::Vm;
 /// The stratum name of the one RandomX variant phirig mines.
 pub const ALGO: &str = "rx/0";
 
+/// The RandomX cache every epoch holds: 256 MiB.
+pub const CACHE_BYTES: usize = 256 << 20;
+
 /// Memory one thread's VM takes beside the shared cache/dataset: the 2 MiB scratchpad.
 pub const SCRATCHPAD_BYTES: usize = 2 << 20;
 

@@ -14,6 +14,25 @@ pub struct Backend {
     pub algo: String,
     pub threads: Vec<BackendThread>,
     pub hashrate: Rates,
+    /// While rx/0 is mined: the RandomX memory its threads share (absent otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rx: Option<RxMemory>,
+}
+
+/// The one RandomX dataset (or cache alone, in light mode) a card's rx/0 threads read.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RxMemory {
+    /// `full` (2 GiB dataset) or `light` (cache only).
+    pub mode: String,
+    /// The seed (RandomX key) of the epoch mined, hex.
+    pub seed: String,
+    /// What backs the dataset (`2 MiB pages`, …); `null` in light mode.
+    pub dataset: Option<String>,
+    pub dataset_bytes: u64,
+    /// What backs the 256 MiB cache.
+    pub cache: String,
+    pub cache_bytes: u64,
 }
 
 /// One worker thread: where it runs and which path it took.
@@ -61,6 +80,7 @@ mod tests {
                 },
             ],
             hashrate: [Some(20.5), None, None],
+            rx: None,
         }];
         let old = json!([{ "type": "cpu", "enabled": true, "algo": "cn/r",
             "threads": [

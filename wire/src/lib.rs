@@ -13,7 +13,7 @@ mod resources;
 mod summary;
 mod workers;
 
-pub use backends::{Backend, BackendThread};
+pub use backends::{Backend, BackendThread, RxMemory};
 pub use counters::{Counters, JobSeen, ShareCounts, ThreadHashes};
 pub use profile::{AlgoBest, Profile, ProfileKey};
 pub use rates::{round_rate, rounded_rates, Rates};

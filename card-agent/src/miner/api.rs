@@ -13,6 +13,7 @@ use serde_json::{json, Value};
 use super::config::ConfigError;
 use super::state::{lock, monotonic_ns, wall_ns, MinerState};
 use crate::http::{ApiRequest, ApiResponse, Routes};
+use crate::rx::RxWorkers;
 
 /// Routes over the shared miner state.
 pub struct AgentApi {
@@ -78,8 +79,11 @@ impl AgentApi {
                     .collect::<Vec<_>>(),
             )
         };
-        // One entry per thread from the start (dashboards index it); null until sampled.
-        threads.resize(s.workers.threads(), [None; 3]);
+        // One entry per thread from the start (dashboards index it); null until sampled. While
+        // rx/0 is mined its threads are the ones hashing.
+        let rx = mining_rx(s);
+        let thread_count = rx.map_or(s.workers.threads(), |r| r.thread_info().len());
+        threads.resize(thread_count, [None; 3]);
         let results = lock(&s.results).clone();
         let stats = s.client_stats();
         let shares = stats.as_ref().map(|c| c.shares).unwrap_or_default();
@@ -128,8 +132,9 @@ impl AgentApi {
             algorithms: phirig_kernel::cn::Algorithm::ALL
                 .iter()
                 .map(|a| a.to_string())
+                .chain(std::iter::once(phirig_rx::ALGO.to_string()))
                 .collect(),
-            hugepages: s.workers.hugepages().map(|n| n as u64),
+            hugepages: hugepages(s),
             hashrate: Hashrate {
                 total,
                 highest,
@@ -146,6 +151,9 @@ impl AgentApi {
 
     /// Per-thread detail: rates, intensity, affinity, AES path, pages.
     pub fn backends(&self) -> Vec<Backend> {
+        if let Some(rx) = mining_rx(&self.state) {
+            return self.rx_backends(rx);
+        }
         let s = &self.state;
         let info = s.workers.thread_info();
         let m = lock(&s.meters);
@@ -171,6 +179,46 @@ impl AgentApi {
             algo: s.algo_name(),
             threads,
             hashrate: rounded_rates(m.total.rates()),
+            rx: None,
+        }]
+    }
+
+    /// `/2/backends` while rx/0 is mined: its threads, and the dataset and cache they share.
+    fn rx_backends(&self, rx: &RxWorkers) -> Vec<Backend> {
+        let epoch = rx.mining();
+        let aes = epoch.as_ref().map(|e| {
+            if e.options().hard_aes {
+                "aes-ni"
+            } else {
+                "soft"
+            }
+            .to_string()
+        });
+        let m = lock(&self.state.meters);
+        let threads = rx
+            .thread_info()
+            .into_iter()
+            .enumerate()
+            .map(|(i, t)| BackendThread {
+                index: i as u64,
+                affinity: t.cpu.map_or(-1, |c| c as i64),
+                intensity: 1,
+                algo: Some(phirig_rx::ALGO.to_string()),
+                aes: aes.clone(),
+                pages: t.scratchpad.iter().map(|b| b.to_string()).collect(),
+                hashrate: m
+                    .threads
+                    .get(i)
+                    .map_or([None; 3], |r| rounded_rates(r.rates())),
+            })
+            .collect();
+        vec![Backend {
+            kind: "cpu".into(),
+            enabled: true,
+            algo: phirig_rx::ALGO.to_string(),
+            threads,
+            hashrate: rounded_rates(m.total.rates()),
+            rx: epoch.as_deref().map(crate::rx::status::memory),
         }]
     }
 
@@ -208,7 +256,7 @@ impl AgentApi {
                 stale: shares.stale,
                 in_flight: shares.in_flight,
             },
-            hugepages: s.workers.hugepages().map(|n| n as u64),
+            hugepages: hugepages(s),
             aes: s
                 .workers
                 .thread_info()
@@ -303,4 +351,17 @@ fn cpu_info() -> Cpu {
         threads: topo.logical_cpus as u64,
         arch: std::env::consts::ARCH.to_string(),
     }
+}
+
+/// The rx/0 workers while they mine a job (the CryptoNight workers idle meanwhile).
+fn mining_rx(s: &MinerState) -> Option<&RxWorkers> {
+    s.rx.get().filter(|r| r.current_seq().is_some())
+}
+
+/// [huge, all] pages of what is mining: rx/0's dataset, cache and scratchpads in 2 MiB pages
+/// (as xmrig), else the CryptoNight scratchpads.
+fn hugepages(s: &MinerState) -> [u64; 2] {
+    mining_rx(s)
+        .and_then(RxWorkers::hugepages)
+        .unwrap_or_else(|| s.workers.hugepages().map(|n| n as u64))
 }

@@ -4,14 +4,13 @@
 use std::fmt;
 use std::time::Duration;
 
-use phirig_rx::{dataset_bytes, Epoch, RxError, RxOptions, Seed, SCRATCHPAD_BYTES};
+use phirig_rx::{dataset_bytes, Epoch, RxError, RxOptions, Seed, CACHE_BYTES, SCRATCHPAD_BYTES};
 use serde::Serialize;
 
 use super::hashing::Hashing;
 
 /// Warm-up before measuring: JIT, caches and page faults settle.
 const WARM_UP: Duration = Duration::from_secs(2);
-const CACHE_BYTES: u64 = 256 << 20;
 /// The fixed seed bench and tune build their epoch from, so runs are comparable.
 pub const BENCH_SEED: Seed = Seed([7; 32]);
 
@@ -65,7 +64,7 @@ pub fn run(opts: &RxOptions, threads: usize, seconds: f64) -> Result<RxBenchRepo
         } else {
             0
         },
-        cache_bytes: CACHE_BYTES,
+        cache_bytes: CACHE_BYTES as u64,
         scratchpad_bytes: (threads * SCRATCHPAD_BYTES) as u64,
         rss_bytes: rss,
     })

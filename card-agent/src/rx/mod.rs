@@ -8,6 +8,7 @@ pub mod bench;
 pub mod hashing;
 pub mod job;
 pub mod miner;
+pub mod status;
 pub mod workers;
 
 pub use job::{RxJob, RxJobError};

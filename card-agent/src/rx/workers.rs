@@ -10,11 +10,12 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use phirig_pool::protocol::hash_value;
-use phirig_rx::{Epoch, Epochs, Lookup, RxOptions, Vm};
+use phirig_rx::{Backing, Epoch, Epochs, Lookup, RxOptions, Vm};
 use tokio::sync::mpsc::UnboundedSender;
 use tracing::{error, info};
 
 use super::job::RxJob;
+use super::status::RxThreadInfo;
 use crate::worker::affinity::pin_current_thread;
 use crate::worker::{put_nonce, FoundResult, NonceCursor, WorkerNote};
 
@@ -40,6 +41,8 @@ struct Shared {
     /// The latest job still waiting for its epoch.
     pending: Mutex<Option<RxJob>>,
     hashes: Vec<AtomicU64>,
+    /// What backs each thread's scratchpad, once it has a VM.
+    scratchpads: Mutex<Vec<Option<Backing>>>,
     notes: UnboundedSender<WorkerNote>,
     on_start: OnStart,
 }
@@ -78,6 +81,7 @@ impl RxWorkers {
                 active: Mutex::new(None),
                 pending: Mutex::new(None),
                 hashes: (0..threads).map(|_| AtomicU64::new(0)).collect(),
+                scratchpads: Mutex::new(vec![None; threads]),
                 notes,
                 on_start,
             }),
@@ -132,6 +136,39 @@ impl RxWorkers {
 
     pub fn pause(&self, paused: bool) {
         self.shared.paused.store(paused, Ordering::Release);
+    }
+
+    /// The epoch being mined; `None` while no rx/0 job is.
+    pub fn mining(&self) -> Option<Arc<Epoch>> {
+        lock(&self.shared.active)
+            .as_ref()
+            .map(|a| Arc::clone(&a.epoch))
+    }
+
+    /// [2 MiB pages on explicit huge pages, in all] of what rx/0 mining holds, as xmrig counts
+    /// them; `None` while no rx/0 job is mined.
+    pub fn hugepages(&self) -> Option<[u64; 2]> {
+        let epoch = self.mining()?;
+        let dataset = epoch.dataset().map(|d| d.backing());
+        let cache = epoch.cache().backing();
+        Some(super::status::hugepages(
+            dataset,
+            cache,
+            &self.thread_info(),
+        ))
+    }
+
+    /// Each thread's CPU and scratchpad pages.
+    pub fn thread_info(&self) -> Vec<RxThreadInfo> {
+        let pinned = self.threads <= self.cpus.len();
+        lock(&self.shared.scratchpads)
+            .iter()
+            .enumerate()
+            .map(|(t, scratchpad)| RxThreadInfo {
+                cpu: self.cpus.get(t).copied().filter(|_| pinned),
+                scratchpad: *scratchpad,
+            })
+            .collect()
     }
 
     /// Cumulative hashes per thread (zeros before the first rx/0 job).
@@ -249,6 +286,9 @@ fn run_thread(shared: &Shared, thread: usize) {
                         "rx/0 thread {thread} ready: scratchpad on {}",
                         v.scratchpad()
                     );
+                    if let Some(slot) = lock(&shared.scratchpads).get_mut(thread) {
+                        *slot = Some(v.scratchpad());
+                    }
                     vm = Some(v);
                 }
                 Err(e) => {

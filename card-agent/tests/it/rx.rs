@@ -1,5 +1,5 @@
-//! rx/0 end to end: a real agent in RandomX light mode against the verifying pool, through a
-//! malformed seed (refused, the previous job keeps running) and a seed change mid-run (datasets
+//! rx/0 end to end: a real agent in RandomX light mode against the verifying pool, its API
+//! describing the rx workers, through a malformed seed (refused, the previous job keeps running) and a seed change mid-run (datasets
 //! switch, and no share of the old seed follows).
 
 use std::time::Duration;
@@ -60,7 +60,36 @@ fn mines_rx0_refuses_a_bad_seed_and_switches_seeds_cleanly() {
     agent.until("two accepted rx/0 shares", PATIENCE, || {
         (pool.stats().accepted_on("rx/0") >= 2).then_some(())
     });
-    assert_eq!(agent.get_ok("/1/summary", None)["algo"], "rx/0");
+    let summary = agent.get_ok("/2/summary", None);
+    assert_eq!(summary["algo"], "rx/0");
+    // The rx workers, as xmrig counts them: the cache's 128 pages of 2 MiB and one scratchpad.
+    assert_eq!(summary["hugepages"][1], 129, "{summary}");
+    assert_eq!(
+        summary["hashrate"]["threads"].as_array().map(Vec::len),
+        Some(1)
+    );
+    assert!(summary["algorithms"]
+        .as_array()
+        .is_some_and(|a| a.contains(&"rx/0".into())));
+    let backends = agent.get_ok("/2/backends", None);
+    let cpu = &backends[0];
+    assert_eq!(cpu["algo"], "rx/0", "{backends}");
+    assert_eq!(cpu["rx"]["mode"], "light", "{backends}");
+    assert_eq!(cpu["rx"]["seed"], SEED_A, "{backends}");
+    assert!(cpu["rx"]["dataset"].is_null(), "{backends}");
+    assert_eq!(cpu["rx"]["cache_bytes"], 256 << 20, "{backends}");
+    let thread = &cpu["threads"][0];
+    assert_eq!(thread["algo"], "rx/0", "{backends}");
+    assert_eq!(thread["intensity"], 1, "{backends}");
+    assert_eq!(
+        thread["pages"].as_array().map(Vec::len),
+        Some(1),
+        "{backends}"
+    );
+    assert_eq!(
+        agent.get_ok("/v1/counters", None)["hugepages"],
+        summary["hugepages"]
+    );
 
     // 2. A malformed seed: refused, and the job on A keeps being mined.
     pool.set_seed_hash("12345");
