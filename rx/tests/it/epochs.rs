@@ -66,3 +66,28 @@ fn verifier_hashes_per_seed_and_keeps_recent_seeds() {
         .hash(b"blob");
     assert_eq!(direct, b);
 }
+
+#[test]
+fn the_next_seed_built_ahead_is_current_at_once_when_asked_for() {
+    let epochs = Epochs::new(RxOptions::light());
+    // Nothing current: nothing to build ahead of.
+    assert!(!epochs.prebuild(seed(2), |_| {}));
+    let (tx, rx) = mpsc::channel();
+    epochs.get(seed(1), move |r| tx.send(r.is_ok()).unwrap());
+    assert!(rx.recv_timeout(Duration::from_secs(60)).unwrap());
+    assert!(!epochs.prebuild(seed(1), |_| panic!("the current seed is not built again")));
+
+    let (tx, rx) = mpsc::channel();
+    assert!(epochs.prebuild(seed(2), move |r| tx.send(r.is_ok()).unwrap()));
+    assert!(!epochs.prebuild(seed(2), |_| panic!("built ahead twice")));
+    assert!(rx.recv_timeout(Duration::from_secs(60)).unwrap());
+    // Built ahead, not current: seed 1's jobs still mine on seed 1.
+    assert!(epochs.is_ready_ahead(&seed(2)));
+    assert!(epochs.current().unwrap().is_seed(&seed(1)));
+    match epochs.get(seed(2), |_| panic!("no build for a seed built ahead")) {
+        Lookup::Ready(e) => assert!(e.is_seed(&seed(2))),
+        other => panic!("a seed built ahead reported as {other:?}"),
+    }
+    assert!(epochs.current().unwrap().is_seed(&seed(2)));
+    assert!(!epochs.is_ready_ahead(&seed(2)));
+}
