@@ -441,6 +441,7 @@ mod tests {
             algo: algo.map(str::to_string),
             height: None,
             seed_hash: None,
+            next_seed_hash: None,
             nicehash,
             pool: 0,
             session: 1,

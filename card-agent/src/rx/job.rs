@@ -17,6 +17,8 @@ pub struct RxJob {
     pub target: u64,
     /// The dataset this job must be hashed on.
     pub seed: Seed,
+    /// The next epoch's seed, when the pool sent one well formed: built ahead if memory allows.
+    pub next_seed: Option<Seed>,
     pub range: NonceRange,
 }
 
@@ -72,6 +74,12 @@ impl RxJob {
             blob: job.blob.clone(),
             target,
             seed,
+            // Only a hint: a malformed one is ignored, the job itself is fine.
+            next_seed: job
+                .next_seed_hash
+                .as_deref()
+                .and_then(|s| Seed::from_job(Some(s)).ok())
+                .filter(|next| *next != seed),
             range,
         })
     }
@@ -83,6 +91,10 @@ mod tests {
     use phirig_pool::protocol::JobParams;
 
     fn job(seed: Option<&str>) -> Job {
+        job_with_next(seed, None)
+    }
+
+    fn job_with_next(seed: Option<&str>, next: Option<&str>) -> Job {
         let params = JobParams {
             blob: "00".repeat(76),
             job_id: "j".into(),
@@ -90,6 +102,7 @@ mod tests {
             algo: Some("rx/0".into()),
             height: Some(1),
             seed_hash: seed.map(str::to_string),
+            next_seed_hash: next.map(str::to_string),
             id: None,
             nonce_range: None,
         };
@@ -105,5 +118,23 @@ mod tests {
         assert!(missing.to_string().contains("no seed_hash"), "{missing}");
         let bad = RxJob::from_pool(&job(Some("12345")), 1).unwrap_err();
         assert!(bad.to_string().contains("not 64 hex digits"), "{bad}");
+    }
+
+    #[test]
+    fn takes_a_well_formed_next_seed_and_ignores_a_bad_one() {
+        let (a, b) = ("ab".repeat(32), "cd".repeat(32));
+        let next = |n: Option<&str>| {
+            RxJob::from_pool(&job_with_next(Some(&a), n), 1)
+                .unwrap()
+                .next_seed
+        };
+        assert_eq!(next(Some(&b)), Some(Seed([0xcd; 32])));
+        assert_eq!(
+            next(Some("12345")),
+            None,
+            "a bad hint does not refuse the job"
+        );
+        assert_eq!(next(Some(&a)), None, "the current seed is no next one");
+        assert_eq!(next(None), None);
     }
 }

@@ -10,7 +10,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use phirig_pool::protocol::hash_value;
-use phirig_rx::{Backing, Epoch, Epochs, Lookup, RxOptions, Vm};
+use phirig_rx::{Backing, Epoch, Epochs, Lookup, RxOptions, Seed, Vm};
 use tokio::sync::mpsc::UnboundedSender;
 use tracing::{error, info};
 
@@ -92,11 +92,38 @@ impl RxWorkers {
     }
 
     /// Mines `job` as soon as its seed's epoch is ready: at once when it is current, else when
-    /// its background build ends (a later job replaces this one while waiting). Returns whether
-    /// it started now.
+    /// its background build ends (a later job replaces this one while waiting). A next seed the
+    /// pool announced is built ahead. Returns whether the job started now.
     pub fn set_job(&self, job: RxJob) -> bool {
         let seed = job.seed;
+        let next = job.next_seed;
         *lock(&self.shared.pending) = Some(job);
+        let started = self.start_job(seed);
+        if let Some(next) = next {
+            self.build_ahead(next);
+        }
+        started
+    }
+
+    /// The next epoch's dataset, built ahead in the background when the memory holds two, so
+    /// the switch to its first job is instant.
+    fn build_ahead(&self, next: Seed) {
+        let shared = Arc::clone(&self.shared);
+        let started = self.epochs.prebuild(next, move |built| match built {
+            Ok(epoch) => {
+                info!("built ahead: {}", epoch.describe());
+                // A job on that seed may have come meanwhile.
+                activate(&shared, epoch);
+            }
+            Err(e) => error!("rx/0 next seed {next}: {e}"),
+        });
+        if started {
+            info!("rx/0: building the next seed {next}'s epoch ahead");
+        }
+    }
+
+    /// Mines the pending job on `seed`'s epoch: now if ready, else when built.
+    fn start_job(&self, seed: Seed) -> bool {
         let shared = Arc::clone(&self.shared);
         let lookup = self.epochs.get(seed, move |built| match built {
             Ok(epoch) => {

@@ -308,6 +308,7 @@ mod tests {
             algo: Some("cn/0".into()),
             height: Some(5),
             seed_hash: None,
+            next_seed_hash: None,
             nicehash: nicehash_byte.is_some(),
             pool: 0,
             session: 1,

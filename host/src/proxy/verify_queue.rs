@@ -88,6 +88,7 @@ mod tests {
                 algo: None,
                 height: None,
                 seed_hash: None,
+                next_seed_hash: None,
                 nicehash: false,
                 pool: 0,
                 session: 0,

@@ -15,6 +15,8 @@ pub struct Job {
     pub algo: Option<String>,
     pub height: Option<u64>,
     pub seed_hash: Option<String>,
+    /// The next RandomX epoch's seed, if the pool sent it: its dataset can be built ahead.
+    pub next_seed_hash: Option<String>,
     /// The byte at [`NICEHASH_BYTE_OFFSET`] belongs to the pool and must not change.
     pub nicehash: bool,
     /// Index of the pool in the configured list.
@@ -66,6 +68,7 @@ impl Job {
             algo: params.algo.clone(),
             height: params.height,
             seed_hash: params.seed_hash.clone(),
+            next_seed_hash: params.next_seed_hash.clone(),
             nicehash,
             pool,
             session,
@@ -89,6 +92,7 @@ impl Job {
             algo: self.algo.clone(),
             height: self.height,
             seed_hash: self.seed_hash.clone(),
+            next_seed_hash: self.next_seed_hash.clone(),
             id: None,
             nonce_range: self.nonce_range.map(|(start, end)| [start, end]),
         }
@@ -107,6 +111,7 @@ mod tests {
             algo: None,
             height: Some(1),
             seed_hash: None,
+            next_seed_hash: None,
             id: None,
             nonce_range: None,
         }
@@ -122,6 +127,19 @@ mod tests {
         let j = Job::from_params(&params(blob), 0, 1, false).unwrap();
         assert_eq!(j.nicehash_byte(), Some(0x5a));
         assert_eq!(Job::from_params(&j.to_params(), 0, 1, false).unwrap(), j);
+    }
+
+    #[test]
+    fn next_seed_hash_is_optional_and_round_trips() {
+        let mut p = params(vec![0; 76]);
+        let j = Job::from_params(&p, 0, 1, false).unwrap();
+        assert_eq!(j.next_seed_hash, None);
+        assert!(!serde_json::to_string(&j.to_params())
+            .unwrap()
+            .contains("next_seed_hash"));
+        p.next_seed_hash = Some("cd".repeat(32));
+        let j = Job::from_params(&p, 0, 1, false).unwrap();
+        assert_eq!(j.to_params().next_seed_hash, p.next_seed_hash);
     }
 
     #[test]

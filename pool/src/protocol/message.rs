@@ -52,6 +52,9 @@ pub struct JobParams {
     pub height: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seed_hash: Option<String>,
+    /// The next RandomX epoch's seed, when the pool knows it (p2pool and some pools send it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_seed_hash: Option<String>,
     /// Some pools repeat the session id inside each job.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
@@ -437,6 +440,7 @@ mod tests {
             algo: Some("cn/r".into()),
             height: Some(7),
             seed_hash: None,
+            next_seed_hash: None,
             id: None,
             nonce_range: None,
         }

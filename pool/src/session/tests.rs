@@ -46,6 +46,7 @@ fn job(id: &str) -> JobParams {
         algo: Some("cn/r".into()),
         height: Some(1),
         seed_hash: None,
+        next_seed_hash: None,
         id: None,
         nonce_range: None,
     }

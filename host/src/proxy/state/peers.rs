@@ -262,6 +262,7 @@ mod tests {
             algo: Some("cn/0".into()),
             height: None,
             seed_hash: None,
+            next_seed_hash: None,
             nicehash: false,
             pool: 0,
             session: 1,

@@ -229,6 +229,7 @@ impl Conn {
             algo: Some(session.algo.clone()),
             height: Some(template.height),
             seed_hash: job.seed_hash.clone(),
+            next_seed_hash: None,
             id: Some(session.id.clone()),
             nonce_range: None,
         };

@@ -114,6 +114,7 @@ fn job_params(job_id: &str) -> JobParams {
         algo: Some("cn/r".into()),
         height: Some(100),
         seed_hash: None,
+        next_seed_hash: None,
         id: None,
         nonce_range: None,
     }
