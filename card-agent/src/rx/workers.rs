@@ -98,37 +98,25 @@ impl RxWorkers {
         let seed = job.seed;
         let next = job.next_seed;
         *lock(&self.shared.pending) = Some(job);
-        let started = self.start_job(seed);
+        let started = self.start_job(seed, next);
         if let Some(next) = next {
-            self.build_ahead(next);
+            build_ahead(&self.epochs, &self.shared, next);
         }
         started
     }
 
-    /// The next epoch's dataset, built ahead in the background when the memory holds two, so
-    /// the switch to its first job is instant.
-    fn build_ahead(&self, next: Seed) {
+    /// Mines the pending job on `seed`'s epoch: now if ready, else when built (and then builds
+    /// `next` ahead, which needed a current epoch).
+    fn start_job(&self, seed: Seed, next: Option<Seed>) -> bool {
         let shared = Arc::clone(&self.shared);
-        let started = self.epochs.prebuild(next, move |built| match built {
-            Ok(epoch) => {
-                info!("built ahead: {}", epoch.describe());
-                // A job on that seed may have come meanwhile.
-                activate(&shared, epoch);
-            }
-            Err(e) => error!("rx/0 next seed {next}: {e}"),
-        });
-        if started {
-            info!("rx/0: building the next seed {next}'s epoch ahead");
-        }
-    }
-
-    /// Mines the pending job on `seed`'s epoch: now if ready, else when built.
-    fn start_job(&self, seed: Seed) -> bool {
-        let shared = Arc::clone(&self.shared);
+        let epochs = Arc::clone(&self.epochs);
         let lookup = self.epochs.get(seed, move |built| match built {
             Ok(epoch) => {
                 info!("{}", epoch.describe());
                 activate(&shared, epoch);
+                if let Some(next) = next {
+                    build_ahead(&epochs, &shared, next);
+                }
             }
             Err(e) => error!("rx/0 seed {seed}: {e}; its jobs cannot be mined"),
         });
@@ -246,6 +234,23 @@ impl RxWorkers {
 impl Drop for RxWorkers {
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+/// The next epoch's dataset, built ahead in the background when the memory holds two, so the
+/// switch to its first job is instant.
+fn build_ahead(epochs: &Arc<Epochs>, shared: &Arc<Shared>, next: Seed) {
+    let shared = Arc::clone(shared);
+    let started = epochs.prebuild(next, move |built| match built {
+        Ok(epoch) => {
+            info!("built ahead: {}", epoch.describe());
+            // A job on that seed may have come meanwhile.
+            activate(&shared, epoch);
+        }
+        Err(e) => error!("rx/0 next seed {next}: {e}"),
+    });
+    if started {
+        info!("rx/0: building the next seed {next}'s epoch ahead");
     }
 }
 

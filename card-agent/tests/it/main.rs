@@ -10,6 +10,7 @@ mod profile;
 mod reload;
 mod rig;
 mod rx;
+mod rx_next_seed;
 mod rx_tune;
 mod support;
 mod switching;
