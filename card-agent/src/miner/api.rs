@@ -186,14 +186,7 @@ impl AgentApi {
     /// `/2/backends` while rx/0 is mined: its threads, and the dataset and cache they share.
     fn rx_backends(&self, rx: &RxWorkers) -> Vec<Backend> {
         let epoch = rx.mining();
-        let aes = epoch.as_ref().map(|e| {
-            if e.options().hard_aes {
-                "aes-ni"
-            } else {
-                "soft"
-            }
-            .to_string()
-        });
+        let aes = epoch.as_deref().map(rx_aes);
         let m = lock(&self.state.meters);
         let threads = rx
             .thread_info()
@@ -257,12 +250,15 @@ impl AgentApi {
                 in_flight: shares.in_flight,
             },
             hugepages: hugepages(s),
-            aes: s
-                .workers
-                .thread_info()
-                .first()
-                .and_then(|t| t.aes)
-                .map(str::to_string),
+            aes: match mining_rx(s).and_then(RxWorkers::mining) {
+                Some(epoch) => Some(rx_aes(&epoch)),
+                None => s
+                    .workers
+                    .thread_info()
+                    .first()
+                    .and_then(|t| t.aes)
+                    .map(str::to_string),
+            },
             job,
         }
     }
@@ -356,6 +352,16 @@ fn cpu_info() -> Cpu {
 /// The rx/0 workers while they mine a job (the CryptoNight workers idle meanwhile).
 fn mining_rx(s: &MinerState) -> Option<&RxWorkers> {
     s.rx.get().filter(|r| r.current_seq().is_some())
+}
+
+/// The AES path rx/0 hashes with, named as the CryptoNight threads name theirs.
+fn rx_aes(epoch: &phirig_rx::Epoch) -> String {
+    if epoch.options().hard_aes {
+        "aes-ni"
+    } else {
+        "soft"
+    }
+    .to_string()
 }
 
 /// [huge, all] pages of what is mining: rx/0's dataset, cache and scratchpads in 2 MiB pages

@@ -86,10 +86,9 @@ fn mines_rx0_refuses_a_bad_seed_and_switches_seeds_cleanly() {
         Some(1),
         "{backends}"
     );
-    assert_eq!(
-        agent.get_ok("/v1/counters", None)["hugepages"],
-        summary["hugepages"]
-    );
+    let counters = agent.get_ok("/v1/counters", None);
+    assert_eq!(counters["hugepages"], summary["hugepages"]);
+    assert_eq!(counters["aes"], thread["aes"], "the rx path: {counters}");
 
     // 2. A malformed seed: refused, and the job on A keeps being mined.
     pool.set_seed_hash("12345");
