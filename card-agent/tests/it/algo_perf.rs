@@ -8,7 +8,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use crate::support::{
-    easy_config, heavy, pool_url, run_agent, runtime, start_pool, Agent, PATIENCE,
+    easy_config, heavy, pool_url, runtime, start_pool, tune_into, Agent, PATIENCE,
 };
 use phirig_pool::protocol::AlgoPerf;
 use phirig_test_support::algo_perf::{same_perf, same_rate};
@@ -21,23 +21,11 @@ fn the_login_carries_algo_perf_matching_the_profile() {
     let dir = tempfile::tempdir().expect("tempdir");
     let profile_path = dir.path().join("profile.json");
     let profile_file = profile_path.to_str().expect("utf-8 path");
-    let (status, out, err) = run_agent(
-        &[
-            "tune",
-            "--algo",
-            "cn-pico,cn-lite/1",
-            "--round-ms",
-            "100",
-            "--pairs",
-            "1",
-            "--profile",
-            profile_file,
-            "--json",
-        ],
+    let profile = tune_into(
+        profile_file,
+        &["--algo", "cn-pico,cn-lite/1", "--round-ms", "100"],
         Duration::from_secs(120),
     );
-    assert!(status.success(), "{err}");
-    let profile: Profile = serde_json::from_str(out.trim()).expect("tune prints the profile");
     assert_eq!(profile.algos.len(), 2);
 
     // A pool that only records the login line.
@@ -87,23 +75,11 @@ fn a_changed_profile_file_reaches_the_pool_in_a_getjob_without_a_new_login() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("profile.json");
     let file = path.to_str().expect("utf-8 path");
-    let (status, out, err) = run_agent(
-        &[
-            "tune",
-            "--algo",
-            "cn-pico",
-            "--round-ms",
-            "100",
-            "--pairs",
-            "1",
-            "--profile",
-            file,
-            "--json",
-        ],
+    let tuned = tune_into(
+        file,
+        &["--algo", "cn-pico", "--round-ms", "100"],
         Duration::from_secs(120),
     );
-    assert!(status.success(), "{err}");
-    let tuned: Profile = serde_json::from_str(out.trim()).expect("tune prints the profile");
 
     let rt = runtime();
     let pool = start_pool(&rt, easy_config("cn-pico", 1000));

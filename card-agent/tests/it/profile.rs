@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::support::{easy_config, heavy, pool_url, run_agent, runtime, start_pool, Agent};
+use crate::support::{easy_config, heavy, pool_url, runtime, start_pool, tune_into, Agent};
 use phirig_wire::Profile;
 
 #[test]
@@ -12,23 +12,11 @@ fn a_tuned_profile_is_stored_served_and_mined_with_until_stale() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("profile.json");
     let file = path.to_str().expect("utf-8 path");
-    let (status, out, err) = run_agent(
-        &[
-            "tune",
-            "--algo",
-            "cn-pico",
-            "--round-ms",
-            "150",
-            "--pairs",
-            "1",
-            "--profile",
-            file,
-            "--json",
-        ],
+    let printed = tune_into(
+        file,
+        &["--algo", "cn-pico", "--round-ms", "150"],
         Duration::from_secs(120),
     );
-    assert!(status.success(), "{err}");
-    let printed: Profile = serde_json::from_str(out.trim()).expect("tune --json prints a profile");
     let stored: Profile =
         serde_json::from_str(&std::fs::read_to_string(&path).expect("profile written"))
             .expect("stored profile parses");

@@ -6,7 +6,7 @@ use std::net::TcpListener;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use crate::support::{heavy, run_agent, Agent, PATIENCE};
+use crate::support::{heavy, tune_into, Agent, PATIENCE};
 use phirig_wire::Profile;
 use serde_json::Value;
 
@@ -16,25 +16,11 @@ fn tune_measures_rx0_threads_and_the_login_offers_its_rate() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("profile.json");
     let file = path.to_str().expect("utf-8 path");
-    let (status, out, err) = run_agent(
-        &[
-            "tune",
-            "--algo",
-            "rx/0",
-            "--rx-mode",
-            "light",
-            "--round-ms",
-            "300",
-            "--pairs",
-            "1",
-            "--profile",
-            file,
-            "--json",
-        ],
+    let profile = tune_into(
+        file,
+        &["--algo", "rx/0", "--rx-mode", "light", "--round-ms", "300"],
         Duration::from_secs(180),
     );
-    assert!(status.success(), "{err}");
-    let profile: Profile = serde_json::from_str(out.trim()).expect("tune prints the profile");
     let best = &profile.algos["rx/0"];
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     assert!((1..=cores).contains(&best.threads), "{best:?}");

@@ -219,6 +219,19 @@ fn collect(stream: impl Read + Send + 'static, logs: Arc<Mutex<String>>) {
 }
 
 /// Runs the agent binary to completion with a time limit: (exit status, stdout, stderr).
+/// `phirig-agent tune --pairs 1 --json --profile FILE` with `args` (algorithms, round length):
+/// the profile it printed, after checking it succeeded.
+pub fn tune_into(file: &str, args: &[&str], timeout: Duration) -> phirig_wire::Profile {
+    let all = [
+        &["tune", "--pairs", "1", "--json", "--profile", file][..],
+        args,
+    ]
+    .concat();
+    let (status, out, err) = run_agent(&all, timeout);
+    assert!(status.success(), "{err}");
+    serde_json::from_str(out.trim()).expect("tune --json prints the profile")
+}
+
 pub fn run_agent(args: &[&str], timeout: Duration) -> (ExitStatus, String, String) {
     let mut child = Command::new(AGENT)
         .args(args)

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use crate::support::{
-    easy_config, heavy, pool_url, run_agent, runtime, start_pool, Agent, PATIENCE,
+    easy_config, heavy, pool_url, runtime, start_pool, tune_into, Agent, PATIENCE,
 };
 use phirig_pool::server::{AlgoValues, ServerConfig, ServerHandle};
 
@@ -42,21 +42,11 @@ fn an_agent_follows_the_best_paying_algorithm_and_back() {
     let profile = dir.path().join("profile.json");
     let profile = profile.to_str().expect("utf-8 path");
     let algos = format!("{PICO},{LITE}");
-    let (status, _, err) = run_agent(
-        &[
-            "tune",
-            "--algo",
-            &algos,
-            "--round-ms",
-            "100",
-            "--pairs",
-            "1",
-            "--profile",
-            profile,
-        ],
+    tune_into(
+        profile,
+        &["--algo", &algos, "--round-ms", "100"],
         Duration::from_secs(120),
     );
-    assert!(status.success(), "{err}");
 
     let rt = runtime();
     let config = ServerConfig {
