@@ -116,7 +116,8 @@ pub struct BenchArgs {
     #[arg(long)]
     pub json: bool,
     /// What the online tuner costs: it tries one way more and fewer during the run in rounds of
-    /// this many milliseconds; compare the total with a run without it.
+    /// this many milliseconds (mining's: 5000), a pair every ten rounds' time; compare the total
+    /// with a run without it.
     #[arg(long, value_name = "MS")]
     pub online_tune_round_ms: Option<u64>,
 }
@@ -170,8 +171,8 @@ pub struct MineArgs {
     /// Seconds an algorithm-switching pool should keep us on one algorithm (`algo-min-time`).
     #[arg(long = "algo-min-time", value_name = "SECS")]
     pub algo_min_time: Option<u64>,
-    /// Let the workers try one way more and fewer on live jobs (20 s alternating rounds, every
-    /// hash still mined) and store a setting that wins every pair in the profile.
+    /// Let the workers try one way more and fewer on live jobs (a pair of 5 s rounds a minute,
+    /// every hash still mined) and store a setting that wins every pair in the profile.
     #[arg(long = "online-tune")]
     pub online_tune: bool,
     #[arg(long)]

@@ -13,9 +13,6 @@ use phirig_kernel::cn::{AesPath, Algorithm, CnHasher, KernelError};
 use phirig_kernel::cpu::Cpu;
 use phirig_kernel::memory::{MemoryError, PagePolicy};
 
-/// Pairs of rounds the online tuner runs per neighbour in `bench --online-tune-round-ms`.
-const ONLINE_BENCH_PAIRS: usize = 1;
-
 /// Why an agent command failed; its `Display` is the one line the CLI prints.
 #[derive(Debug, thiserror::Error)]
 pub enum AgentError {
@@ -118,9 +115,9 @@ fn run_bench(args: &BenchArgs) -> Result<(), AgentError> {
         aes: aes_path(args.no_aesni),
         vaes: !args.no_vaes,
         pages,
-        online: args
-            .online_tune_round_ms
-            .map(|ms| OnlineConfig::with_round(Duration::from_millis(ms), ONLINE_BENCH_PAIRS)),
+        online: args.online_tune_round_ms.map(|ms| {
+            OnlineConfig::with_round(Duration::from_millis(ms), OnlineConfig::MINING.pairs)
+        }),
     })?;
     if args.json {
         println!("{}", serde_json::to_string(&report)?);

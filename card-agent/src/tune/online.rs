@@ -14,22 +14,28 @@ pub struct OnlineConfig {
     pub settle: Duration,
     /// Rounds of each side per comparison.
     pub pairs: usize,
+    /// The incumbent alone between two pairs, unmeasured: what keeps the neighbours' share of
+    /// the time, and so the tuner's cost, small.
+    pub gap: Duration,
 }
 
 impl OnlineConfig {
-    /// Mining: 20 s rounds, 3 pairs, so one neighbour costs two minutes of alternating.
+    /// Mining: a pair of 5 s rounds a minute, 3 pairs per neighbour, so a neighbour runs about
+    /// one minute in ten and a slower one costs a tenth of its shortfall.
     pub const MINING: OnlineConfig = OnlineConfig {
-        round: Duration::from_secs(20),
-        settle: Duration::from_secs(2),
+        round: Duration::from_secs(5),
+        settle: Duration::from_millis(500),
         pairs: 3,
+        gap: Duration::from_secs(50),
     };
 
-    /// `round` with the settle time a tenth of it.
+    /// `round` with the mining schedule's proportions: settle a tenth of it, gap ten times it.
     pub fn with_round(round: Duration, pairs: usize) -> Self {
         Self {
             round,
             settle: round / 10,
             pairs: pairs.max(1),
+            gap: round * 10,
         }
     }
 }
@@ -69,6 +75,8 @@ pub struct OnlineTuner {
     max_ways: usize,
     tried: Vec<usize>,
     trial: Option<Trial>,
+    /// The incumbent runs unmeasured until then.
+    resting_until: Option<Instant>,
 }
 
 impl OnlineTuner {
@@ -79,6 +87,7 @@ impl OnlineTuner {
             max_ways,
             tried: vec![ways],
             trial: None,
+            resting_until: None,
         }
     }
 
@@ -116,6 +125,20 @@ impl OnlineTuner {
 
     /// Feed the time and the workers' cumulative hash count; says when the ways must change.
     pub fn tick(&mut self, now: Instant, hashes: u64) -> Option<Action> {
+        if let Some(until) = self.resting_until {
+            if now < until {
+                return None;
+            }
+            self.resting_until = None;
+            if let Some(mut trial) = self.trial.take() {
+                // The next pair: its first side runs from now.
+                trial.started = now;
+                trial.counted_from = None;
+                let ways = self.ways(Self::side(trial.round), &trial);
+                self.trial = Some(trial);
+                return (ways != self.incumbent).then_some(Action::Set(ways));
+            }
+        }
         let Some(mut trial) = self.trial.take() else {
             let challenger = self.next_candidate()?;
             self.tried.push(challenger);
@@ -149,20 +172,16 @@ impl OnlineTuner {
             Side::Challenger => trial.challenged.push(rate),
         }
         trial.round += 1;
-        if trial.round == 2 * self.cfg.pairs {
-            let won = paired_win(&trial.held, &trial.challenged, Threads::Same);
-            let rounds = if won {
-                self.incumbent = trial.challenger;
-                &trial.challenged
-            } else {
-                &trial.held
-            };
-            let hs = rounds.iter().sum::<f64>() / rounds.len() as f64;
-            return Some(Action::Decided {
-                ways: self.incumbent,
-                hs,
-                won,
-            });
+        if trial.round.is_multiple_of(2) {
+            // A pair is complete. Winning needs every pair, so one lost pair decides.
+            let lost = trial.challenged.last() <= trial.held.last();
+            if lost || trial.round == 2 * self.cfg.pairs {
+                return Some(self.decide(trial, now));
+            }
+            self.resting_until = Some(now + self.cfg.gap);
+            let back = side == Side::Challenger;
+            self.trial = Some(trial);
+            return back.then_some(Action::Set(self.incumbent));
         }
         let next = Self::side(trial.round);
         trial.started = now;
@@ -170,6 +189,25 @@ impl OnlineTuner {
         let ways = (next != side).then(|| self.ways(next, &trial));
         self.trial = Some(trial);
         ways.map(Action::Set)
+    }
+
+    /// Ends a comparison: the winner becomes the incumbent and runs through a gap before the next.
+    fn decide(&mut self, trial: Trial, now: Instant) -> Action {
+        let won = trial.round == 2 * self.cfg.pairs
+            && paired_win(&trial.held, &trial.challenged, Threads::Same);
+        let rounds = if won {
+            self.incumbent = trial.challenger;
+            &trial.challenged
+        } else {
+            &trial.held
+        };
+        let hs = rounds.iter().sum::<f64>() / rounds.len() as f64;
+        self.resting_until = Some(now + self.cfg.gap);
+        Action::Decided {
+            ways: self.incumbent,
+            hs,
+            won,
+        }
     }
 }
 
@@ -181,6 +219,7 @@ mod tests {
         round: Duration::from_secs(10),
         settle: Duration::from_secs(1),
         pairs: 2,
+        gap: Duration::from_secs(20),
     };
 
     /// Drives the tuner second by second over synthetic workers hashing `rate(ways)` H/s, and
@@ -279,5 +318,47 @@ mod tests {
             t.tick(t0 + Duration::from_secs(11), 1000),
             Some(Action::Set(2))
         );
+    }
+
+    #[test]
+    fn a_challenger_that_loses_its_first_pair_is_dropped_at_once() {
+        let mut t = OnlineTuner::new(CFG, 2, 3);
+        let actions = drive(&mut t, 200, |k| if k == 2 { 100 } else { 90 });
+        let decided: Vec<u64> = actions
+            .iter()
+            .filter_map(|(s, a)| matches!(a, Action::Decided { .. }).then_some(*s))
+            .collect();
+        // Two neighbours (3, then 1), each over after one pair: 2 × (1 + 10) s of rounds.
+        assert_eq!(decided.len(), 2, "{actions:?}");
+        assert!(decided[0] <= 23, "{decided:?}");
+        assert!(t.finished());
+        assert_eq!(t.incumbent(), 2);
+    }
+
+    #[test]
+    fn at_the_mining_schedule_slower_neighbours_cost_under_three_percent_of_any_minute() {
+        // Neighbours a fifth slower; every 60 s window keeps 97 % of the incumbent's rate.
+        let mut t = OnlineTuner::new(OnlineConfig::MINING, 3, 5);
+        let t0 = Instant::now();
+        let mut ways = t.incumbent();
+        let mut per_second = Vec::new();
+        let mut hashes = 0;
+        for s in 0..900 {
+            if let Some(a) = t.tick(t0 + Duration::from_secs(s), hashes) {
+                ways = match a {
+                    Action::Set(k) | Action::Decided { ways: k, .. } => k,
+                };
+            }
+            let rate = if ways == 3 { 100 } else { 80 };
+            per_second.push(rate);
+            hashes += rate;
+        }
+        assert!(t.finished(), "the tuner did not get through its neighbours");
+        let worst = per_second
+            .windows(60)
+            .map(|w| w.iter().sum::<u64>())
+            .min()
+            .unwrap_or(0);
+        assert!(worst >= 97 * 60, "worst minute {worst} of 6000");
     }
 }
