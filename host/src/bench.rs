@@ -46,16 +46,22 @@ fn bench_script(card: &Card, args: &BenchArgs) -> Result<String, HostError> {
     let mut words = agent_words(card, args)?;
     if args.all {
         words.extend(["tune".into(), "--json".into()]);
+    } else {
+        words.extend([
+            "bench".into(),
+            "--algo".into(),
+            args.algo.clone(),
+            "--seconds".into(),
+            args.seconds.to_string(),
+            "--json".into(),
+        ]);
+    }
+    if let Some(mode) = args.rx_mode {
+        words.extend(["--rx-mode".into(), mode.to_string()]);
+    }
+    if args.all {
         return Ok(shell_join(&words));
     }
-    words.extend([
-        "bench".into(),
-        "--algo".into(),
-        args.algo.clone(),
-        "--seconds".into(),
-        args.seconds.to_string(),
-        "--json".into(),
-    ]);
     if let Some(t) = args.threads {
         words.extend(["--threads".into(), t.to_string()]);
     }
@@ -275,6 +281,43 @@ mod tests {
             );
         }
         p
+    }
+
+    fn script(words: &[&str]) -> String {
+        let cli = <crate::cli::Cli as clap::Parser>::try_parse_from(
+            ["phirig", "bench"].iter().chain(words),
+        )
+        .expect("flags parse");
+        let crate::cli::Command::Bench(args) = cli.command else {
+            panic!("not bench");
+        };
+        let card = Card::from_ssh("root@10.0.0.9".parse().expect("target"));
+        // Quotes off: these words need none.
+        bench_script(&card, &args)
+            .expect("script")
+            .replace('\'', "")
+    }
+
+    #[test]
+    fn the_rx_mode_reaches_tune_and_bench_on_the_card() {
+        let all = script(&["--all", "--rx-mode", "light"]);
+        assert!(
+            all.ends_with("phirig-agent tune --json --rx-mode light"),
+            "{all}"
+        );
+        let one = script(&["-a", "rx/0", "--rx-mode", "full", "-t", "2"]);
+        assert!(one.contains(" bench --algo rx/0 "), "{one}");
+        assert!(one.contains(" --rx-mode full"), "{one}");
+        assert!(one.contains(" --threads 2"), "{one}");
+        // Not given: the card's own default, no flag.
+        assert!(!script(&["--all"]).contains("rx-mode"));
+        assert!(<crate::cli::Cli as clap::Parser>::try_parse_from([
+            "phirig",
+            "bench",
+            "--rx-mode",
+            "fast"
+        ])
+        .is_err());
     }
 
     #[test]

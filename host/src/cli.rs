@@ -238,6 +238,10 @@ pub struct BenchArgs {
     pub intensity: Option<PerAlgo>,
     #[arg(long)]
     pub json: bool,
+    /// rx/0 on every card: `auto` (the card's default: full dataset when its memory is free,
+    /// else light), `full` or `light`; with `--all`, the mode its profile is measured in.
+    #[arg(long, value_name = "MODE", value_parser = phirig_agent::rx::parse_mode)]
+    pub rx_mode: Option<phirig_rx::Mode>,
     /// Directory the agent was deployed to on remote cards.
     #[arg(long, default_value = "/var/lib/phirig")]
     pub remote_dir: String,

@@ -15,6 +15,17 @@ pub enum Mode {
     Light,
 }
 
+/// The word `--rx-mode` takes.
+impl std::fmt::Display for Mode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Mode::Auto => "auto",
+            Mode::Full => "full",
+            Mode::Light => "light",
+        })
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RxOptions {
     pub mode: Mode,
