@@ -150,7 +150,7 @@ fn handle_line(shared: &Arc<Shared>, card: CardId, line: &str) -> bool {
                     return true;
                 }
             };
-            shared.card_perf(card, params.algo_perf.clone(), params.algo_min_time);
+            shared.card_perf(card, params.offer.perf.clone(), params.offer.min_time);
             tracing::info!(card, login = %params.login, agent = %params.agent, "card logged in");
             let result = LoginResult {
                 id: format!("card-{card}"),
@@ -186,9 +186,9 @@ fn getjob(shared: &Shared, card: CardId, line: &str) -> bool {
         return false;
     };
     // A card's new algo-perf comes in its getjob (MoneroOcean's way), not a new login.
-    let offer = GetJobParams::of_line(line).filter(GetJobParams::offers_perf);
-    if let Some(offer) = offer.filter(|_| shared.state().logged_in(card)) {
-        shared.card_perf(card, offer.algo_perf, offer.algo_min_time);
+    let params = GetJobParams::of_line(line).filter(|p| p.offer.scored_perf().is_some());
+    if let Some(params) = params.filter(|_| shared.state().logged_in(card)) {
+        shared.card_perf(card, params.offer.perf, params.offer.min_time);
     }
     let state_says = {
         let mut state = shared.state();

@@ -291,7 +291,7 @@ mod tests {
     use std::time::Instant;
 
     use phirig_pool::client::ShareOutcome;
-    use phirig_pool::protocol::{Response, SubmitParams, Target, NONCE_OFFSET};
+    use phirig_pool::protocol::{AlgoOffer, Response, SubmitParams, Target, NONCE_OFFSET};
 
     use super::*;
     use crate::proxy::slices::COUNTERS_PER_BYTE;
@@ -326,9 +326,7 @@ mod tests {
             pass: "x".into(),
             agent: "test".into(),
             rigid: None,
-            algo: Vec::new(),
-            algo_perf: None,
-            algo_min_time: None,
+            offer: AlgoOffer::default(),
         };
         st.login(card, &params, Instant::now()).expect("let in")
     }

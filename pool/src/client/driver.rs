@@ -11,7 +11,7 @@ use super::handle::{Command, Shared};
 use super::probe::ProbeOutcome;
 use super::standby::Standby;
 use super::{ClientConfig, ClientEvent};
-use crate::protocol::{AlgoPerf, LoginParams, PoolUrl};
+use crate::protocol::{AlgoOffer, AlgoPerf, LoginParams, PoolUrl};
 use crate::session::{
     HangCause, HeightWatch, ProbeMethod, ProbeResult, RefusedProbes, Session, SessionConfig,
 };
@@ -271,9 +271,11 @@ impl Driver {
             pass: pc.pass.clone(),
             agent: self.cfg.agent.clone(),
             rigid: pc.rig_id.clone(),
-            algo: self.cfg.algos.clone(),
-            algo_perf: self.cfg.algo_perf.clone(),
-            algo_min_time: self.cfg.algo_min_time,
+            offer: AlgoOffer {
+                algo: self.cfg.algos.clone(),
+                perf: self.cfg.algo_perf.clone(),
+                min_time: self.cfg.algo_min_time,
+            },
         }
     }
 

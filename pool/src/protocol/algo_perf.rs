@@ -1,5 +1,5 @@
-//! MoneroOcean's algorithm-switching login extension: the miner's H/s per algorithm, from which a
-//! switching pool picks what it sends (keys `algo-perf` and `algo-min-time` in `login` params).
+//! MoneroOcean's algorithm-switching extension: the miner's H/s per algorithm, from which a
+//! switching pool picks what it sends (`algo-perf` in an [`super::AlgoOffer`]).
 
 use std::collections::BTreeMap;
 

@@ -1,10 +1,10 @@
 //! `getjob` params: the session id, and (MoneroOcean's way to re-offer without a new login) the
-//! miner's algorithms, `algo-perf` and `algo-min-time`, from which a switching pool re-scores.
+//! miner's [`AlgoOffer`], from which a switching pool re-scores.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::algo_perf::AlgoPerf;
+use super::algo_offer::AlgoOffer;
 
 /// `getjob` is not a [`super::ClientMessage`]: pools, the client and the phirig proxy read it
 /// by method name.
@@ -16,16 +16,9 @@ pub struct GetJobParams {
     /// Session id from the login result.
     #[serde(default)]
     pub id: String,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub algo: Vec<String>,
-    #[serde(rename = "algo-perf", default, skip_serializing_if = "Option::is_none")]
-    pub algo_perf: Option<AlgoPerf>,
-    #[serde(
-        rename = "algo-min-time",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub algo_min_time: Option<u64>,
+    /// Left out entirely when empty, so a plain request for work is the session id alone.
+    #[serde(flatten, skip_serializing_if = "AlgoOffer::is_empty")]
+    pub offer: AlgoOffer,
 }
 
 impl GetJobParams {
@@ -48,11 +41,6 @@ impl GetJobParams {
             Some(Self::plain(id.to_string()))
         })
     }
-
-    /// The params carry a new offer for a switching pool.
-    pub fn offers_perf(&self) -> bool {
-        self.algo_perf.as_ref().is_some_and(|p| !p.is_empty())
-    }
 }
 
 #[cfg(test)]
@@ -64,12 +52,15 @@ mod tests {
         let line = r#"{"id":3,"method":"getjob","params":{"id":"s1","algo":["cn/r"],"algo-perf":{"cn/r":120.5},"algo-min-time":30}}"#;
         let p = GetJobParams::of_line(line).expect("params");
         assert_eq!(p.id, "s1");
-        assert!(p.offers_perf());
-        assert_eq!(p.algo_perf.and_then(|a| a.get("cn/r")), Some(120.5));
-        assert_eq!(p.algo_min_time, Some(30));
+        assert_eq!(p.offer.algo, ["cn/r"]);
+        assert_eq!(
+            p.offer.scored_perf().and_then(|a| a.get("cn/r")),
+            Some(120.5)
+        );
+        assert_eq!(p.offer.min_time, Some(30));
         let plain = GetJobParams::of_line(r#"{"id":4,"method":"getjob","params":{"id":"s1"}}"#)
             .expect("params");
-        assert!(!plain.offers_perf());
+        assert!(plain.offer.scored_perf().is_none());
         assert_eq!(
             serde_json::to_string(&plain).expect("encode"),
             r#"{"id":"s1"}"#

@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
-use super::algo_perf::AlgoPerf;
+use super::algo_offer::AlgoOffer;
 use super::error::ProtocolError;
 
 /// JSON-RPC request id. We always send numbers; numeric strings are accepted on input.
@@ -23,19 +23,9 @@ pub struct LoginParams {
     pub agent: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rigid: Option<String>,
-    /// Every algorithm we can mine, the configured one first.
-    #[serde(default)]
-    pub algo: Vec<String>,
-    /// MoneroOcean's `algo-perf`: our H/s per algorithm, from which a switching pool chooses.
-    #[serde(rename = "algo-perf", default, skip_serializing_if = "Option::is_none")]
-    pub algo_perf: Option<AlgoPerf>,
-    /// MoneroOcean's `algo-min-time`: seconds a switching pool should keep us on one algorithm.
-    #[serde(
-        rename = "algo-min-time",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub algo_min_time: Option<u64>,
+    /// `algo` (always sent, even empty), `algo-perf` and `algo-min-time`.
+    #[serde(flatten)]
+    pub offer: AlgoOffer,
 }
 
 /// `job` notification params, also embedded in the login result.
@@ -456,9 +446,14 @@ mod tests {
                     pass: "x".into(),
                     agent: "phirig/0.1".into(),
                     rigid: Some("rig1".into()),
-                    algo: vec!["cn/r".into(), "cn/2".into()],
-                    algo_perf: Some(AlgoPerf::new([("cn/r".to_string(), 219.5)])),
-                    algo_min_time: Some(60),
+                    offer: AlgoOffer {
+                        algo: vec!["cn/r".into(), "cn/2".into()],
+                        perf: Some(crate::protocol::AlgoPerf::new([(
+                            "cn/r".to_string(),
+                            219.5,
+                        )])),
+                        min_time: Some(60),
+                    },
                 },
             },
             ClientMessage::Submit {

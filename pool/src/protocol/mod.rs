@@ -4,6 +4,7 @@
 //! so the client (`crate::client`) and the reference server (`crate::server`) share one
 //! definition of every message.
 
+mod algo_offer;
 mod algo_perf;
 mod best;
 mod error;
@@ -15,6 +16,7 @@ mod nicehash;
 mod target;
 mod url;
 
+pub use algo_offer::AlgoOffer;
 pub use algo_perf::AlgoPerf;
 pub use best::{hash_difficulty, BestDifficulties, BEST_KEPT};
 pub use error::ProtocolError;

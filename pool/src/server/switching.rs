@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use crate::protocol::AlgoPerf;
+use crate::protocol::{AlgoOffer, AlgoPerf};
 
 /// The current algorithm's score is raised by this much, so near-ties do not flap.
 pub const CURRENT_BONUS: f64 = 1.05;
@@ -43,19 +43,23 @@ pub(crate) struct AlgoChoice {
 }
 
 impl AlgoChoice {
-    pub fn new(perf: AlgoPerf, min_time: Duration) -> Self {
-        Self {
-            perf,
-            min_time,
+    /// The choice for a miner's offer; `None` when it has no figures to score.
+    pub fn new(offer: &AlgoOffer) -> Option<Self> {
+        Some(Self {
+            perf: offer.scored_perf()?.clone(),
+            min_time: offer.min_duration(),
             current: None,
-        }
+        })
     }
 
     /// A new offer (a `getjob` with `algo-perf`): scored from the next job on; the current
-    /// algorithm and when it was chosen stay, so `min_time` still holds.
-    pub fn set_perf(&mut self, perf: AlgoPerf, min_time: Duration) {
-        self.perf = perf;
-        self.min_time = min_time;
+    /// algorithm and when it was chosen stay, so `min_time` still holds. An offer without
+    /// figures changes nothing.
+    pub fn set_offer(&mut self, offer: &AlgoOffer) {
+        if let Some(perf) = offer.scored_perf() {
+            self.perf = perf.clone();
+            self.min_time = offer.min_duration();
+        }
     }
 
     /// The algorithm for the miner's next job: the current one until `min_time` has passed
@@ -111,7 +115,12 @@ mod tests {
     #[test]
     fn keeps_the_algorithm_for_min_time() {
         let t0 = Instant::now();
-        let mut c = AlgoChoice::new(perf(), Duration::from_secs(10));
+        let offer = AlgoOffer {
+            perf: Some(perf()),
+            min_time: Some(10),
+            ..AlgoOffer::default()
+        };
+        let mut c = AlgoChoice::new(&offer).expect("figures to score");
         assert_eq!(c.next(&values(1.0, 0.01), t0).as_deref(), Some("cn/r"));
         let flipped = values(0.01, 1.0);
         assert_eq!(

@@ -4,7 +4,8 @@ use std::time::{Duration, Instant};
 
 use super::*;
 use crate::protocol::{
-    ClientMessage, JobParams, LoginParams, LoginResult, ReconnectParams, Response, ServerMessage,
+    AlgoOffer, ClientMessage, JobParams, LoginParams, LoginResult, ReconnectParams, Response,
+    ServerMessage,
 };
 
 mod probes;
@@ -20,9 +21,7 @@ fn cfg(session: u64) -> SessionConfig {
             pass: "x".into(),
             agent: "phirig-test".into(),
             rigid: None,
-            algo: vec!["cn/r".into()],
-            algo_perf: None,
-            algo_min_time: None,
+            offer: AlgoOffer::new(vec!["cn/r".into()]),
         },
         nicehash: false,
         keepalive: true,

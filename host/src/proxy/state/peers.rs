@@ -241,7 +241,7 @@ mod tests {
 
     use phirig_pool::client::Job;
     use phirig_pool::protocol::{
-        JobParams, LoginParams, SubmitParams, Target, NICEHASH_BYTE_OFFSET,
+        AlgoOffer, JobParams, LoginParams, SubmitParams, Target, NICEHASH_BYTE_OFFSET,
     };
 
     use super::*;
@@ -280,9 +280,7 @@ mod tests {
             pass: String::new(),
             agent: String::new(),
             rigid: None,
-            algo: Vec::new(),
-            algo_perf: None,
-            algo_min_time: None,
+            offer: AlgoOffer::default(),
         };
         st.login(card, &params, Instant::now())
     }

@@ -26,7 +26,7 @@ use super::shared::Shared;
 use super::switching::AlgoChoice;
 use super::vardiff::Vardiff;
 use super::verify::{Reject, REJECT_CODE};
-use crate::protocol::{AlgoPerf, LineFramer, RequestId, Response, ServerMessage, MAX_LINE_LEN};
+use crate::protocol::{AlgoOffer, LineFramer, RequestId, Response, ServerMessage, MAX_LINE_LEN};
 
 /// Unsent output beyond this means the client is not reading: close rather than buffer more.
 const OUT_LIMIT: usize = 1 << 20;
@@ -60,12 +60,11 @@ struct Session {
 }
 
 impl Session {
-    /// A new `algo-perf` from a `getjob`: switching mode scores it from the next job on.
-    fn offer_perf(&mut self, switching: bool, perf: AlgoPerf, min_time: Option<u64>) {
-        let min_time = Duration::from_secs(min_time.unwrap_or(0));
+    /// A new offer from a `getjob`: switching mode scores it from the next job on.
+    fn offer_perf(&mut self, switching: bool, offer: &AlgoOffer) {
         match self.choice.as_mut() {
-            Some(choice) => choice.set_perf(perf, min_time),
-            None if switching => self.choice = Some(AlgoChoice::new(perf, min_time)),
+            Some(choice) => choice.set_offer(offer),
+            None if switching => self.choice = AlgoChoice::new(offer),
             None => {}
         }
     }

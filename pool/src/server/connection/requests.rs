@@ -1,7 +1,6 @@
 //! Requests from the miner (login, submit, keepalived, junk) and the jobs and verdicts they lead to.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use serde_json::Value;
 
@@ -87,9 +86,10 @@ impl Conn {
             return;
         }
         let cfg = &self.shared.config;
-        if !params.algo.is_empty() && !params.algo.contains(&cfg.algo) {
+        let offered = &params.offer.algo;
+        if !offered.is_empty() && !offered.contains(&cfg.algo) {
             // Still served: the operator chose the algorithm, and the miner may be mislabelled.
-            tracing::info!(peer = %self.peer, offered = ?params.algo, ours = %cfg.algo, "miner does not list our algorithm");
+            tracing::info!(peer = %self.peer, ?offered, ours = %cfg.algo, "miner does not list our algorithm");
         }
         let worker: String = params
             .rigid
@@ -131,11 +131,7 @@ impl Conn {
             choice: cfg
                 .switching
                 .as_ref()
-                .and(params.algo_perf.clone())
-                .filter(|perf| !perf.is_empty())
-                .map(|perf| {
-                    AlgoChoice::new(perf, Duration::from_secs(params.algo_min_time.unwrap_or(0)))
-                }),
+                .and_then(|_| AlgoChoice::new(&params.offer)),
         };
         session.choose_algo(&self.shared);
         let template = Arc::clone(&self.job_rx.borrow_and_update());
@@ -146,7 +142,7 @@ impl Conn {
             status: "OK".into(),
             extensions,
         };
-        let perf = params.algo_perf.as_ref().filter(|p| !p.is_empty());
+        let perf = params.offer.scored_perf();
         self.shared.stats.login(&session.worker, difficulty, perf);
         let line = ServerMessage::Response(Response::ok(id, &result)).encode();
         // The login reply is the last line before "after login" faults take hold.
@@ -176,10 +172,10 @@ impl Conn {
             self.reject(id, Reject::Unauthenticated, fault);
             return;
         };
-        if let Some(perf) = params.algo_perf.filter(|p| !p.is_empty()) {
+        if let Some(perf) = params.offer.scored_perf() {
             tracing::debug!(peer = %self.peer, worker = %session.worker, ?perf, "algo-perf offered in getjob");
-            self.shared.stats.perf_offered(&session.worker, &perf);
-            session.offer_perf(switching, perf, params.algo_min_time);
+            self.shared.stats.perf_offered(&session.worker, perf);
+            session.offer_perf(switching, &params.offer);
         }
         if !self.fault.may_send_job(fault, true) {
             self.reply(Response::error(id, REJECT_CODE, "No new work"), fault);

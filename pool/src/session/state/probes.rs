@@ -70,8 +70,8 @@ impl Session {
     /// miner does, so a switching pool re-scores this session without a new login. Its answer
     /// is a job like any `getjob`'s.
     pub fn offer_perf(&mut self, perf: Option<AlgoPerf>, min_time: Option<u64>, now: Instant) {
-        self.cfg.login.algo_perf = perf;
-        self.cfg.login.algo_min_time = min_time;
+        self.cfg.login.offer.perf = perf;
+        self.cfg.login.offer.min_time = min_time;
         match self.phase {
             Phase::Active => self.send_offer(now),
             // The login on its way carries the old figures; these follow once it is answered.
@@ -80,16 +80,14 @@ impl Session {
         }
     }
 
-    /// The figures the next login would carry, in a `getjob` on this session.
+    /// The offer the next login would carry, in a `getjob` on this session.
     pub(super) fn send_offer(&mut self, now: Instant) {
         let Some(session_id) = self.session_id.clone() else {
             return;
         };
         let params = GetJobParams {
             id: session_id,
-            algo: self.cfg.login.algo.clone(),
-            algo_perf: self.cfg.login.algo_perf.clone(),
-            algo_min_time: self.cfg.login.algo_min_time,
+            offer: self.cfg.login.offer.clone(),
         };
         self.send_getjob(Pending::GetJob, params, now);
     }

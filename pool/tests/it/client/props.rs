@@ -3,7 +3,9 @@
 
 use std::time::{Duration, Instant};
 
-use phirig_pool::protocol::{ClientMessage, LineFramer, LoginParams, ServerMessage, Target};
+use phirig_pool::protocol::{
+    AlgoOffer, ClientMessage, LineFramer, LoginParams, ServerMessage, Target,
+};
 use phirig_pool::session::{RefusedProbes, Session, SessionConfig, Timeouts};
 use proptest::prelude::*;
 
@@ -18,9 +20,7 @@ fn session(now: Instant) -> Session {
             pass: "x".into(),
             agent: "t".into(),
             rigid: None,
-            algo: vec![],
-            algo_perf: None,
-            algo_min_time: None,
+            offer: AlgoOffer::default(),
         },
         nicehash: false,
         keepalive: true,
