@@ -59,7 +59,7 @@ pub fn apply_changed_profile(state: &MinerState, config: &mut MinerConfig) {
     }
     info!(path = %config.profile_path.display(), "profile changed: re-planning the workers");
     config.workers.profile = new;
-    config.client.algo_perf = config
+    config.client.offer.perf = config
         .workers
         .profile
         .as_ref()
@@ -67,7 +67,7 @@ pub fn apply_changed_profile(state: &MinerState, config: &mut MinerConfig) {
     // Joining waits at most one hash batch per thread.
     tokio::task::block_in_place(|| state.workers.restart(config.workers.clone(), config.algo));
     if let Some(client) = lock(&state.client).as_ref() {
-        client.offer_perf(config.client.algo_perf.clone(), config.client.algo_min_time);
+        client.offer_perf(config.client.offer.clone());
     }
 }
 

@@ -170,7 +170,7 @@ fn apply_reload(state: &MinerState, config: &mut MinerConfig, reload: Reload) {
     if plan.perf && !plan.client {
         if let Some(client) = lock(&state.client).as_ref() {
             info!("configuration reloaded: offering the pool the new algo-perf");
-            client.offer_perf(new.client.algo_perf.clone(), new.client.algo_min_time);
+            client.offer_perf(new.client.offer.clone());
         }
     }
     if plan.workers {

@@ -120,7 +120,7 @@ async fn connection(
     };
     shared.close_outbox(card);
     shared.state().disconnect(card);
-    shared.card_perf(card, None, None);
+    shared.card_perf(card, None);
     tracing::info!(card, %peer, reason = %why, "card disconnected");
 }
 
@@ -150,7 +150,7 @@ fn handle_line(shared: &Arc<Shared>, card: CardId, line: &str) -> bool {
                     return true;
                 }
             };
-            shared.card_perf(card, params.offer.perf.clone(), params.offer.min_time);
+            shared.card_perf(card, Some(&params.offer));
             tracing::info!(card, login = %params.login, agent = %params.agent, "card logged in");
             let result = LoginResult {
                 id: format!("card-{card}"),
@@ -188,7 +188,7 @@ fn getjob(shared: &Shared, card: CardId, line: &str) -> bool {
     // A card's new algo-perf comes in its getjob (MoneroOcean's way), not a new login.
     let params = GetJobParams::of_line(line).filter(|p| p.offer.scored_perf().is_some());
     if let Some(params) = params.filter(|_| shared.state().logged_in(card)) {
-        shared.card_perf(card, params.offer.perf, params.offer.min_time);
+        shared.card_perf(card, Some(&params.offer));
     }
     let state_says = {
         let mut state = shared.state();

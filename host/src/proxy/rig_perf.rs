@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use phirig_pool::client::ClientConfig;
-use phirig_pool::protocol::AlgoPerf;
+use phirig_pool::protocol::{AlgoOffer, AlgoPerf};
 
 use super::slices::CardId;
 
@@ -17,38 +17,32 @@ pub(crate) const MIN_INTERVAL: Duration = Duration::from_secs(5);
 /// A rate moving by less than this (relative) is noise, not worth telling the pool.
 pub(crate) const MATERIAL: f64 = 0.05;
 
-/// What goes upstream: the summed figures and the rig's `algo-min-time`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Offer {
-    pub perf: Option<AlgoPerf>,
-    pub min_time: Option<u64>,
-}
-
-impl Offer {
-    /// Another algorithm set, another `algo-min-time`, or one rate moved by more than
-    /// [`MATERIAL`].
-    fn differs_materially(&self, other: &Offer) -> bool {
-        if self.min_time != other.min_time {
-            return true;
-        }
-        let (a, b) = match (&self.perf, &other.perf) {
-            (None, None) => return false,
-            (Some(a), Some(b)) => (a, b),
-            _ => return true,
-        };
-        let same_algos = a.iter().map(|(k, _)| k).eq(b.iter().map(|(k, _)| k));
-        !same_algos
-            || a.iter()
-                .zip(b.iter())
-                .any(|((_, x), (_, y))| (x - y).abs() > MATERIAL * x.abs().max(y.abs()))
+/// Another algorithm set, another `algo-min-time`, or one rate moved by more than [`MATERIAL`].
+/// The offers' lists are the upstream's own and never differ.
+fn differs_materially(one: &AlgoOffer, other: &AlgoOffer) -> bool {
+    if one.min_time != other.min_time {
+        return true;
     }
+    let (a, b) = match (&one.perf, &other.perf) {
+        (None, None) => return false,
+        (Some(a), Some(b)) => (a, b),
+        _ => return true,
+    };
+    let same_algos = a.iter().map(|(k, _)| k).eq(b.iter().map(|(k, _)| k));
+    !same_algos
+        || a.iter()
+            .zip(b.iter())
+            .any(|((_, x), (_, y))| (x - y).abs() > MATERIAL * x.abs().max(y.abs()))
 }
 
 /// What the cards reported, what went upstream last, and when.
 pub(crate) struct RigPerf {
-    base: Offer,
+    /// The upstream login's offer: its list goes with every offer, its figures stand in when no
+    /// card has any.
+    base: AlgoOffer,
+    /// The figures (and `algo-min-time`) of each card that offered any.
     cards: BTreeMap<CardId, (AlgoPerf, Option<u64>)>,
-    sent: Offer,
+    sent: AlgoOffer,
     sent_at: Option<Instant>,
     /// When the offer first differed materially from `sent`, since the last send.
     changed_at: Option<Instant>,
@@ -58,10 +52,7 @@ impl RigPerf {
     /// `base` is the upstream configuration as started (what its login offers); its own
     /// `algo-min-time` wins over the cards'.
     pub fn new(base: &ClientConfig) -> Self {
-        let base = Offer {
-            perf: base.algo_perf.clone(),
-            min_time: base.algo_min_time,
-        };
+        let base = base.offer.clone();
         Self {
             sent: base.clone(),
             base,
@@ -71,19 +62,13 @@ impl RigPerf {
         }
     }
 
-    /// Records what `card` reported (`None` when it left or reported nothing).
-    pub fn update(
-        &mut self,
-        card: CardId,
-        perf: Option<AlgoPerf>,
-        min_time: Option<u64>,
-        now: Instant,
-    ) {
-        match perf.filter(|p| !p.is_empty()) {
-            Some(p) => self.cards.insert(card, (p, min_time)),
+    /// Records what `card` offered (`None` when it left).
+    pub fn update(&mut self, card: CardId, offer: Option<&AlgoOffer>, now: Instant) {
+        match offer.and_then(|o| Some((o.scored_perf()?.clone(), o.min_time))) {
+            Some(figures) => self.cards.insert(card, figures),
             None => self.cards.remove(&card),
         };
-        if self.current().differs_materially(&self.sent) {
+        if differs_materially(&self.current(), &self.sent) {
             self.changed_at.get_or_insert(now);
         } else {
             self.changed_at = None;
@@ -101,7 +86,7 @@ impl RigPerf {
     }
 
     /// The offer to send now, if one is due.
-    pub fn take(&mut self, now: Instant) -> Option<Offer> {
+    pub fn take(&mut self, now: Instant) -> Option<AlgoOffer> {
         if self.due().is_none_or(|due| now < due) {
             return None;
         }
@@ -112,9 +97,10 @@ impl RigPerf {
         Some(offer)
     }
 
-    fn current(&self) -> Offer {
+    fn current(&self) -> AlgoOffer {
         let sum = AlgoPerf::sum(self.cards.values().map(|(p, _)| p));
-        Offer {
+        AlgoOffer {
+            algo: self.base.algo.clone(),
             perf: (!sum.is_empty()).then_some(sum).or(self.base.perf.clone()),
             // The rig stays as long as its most patient card asks.
             min_time: self
@@ -129,11 +115,16 @@ impl RigPerf {
 mod tests {
     use super::*;
 
-    fn perf(cnr: f64, pico: f64) -> Option<AlgoPerf> {
-        Some(AlgoPerf::new([
-            ("cn/r".to_string(), cnr),
-            ("cn-pico".to_string(), pico),
-        ]))
+    /// What a card offers: its figures and `algo-min-time`.
+    fn offer(cnr: f64, pico: f64, min_time: Option<u64>) -> Option<AlgoOffer> {
+        Some(AlgoOffer {
+            perf: Some(AlgoPerf::new([
+                ("cn/r".to_string(), cnr),
+                ("cn-pico".to_string(), pico),
+            ])),
+            min_time,
+            ..AlgoOffer::new(vec!["cn-pico".into()])
+        })
     }
 
     fn rig() -> RigPerf {
@@ -144,17 +135,22 @@ mod tests {
     fn cards_joining_within_the_settle_time_make_one_offer_of_their_sum() {
         let t0 = Instant::now();
         let mut rig = rig();
-        rig.update(1, perf(100.0, 900.0), Some(30), t0);
-        rig.update(2, perf(50.0, 1000.0), Some(60), t0 + Duration::from_secs(1));
+        rig.update(1, offer(100.0, 900.0, Some(30)).as_ref(), t0);
+        rig.update(
+            2,
+            offer(50.0, 1000.0, Some(60)).as_ref(),
+            t0 + Duration::from_secs(1),
+        );
         assert_eq!(rig.due(), Some(t0 + SETTLE));
         assert!(rig.take(t0 + Duration::from_secs(1)).is_none());
-        let offer = rig.take(t0 + SETTLE).expect("due");
-        let sum = offer.perf.expect("sum");
+        let sent = rig.take(t0 + SETTLE).expect("due");
+        assert_eq!(sent.algo, ["cn/r"], "the upstream's own list, not a card's");
+        let sum = sent.perf.expect("sum");
         assert_eq!(
             (sum.get("cn/r"), sum.get("cn-pico")),
             (Some(150.0), Some(1900.0))
         );
-        assert_eq!(offer.min_time, Some(60));
+        assert_eq!(sent.min_time, Some(60));
         assert_eq!(rig.due(), None);
     }
 
@@ -162,37 +158,31 @@ mod tests {
     fn small_moves_are_not_offered_and_offers_are_spaced() {
         let t0 = Instant::now();
         let mut rig = rig();
-        rig.update(1, perf(100.0, 1000.0), None, t0);
+        rig.update(1, offer(100.0, 1000.0, None).as_ref(), t0);
         assert!(rig.take(t0 + SETTLE).is_some());
         // 4 % on one card is noise; the same report again is nothing.
-        rig.update(1, perf(104.0, 1000.0), None, t0 + SETTLE);
+        rig.update(1, offer(104.0, 1000.0, None).as_ref(), t0 + SETTLE);
         assert_eq!(rig.due(), None);
         // A card joining is material, but waits out the interval since the last offer.
         let joined = t0 + SETTLE + Duration::from_secs(1);
-        rig.update(2, perf(100.0, 1000.0), None, joined);
+        rig.update(2, offer(100.0, 1000.0, None).as_ref(), joined);
         assert_eq!(rig.due(), Some(t0 + SETTLE + MIN_INTERVAL));
-        let offer = rig.take(t0 + SETTLE + MIN_INTERVAL).expect("due");
-        assert_eq!(offer.perf.and_then(|p| p.get("cn/r")), Some(204.0));
+        let sent = rig.take(t0 + SETTLE + MIN_INTERVAL).expect("due");
+        assert_eq!(sent.perf.and_then(|p| p.get("cn/r")), Some(204.0));
         // Leaving is material too; the last card gone leaves the configured offer (none).
         let later = t0 + Duration::from_secs(60);
-        rig.update(1, None, None, later);
-        rig.update(2, None, None, later);
+        rig.update(1, None, later);
+        rig.update(2, None, later);
         let none = rig.take(later + SETTLE).expect("due");
-        assert_eq!(
-            none,
-            Offer {
-                perf: None,
-                min_time: None
-            }
-        );
+        assert_eq!(none, AlgoOffer::new(vec!["cn/r".into()]));
     }
 
     #[test]
     fn a_change_undone_before_it_is_due_sends_nothing() {
         let t0 = Instant::now();
         let mut rig = rig();
-        rig.update(1, perf(100.0, 1000.0), None, t0);
-        rig.update(1, None, None, t0 + Duration::from_secs(1));
+        rig.update(1, offer(100.0, 1000.0, None).as_ref(), t0);
+        rig.update(1, None, t0 + Duration::from_secs(1));
         assert_eq!(rig.due(), None);
         assert!(rig.take(t0 + SETTLE).is_none());
     }

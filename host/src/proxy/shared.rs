@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
 use phirig_pool::client::ClientHandle;
-use phirig_pool::protocol::{AlgoPerf, Response, ServerMessage};
+use phirig_pool::protocol::{AlgoOffer, Response, ServerMessage};
 use phirig_pool::server::ShareHasher;
 use tokio::sync::{mpsc, watch};
 
@@ -42,10 +42,10 @@ impl Shared {
         self.client.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// A card's algo-perf (at login or in a `getjob`; `None` when it left). The rig's sum goes
+    /// A card's offer (at login or in a `getjob`; `None` when it left). The rig's sum goes
     /// upstream later, debounced, from [`Self::offer_perf`].
-    pub fn card_perf(&self, card: CardId, perf: Option<AlgoPerf>, min_time: Option<u64>) {
-        self.rig_perf().update(card, perf, min_time, Instant::now());
+    pub fn card_perf(&self, card: CardId, offer: Option<&AlgoOffer>) {
+        self.rig_perf().update(card, offer, Instant::now());
     }
 
     /// When the rig's next offer is due upstream, if one is pending.
@@ -58,7 +58,7 @@ impl Shared {
         let offer = self.rig_perf().take(now);
         if let (Some(offer), Some(client)) = (offer, self.client().as_ref()) {
             tracing::info!(perf = ?offer.perf, min_time = ?offer.min_time, "offering the rig's algo-perf upstream");
-            client.offer_perf(offer.perf, offer.min_time);
+            client.offer_perf(offer);
         }
     }
 

@@ -1,6 +1,6 @@
 //! Client configuration: the priority-ordered pool list, timeouts, and how we introduce ourselves.
 
-use crate::protocol::{is_nicehash_host, AlgoPerf, PoolUrl};
+use crate::protocol::{is_nicehash_host, AlgoOffer, PoolUrl};
 use crate::session::Timeouts;
 
 use super::tls::{parse_fingerprint, TlsConfigError};
@@ -51,12 +51,9 @@ pub struct ClientConfig {
     pub timeouts: Timeouts,
     /// Sent as `agent` in the login.
     pub agent: String,
-    /// Algorithms we can mine, the configured one first (sent as `algo` in the login).
-    pub algos: Vec<String>,
-    /// H/s per algorithm and least seconds per algorithm, for algorithm-switching pools (sent
-    /// as `algo-perf` and `algo-min-time` in the login when set).
-    pub algo_perf: Option<AlgoPerf>,
-    pub algo_min_time: Option<u64>,
+    /// Algorithms we can mine (the configured one first), and for algorithm-switching pools our
+    /// H/s on each and least seconds per algorithm: sent in every login.
+    pub offer: AlgoOffer,
     /// SO_SNDBUF for pool sockets; `None` keeps the kernel default. Stratum traffic is tiny, and
     /// a small buffer makes a pool that stopped reading show up as a write stall sooner.
     pub send_buffer: Option<u32>,
@@ -65,15 +62,13 @@ pub struct ClientConfig {
 }
 
 impl ClientConfig {
-    /// A config with default timeouts for the given pools.
+    /// A config with default timeouts for the given pools, offering `algos` with no figures.
     pub fn new(pools: Vec<PoolConfig>, agent: &str, algos: Vec<String>) -> ClientConfig {
         ClientConfig {
             pools,
             timeouts: Timeouts::default(),
             agent: agent.into(),
-            algos,
-            algo_perf: None,
-            algo_min_time: None,
+            offer: AlgoOffer::new(algos),
             send_buffer: None,
             max_held_shares: crate::session::DEFAULT_MAX_HELD,
         }

@@ -157,9 +157,9 @@ impl Driver {
                             tracing::debug!(pool, ?why, "getjob not sent");
                         }
                     }
-                    Some(Command::OfferPerf { perf, min_time }) => {
-                        self.keep_perf(perf.clone(), min_time);
-                        wire.session.offer_perf(perf, min_time, Instant::now());
+                    Some(Command::OfferPerf(offer)) => {
+                        self.keep_perf(offer.clone());
+                        wire.session.offer_perf(offer, Instant::now());
                     }
                     Some(Command::Reconfigure(cfg)) => {
                         self.pending_config = Some(*cfg);

@@ -11,7 +11,7 @@ use super::handle::{Command, Shared};
 use super::probe::ProbeOutcome;
 use super::standby::Standby;
 use super::{ClientConfig, ClientEvent};
-use crate::protocol::{AlgoOffer, AlgoPerf, LoginParams, PoolUrl};
+use crate::protocol::{AlgoOffer, LoginParams, PoolUrl};
 use crate::session::{
     HangCause, HeightWatch, ProbeMethod, ProbeResult, RefusedProbes, Session, SessionConfig,
 };
@@ -177,14 +177,13 @@ impl Driver {
         stats.started = started;
     }
 
-    /// A new offer for every later login, including a reconfiguration already waiting.
-    pub(super) fn keep_perf(&mut self, perf: Option<AlgoPerf>, min_time: Option<u64>) {
+    /// A new offer for every later login, including a reconfiguration already waiting: the
+    /// newest offer wins, list and all.
+    pub(super) fn keep_perf(&mut self, offer: AlgoOffer) {
         if let Some(cfg) = self.pending_config.as_mut() {
-            cfg.algo_perf = perf.clone();
-            cfg.algo_min_time = min_time;
+            cfg.offer = offer.clone();
         }
-        self.cfg.algo_perf = perf;
-        self.cfg.algo_min_time = min_time;
+        self.cfg.offer = offer;
     }
 
     async fn note_end(
@@ -226,7 +225,7 @@ impl Driver {
                 cmd = self.commands.recv() => match cmd {
                     Some(Command::Share) => self.report_outcomes().await,
                     Some(Command::GetJob) => {}
-                    Some(Command::OfferPerf { perf, min_time }) => self.keep_perf(perf, min_time),
+                    Some(Command::OfferPerf(offer)) => self.keep_perf(offer),
                     Some(Command::Reconfigure(cfg)) => {
                         self.pending_config = Some(*cfg);
                         return;
@@ -271,11 +270,7 @@ impl Driver {
             pass: pc.pass.clone(),
             agent: self.cfg.agent.clone(),
             rigid: pc.rig_id.clone(),
-            offer: AlgoOffer {
-                algo: self.cfg.algos.clone(),
-                perf: self.cfg.algo_perf.clone(),
-                min_time: self.cfg.algo_min_time,
-            },
+            offer: self.cfg.offer.clone(),
         }
     }
 

@@ -8,7 +8,7 @@ use tokio::task::JoinHandle;
 
 use super::stats::{ClientStats, StatsState};
 use super::ClientEvent;
-use crate::protocol::AlgoPerf;
+use crate::protocol::AlgoOffer;
 use crate::session::{FoundShare, ShareId, ShareLedger};
 
 /// State shared by the handle and the driver task. Locks are held only briefly, never across
@@ -37,11 +37,8 @@ pub(crate) enum Command {
     Share,
     /// Ask the pool for a fresh slice of the newest job (`getjob`); rate-limited by the session.
     GetJob,
-    /// A new `algo-perf` and `algo-min-time`: kept for later logins, sent now in a `getjob`.
-    OfferPerf {
-        perf: Option<AlgoPerf>,
-        min_time: Option<u64>,
-    },
+    /// A new offer: kept for later logins, sent now in a `getjob`.
+    OfferPerf(AlgoOffer),
     /// Replace the pool list and timeouts: in-flight submits are given a short drain, then the
     /// client starts over on the new list's first pool.
     Reconfigure(Box<super::ClientConfig>),
@@ -80,10 +77,11 @@ impl ClientHandle {
         let _ = self.commands.send(Command::GetJob);
     }
 
-    /// Offer a switching pool a new `algo-perf` and `algo-min-time` without a new session: sent
-    /// in a `getjob` on the logged-in session (MoneroOcean's way), and used by every later login.
-    pub fn offer_perf(&self, perf: Option<AlgoPerf>, min_time: Option<u64>) {
-        let _ = self.commands.send(Command::OfferPerf { perf, min_time });
+    /// Offer a switching pool new figures (`algo-perf`, `algo-min-time`) without a new
+    /// session: sent in a `getjob` on the logged-in session (MoneroOcean's way), and used by
+    /// every later login. It replaces the whole offer, so build it from the newest config.
+    pub fn offer_perf(&self, offer: AlgoOffer) {
+        let _ = self.commands.send(Command::OfferPerf(offer));
     }
 
     /// Switch to a new pool list, user, password or timeouts without losing the share books:

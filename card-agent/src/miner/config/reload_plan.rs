@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use phirig_pool::client::ClientConfig;
+use phirig_pool::protocol::AlgoOffer;
 
 use crate::cli::{MineArgs, PoolTimeoutArgs};
 
@@ -73,7 +74,7 @@ impl ReloadArgs {
 pub struct ReloadPlan {
     /// Pools, login, timeouts: reconnect the stratum client.
     pub client: bool,
-    /// Only `algo-perf` or `algo-min-time`: offered in a `getjob`, no new login.
+    /// The offer (`algo-perf`, `algo-min-time`): while the login stays, offered in a `getjob`.
     pub perf: bool,
     /// Threads, intensity, tuned profile, AES path, pages: restart the workers.
     pub workers: bool,
@@ -98,10 +99,10 @@ impl ReloadPlan {
                 .as_ref()
                 .map(|h| (h.addr, h.token.clone(), h.restricted_read))
         };
-        let offer = |c: &MinerConfig| (c.client.algo_perf.clone(), c.client.algo_min_time);
+        let offer = |c: &MinerConfig| c.client.offer.clone();
+        // The list is part of the login; the figures alone are not.
         let login = |c: &MinerConfig| ClientConfig {
-            algo_perf: None,
-            algo_min_time: None,
+            offer: AlgoOffer::new(c.client.offer.algo.clone()),
             ..c.client.clone()
         };
         Self {

@@ -151,13 +151,11 @@ impl MinerConfig {
         let algos = advertised_algos(&algo_name)?;
         let profile_path = args.profile.clone().unwrap_or_else(profile::default_path);
         let profile = profile::load_current(&profile_path, &profile::current_key()).map(Arc::new);
-        let client = ClientConfig {
-            timeouts: timeouts(args, file),
-            // A switching pool chooses from these; without a profile there is nothing measured.
-            algo_perf: profile.as_ref().map(|p| AlgoPerf::new(p.algo_perf())),
-            algo_min_time: args.algo_min_time.or(file.algo_min_time),
-            ..ClientConfig::new(pools, &user_agent(), algos)
-        };
+        let mut client = ClientConfig::new(pools, &user_agent(), algos);
+        client.timeouts = timeouts(args, file);
+        // A switching pool chooses from these; without a profile there is nothing measured.
+        client.offer.perf = profile.as_ref().map(|p| AlgoPerf::new(p.algo_perf()));
+        client.offer.min_time = args.algo_min_time.or(file.algo_min_time);
         let hw_aes = !args.no_aesni && file.cpu.hw_aes != Some(false);
         let huge = !args.no_hugepages && file.cpu.huge_pages != Some(false);
         // A flag replaces the file's whole setting, not single algorithms of it.
@@ -272,7 +270,7 @@ impl MinerConfig {
             "http": http,
             "print-time": self.print_time.as_secs(),
             "retry-pause": self.client.timeouts.backoff_initial.as_secs(),
-            "algo-min-time": self.client.algo_min_time,
+            "algo-min-time": self.client.offer.min_time,
         })
     }
 }

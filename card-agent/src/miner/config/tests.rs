@@ -25,10 +25,10 @@ fn flags_make_a_config() {
     let c = MinerConfig::resolve(&args()).expect("config");
     assert_eq!(c.client.pools.len(), 1);
     assert_eq!(c.client.pools[0].user, "wallet");
-    assert_eq!(c.client.algos[0], "cn/0");
+    assert_eq!(c.client.offer.algo[0], "cn/0");
     // Every CryptoNight variant, then RandomX.
-    assert_eq!(c.client.algos.len(), Algorithm::ALL.len() + 1);
-    assert_eq!(c.client.algos.last().map(String::as_str), Some("rx/0"));
+    assert_eq!(c.client.offer.algo.len(), Algorithm::ALL.len() + 1);
+    assert_eq!(c.client.offer.algo.last().map(String::as_str), Some("rx/0"));
     assert!(!c.rx_by_default);
     assert!(c.http.is_none());
     assert!(!c.paused);
@@ -44,7 +44,7 @@ fn flags_make_a_config() {
     })
     .expect("config");
     assert!(rx.rx_by_default);
-    assert_eq!(rx.client.algos[0], "rx/0");
+    assert_eq!(rx.client.offer.algo[0], "rx/0");
     assert_eq!(rx.to_json()["algo"], "rx/0");
 }
 
@@ -211,7 +211,7 @@ fn a_reload_takes_the_new_json_over_the_flags_and_plans_the_restarts() {
             rx_mode: None,
         },
     );
-    tuned.client.algo_perf = Some(phirig_pool::protocol::AlgoPerf::new(profile.algo_perf()));
+    tuned.client.offer.perf = Some(phirig_pool::protocol::AlgoPerf::new(profile.algo_perf()));
     tuned.workers.profile = Some(std::sync::Arc::new(profile));
     let plan = ReloadPlan::between(&new, &tuned);
     assert!(plan.perf && plan.workers && !plan.client, "{plan:?}");

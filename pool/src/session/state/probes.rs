@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use super::{GetJobRefused, Pending, Phase, Session, GETJOB_MIN_INTERVAL};
 use crate::protocol::{
-    AlgoPerf, ClientMessage, GetJobParams, JobParams, KeepalivedParams, Response, GETJOB_METHOD,
+    AlgoOffer, ClientMessage, GetJobParams, JobParams, KeepalivedParams, Response, GETJOB_METHOD,
 };
 use crate::session::ProbeMethod;
 
@@ -65,13 +65,12 @@ impl Session {
         Ok(())
     }
 
-    /// A new `algo-perf` (and `algo-min-time`) for the pool: kept for the next login, and sent
-    /// now in a `getjob` (or as soon as the login on its way is answered), as MoneroOcean's
-    /// miner does, so a switching pool re-scores this session without a new login. Its answer
-    /// is a job like any `getjob`'s.
-    pub fn offer_perf(&mut self, perf: Option<AlgoPerf>, min_time: Option<u64>, now: Instant) {
-        self.cfg.login.offer.perf = perf;
-        self.cfg.login.offer.min_time = min_time;
+    /// A new offer for the pool: kept for the next login, and sent now in a `getjob` (or as
+    /// soon as the login on its way is answered), as MoneroOcean's miner does, so a switching
+    /// pool re-scores this session without a new login. Its answer is a job like any
+    /// `getjob`'s.
+    pub fn offer_perf(&mut self, offer: AlgoOffer, now: Instant) {
+        self.cfg.login.offer = offer;
         match self.phase {
             Phase::Active => self.send_offer(now),
             // The login on its way carries the old figures; these follow once it is answered.

@@ -296,13 +296,24 @@ fn each_probe_outcome_is_reported_before_the_hang_it_causes() {
     assert!(matches!(ev[1], SessionEvent::Hung { .. }));
 }
 
+/// The login's list with figures added.
+fn offer() -> crate::protocol::AlgoOffer {
+    crate::protocol::AlgoOffer {
+        perf: Some(crate::protocol::AlgoPerf::new([(
+            "cn/r".to_string(),
+            321.0,
+        )])),
+        min_time: Some(30),
+        ..crate::protocol::AlgoOffer::new(vec!["cn/r".into()])
+    }
+}
+
 #[test]
 fn a_new_offer_goes_out_in_a_getjob_and_its_answer_is_the_next_job() {
     let t0 = Instant::now();
     let mut s = logged_in(t0, 1, &[]);
     let _ = events(&mut s);
-    let perf = crate::protocol::AlgoPerf::new([("cn/r".to_string(), 321.0)]);
-    s.offer_perf(Some(perf), Some(30), t0 + SEC);
+    s.offer_perf(offer(), t0 + SEC);
     let lines: Vec<Value> = std::iter::from_fn(|| s.poll_transmit())
         .map(|l| serde_json::from_str(&l).expect("json"))
         .collect();
@@ -332,9 +343,8 @@ fn a_new_offer_goes_out_in_a_getjob_and_its_answer_is_the_next_job() {
 fn an_offer_made_while_the_login_is_out_follows_the_login() {
     let t0 = Instant::now();
     let mut s = Session::new(cfg(1), t0);
-    let perf = crate::protocol::AlgoPerf::new([("cn/r".to_string(), 321.0)]);
     // The login line is already queued with the old figures (none).
-    s.offer_perf(Some(perf), Some(30), t0);
+    s.offer_perf(offer(), t0);
     let mut s = log_in(s, t0, &[]);
     let lines: Vec<Value> = std::iter::from_fn(|| s.poll_transmit())
         .map(|l| serde_json::from_str(&l).expect("json"))
