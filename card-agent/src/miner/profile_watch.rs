@@ -5,10 +5,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use phirig_pool::protocol::AlgoPerf;
 use tracing::info;
 
-use super::config::MinerConfig;
+use super::config::{offered_perf, MinerConfig};
 use super::state::{lock, MinerState};
 use crate::worker::profile;
 
@@ -59,11 +58,7 @@ pub fn apply_changed_profile(state: &MinerState, config: &mut MinerConfig) {
     }
     info!(path = %config.profile_path.display(), "profile changed: re-planning the workers");
     config.workers.profile = new;
-    config.client.offer.perf = config
-        .workers
-        .profile
-        .as_ref()
-        .map(|p| AlgoPerf::new(p.algo_perf()));
+    config.client.offer.perf = offered_perf(config.workers.profile.as_deref());
     // Joining waits at most one hash batch per thread.
     tokio::task::block_in_place(|| state.workers.restart(config.workers.clone(), config.algo));
     if let Some(client) = lock(&state.client).as_ref() {

@@ -1,6 +1,8 @@
-//! What a login tells the pool: the algorithms we mine and the agent string.
+//! What a login tells the pool: the algorithms we mine, our measured rates and the agent string.
 
 use phirig_kernel::cn::{Algorithm, KernelError};
+use phirig_pool::protocol::AlgoPerf;
+use phirig_wire::Profile;
 
 /// Every algorithm we can mine, the one named `first` (a CryptoNight variant or rx/0) first:
 /// what a login advertises to the pool.
@@ -17,6 +19,12 @@ pub fn advertised_algos(first: &str) -> Result<Vec<String>, KernelError> {
     Ok(std::iter::once(first.clone())
         .chain(all.filter(|a| *a != first))
         .collect())
+}
+
+/// The H/s per algorithm a login offers a switching pool: the tuned profile's; without a profile
+/// there is nothing measured.
+pub fn offered_perf(profile: Option<&Profile>) -> Option<AlgoPerf> {
+    profile.map(|p| AlgoPerf::new(p.algo_perf()))
 }
 
 /// The agent string sent at login.

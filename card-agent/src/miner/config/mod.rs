@@ -13,7 +13,7 @@ mod token;
 pub use error::{BodyError, ConfigError};
 pub use file::{write_config_file, ConfigFile, CpuSection, HttpSection, PoolEntry};
 pub use journal::{journal_config, journal_path, RIG_JOURNAL_FILE};
-pub use login::{advertised_algos, user_agent};
+pub use login::{advertised_algos, offered_perf, user_agent};
 pub use reload_plan::{ReloadArgs, ReloadPlan};
 pub use resolve::{HttpConfig, MinerConfig};
 pub use token::{resolve_token, TOKEN_FILE_ENV};

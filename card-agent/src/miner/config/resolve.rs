@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use phirig_pool::client::{ClientConfig, PoolConfig, TimeoutSeconds, Timeouts};
-use phirig_pool::protocol::{AlgoPerf, PoolUrl};
+use phirig_pool::protocol::PoolUrl;
 use serde_json::{json, Value};
 
 use crate::cli::MineArgs;
@@ -17,7 +17,7 @@ use phirig_kernel::memory::PagePolicy;
 use super::error::ConfigError;
 use super::file::{ConfigFile, PoolEntry};
 use super::journal::{journal_config, journal_path};
-use super::login::{advertised_algos, user_agent};
+use super::login::{advertised_algos, offered_perf, user_agent};
 use super::token::{resolve_token, TOKEN_FILE_ENV};
 
 /// Where the HTTP API listens and who may use it.
@@ -153,8 +153,7 @@ impl MinerConfig {
         let profile = profile::load_current(&profile_path, &profile::current_key()).map(Arc::new);
         let mut client = ClientConfig::new(pools, &user_agent(), algos);
         client.timeouts = timeouts(args, file);
-        // A switching pool chooses from these; without a profile there is nothing measured.
-        client.offer.perf = profile.as_ref().map(|p| AlgoPerf::new(p.algo_perf()));
+        client.offer.perf = offered_perf(profile.as_deref());
         client.offer.min_time = args.algo_min_time.or(file.algo_min_time);
         let hw_aes = !args.no_aesni && file.cpu.hw_aes != Some(false);
         let huge = !args.no_hugepages && file.cpu.huge_pages != Some(false);

@@ -211,7 +211,7 @@ fn a_reload_takes_the_new_json_over_the_flags_and_plans_the_restarts() {
             rx_mode: None,
         },
     );
-    tuned.client.offer.perf = Some(phirig_pool::protocol::AlgoPerf::new(profile.algo_perf()));
+    tuned.client.offer.perf = offered_perf(Some(&profile));
     tuned.workers.profile = Some(std::sync::Arc::new(profile));
     let plan = ReloadPlan::between(&new, &tuned);
     assert!(plan.perf && plan.workers && !plan.client, "{plan:?}");
