@@ -272,6 +272,10 @@ pub struct PoolServeArgs {
     /// rx/0: the `seed_hash` (RandomX key, 64 hex digits) of every job; default a fixed one.
     #[arg(long, value_name = "HEX")]
     pub seed_hash: Option<String>,
+    /// rx/0: announce the next epoch's seed in every job (`next_seed_hash`, as p2pool sends it),
+    /// so miners build its dataset ahead.
+    #[arg(long, value_name = "HEX")]
+    pub next_seed_hash: Option<phirig_rx::Seed>,
     /// Block height sent with jobs (cn/r needs one).
     #[arg(long)]
     pub height: Option<u64>,

@@ -12,7 +12,8 @@ use crate::run::{start_builtin_pool, BuiltinAlgo};
 use crate::HostError;
 
 pub async fn serve(args: PoolServeArgs) -> Result<(), HostError> {
-    let algo = BuiltinAlgo::parse(&args.algo, args.seed_hash.as_deref())?;
+    let algo = BuiltinAlgo::parse(&args.algo, args.seed_hash.as_deref())?
+        .with_next_seed(args.next_seed_hash.as_ref())?;
     let fault = args.fault.as_deref().map(str::parse::<Fault>).transpose()?;
     let values = args
         .algo_values

@@ -36,7 +36,11 @@ pub const DEMO_SEED: &str = "706869726967206275696c742d696e20706f6f6c2072782f302
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BuiltinAlgo {
     Cn(Algorithm),
-    Rx { seed_hash: String },
+    Rx {
+        seed_hash: String,
+        /// Announced in every job as the next epoch's seed.
+        next_seed_hash: Option<String>,
+    },
 }
 
 impl BuiltinAlgo {
@@ -45,7 +49,10 @@ impl BuiltinAlgo {
     pub fn parse(name: &str, seed_hash: Option<&str>) -> Result<Self, HostError> {
         if phirig_rx::is_rx(name) {
             let seed_hash = seed_hash.unwrap_or(DEMO_SEED).to_ascii_lowercase();
-            return Ok(Self::Rx { seed_hash });
+            return Ok(Self::Rx {
+                seed_hash,
+                next_seed_hash: None,
+            });
         }
         let algo: Algorithm = name.parse()?;
         match seed_hash {
@@ -53,6 +60,22 @@ impl BuiltinAlgo {
                 "--seed-hash is for rx/0 jobs, not {algo}"
             ))),
             None => Ok(Self::Cn(algo)),
+        }
+    }
+}
+
+impl BuiltinAlgo {
+    /// rx/0 announcing `next` as the next epoch's seed; an error for CryptoNight.
+    pub fn with_next_seed(self, next: Option<&phirig_rx::Seed>) -> Result<Self, HostError> {
+        match (self, next) {
+            (algo, None) => Ok(algo),
+            (Self::Rx { seed_hash, .. }, Some(next)) => Ok(Self::Rx {
+                seed_hash,
+                next_seed_hash: Some(next.to_string()),
+            }),
+            (Self::Cn(algo), Some(_)) => Err(HostError::Usage(format!(
+                "--next-seed-hash is for rx/0 jobs, not {algo}"
+            ))),
         }
     }
 }
@@ -81,7 +104,13 @@ pub async fn start_builtin_pool(
     match algo {
         BuiltinAlgo::Cn(cn) if cn.needs_height() => cfg.height = DEMO_HEIGHT,
         BuiltinAlgo::Cn(_) => {}
-        BuiltinAlgo::Rx { seed_hash } => cfg.seed_hash = Some(seed_hash.clone()),
+        BuiltinAlgo::Rx {
+            seed_hash,
+            next_seed_hash,
+        } => {
+            cfg.seed_hash = Some(seed_hash.clone());
+            cfg.next_seed_hash = next_seed_hash.clone();
+        }
     }
     cfg.start_difficulty = difficulty;
     cfg.target_share_time = Duration::from_secs(10);

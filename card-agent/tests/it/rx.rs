@@ -1,6 +1,7 @@
 //! rx/0 end to end: a real agent in RandomX light mode against the verifying pool, its API
-//! describing the rx workers, through a malformed seed (refused, the previous job keeps running) and a seed change mid-run (datasets
-//! switch, and no share of the old seed follows).
+//! describing the rx workers, through a malformed seed (refused, the previous job keeps running),
+//! the next seed announced (built ahead) and a seed change mid-run (no share of the old seed
+//! follows).
 
 use std::time::Duration;
 
@@ -99,9 +100,23 @@ fn mines_rx0_refuses_a_bad_seed_and_switches_seeds_cleanly() {
         (agent.hashes(None) > before + 5).then_some(())
     });
 
-    // 3. Seed B: the agent builds B's epoch while A's job runs, then switches.
+    // 3. The pool announces seed B as the next one: the agent builds B's epoch ahead while A's
+    // job runs, and the switch to B builds nothing.
+    pool.set_seed_hash(SEED_A);
+    pool.set_next_seed_hash(Some(SEED_B));
+    agent.wait_log(
+        &format!("building the next seed {SEED_B}'s epoch ahead"),
+        PATIENCE,
+    );
+    agent.wait_log("built ahead:", PATIENCE);
     pool.set_seed_hash(SEED_B);
     agent.wait_log(&format!("mining on seed {SEED_B}"), PATIENCE);
+    assert!(
+        !agent
+            .logs()
+            .contains(&format!("building the dataset of seed {SEED_B}")),
+        "seed B was built again when its job came"
+    );
     let accepted = pool.stats().accepted_on("rx/0");
     agent.until("two accepted shares on seed B", PATIENCE, || {
         (pool.stats().accepted_on("rx/0") >= accepted + 2).then_some(())

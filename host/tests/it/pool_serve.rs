@@ -142,11 +142,13 @@ fn first_job(port: u16, algos: &[&str]) -> Value {
 #[test]
 fn pool_serve_rx0_gives_its_seed_and_accepts_a_light_mode_agent() {
     const SEED: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+    const NEXT: &str = "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210";
     let port = free_port();
     let bind = format!("127.0.0.1:{port}");
     let mut cmd = Command::new(PHIRIG);
     cmd.args(["pool", "serve", "--bind", &bind, "-a", "rx/0"])
-        .args(["--seed-hash", SEED, "--difficulty", "20"])
+        .args(["--seed-hash", SEED, "--next-seed-hash", NEXT])
+        .args(["--difficulty", "20"])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null());
@@ -154,6 +156,7 @@ fn pool_serve_rx0_gives_its_seed_and_accepts_a_light_mode_agent() {
     let job = first_job(port, &["rx/0"]);
     assert_eq!(job["algo"], "rx/0", "{job}");
     assert_eq!(job["seed_hash"], SEED, "{job}");
+    assert_eq!(job["next_seed_hash"], NEXT, "{job}");
 
     let api = free_port();
     let url = format!("stratum+tcp://{bind}");
@@ -178,9 +181,13 @@ fn pool_serve_rx0_gives_its_seed_and_accepts_a_light_mode_agent() {
 }
 
 #[test]
-fn pool_serve_refuses_a_bad_seed_and_a_seed_without_rx0() {
+fn pool_serve_refuses_bad_seeds_and_seeds_without_rx0() {
     let err = refused(&["-a", "rx/0", "--seed-hash", "1234"]);
     assert!(err.contains("not 64 hex digits"), "{err}");
     let err = refused(&["-a", "cn/0", "--seed-hash", &"ab".repeat(32)]);
     assert!(err.contains("--seed-hash is for rx/0"), "{err}");
+    let err = refused(&["-a", "rx/0", "--next-seed-hash", "12"]);
+    assert!(err.contains("not 32"), "{err}");
+    let err = refused(&["-a", "cn/0", "--next-seed-hash", &"ab".repeat(32)]);
+    assert!(err.contains("--next-seed-hash is for rx/0"), "{err}");
 }

@@ -22,6 +22,9 @@ pub struct ServerConfig {
     /// shares verified with; unused by CryptoNight. Change it live with
     /// [`super::ServerHandle::set_seed_hash`].
     pub seed_hash: Option<String>,
+    /// rx/0: the next epoch's seed, announced in every job (`next_seed_hash`) so miners build
+    /// it ahead. Change it live with [`super::ServerHandle::set_next_seed_hash`].
+    pub next_seed_hash: Option<String>,
     /// Difficulty of a fresh connection's first job.
     pub start_difficulty: u64,
     /// Vardiff never goes below this.
@@ -72,6 +75,7 @@ pub fn demo_config(bind: SocketAddr) -> ServerConfig {
         // Monero's cn/r fork height, so switching `algo` to cn/r gives a realistic program.
         height: 1_806_260,
         seed_hash: None,
+        next_seed_hash: None,
         start_difficulty: 5_000,
         min_difficulty: 100,
         max_difficulty: 1 << 40,
@@ -108,9 +112,14 @@ impl ServerConfig {
         if self.algo.is_empty() {
             return bad("algo is empty".into());
         }
-        if let Some(seed) = &self.seed_hash {
-            if seed.len() != 64 || hex::decode(seed).is_err() {
-                return bad(format!("seed_hash {seed:?} is not 64 hex digits"));
+        for (name, seed) in [
+            ("seed_hash", &self.seed_hash),
+            ("next_seed_hash", &self.next_seed_hash),
+        ] {
+            if let Some(seed) = seed {
+                if seed.len() != 64 || hex::decode(seed).is_err() {
+                    return bad(format!("{name} {seed:?} is not 64 hex digits"));
+                }
             }
         }
         if self.start_difficulty == 0 || self.min_difficulty == 0 {

@@ -88,6 +88,16 @@ impl ServerHandle {
         self.shared.jobs.set_seed_hash(Some(seed_hash.to_string()));
     }
 
+    /// Announce the next RandomX epoch's seed in every job from now on (`next_seed_hash`, as
+    /// p2pool and some pools send it), or stop with `None`; it stops by itself when
+    /// [`Self::set_seed_hash`] moves to it.
+    pub fn set_next_seed_hash(&self, next: Option<&str>) {
+        tracing::info!(next_seed_hash = next, "next seed announced");
+        self.shared
+            .jobs
+            .set_next_seed_hash(next.map(str::to_string));
+    }
+
     /// Send a job for exactly this hashing blob to every logged-in connection, once. Unlike a
     /// configured template it is not checked, so tests can send what a broken pool might; its
     /// nonce bytes are sent as given.

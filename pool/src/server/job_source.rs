@@ -24,6 +24,15 @@ pub(crate) struct Template {
     pub height: u64,
     /// The RandomX seed its jobs carry (and their shares are verified with).
     pub seed_hash: Option<String>,
+    /// The next epoch's seed, announced so miners can build its dataset ahead.
+    pub next_seed_hash: Option<String>,
+}
+
+/// The epoch's seed and the next one's, once announced.
+#[derive(Debug, Default)]
+struct Seeds {
+    current: Option<String>,
+    next: Option<String>,
 }
 
 /// Makes templates and broadcasts the latest one.
@@ -33,7 +42,7 @@ pub(crate) struct JobSource {
     template: Option<Vec<u8>>,
     seq: AtomicU64,
     height: AtomicU64,
-    seed_hash: Mutex<Option<String>>,
+    seeds: Mutex<Seeds>,
     tx: watch::Sender<Arc<Template>>,
 }
 
@@ -44,12 +53,14 @@ impl JobSource {
         template: Option<Vec<u8>>,
         height: u64,
         seed_hash: Option<String>,
+        next_seed_hash: Option<String>,
     ) -> Self {
         let first = Template {
             seq: 1,
             blob: make_blob(algo, template.as_deref()),
             height,
             seed_hash: seed_hash.clone(),
+            next_seed_hash: next_seed_hash.clone(),
         };
         let (tx, _) = watch::channel(Arc::new(first));
         JobSource {
@@ -57,7 +68,10 @@ impl JobSource {
             template,
             seq: AtomicU64::new(1),
             height: AtomicU64::new(height),
-            seed_hash: Mutex::new(seed_hash),
+            seeds: Mutex::new(Seeds {
+                current: seed_hash,
+                next: next_seed_hash,
+            }),
             tx,
         }
     }
@@ -87,27 +101,44 @@ impl JobSource {
         self.publish_at(self.height.load(Ordering::Relaxed), Some(blob));
     }
 
-    /// A new RandomX epoch: this seed from now on, and a new template carrying it at once.
+    /// A new RandomX epoch: this seed from now on, and a new template carrying it at once. An
+    /// announced next seed that has now arrived is no longer announced.
     pub fn set_seed_hash(&self, seed_hash: Option<String>) {
-        *self.seed_hash.lock().unwrap_or_else(|p| p.into_inner()) = seed_hash;
+        {
+            let mut seeds = self.seeds();
+            if seeds.next == seed_hash {
+                seeds.next = None;
+            }
+            seeds.current = seed_hash;
+        }
         self.next();
+    }
+
+    /// Announce the next epoch's seed (or stop announcing one); a new template carries it at once.
+    pub fn set_next_seed_hash(&self, next: Option<String>) {
+        self.seeds().next = next;
+        self.next();
+    }
+
+    fn seeds(&self) -> std::sync::MutexGuard<'_, Seeds> {
+        // Plain values: a panic while they were held left them whole.
+        self.seeds.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn publish_at(&self, height: u64, blob: Option<Vec<u8>>) {
         let blob = blob.unwrap_or_else(|| make_blob(&self.algo, self.template.as_deref()));
         let seq = self.seq.fetch_add(1, Ordering::Relaxed) + 1;
-        // A plain value: a panic while it was held left it whole.
-        let seed_hash = self
-            .seed_hash
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
+        let (seed_hash, next_seed_hash) = {
+            let seeds = self.seeds();
+            (seeds.current.clone(), seeds.next.clone())
+        };
         // `send_replace` publishes even when no connection is subscribed yet.
         self.tx.send_replace(Arc::new(Template {
             seq,
             blob,
             height,
             seed_hash,
+            next_seed_hash,
         }));
     }
 }
@@ -187,7 +218,7 @@ mod tests {
     fn templates_renew_and_keep_a_given_blob() {
         let mut t = vec![7u8; 80];
         t[NONCE_OFFSET] = 9;
-        let src = JobSource::new("cn/0", Some(t), 7, None);
+        let src = JobSource::new("cn/0", Some(t), 7, None, None);
         let mut rx = src.subscribe();
         let first = src.current();
         assert_eq!(first.seq, 1);
@@ -199,7 +230,7 @@ mod tests {
         assert_eq!(src.current().height, 7, "a new template of the same block");
         src.next_block();
         assert_eq!((src.current().seq, src.current().height), (3, 8));
-        let random = JobSource::new("cn/0", None, 1, None);
+        let random = JobSource::new("cn/0", None, 1, None, None);
         let a = random.current();
         random.next();
         assert_ne!(a.blob, random.current().blob);
@@ -207,5 +238,23 @@ mod tests {
         random.set_seed_hash(Some("ab".repeat(32)));
         assert_eq!(random.current().seed_hash, Some("ab".repeat(32)));
         assert_eq!(random.current().seq, 3, "a new seed is a new template");
+    }
+
+    #[test]
+    fn an_announced_next_seed_rides_every_template_until_it_arrives() {
+        let (a, b) = ("aa".repeat(32), "bb".repeat(32));
+        let src = JobSource::new("rx/0", None, 1, Some(a.clone()), Some(b.clone()));
+        assert_eq!(src.current().next_seed_hash, Some(b.clone()));
+        src.next();
+        assert_eq!(src.current().next_seed_hash, Some(b.clone()));
+        src.set_seed_hash(Some(b.clone()));
+        let now = src.current();
+        assert_eq!(
+            (now.seed_hash.clone(), now.next_seed_hash.clone()),
+            (Some(b), None)
+        );
+        src.set_next_seed_hash(Some(a.clone()));
+        assert_eq!(src.current().next_seed_hash, Some(a));
+        assert_eq!(src.current().seq, 4, "an announcement is a new template");
     }
 }

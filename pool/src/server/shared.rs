@@ -34,6 +34,7 @@ impl Shared {
             config.template.clone(),
             config.height,
             config.seed_hash.clone(),
+            config.next_seed_hash.clone(),
         );
         let (faults, _) = watch::channel(FaultSetting {
             generation: 0,

@@ -225,7 +225,7 @@ impl Conn {
             algo: Some(session.algo.clone()),
             height: Some(template.height),
             seed_hash: job.seed_hash.clone(),
-            next_seed_hash: None,
+            next_seed_hash: template.next_seed_hash.clone(),
             id: Some(session.id.clone()),
             nonce_range: None,
         };
