@@ -16,7 +16,8 @@ pub struct Cpu {
     pub aes: bool,
     /// SSE4.1, which the AES-NI kernels are compiled for.
     pub sse41: bool,
-    /// SSSE3, for variant 1's `pshufb` tweak.
+    /// SSSE3, for variant 1's `pshufb` tweak, and the software path's bitsliced explode and
+    /// implode (a value without it keeps a software hasher on the tables throughout).
     pub ssse3: bool,
     /// AVX: the assembly main loops use its three-operand VEX forms.
     pub avx: bool,
@@ -59,6 +60,17 @@ impl Cpu {
         self.aes_ni() && self.avx2 && self.vaes
     }
 
+    /// Whether the software path's explode and implode can run bitsliced (`pshufb` for ShiftRows
+    /// and MixColumns).
+    pub fn bitslice_fill(&self) -> bool {
+        self.ssse3
+    }
+
+    /// Whether the bitsliced fill can take two ways at once, one per 128-bit lane (AVX2).
+    pub fn bitslice_pairs(&self) -> bool {
+        self.bitslice_fill() && self.avx2
+    }
+
     /// The fastest AES path here.
     pub fn best_aes(&self) -> AesPath {
         if self.aes_ni() {
@@ -73,12 +85,15 @@ impl Cpu {
         aes == AesPath::Hardware && self.vaes_fill()
     }
 
-    /// [`AesPath::name`], with `+vaes` where [`Cpu::wide`]: what start-up lines report.
+    /// [`AesPath::name`], with `+vaes` where [`Cpu::wide`], `+bitslice` where the software path's
+    /// explode and implode run bitsliced and `+avx2` where two ways at once: what start-up lines
+    /// and self-test errors report.
     pub fn label(&self, aes: AesPath) -> &'static str {
-        if self.wide(aes) {
-            "aes-ni+vaes"
-        } else {
-            aes.name()
+        match aes {
+            AesPath::Hardware if self.wide(aes) => "aes-ni+vaes",
+            AesPath::Software if self.bitslice_pairs() => "soft+bitslice+avx2",
+            AesPath::Software if self.bitslice_fill() => "soft+bitslice",
+            _ => aes.name(),
         }
     }
 
@@ -374,7 +389,17 @@ mod tests {
             window: CoreWindow::Standard,
         };
         assert_eq!(all.label(AesPath::Hardware), "aes-ni+vaes");
-        assert_eq!(all.label(AesPath::Software), "soft");
+        assert_eq!(all.label(AesPath::Software), "soft+bitslice+avx2");
+        let no_avx2 = Cpu { avx2: false, ..all };
+        assert_eq!(no_avx2.label(AesPath::Software), "soft+bitslice");
+        assert_eq!(
+            Cpu {
+                ssse3: false,
+                ..all
+            }
+            .label(AesPath::Software),
+            "soft"
+        );
         assert_eq!(all.with_vaes(false).label(AesPath::Hardware), "aes-ni");
         assert!(CpuPath::Avx.runs_on(&all));
         assert!(!CpuPath::Avx.runs_on(&Cpu { avx: false, ..all }));

@@ -132,6 +132,35 @@ mod tests {
     }
 
     #[test]
+    fn a_soft_hasher_tests_its_own_fill() {
+        use crate::cn::AesPath;
+        use crate::cpu::Cpu;
+        use crate::memory::PagePolicy;
+        let cpu = Cpu::detect();
+        // The fill this CPU runs (bitsliced where it has SSSE3, two ways at once where AVX2), one
+        // way at a time, and the tables throughout: the hasher's label names each.
+        for cpu in [
+            cpu,
+            Cpu { avx2: false, ..cpu },
+            Cpu {
+                ssse3: false,
+                ..cpu
+            },
+        ] {
+            let mut h = CnHasher::with_cpu(
+                cpu,
+                Algorithm::Cn0,
+                AesPath::Software,
+                2,
+                PagePolicy::normal_only(),
+            )
+            .expect("hasher");
+            assert_eq!(h.label(), cpu.label(AesPath::Software));
+            assert_eq!(self_test(&mut h), Ok(()), "{}", h.label());
+        }
+    }
+
+    #[test]
     fn bad_lines_are_named() {
         assert!(parse_vectors("cn/0 zz 00").unwrap_err().contains("line 1"));
         assert!(parse_vectors("\n# c\ncn/nope 00 00")

@@ -1,7 +1,8 @@
 //! Scratchpad fill from the Keccak state ("explode") and the fold back into it ("implode").
 
-use super::backend::{Backend, Soft};
+use super::backend::Backend;
 use super::keccak_state::State;
+use super::kernel::Paths;
 use super::soft_aes::expand_key;
 
 /// Round keys from 32 bytes of the state starting at lane `first`.
@@ -40,19 +41,22 @@ fn mix<B: Backend>(x: &mut [B::V; 8]) {
 }
 
 /// A wider AES than the backend's one round per block for explode and implode, where the backend
-/// has one (VAES, `explode_vaes`).
+/// has one: VAES for AES-NI (`explode_vaes`), bitsliced for the table path (`explode_bitslice`).
 pub(crate) trait WideFill: Backend {
     /// Explodes every way's scratchpad and returns true, or returns false having done nothing.
     ///
     /// # Safety
     /// As for [`explode`], for each way; the CPU has the wide path's features
-    /// ([`Cpu::vaes_fill`](crate::cpu::Cpu::vaes_fill)).
+    /// ([`Cpu::vaes_fill`](crate::cpu::Cpu::vaes_fill) for AES-NI,
+    /// [`Cpu::bitslice_fill`](crate::cpu::Cpu::bitslice_fill) for the table path, and
+    /// [`Cpu::bitslice_pairs`](crate::cpu::Cpu::bitslice_pairs) where `paths.pairs`).
     #[inline(always)]
     unsafe fn explode_wide<const W: usize>(
         _states: &[State; W],
         _sps: &[*mut u8; W],
         _memory: usize,
         _heavy: bool,
+        _paths: Paths,
     ) -> bool {
         false
     }
@@ -67,28 +71,31 @@ pub(crate) trait WideFill: Backend {
         _sps: &[*mut u8; W],
         _memory: usize,
         _heavy: bool,
+        _paths: Paths,
     ) -> bool {
         false
     }
 }
 
-impl WideFill for Soft {}
+// On x86-64 the table path's fill is bitsliced (`explode_bitslice`); elsewhere it has none.
+#[cfg(not(target_arch = "x86_64"))]
+impl WideFill for super::backend::Soft {}
 
-/// Explodes every way's scratchpad: with `wide`, on the wide path where there is one, else way
-/// by way.
+/// Explodes every way's scratchpad: with `paths.wide`, on the wide path where there is one, else
+/// way by way.
 ///
 /// # Safety
-/// As for [`explode`], for each way; with `wide`, the CPU has the wide path's features.
+/// As for [`explode`], for each way; the CPU runs what `paths` turns on.
 #[inline(always)]
 pub(crate) unsafe fn explode_ways<B: WideFill, const W: usize>(
     states: &[State; W],
     sps: &[*mut u8; W],
     memory: usize,
     heavy: bool,
-    wide: bool,
+    paths: Paths,
 ) {
     // SAFETY: forwarded from the caller.
-    if wide && unsafe { B::explode_wide(states, sps, memory, heavy) } {
+    if paths.wide && unsafe { B::explode_wide(states, sps, memory, heavy, paths) } {
         return;
     }
     for (st, &sp) in states.iter().zip(sps) {
@@ -100,17 +107,17 @@ pub(crate) unsafe fn explode_ways<B: WideFill, const W: usize>(
 /// Implodes every way's scratchpad, as [`explode_ways`] explodes them.
 ///
 /// # Safety
-/// As for [`implode`], for each way; with `wide`, the CPU has the wide path's features.
+/// As for [`implode`], for each way; the CPU runs what `paths` turns on.
 #[inline(always)]
 pub(crate) unsafe fn implode_ways<B: WideFill, const W: usize>(
     states: &mut [State; W],
     sps: &[*mut u8; W],
     memory: usize,
     heavy: bool,
-    wide: bool,
+    paths: Paths,
 ) {
     // SAFETY: forwarded from the caller.
-    if wide && unsafe { B::implode_wide(states, sps, memory, heavy) } {
+    if paths.wide && unsafe { B::implode_wide(states, sps, memory, heavy, paths) } {
         return;
     }
     for (st, &sp) in states.iter_mut().zip(sps) {

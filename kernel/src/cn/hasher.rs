@@ -304,15 +304,27 @@ mod tests {
         assert_eq!(hw(cpu).is_ok(), cpu.aes_ni());
         let no_aes = Cpu { aes: false, ..cpu };
         assert!(matches!(hw(no_aes), Err(KernelError::AesUnavailable)));
-        // The software path never takes VAES; the hardware one says so when it does.
-        let soft = CnHasher::with_cpu(
-            cpu,
-            Algorithm::CnUpx2,
-            AesPath::Software,
-            1,
-            Default::default(),
+        // The software path never takes VAES but is bitsliced where the CPU has SSSE3; the
+        // label says which.
+        let soft = |cpu| {
+            CnHasher::with_cpu(
+                cpu,
+                Algorithm::CnUpx2,
+                AesPath::Software,
+                1,
+                Default::default(),
+            )
+            .expect("soft")
+        };
+        assert_eq!(soft(cpu).label().starts_with("soft+bitslice"), cpu.ssse3);
+        assert_eq!(
+            soft(Cpu {
+                ssse3: false,
+                ..cpu
+            })
+            .label(),
+            "soft"
         );
-        assert_eq!(soft.expect("soft").label(), "soft");
         if let Ok(h) = hw(cpu) {
             assert_eq!(h.label() == "aes-ni+vaes", cpu.vaes_fill());
             assert_eq!(hw(cpu.with_vaes(false)).expect("hw").label(), "aes-ni");

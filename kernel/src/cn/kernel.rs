@@ -15,13 +15,15 @@ use super::main_loop::{run, AsmLoop, Lane, Row};
 use super::random_math::RandomProgram;
 use crate::cpu::Cpu;
 
-/// The faster forms a hardware kernel takes where the CPU has them; the software kernels ignore
-/// both.
+/// The faster forms a kernel takes where the CPU has them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Paths {
-    /// Explode and implode on VAES.
+    /// Explode and implode on the backend's wide path: VAES for AES-NI, bitsliced (SSSE3) for the
+    /// software kernels.
     pub(crate) wide: bool,
-    /// The hand-written main loops (AVX).
+    /// The bitsliced fill takes two ways at once (AVX2); software kernels only.
+    pub(crate) pairs: bool,
+    /// The hand-written main loops (AVX); hardware kernels only.
     pub(crate) asm: bool,
 }
 
@@ -30,7 +32,12 @@ impl Paths {
     pub(crate) fn on(cpu: &Cpu, aes: AesPath) -> Paths {
         let hw = aes == AesPath::Hardware;
         Paths {
-            wide: hw && cpu.vaes_fill(),
+            wide: if hw {
+                cpu.vaes_fill()
+            } else {
+                cpu.bitslice_fill()
+            },
+            pairs: !hw && cpu.bitslice_pairs(),
             asm: hw && cpu.asm_loops(),
         }
     }
@@ -112,13 +119,13 @@ unsafe fn hash_lanes<B: AsmLoop + WideFill, const ID: usize, const W: usize>(
     let sps: [*mut u8; W] = core::array::from_fn(|i| unsafe { base.add(i * p.memory) });
     let mut states: [State; W] = core::array::from_fn(|i| absorb(inputs[i]));
     // SAFETY: the caller hands us scratchpads of `p.memory` bytes, and `paths` its CPU runs.
-    unsafe { explode_ways::<B, W>(&states, &sps, p.memory, heavy, paths.wide) };
+    unsafe { explode_ways::<B, W>(&states, &sps, p.memory, heavy, paths) };
     let mut lanes: [Lane<B>; W] =
         core::array::from_fn(|i| Lane::new::<ID>(&states[i], inputs[i], sps[i]));
     // SAFETY: as above.
     unsafe { run::<B, ID, W>(&mut lanes, prog, paths.asm) };
     // SAFETY: as above.
-    unsafe { implode_ways::<B, W>(&mut states, &sps, p.memory, heavy, paths.wide) };
+    unsafe { implode_ways::<B, W>(&mut states, &sps, p.memory, heavy, paths) };
     for (st, o) in states.iter_mut().zip(out.iter_mut()) {
         *o = finalize(st);
     }

@@ -5,18 +5,26 @@ mod aes_path;
 mod aesni;
 mod algorithm;
 mod backend;
+#[cfg(target_arch = "x86_64")]
+mod bitslice;
 mod conceal;
 mod core_window;
 mod error;
 mod explode;
 #[cfg(target_arch = "x86_64")]
+mod explode_bitslice;
+#[cfg(target_arch = "x86_64")]
 mod explode_vaes;
+#[cfg(test)]
+mod fill_check;
 mod finalize;
 mod hasher;
 pub mod keccak_state;
 mod kernel;
 mod main_loop;
 mod random_math;
+#[cfg(target_arch = "x86_64")]
+mod sbox_circuit;
 mod soft_aes;
 
 pub use aes_path::AesPath;

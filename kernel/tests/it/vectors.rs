@@ -166,10 +166,35 @@ fn cryptonight_vectors_hardware_aes_vaes_and_assembly() {
     }
 }
 
+/// The CPUs the software kernels are checked on: this one (explode and implode bitsliced where it
+/// has SSSE3, two ways at once where AVX2), without AVX2 (one way at a time) and without SSSE3
+/// (the tables throughout).
+fn software_cpus() -> Vec<Cpu> {
+    let cpu = Cpu::detect();
+    let mut cpus = vec![cpu];
+    for other in [
+        Cpu { avx2: false, ..cpu },
+        Cpu {
+            ssse3: false,
+            ..cpu
+        },
+    ] {
+        if !cpus
+            .iter()
+            .any(|c| c.label(AesPath::Software) == other.label(AesPath::Software))
+        {
+            cpus.push(other);
+        }
+    }
+    cpus
+}
+
 #[test]
-fn cryptonight_vectors_software_aes() {
-    let n = check_file(CRYPTONIGHT, Cpu::detect(), AesPath::Software);
-    println!("soft: {n} hashes matched");
+fn cryptonight_vectors_software_aes_bitsliced_and_tables() {
+    for cpu in software_cpus() {
+        let n = check_file(CRYPTONIGHT, cpu, AesPath::Software);
+        println!("{}: {n} hashes matched", cpu.label(AesPath::Software));
+    }
 }
 
 #[test]
@@ -184,8 +209,14 @@ fn cryptonight_file_covers_every_algorithm() {
 #[test]
 fn monero_slow_hash_vectors() {
     for aes in paths() {
-        let n = check_file(MONERO_SLOW, Cpu::detect(), aes);
-        println!("monero slow-hash on {}: {n} hashes matched", aes.name());
+        let cpus = match aes {
+            AesPath::Hardware => vec![Cpu::detect()],
+            AesPath::Software => software_cpus(),
+        };
+        for cpu in cpus {
+            let n = check_file(MONERO_SLOW, cpu, aes);
+            println!("monero slow-hash on {}: {n} hashes matched", cpu.label(aes));
+        }
     }
 }
 
