@@ -190,7 +190,7 @@ pub fn run(opts: &BenchOptions) -> Result<BenchReport, BenchError> {
         algo: opts.algo.to_string(),
         threads: workers.threads(),
         intensity: running.intensity,
-        aes: opts.aes.name().to_string(),
+        aes: running.config.cpu().label(opts.aes).to_string(),
         vaes: running.vaes,
         hugepages: workers.hugepages(),
         rss_bytes: crate::system::current_rss(),
@@ -202,19 +202,14 @@ pub fn run(opts: &BenchOptions) -> Result<BenchReport, BenchError> {
 }
 
 impl BenchReport {
-    /// The AES path as start-up lines name it: `aes`, with `+vaes` where explode and implode ran
-    /// on VAES.
+    /// The path as start-up lines name it (`aes-ni+vaes`, `soft+bitslice`, …). An agent from
+    /// before the full label sent the AES path and `vaes` apart.
     pub fn aes_label(&self) -> String {
-        aes_label(&self.aes, self.vaes)
-    }
-}
-
-/// An AES path as start-up lines name it, `+vaes` added where explode and implode run on VAES.
-pub fn aes_label(aes: &str, vaes: bool) -> String {
-    if vaes {
-        format!("{aes}+vaes")
-    } else {
-        aes.to_string()
+        if self.vaes && !self.aes.contains('+') {
+            format!("{}+vaes", self.aes)
+        } else {
+            self.aes.clone()
+        }
     }
 }
 
@@ -260,6 +255,12 @@ mod tests {
             .starts_with("algo cn/2  aes aes-ni  threads 2"));
         r.vaes = true;
         assert_eq!(r.aes_label(), "aes-ni+vaes");
+        // A new agent sends the whole label.
+        let new = BenchReport {
+            aes: "aes-ni+vaes".into(),
+            ..r.clone()
+        };
+        assert_eq!(new.aes_label(), "aes-ni+vaes");
         assert!(r
             .to_string()
             .starts_with("algo cn/2  aes aes-ni+vaes  threads 2"));

@@ -8,7 +8,6 @@ use tracing::{info, warn};
 
 use super::config::MinerConfig;
 use super::state::MinerState;
-use crate::bench::aes_label;
 use crate::tune::online::OnlineConfig;
 use crate::tune::online_driver::{OnlineDriver, Tuned};
 use crate::worker::profile;
@@ -54,8 +53,7 @@ fn with_win(
         ..Profile::default()
     });
     let workers = &state.workers;
-    let aes = config.workers.aes;
-    let wide = config.workers.cpu().wide(aes);
+    let aes = config.workers.cpu().label(config.workers.aes);
     let best = p
         .algos
         .entry(won.algo.name().to_string())
@@ -64,7 +62,7 @@ fn with_win(
             intensity: won.ways,
             hs: won.hs,
             hugepages: workers.hugepages(),
-            aes: aes_label(aes.name(), wide),
+            aes: aes.to_string(),
             rx_mode: None,
         });
     best.intensity = won.ways;

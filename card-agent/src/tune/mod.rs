@@ -12,7 +12,7 @@ use phirig_kernel::cn::{AesPath, Algorithm};
 use phirig_kernel::memory::PagePolicy;
 use phirig_wire::{AlgoBest, Profile};
 
-use crate::bench::{self, aes_label, BenchError, BenchOptions, Running};
+use crate::bench::{self, BenchError, BenchOptions, Running};
 use crate::worker::profile::current_key;
 use crate::worker::{plan, PerAlgo, ThreadPlan, Topology};
 pub use paired::{max_ways, neighbours, paired_win, round_length, spread, Threads, MIN_GAIN};
@@ -94,7 +94,7 @@ fn tune_algo(
             intensity: incumbent.intensity,
             hs: climbed.hs(),
             hugepages: workers.hugepages(),
-            aes: aes_label(opts.aes.name(), opts.aes.wide()),
+            aes: incumbent.config.cpu().label(opts.aes).to_string(),
             rx_mode: None,
         },
         tried: climbed.tried,
