@@ -2,9 +2,10 @@
 # The whole phirig test suite: prepares the machine (`setup-test-machine.sh`), then runs every
 # test, then the VAES tests again under QEMU where this CPU lacks VAES.
 #
-# `PHIRIG_EXPECT_CPU` names the kernel's CPU paths (`aes`, `avx`, `vaes`) the tests must exercise
-# instead of skipping: for the native run, those whose flags /proc/cpuinfo shows; under
-# `qemu-x86_64 -cpu max`, all three, since it emulates them. Extra arguments go to the native
+# `PHIRIG_EXPECT_CPU` names the kernel's CPU paths (`aes`, `avx`, `vaes`, and the software path's
+# bitsliced fill `ssse3`, `avx2`) the tests must exercise instead of skipping: for the native run,
+# those whose flags /proc/cpuinfo shows; under `qemu-x86_64 -cpu max`, the first three, since the
+# VAES tests it runs need them. Extra arguments go to the native
 # `cargo test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,7 +18,7 @@ setup_test_machine
 # The kernel CPU paths this CPU can run, as a comma list.
 native_cpu_paths() {
   local flag paths=()
-  for flag in aes avx vaes; do
+  for flag in aes avx vaes ssse3 avx2; do
     grep -qw "$flag" /proc/cpuinfo && paths+=("$flag")
   done
   (IFS=,; echo "${paths[*]}")

@@ -122,6 +122,10 @@ pub enum CpuPath {
     Avx,
     /// `vaes`: explode and implode on VAES.
     Vaes,
+    /// `ssse3`: the software path's bitsliced explode and implode.
+    Ssse3,
+    /// `avx2`: the bitsliced fill two ways at once.
+    Avx2,
 }
 
 impl CpuPath {
@@ -131,6 +135,8 @@ impl CpuPath {
             CpuPath::Aes => "aes",
             CpuPath::Avx => "avx",
             CpuPath::Vaes => "vaes",
+            CpuPath::Ssse3 => "ssse3",
+            CpuPath::Avx2 => "avx2",
         }
     }
 
@@ -140,12 +146,14 @@ impl CpuPath {
             CpuPath::Aes => cpu.aes_ni(),
             CpuPath::Avx => cpu.asm_loops(),
             CpuPath::Vaes => cpu.vaes_fill(),
+            CpuPath::Ssse3 => cpu.bitslice_fill(),
+            CpuPath::Avx2 => cpu.bitslice_pairs(),
         }
     }
 }
 
 /// The environment variable CI sets to the paths a run must exercise: a comma list of `aes`,
-/// `avx` and `vaes`.
+/// `avx`, `vaes`, `ssse3` and `avx2`.
 pub const EXPECT_CPU_VAR: &str = "PHIRIG_EXPECT_CPU";
 
 /// Why [`EXPECT_CPU_VAR`] could not be read.
@@ -153,7 +161,7 @@ pub const EXPECT_CPU_VAR: &str = "PHIRIG_EXPECT_CPU";
 pub enum ExpectError {
     #[error("{EXPECT_CPU_VAR} is not UTF-8")]
     NotUtf8,
-    #[error("{EXPECT_CPU_VAR}: unknown path {0:?} (aes, avx, vaes)")]
+    #[error("{EXPECT_CPU_VAR}: unknown path {0:?} (aes, avx, vaes, ssse3, avx2)")]
     Unknown(String),
 }
 
@@ -172,10 +180,16 @@ fn parse_paths(list: &str) -> Result<Vec<CpuPath>, ExpectError> {
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .map(|name| {
-            [CpuPath::Aes, CpuPath::Avx, CpuPath::Vaes]
-                .into_iter()
-                .find(|p| p.name() == name)
-                .ok_or_else(|| ExpectError::Unknown(name.to_string()))
+            [
+                CpuPath::Aes,
+                CpuPath::Avx,
+                CpuPath::Vaes,
+                CpuPath::Ssse3,
+                CpuPath::Avx2,
+            ]
+            .into_iter()
+            .find(|p| p.name() == name)
+            .ok_or_else(|| ExpectError::Unknown(name.to_string()))
         })
         .collect()
 }

@@ -327,14 +327,10 @@ pub(super) fn to_halves(v: __m128i) -> [u64; 2] {
 mod tests {
     use super::*;
     use crate::cn::backend::{Backend, Soft};
-    use crate::cpu::Cpu;
+    use crate::cpu::{test_can_run, CpuPath};
 
     fn has_ssse3() -> bool {
-        let yes = Cpu::detect().bitslice_fill();
-        if !yes {
-            eprintln!("skipped: this CPU has no SSSE3");
-        }
-        yes
+        test_can_run(CpuPath::Ssse3)
     }
 
     /// Reproducible, varied 64-bit values (xorshift).

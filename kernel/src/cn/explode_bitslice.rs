@@ -222,21 +222,17 @@ impl WideFill for Soft {
 mod tests {
     use super::*;
     use crate::cn::fill_check::wide_matches_narrow;
-    use crate::cpu::Cpu;
+    use crate::cpu::{test_can_run, CpuPath};
 
     #[test]
     fn bitsliced_explode_and_implode_match_the_tables_at_one_to_five_ways() {
-        let cpu = Cpu::detect();
-        if !cpu.bitslice_fill() {
-            eprintln!("skipped: this CPU has no SSSE3");
+        if !test_can_run(CpuPath::Ssse3) {
             return;
         }
         // One way per register, then (where this CPU has AVX2) two.
         let mut fills = vec![false];
-        if cpu.bitslice_pairs() {
+        if test_can_run(CpuPath::Avx2) {
             fills.push(true);
-        } else {
-            eprintln!("note: no AVX2 here, the two-way fill is not tested");
         }
         for pairs in fills {
             let paths = Paths {
