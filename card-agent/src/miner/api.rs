@@ -5,13 +5,13 @@ use std::sync::Arc;
 use hyper::{Method, StatusCode};
 use phirig_wire::{
     round_rate, rounded_rates, Backend, BackendThread, Counters, Cpu, Hashrate, JobSeen, Link,
-    ShareCounts, Summary, Tally, ThreadHashes,
+    RxMemory, ShareCounts, Summary, Tally, ThreadHashes,
 };
 use serde::Serialize;
 use serde_json::{json, Value};
 
 use super::config::ConfigError;
-use super::state::{lock, monotonic_ns, wall_ns, MinerState};
+use super::state::{lock, monotonic_ns, wall_ns, Meters, MinerState};
 use crate::http::{ApiRequest, ApiResponse, Routes};
 use crate::rx::RxWorkers;
 
@@ -157,30 +157,16 @@ impl AgentApi {
         let s = &self.state;
         let info = s.workers.thread_info();
         let m = lock(&s.meters);
-        let threads = info
-            .into_iter()
-            .enumerate()
-            .map(|(i, t)| BackendThread {
-                index: i as u64,
-                affinity: t.cpu.map_or(-1, |c| c as i64),
-                intensity: t.intensity as u64,
-                algo: t.algo,
-                aes: t.aes.map(str::to_string),
-                pages: t.pages.iter().map(|p| p.name().to_string()).collect(),
-                hashrate: m
-                    .threads
-                    .get(i)
-                    .map_or([None; 3], |r| rounded_rates(r.rates())),
-            })
-            .collect();
-        vec![Backend {
-            kind: "cpu".into(),
-            enabled: true,
-            algo: s.algo_name(),
-            threads,
-            hashrate: rounded_rates(m.total.rates()),
-            rx: None,
-        }]
+        let threads = info.into_iter().enumerate().map(|(i, t)| BackendThread {
+            index: i as u64,
+            affinity: t.cpu.map_or(-1, |c| c as i64),
+            intensity: t.intensity as u64,
+            algo: t.algo,
+            aes: t.aes.map(str::to_string),
+            pages: t.pages.iter().map(|p| p.name().to_string()).collect(),
+            hashrate: [None; 3],
+        });
+        cpu_backend(s.algo_name(), threads, &m, None)
     }
 
     /// `/2/backends` while rx/0 is mined: its threads, and the dataset and cache they share.
@@ -199,20 +185,10 @@ impl AgentApi {
                 algo: Some(phirig_rx::ALGO.to_string()),
                 aes: aes.clone(),
                 pages: t.scratchpad.iter().map(|b| b.to_string()).collect(),
-                hashrate: m
-                    .threads
-                    .get(i)
-                    .map_or([None; 3], |r| rounded_rates(r.rates())),
-            })
-            .collect();
-        vec![Backend {
-            kind: "cpu".into(),
-            enabled: true,
-            algo: phirig_rx::ALGO.to_string(),
-            threads,
-            hashrate: rounded_rates(m.total.rates()),
-            rx: epoch.as_deref().map(crate::rx::status::memory),
-        }]
+                hashrate: [None; 3],
+            });
+        let memory = epoch.as_deref().map(crate::rx::status::memory);
+        cpu_backend(phirig_rx::ALGO.to_string(), threads, &m, memory)
     }
 
     /// Cumulative counters on the agent's own clocks: the host computes rates from differences.
@@ -355,6 +331,32 @@ fn mining_rx(s: &MinerState) -> Option<&RxWorkers> {
 }
 
 /// The AES path rx/0 hashes with, named as the CryptoNight threads name theirs.
+/// The one CPU backend `/2/backends` shows: `threads`, each given its rates from the meters.
+fn cpu_backend(
+    algo: String,
+    threads: impl Iterator<Item = BackendThread>,
+    m: &Meters,
+    rx: Option<RxMemory>,
+) -> Vec<Backend> {
+    let threads = threads
+        .map(|t| BackendThread {
+            hashrate: m
+                .threads
+                .get(t.index as usize)
+                .map_or([None; 3], |r| rounded_rates(r.rates())),
+            ..t
+        })
+        .collect();
+    vec![Backend {
+        kind: "cpu".into(),
+        enabled: true,
+        algo,
+        threads,
+        hashrate: rounded_rates(m.total.rates()),
+        rx,
+    }]
+}
+
 fn rx_aes(epoch: &phirig_rx::Epoch) -> String {
     if epoch.options().hard_aes {
         "aes-ni"
