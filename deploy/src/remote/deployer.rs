@@ -232,11 +232,11 @@ impl Deployer {
         intent: Intent,
     ) -> Result<Option<StartReport>, DeployError> {
         match intent {
-            Intent::Supervisor if self.stops.is_marked(card) => {
+            Intent::Supervisor { .. } if self.stops.is_marked(card) => {
                 info!(card = %card.name, "stopped by the operator (host record): not started");
                 return Ok(None);
             }
-            Intent::Supervisor => {}
+            Intent::Supervisor { .. } => {}
             Intent::Operator => self
                 .stops
                 .clear(card)
@@ -322,19 +322,24 @@ impl Deployer {
         self.launch_as(card, true, Intent::Operator).await
     }
 
-    /// The watchdog's restart: like [`Self::restart`], but `None` (and nothing started) when the
-    /// operator has stopped the card, even if that stop landed after the watchdog decided.
+    /// The watchdog's restart of the agent its probe saw (`seen`, `None` when none ran): like
+    /// [`Self::restart`], but `None` (and nothing started) when the operator has stopped the card,
+    /// even if that stop landed after the watchdog decided; and an agent started since the probe
+    /// is left running (`already_running`).
     pub async fn supervised_restart(
         &self,
         card: &Card,
+        seen: Option<u32>,
     ) -> Result<Option<StartReport>, DeployError> {
-        self.launch(card, true, Intent::Supervisor).await
+        self.launch(card, true, Intent::Supervisor { seen }).await
     }
 
-    /// The watchdog's redeploy: copy, then start unless the operator has stopped the card.
+    /// The watchdog's redeploy: copy, then start unless the operator has stopped the card; `seen`
+    /// as for [`Self::supervised_restart`].
     pub async fn supervised_deploy(
         &self,
         card: &Card,
+        seen: Option<u32>,
     ) -> Result<Option<(UploadReport, StartReport)>, DeployError> {
         if self.stops.is_marked(card) {
             // Not even the copy: the card stays as the operator left it.
@@ -342,7 +347,7 @@ impl Deployer {
         }
         let up = self.upload(card).await?;
         Ok(self
-            .launch(card, true, Intent::Supervisor)
+            .launch(card, true, Intent::Supervisor { seen })
             .await?
             .map(|s| (up, s)))
     }

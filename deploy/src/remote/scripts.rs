@@ -39,7 +39,11 @@ pub(super) fn copy_verify_script(
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Intent {
     Operator,
-    Supervisor,
+    /// `seen` is the agent the watchdog's probe found (`None`: none running). An agent alive
+    /// under another pid was started since (the operator's start racing the probe): left alone.
+    Supervisor {
+        seen: Option<u32>,
+    },
 }
 
 /// `alive PID`: the process exists and is not a zombie. A killed agent whose parent shell has
@@ -135,8 +139,13 @@ pub(super) fn launch_script(
     let mut script = lock_prelude(paths);
     let marker = shell_quote(&paths.stopped_marker);
     match intent {
-        Intent::Supervisor => script.push_str(&format!(
-            "if [ -e {marker} ]; then echo operator-stopped; exit 0; fi\n"
+        Intent::Supervisor { seen } => script.push_str(&format!(
+            r#"if [ -e {marker} ]; then echo operator-stopped; exit 0; fi
+cur=$(cat {pf} 2>/dev/null)
+case "$cur" in ''|*[!0-9]*) ;; *) if [ "$cur" != "{seen}" ] && alive "$cur"; then echo "already $cur"; exit 0; fi;; esac
+"#,
+            pf = shell_quote(&paths.pidfile),
+            seen = seen.map_or(String::new(), |p| p.to_string()),
         )),
         Intent::Operator => script.push_str(&format!("rm -f {marker} || exit 1\n")),
     }
@@ -336,7 +345,7 @@ mod tests {
         // The watchdog's start respects the operator's stop …
         let grace = Some(Duration::from_secs(1));
         assert_eq!(
-            launch(grace, Intent::Supervisor),
+            launch(grace, Intent::Supervisor { seen: None }),
             Some(Launched::OperatorStopped)
         );
         assert_eq!(
@@ -351,7 +360,18 @@ mod tests {
             pid: p1,
             outcome: StopOutcome::Terminated,
         });
-        let Some(Launched::Started(p2, r)) = launch(grace, Intent::Supervisor) else {
+        // A restart decided on a probe that saw no agent, or another one, leaves the operator's
+        // fresh agent alone: the probe raced the operator's start.
+        for seen in [None, Some(p1 + 1)] {
+            assert_eq!(
+                launch(grace, Intent::Supervisor { seen }),
+                Some(Launched::AlreadyRunning(p1)),
+                "seen {seen:?}"
+            );
+        }
+        assert!(alive(p1));
+        let Some(Launched::Started(p2, r)) = launch(grace, Intent::Supervisor { seen: Some(p1) })
+        else {
             panic!("supervisor restart")
         };
         assert_eq!(r, replaced, "the restart says which agent it stopped");

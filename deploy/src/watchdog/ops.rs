@@ -28,6 +28,8 @@ pub struct DeployerOps {
     pub mpss: Option<MpssDiscovery>,
     rates: Mutex<HashMap<String, f64>>,
     counters: Mutex<HashMap<String, CounterSample>>,
+    /// The agent pid each card's last probe saw: a restart replaces that one only.
+    seen: Mutex<HashMap<String, Option<u32>>>,
 }
 
 impl DeployerOps {
@@ -37,6 +39,7 @@ impl DeployerOps {
             mpss,
             rates: Mutex::new(HashMap::new()),
             counters: Mutex::new(HashMap::new()),
+            seen: Mutex::new(HashMap::new()),
         }
     }
 
@@ -63,6 +66,10 @@ impl DeployerOps {
         now.rate_since(&before?)
     }
 
+    fn seen_pid(&self, card: &str) -> Option<u32> {
+        self.seen.lock().ok()?.get(card).copied().flatten()
+    }
+
     fn mpss_for(&self, card: &Card) -> Option<(&MpssDiscovery, u32)> {
         let idx = card.mic_index?;
         let m = self.mpss.as_ref()?;
@@ -75,6 +82,9 @@ impl CardOps for DeployerOps {
         let mpss_state = self.mpss_for(card).and_then(|(m, i)| m.read_state(i).ok());
         let agent = match self.deployer.probe(card).await {
             Ok((s, body)) => {
+                if let Ok(mut seen) = self.seen.lock() {
+                    seen.insert(card.name.clone(), s.pid);
+                }
                 let counted = self.rate_from_counters(&card.name, body.as_deref());
                 Ok(AgentSeen {
                     binary_present: s.binary_present,
@@ -90,8 +100,17 @@ impl CardOps for DeployerOps {
 
     async fn act(&self, card: &Card, action: &WatchdogAction) -> Result<(), DeployError> {
         let started = match action.kind {
-            ActionKind::Restart => self.deployer.supervised_restart(card).await?.is_some(),
-            ActionKind::Redeploy => self.deployer.supervised_deploy(card).await?.is_some(),
+            ActionKind::Restart => {
+                let seen = self.seen_pid(&card.name);
+                self.deployer
+                    .supervised_restart(card, seen)
+                    .await?
+                    .is_some()
+            }
+            ActionKind::Redeploy => {
+                let seen = self.seen_pid(&card.name);
+                self.deployer.supervised_deploy(card, seen).await?.is_some()
+            }
             ActionKind::ResetCard | ActionKind::BootCard => {
                 let word = if action.kind == ActionKind::ResetCard {
                     "reset"

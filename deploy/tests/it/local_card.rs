@@ -85,12 +85,12 @@ async fn local_card_runs_in_place() {
     let st = dep.status(&card).await.expect("status after the wipe");
     assert!(st.stopped_by_operator, "{st:?}");
     assert!(dep
-        .supervised_restart(&card)
+        .supervised_restart(&card, None)
         .await
         .expect("supervised restart")
         .is_none());
     assert!(dep
-        .supervised_deploy(&card)
+        .supervised_deploy(&card, None)
         .await
         .expect("supervised deploy")
         .is_none());

@@ -339,7 +339,7 @@ async fn operator_stop_is_respected_until_started_again() {
     // A watchdog restart decided just before the stop landed still starts nothing.
     let late = Deployer::new(cfg);
     assert!(late
-        .supervised_restart(&card)
+        .supervised_restart(&card, None)
         .await
         .expect("supervised restart")
         .is_none());
