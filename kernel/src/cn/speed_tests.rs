@@ -1,4 +1,4 @@
-//! Hash-rate check, ignored by default: `cargo test --release -p phirig-agent --lib speed -- --ignored --nocapture`.
+//! Hash-rate check, ignored by default: `cargo test --release -p phirig-kernel --lib speed -- --ignored --nocapture`.
 
 use std::time::{Duration, Instant};
 
@@ -61,23 +61,29 @@ fn speed() {
             .and_then(|s| s.parse().ok())
             .unwrap_or(2000),
     );
-    let cases = [
-        (Algorithm::Cn0, 1),
-        (Algorithm::Cn2, 1),
-        (Algorithm::CnHalf, 1),
-        (Algorithm::CnR, 1),
-        (Algorithm::CnLite1, 2),
-        (Algorithm::CnHeavy0, 1),
-        (Algorithm::CnPico, 5),
-        (Algorithm::CnCcx, 1),
-        (Algorithm::Cn2, 2),
-    ];
+    // `PHIRIG_SPEED_CASES=cn/0:1,cn/0:3` picks algorithms and ways; `PHIRIG_SPEED_AES=soft`
+    // (or `hw`) one AES path.
+    let default_cases =
+        "cn/0:1,cn/2:1,cn/half:1,cn/r:1,cn-lite/1:2,cn-heavy/0:1,cn-pico:5,cn/ccx:1,cn/2:2";
+    let spec = std::env::var("PHIRIG_SPEED_CASES").unwrap_or_else(|_| default_cases.into());
+    let cases: Vec<(Algorithm, usize)> = spec
+        .split(',')
+        .map(|c| {
+            let (a, w) = c.split_once(':').unwrap_or((c, "1"));
+            let algo = a.parse().unwrap_or_else(|e| panic!("{a}: {e}"));
+            (algo, w.parse().unwrap_or_else(|e| panic!("{w}: {e}")))
+        })
+        .collect();
+    let only = std::env::var("PHIRIG_SPEED_AES").unwrap_or_default();
     for (algo, ways) in cases {
         for (aes, policy, label) in [
             (AesPath::Hardware, PagePolicy::default(), "aes-ni huge"),
             (AesPath::Hardware, PagePolicy::normal_only(), "aes-ni 4k  "),
             (AesPath::Software, PagePolicy::default(), "soft   huge"),
         ] {
+            if !only.is_empty() && !label.starts_with(if only == "hw" { "aes" } else { "soft" }) {
+                continue;
+            }
             let (hs, cpu_hs, pages) = rate(algo, aes, ways, policy, budget);
             println!(
                 "{:<14} x{ways} {label} {hs:>9.1} H/s wall {cpu_hs:>9.1} H/s per cpu-s ({pages})",
