@@ -104,20 +104,16 @@ impl Epochs {
         if known(&state.current) || known(&state.next) || state.building.contains(&seed) {
             return false;
         }
-        let dataset = if current.is_full() {
-            crate::dataset_bytes() as u64
+        // The next epoch in the current one's mode, so the switch changes nothing but the seed.
+        let (mode, dataset) = if current.is_full() {
+            (Mode::Full, crate::dataset_bytes() as u64)
         } else {
-            0
+            (Mode::Light, 0)
         };
         let need = dataset + crate::CACHE_BYTES as u64 + NEXT_SPARE;
         if crate::mem_available().is_some_and(|free| free < need) {
             return false;
         }
-        let mode = if current.is_full() {
-            Mode::Full
-        } else {
-            Mode::Light
-        };
         let options = RxOptions {
             mode,
             ..self.options
