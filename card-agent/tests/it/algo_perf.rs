@@ -8,7 +8,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use crate::support::{
-    easy_config, heavy, pool_url, runtime, start_pool, tune_into, Agent, PATIENCE,
+    easy_config, heavy, pool_url, runtime, start_pool, tune_fresh, Agent, PATIENCE,
 };
 use phirig_pool::protocol::AlgoPerf;
 use phirig_test_support::algo_perf::{same_perf, same_rate};
@@ -18,14 +18,11 @@ use serde_json::Value;
 #[test]
 fn the_login_carries_algo_perf_matching_the_profile() {
     let _one = heavy();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let profile_path = dir.path().join("profile.json");
-    let profile_file = profile_path.to_str().expect("utf-8 path");
-    let profile = tune_into(
-        profile_file,
+    let tuned = tune_fresh(
         &["--algo", "cn-pico,cn-lite/1", "--round-ms", "100"],
         Duration::from_secs(120),
     );
+    let (dir, profile_file, profile) = (&tuned.dir, tuned.file(), &tuned.profile);
     assert_eq!(profile.algos.len(), 2);
 
     // A pool that only records the login line.
@@ -72,14 +69,11 @@ fn the_login_carries_algo_perf_matching_the_profile() {
 #[test]
 fn a_changed_profile_file_reaches_the_pool_in_a_getjob_without_a_new_login() {
     let _one = heavy();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("profile.json");
-    let file = path.to_str().expect("utf-8 path");
-    let tuned = tune_into(
-        file,
+    let t = tune_fresh(
         &["--algo", "cn-pico", "--round-ms", "100"],
         Duration::from_secs(120),
     );
+    let (dir, path, file, tuned) = (&t.dir, &t.path, t.file(), &t.profile);
 
     let rt = runtime();
     let pool = start_pool(&rt, easy_config("cn-pico", 1000));
@@ -117,7 +111,7 @@ fn a_changed_profile_file_reaches_the_pool_in_a_getjob_without_a_new_login() {
     best.intensity = best.intensity % 2 + 1;
     let tmp = dir.path().join("profile.json.tmp");
     std::fs::write(&tmp, serde_json::to_string(&retuned).expect("encode")).expect("write");
-    std::fs::rename(&tmp, &path).expect("rename");
+    std::fs::rename(&tmp, path).expect("rename");
     // Doubled, the rate may read back from the file one bit off.
     let second = AlgoPerf::new(retuned.algo_perf());
     agent.until("the new algo-perf at the pool", PATIENCE, || {

@@ -3,24 +3,21 @@
 
 use std::time::Duration;
 
-use crate::support::{easy_config, heavy, pool_url, runtime, start_pool, tune_into, Agent};
+use crate::support::{easy_config, heavy, pool_url, runtime, start_pool, tune_fresh, Agent};
 use phirig_wire::Profile;
 
 #[test]
 fn a_tuned_profile_is_stored_served_and_mined_with_until_stale() {
     let _one = heavy();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("profile.json");
-    let file = path.to_str().expect("utf-8 path");
-    let printed = tune_into(
-        file,
+    let tuned = tune_fresh(
         &["--algo", "cn-pico", "--round-ms", "150"],
         Duration::from_secs(120),
     );
+    let (path, file, printed) = (&tuned.path, tuned.file(), &tuned.profile);
     let stored: Profile =
-        serde_json::from_str(&std::fs::read_to_string(&path).expect("profile written"))
+        serde_json::from_str(&std::fs::read_to_string(path).expect("profile written"))
             .expect("stored profile parses");
-    assert_eq!(printed, stored);
+    assert_eq!(printed, &stored);
     let best = stored.algos.get("cn-pico").expect("cn-pico tuned").clone();
     assert!(
         best.hs > 0.0 && best.threads >= 1 && best.intensity >= 1,
@@ -64,7 +61,7 @@ fn a_tuned_profile_is_stored_served_and_mined_with_until_stale() {
     // Another build measured it: stale, so the CPUID plan is used and nothing is served.
     let mut stale = stored.clone();
     stale.key.build = "another-build".into();
-    std::fs::write(&path, serde_json::to_string(&stale).expect("json")).expect("write");
+    std::fs::write(path, serde_json::to_string(&stale).expect("json")).expect("write");
     let agent = Agent::spawn(&args, &[]);
     assert_eq!(agent.get("/v1/profile", None).0, 404);
     assert!(

@@ -6,21 +6,18 @@ use std::net::TcpListener;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use crate::support::{heavy, tune_into, Agent, PATIENCE};
+use crate::support::{heavy, tune_fresh, Agent, PATIENCE};
 use phirig_wire::Profile;
 use serde_json::Value;
 
 #[test]
 fn tune_measures_rx0_threads_and_the_login_offers_its_rate() {
     let _one = heavy();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("profile.json");
-    let file = path.to_str().expect("utf-8 path");
-    let profile = tune_into(
-        file,
+    let tuned = tune_fresh(
         &["--algo", "rx/0", "--rx-mode", "light", "--round-ms", "300"],
         Duration::from_secs(180),
     );
+    let (path, file, profile) = (&tuned.path, tuned.file(), &tuned.profile);
     let best = &profile.algos["rx/0"];
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     assert!((1..=cores).contains(&best.threads), "{best:?}");
@@ -28,9 +25,9 @@ fn tune_measures_rx0_threads_and_the_login_offers_its_rate() {
     assert_eq!(best.rx_mode.as_deref(), Some("light"), "{best:?}");
     assert_eq!(best.hugepages[1], best.threads, "{best:?}");
     assert!(best.hs > 0.0, "{best:?}");
-    let stored = std::fs::read_to_string(&path).expect("profile written");
+    let stored = std::fs::read_to_string(path).expect("profile written");
     assert_eq!(
-        serde_json::from_str::<Profile>(&stored).expect("JSON"),
+        &serde_json::from_str::<Profile>(&stored).expect("JSON"),
         profile
     );
 

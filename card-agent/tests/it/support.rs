@@ -221,7 +221,26 @@ fn collect(stream: impl Read + Send + 'static, logs: Arc<Mutex<String>>) {
 /// Runs the agent binary to completion with a time limit: (exit status, stdout, stderr).
 /// `phirig-agent tune --pairs 1 --json --profile FILE` with `args` (algorithms, round length):
 /// the profile it printed, after checking it succeeded.
-pub fn tune_into(file: &str, args: &[&str], timeout: Duration) -> phirig_wire::Profile {
+/// A profile `tune` measured into a fresh directory, which lives as long as this does.
+pub struct Tuned {
+    pub dir: tempfile::TempDir,
+    pub path: std::path::PathBuf,
+    /// What `tune --json` printed.
+    pub profile: phirig_wire::Profile,
+}
+
+impl Tuned {
+    /// The profile file's path, for command lines.
+    pub fn file(&self) -> &str {
+        self.path.to_str().expect("utf-8 path")
+    }
+}
+
+/// `tune --pairs 1 --json --profile DIR/profile.json ARGS` in a fresh directory.
+pub fn tune_fresh(args: &[&str], timeout: Duration) -> Tuned {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("profile.json");
+    let file = path.to_str().expect("utf-8 path");
     let all = [
         &["tune", "--pairs", "1", "--json", "--profile", file][..],
         args,
@@ -229,7 +248,8 @@ pub fn tune_into(file: &str, args: &[&str], timeout: Duration) -> phirig_wire::P
     .concat();
     let (status, out, err) = run_agent(&all, timeout);
     assert!(status.success(), "{err}");
-    serde_json::from_str(out.trim()).expect("tune --json prints the profile")
+    let profile = serde_json::from_str(out.trim()).expect("tune --json prints the profile");
+    Tuned { dir, path, profile }
 }
 
 pub fn run_agent(args: &[&str], timeout: Duration) -> (ExitStatus, String, String) {

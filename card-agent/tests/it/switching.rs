@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use crate::support::{
-    easy_config, heavy, pool_url, runtime, start_pool, tune_into, Agent, PATIENCE,
+    easy_config, heavy, pool_url, runtime, start_pool, tune_fresh, Agent, PATIENCE,
 };
 use phirig_pool::server::{AlgoValues, ServerConfig, ServerHandle};
 
@@ -38,15 +38,12 @@ fn switch_to(agent: &Agent, pool: &ServerHandle, values: AlgoValues, algo: &str)
 #[test]
 fn an_agent_follows_the_best_paying_algorithm_and_back() {
     let _one = heavy();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let profile = dir.path().join("profile.json");
-    let profile = profile.to_str().expect("utf-8 path");
     let algos = format!("{PICO},{LITE}");
-    tune_into(
-        profile,
+    let tuned = tune_fresh(
         &["--algo", &algos, "--round-ms", "100"],
         Duration::from_secs(120),
     );
+    let profile = tuned.file();
 
     let rt = runtime();
     let config = ServerConfig {
