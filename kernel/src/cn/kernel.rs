@@ -131,7 +131,14 @@ unsafe fn hash_lanes<B: AsmLoop + WideFill, const ID: usize, const W: usize>(
     }
 }
 
-unsafe fn soft<const ID: usize, const W: usize>(
+/// The software kernels' backend: the loop's values in SSE2 registers on x86-64 (`soft_sse`),
+/// plain words elsewhere.
+#[cfg(target_arch = "x86_64")]
+type SoftLoop = super::soft_sse::SoftSse;
+#[cfg(not(target_arch = "x86_64"))]
+type SoftLoop = Soft;
+
+unsafe fn soft<S: AsmLoop + WideFill, const ID: usize, const W: usize>(
     inputs: &[&[u8]],
     base: *mut u8,
     prog: &RandomProgram,
@@ -139,7 +146,7 @@ unsafe fn soft<const ID: usize, const W: usize>(
     paths: Paths,
 ) {
     // SAFETY: forwarded from the caller.
-    unsafe { hash_lanes::<Soft, ID, W>(inputs, base, prog, out, paths) }
+    unsafe { hash_lanes::<S, ID, W>(inputs, base, prog, out, paths) }
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -155,9 +162,20 @@ unsafe fn hw<const ID: usize, const W: usize>(
     unsafe { hash_lanes::<super::backend::Hw, ID, W>(inputs, base, prog, out, paths) }
 }
 
-fn pick<const ID: usize, const W: usize>(aes: AesPath) -> Option<KernelFn> {
+/// Variant 1's loop ran 8 % slower on SSE2 registers than on plain words (`benches/README.md`),
+/// every other variant as fast or faster; so the software kernels of variant-1 rows keep the
+/// plain words.
+struct PlainWords<const ID: usize>;
+
+impl<const ID: usize> PlainWords<ID> {
+    const FOR_V1: bool = matches!(Row::<ID>::P.base, Base::V1);
+}
+
+fn pick<S: AsmLoop + WideFill, const ID: usize, const W: usize>(aes: AesPath) -> Option<KernelFn> {
     match aes {
-        AesPath::Software => Some(soft::<ID, W> as KernelFn),
+        // A constant condition: only the kernel it picks is compiled.
+        AesPath::Software if PlainWords::<ID>::FOR_V1 => Some(soft::<Soft, ID, W> as KernelFn),
+        AesPath::Software => Some(soft::<S, ID, W> as KernelFn),
         #[cfg(target_arch = "x86_64")]
         AesPath::Hardware => Some(hw::<ID, W> as KernelFn),
         #[cfg(not(target_arch = "x86_64"))]
@@ -165,20 +183,27 @@ fn pick<const ID: usize, const W: usize>(aes: AesPath) -> Option<KernelFn> {
     }
 }
 
+/// The kernel of `$algo` for `$w` ways on `$aes`, the software kernels on backend `$s`.
 macro_rules! table {
-    ($algo:expr, $aes:expr, $w:expr; two: $($two:ident),*; five: $($five:ident),*) => {
+    ($s:ty, $algo:expr, $aes:expr, $w:expr) => {
+        table!($s, $algo, $aes, $w;
+            two: CnHeavy0, CnHeavyTube, CnHeavyXhv;
+            five: Cn0, Cn1, Cn2, CnR, CnFast, CnHalf, CnXao, CnRto, CnRwz, CnZls, CnDouble,
+                CnCcx, CnLite0, CnLite1, CnPico, CnPicoTlo, CnUpx2)
+    };
+    ($s:ty, $algo:expr, $aes:expr, $w:expr; two: $($two:ident),*; five: $($five:ident),*) => {
         match $algo {
             $(Algorithm::$two => match $w {
-                1 => pick::<{ Algorithm::$two as usize }, 1>($aes),
-                2 => pick::<{ Algorithm::$two as usize }, 2>($aes),
+                1 => pick::<$s, { Algorithm::$two as usize }, 1>($aes),
+                2 => pick::<$s, { Algorithm::$two as usize }, 2>($aes),
                 _ => None,
             },)*
             $(Algorithm::$five => match $w {
-                1 => pick::<{ Algorithm::$five as usize }, 1>($aes),
-                2 => pick::<{ Algorithm::$five as usize }, 2>($aes),
-                3 => pick::<{ Algorithm::$five as usize }, 3>($aes),
-                4 => pick::<{ Algorithm::$five as usize }, 4>($aes),
-                5 => pick::<{ Algorithm::$five as usize }, 5>($aes),
+                1 => pick::<$s, { Algorithm::$five as usize }, 1>($aes),
+                2 => pick::<$s, { Algorithm::$five as usize }, 2>($aes),
+                3 => pick::<$s, { Algorithm::$five as usize }, 3>($aes),
+                4 => pick::<$s, { Algorithm::$five as usize }, 4>($aes),
+                5 => pick::<$s, { Algorithm::$five as usize }, 5>($aes),
                 _ => None,
             },)*
         }
@@ -187,10 +212,14 @@ macro_rules! table {
 
 /// The kernel for `ways` interleaved hashes (1..=[`kernel_ways`]) of `algo` on `aes`.
 pub(crate) fn kernel(algo: Algorithm, aes: AesPath, ways: usize) -> Option<KernelFn> {
-    table!(algo, aes, ways;
-        two: CnHeavy0, CnHeavyTube, CnHeavyXhv;
-        five: Cn0, Cn1, Cn2, CnR, CnFast, CnHalf, CnXao, CnRto, CnRwz, CnZls, CnDouble, CnCcx,
-            CnLite0, CnLite1, CnPico, CnPicoTlo, CnUpx2)
+    table!(SoftLoop, algo, aes, ways)
+}
+
+/// The software kernel on the plain-word backend, which x86-64 does not mine with: its loop is
+/// still checked there, and measured against the SSE2 one.
+#[cfg(all(test, target_arch = "x86_64"))]
+pub(crate) fn portable_kernel(algo: Algorithm, ways: usize) -> Option<KernelFn> {
+    table!(Soft, algo, AesPath::Software, ways)
 }
 
 #[cfg(test)]

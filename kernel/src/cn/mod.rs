@@ -26,6 +26,8 @@ mod random_math;
 #[cfg(target_arch = "x86_64")]
 mod sbox_circuit;
 mod soft_aes;
+#[cfg(target_arch = "x86_64")]
+mod soft_sse;
 
 pub use aes_path::AesPath;
 pub use algorithm::{Algorithm, Base, Heavy, Props, MAX_INPUT_LEN, V1_MIN_INPUT_LEN};

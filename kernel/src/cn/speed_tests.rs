@@ -24,9 +24,15 @@ fn rate(
     policy: PagePolicy,
     budget: Duration,
 ) -> (f64, f64, String) {
-    let Ok(mut h) = CnHasher::new(algo, aes, ways, policy) else {
-        return (0.0, 0.0, "unavailable".into());
-    };
+    match CnHasher::new(algo, aes, ways, policy) {
+        Ok(mut h) => rate_of(&mut h, budget),
+        Err(_) => (0.0, 0.0, "unavailable".into()),
+    }
+}
+
+/// As [`rate`], on a hasher already built.
+fn rate_of(h: &mut CnHasher, budget: Duration) -> (f64, f64, String) {
+    let (algo, ways) = (h.algorithm(), h.ways());
     let blob: Vec<u8> = (0..76u8)
         .map(|i| i.wrapping_mul(37).wrapping_add(11))
         .collect();
@@ -52,28 +58,33 @@ fn rate(
     )
 }
 
-#[test]
-#[ignore]
-fn speed() {
-    let budget = Duration::from_millis(
-        std::env::var("PHIRIG_SPEED_MS")
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(2000),
-    );
-    // `PHIRIG_SPEED_CASES=cn/0:1,cn/0:3` picks algorithms and ways; `PHIRIG_SPEED_AES=soft`
-    // (or `hw`) one AES path.
-    let default_cases =
-        "cn/0:1,cn/2:1,cn/half:1,cn/r:1,cn-lite/1:2,cn-heavy/0:1,cn-pico:5,cn/ccx:1,cn/2:2";
-    let spec = std::env::var("PHIRIG_SPEED_CASES").unwrap_or_else(|_| default_cases.into());
-    let cases: Vec<(Algorithm, usize)> = spec
-        .split(',')
+fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
+}
+
+/// `PHIRIG_SPEED_CASES` as (algorithm, ways) pairs, or `default`.
+fn cases(default: &str) -> Vec<(Algorithm, usize)> {
+    let spec = std::env::var("PHIRIG_SPEED_CASES").unwrap_or_else(|_| default.into());
+    spec.split(',')
         .map(|c| {
             let (a, w) = c.split_once(':').unwrap_or((c, "1"));
             let algo = a.parse().unwrap_or_else(|e| panic!("{a}: {e}"));
             (algo, w.parse().unwrap_or_else(|e| panic!("{w}: {e}")))
         })
-        .collect();
+        .collect()
+}
+
+#[test]
+#[ignore]
+fn speed() {
+    let budget = Duration::from_millis(env_or("PHIRIG_SPEED_MS", 2000));
+    // `PHIRIG_SPEED_CASES=cn/0:1,cn/0:3` picks algorithms and ways; `PHIRIG_SPEED_AES=soft`
+    // (or `hw`) one AES path.
+    let cases =
+        cases("cn/0:1,cn/2:1,cn/half:1,cn/r:1,cn-lite/1:2,cn-heavy/0:1,cn-pico:5,cn/ccx:1,cn/2:2");
     let only = std::env::var("PHIRIG_SPEED_AES").unwrap_or_default();
     for (algo, ways) in cases {
         for (aes, policy, label) in [
@@ -90,5 +101,45 @@ fn speed() {
                 algo.name()
             );
         }
+    }
+}
+
+/// The software main loop on SSE2 registers against the plain-word one, in one process: rounds
+/// of `PHIRIG_SPEED_MS` (1500) alternating A B B A, `PHIRIG_SPEED_ROUNDS` (8) pairs per case,
+/// thread CPU time; prints the median of the pairs' ratios (SSE2 ÷ plain).
+/// `cargo test --release -p phirig-kernel --lib soft_loops -- --ignored --nocapture`
+#[cfg(target_arch = "x86_64")]
+#[test]
+#[ignore]
+fn soft_loops_paired() {
+    let budget = Duration::from_millis(env_or("PHIRIG_SPEED_MS", 1500));
+    let rounds = env_or("PHIRIG_SPEED_ROUNDS", 8usize).max(1);
+    let policy = PagePolicy::default();
+    for (algo, ways) in
+        cases("cn/0:3,cn/1:3,cn/2:3,cn/r:2,cn/half:3,cn/ccx:3,cn-lite/1:5,cn-pico:5,cn-heavy/0:2")
+    {
+        let build = || CnHasher::new(algo, AesPath::Software, ways, policy).expect("hasher");
+        let (mut sse, mut plain) = (build(), build().with_portable_loop());
+        let mut ratios = Vec::with_capacity(rounds);
+        let mut line = String::new();
+        for r in 0..rounds {
+            let (first_sse, mut a, mut b) = (r % 2 == 1, 0.0, 0.0);
+            for sse_turn in [first_sse, !first_sse] {
+                if sse_turn {
+                    b = rate_of(&mut sse, budget).1;
+                } else {
+                    a = rate_of(&mut plain, budget).1;
+                }
+            }
+            line += &format!(" ({a:.1}, {b:.1})");
+            ratios.push(b / a);
+        }
+        ratios.sort_by(f64::total_cmp);
+        let n = ratios.len();
+        let median = (ratios[(n - 1) / 2] + ratios[n / 2]) / 2.0;
+        println!(
+            "{:<12} x{ways} plain, sse2 H/s per cpu-s:{line} median sse2/plain {median:.3}",
+            algo.name()
+        );
     }
 }
