@@ -5,9 +5,7 @@
 //! AES-NI runs this. Measured against the plain words in `benches/README.md` ("The software main
 //! loop on SSE2 registers").
 
-use core::arch::x86_64::{
-    __m128i, _mm_extract_epi16, _mm_insert_epi16, _mm_setzero_si128, _mm_xor_si128,
-};
+use core::arch::x86_64::__m128i;
 
 use super::aesni::Hw;
 use super::backend::{Backend, Soft};
@@ -59,19 +57,6 @@ impl Backend for SoftSse {
         Hw::add64(a, b)
     }
 
-    /// Byte 11 is bits 8..16 of 16-bit element 5: out with `pextrw`, the flip mask back with
-    /// `pinsrw` and one xor, where the default takes out and puts back the whole high half.
-    #[inline(always)]
-    fn v1_tweak(v: __m128i) -> __m128i {
-        // SAFETY: SSE2 is part of the x86-64 baseline.
-        unsafe {
-            let byte = (_mm_extract_epi16::<5>(v) >> 8) as u32;
-            let index = (((byte >> 3) & 6) | (byte & 1)) << 1;
-            let flip = ((0x75310u32 >> index) & 0x30) << 8;
-            _mm_xor_si128(v, _mm_insert_epi16::<5>(_mm_setzero_si128(), flip as i32))
-        }
-    }
-
     #[inline(always)]
     fn aesenc(v: __m128i, key: __m128i) -> __m128i {
         Hw::from_halves(soft_aes::round(Hw::halves(v), Hw::halves(key)))
@@ -117,24 +102,5 @@ impl WideFill for SoftSse {
     ) -> bool {
         // SAFETY: forwarded from the caller.
         unsafe { Soft::implode_wide(states, sps, memory, heavy, paths) }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::cn::backend::v1_byte_tweak;
-
-    #[test]
-    fn v1_tweak_equals_the_scalar_one_for_every_byte_11() {
-        let mut x = 0x2545_f491_4f6c_dd1du64;
-        for byte in 0..=255u64 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            let (lo, hi) = (x, (x.rotate_left(29) & !(0xff << 24)) | byte << 24);
-            let got = SoftSse::halves(SoftSse::v1_tweak(SoftSse::set(lo, hi)));
-            assert_eq!(got, [lo, v1_byte_tweak(hi)], "byte 11 = {byte:#04x}");
-        }
     }
 }
