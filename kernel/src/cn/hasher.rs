@@ -371,9 +371,9 @@ mod tests {
         }
     }
 
-    /// x86-64 mines the software path on SSE2 registers (`soft_sse`); the plain-word loop other
-    /// targets mine with must give the same hashes, so it is checked here against it (and the
-    /// vectors check the SSE2 one), for every algorithm, one and two ways, cn/r at two heights.
+    /// x86-64 mines the software path on SSE2 registers (`soft_sse`) but for variant 1; the
+    /// plain-word loop other targets mine with must give the same hashes, so it is checked here
+    /// against it (and the vectors check the SSE2 one), one and two ways, cn/r at two heights.
     #[cfg(target_arch = "x86_64")]
     #[test]
     fn the_plain_word_loop_hashes_as_the_sse2_loop_does() {

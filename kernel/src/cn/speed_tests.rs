@@ -106,7 +106,8 @@ fn speed() {
 
 /// The software main loop on SSE2 registers against the plain-word one, in one process: rounds
 /// of `PHIRIG_SPEED_MS` (1500) alternating A B B A, `PHIRIG_SPEED_ROUNDS` (8) pairs per case,
-/// thread CPU time; prints the median of the pairs' ratios (SSE2 ÷ plain).
+/// thread CPU time; prints the median of the pairs' ratios (SSE2 ÷ plain). Variant-1 rows mine
+/// on the plain words (`PlainWords`), so theirs compare the plain loop with itself.
 /// `cargo test --release -p phirig-kernel --lib soft_loops -- --ignored --nocapture`
 #[cfg(target_arch = "x86_64")]
 #[test]
