@@ -126,29 +126,124 @@ pub(crate) unsafe fn implode_ways<B: WideFill, const W: usize>(
     }
 }
 
+/// What explode and implode carry through the scratchpads: the eight blocks of one or more ways
+/// and their ten round keys, in a layout of the fill's own (one way in the backend's values,
+/// several in VAES or bitsliced registers). [`explode_with`] and [`implode_with`] hold
+/// CryptoNight's schedule once for all of them.
+pub(super) trait Fill {
+    /// Ten AES rounds on every block.
+    fn rounds(&mut self);
+    /// The heavy variants' diffusion between each way's eight blocks.
+    fn mix(&mut self);
+    /// Stores each way's blocks as the 128 bytes at `off` of its scratchpad.
+    ///
+    /// # Safety
+    /// `off + 128` is within every way's scratchpad, `off` a multiple of 128.
+    unsafe fn store(&self, off: usize);
+    /// XORs the 128 bytes at `off` of each way's scratchpad into its blocks.
+    ///
+    /// # Safety
+    /// As for [`Fill::store`].
+    unsafe fn absorb(&mut self, off: usize);
+}
+
+/// Explode: (heavy variants: 16 rounds and mixes first) then ten rounds per 128 bytes, stored.
+///
+/// # Safety
+/// Every way's scratchpad holds `memory` bytes, a multiple of 128.
+#[inline(always)]
+pub(super) unsafe fn explode_with<F: Fill>(f: &mut F, memory: usize, heavy: bool) {
+    if heavy {
+        for _ in 0..16 {
+            f.rounds();
+            f.mix();
+        }
+    }
+    let mut off = 0;
+    while off < memory {
+        f.rounds();
+        // SAFETY: off + 128 <= memory.
+        unsafe { f.store(off) };
+        off += 128;
+    }
+}
+
+/// Implode: each 128 bytes XORed in, then ten rounds (and a mix for the heavy variants, which
+/// also take the pad twice and end with 16 rounds and mixes).
+///
+/// # Safety
+/// As for [`explode_with`].
+#[inline(always)]
+pub(super) unsafe fn implode_with<F: Fill>(f: &mut F, memory: usize, heavy: bool) {
+    let passes = if heavy { 2 } else { 1 };
+    for _ in 0..passes {
+        let mut off = 0;
+        while off < memory {
+            // SAFETY: off + 128 <= memory.
+            unsafe { f.absorb(off) };
+            f.rounds();
+            if heavy {
+                f.mix();
+            }
+            off += 128;
+        }
+    }
+    if heavy {
+        for _ in 0..16 {
+            f.rounds();
+            f.mix();
+        }
+    }
+}
+
+/// One way on the backend's own values.
+struct Narrow<B: Backend> {
+    x: [B::V; 8],
+    k: [B::V; 10],
+    sp: *mut u8,
+}
+
+impl<B: Backend> Fill for Narrow<B> {
+    #[inline(always)]
+    fn rounds(&mut self) {
+        ten_rounds::<B>(&mut self.x, &self.k);
+    }
+
+    #[inline(always)]
+    fn mix(&mut self) {
+        mix::<B>(&mut self.x);
+    }
+
+    #[inline(always)]
+    unsafe fn store(&self, off: usize) {
+        for (i, v) in self.x.iter().enumerate() {
+            // SAFETY: off + 16 * i + 16 <= off + 128, inside the pad; aligned as sp is.
+            unsafe { B::store(self.sp.add(off + 16 * i), *v) };
+        }
+    }
+
+    #[inline(always)]
+    unsafe fn absorb(&mut self, off: usize) {
+        for (i, v) in self.x.iter_mut().enumerate() {
+            // SAFETY: as in `store`.
+            *v = B::xor(*v, unsafe { B::load(self.sp.add(off + 16 * i)) });
+        }
+    }
+}
+
 /// Fills `memory` bytes at `sp` with the AES stream seeded by the state.
 ///
 /// # Safety
 /// `sp` must be 16-byte aligned and valid for `memory` bytes of writes; `memory` a multiple of 128.
 #[inline(always)]
 unsafe fn explode<B: Backend>(st: &State, sp: *mut u8, memory: usize, heavy: bool) {
-    let k = keys::<B>(st, 0);
-    let mut x = blocks::<B>(st);
-    if heavy {
-        for _ in 0..16 {
-            ten_rounds::<B>(&mut x, &k);
-            mix::<B>(&mut x);
-        }
-    }
-    let mut off = 0;
-    while off < memory {
-        ten_rounds::<B>(&mut x, &k);
-        for (i, v) in x.iter().enumerate() {
-            // SAFETY: off + 16 * i + 16 <= off + 128 <= memory, aligned as sp is.
-            unsafe { B::store(sp.add(off + 16 * i), *v) };
-        }
-        off += 128;
-    }
+    let mut f = Narrow::<B> {
+        x: blocks::<B>(st),
+        k: keys::<B>(st, 0),
+        sp,
+    };
+    // SAFETY: forwarded from the caller.
+    unsafe { explode_with(&mut f, memory, heavy) };
 }
 
 /// Folds the scratchpad back into state bytes 64..192.
@@ -157,30 +252,15 @@ unsafe fn explode<B: Backend>(st: &State, sp: *mut u8, memory: usize, heavy: boo
 /// As for [`explode`], for reads.
 #[inline(always)]
 unsafe fn implode<B: Backend>(st: &mut State, sp: *const u8, memory: usize, heavy: bool) {
-    let k = keys::<B>(st, 4);
-    let mut x = blocks::<B>(st);
-    let passes = if heavy { 2 } else { 1 };
-    for _ in 0..passes {
-        let mut off = 0;
-        while off < memory {
-            for (i, v) in x.iter_mut().enumerate() {
-                // SAFETY: as in `explode`: inside the scratchpad and aligned.
-                *v = B::xor(*v, unsafe { B::load(sp.add(off + 16 * i)) });
-            }
-            ten_rounds::<B>(&mut x, &k);
-            if heavy {
-                mix::<B>(&mut x);
-            }
-            off += 128;
-        }
-    }
-    if heavy {
-        for _ in 0..16 {
-            ten_rounds::<B>(&mut x, &k);
-            mix::<B>(&mut x);
-        }
-    }
-    for (i, v) in x.iter().enumerate() {
+    let mut f = Narrow::<B> {
+        x: blocks::<B>(st),
+        k: keys::<B>(st, 4),
+        // Only read through: `absorb` loads.
+        sp: sp.cast_mut(),
+    };
+    // SAFETY: forwarded from the caller.
+    unsafe { implode_with(&mut f, memory, heavy) };
+    for (i, v) in f.x.iter().enumerate() {
         st[8 + 2 * i] = B::lo(*v);
         st[9 + 2 * i] = B::hi(*v);
     }

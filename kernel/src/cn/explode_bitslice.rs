@@ -15,7 +15,7 @@ use core::arch::x86_64::*;
 
 use super::backend::Soft;
 use super::bitslice::{from_halves, mix, ten_rounds, to_halves, transpose, Lanes};
-use super::explode::{blocks, keys, WideFill};
+use super::explode::{blocks, explode_with, implode_with, keys, Fill, WideFill};
 use super::keccak_state::State;
 use super::kernel::Paths;
 
@@ -51,8 +51,57 @@ fn sliced_blocks<L: Lanes>(sts: &[State]) -> [L; 8] {
     planes
 }
 
-/// Fills `memory` bytes at each of `sps` as [`explode`](super::explode) does, one way per lane;
-/// a lane without a way runs on zeros and is never stored.
+/// Up to [`Lanes::WAYS`] ways' planes and sliced keys, and their scratchpads; a lane without a
+/// way runs on zeros and is never stored.
+struct Sliced<'a, L: Lanes> {
+    x: [L; 8],
+    k: [[L; 8]; 10],
+    sps: &'a [*mut u8],
+}
+
+impl<L: Lanes> Fill for Sliced<'_, L> {
+    #[inline(always)]
+    fn rounds(&mut self) {
+        ten_rounds(&mut self.x, &self.k);
+    }
+
+    #[inline(always)]
+    fn mix(&mut self) {
+        mix(&mut self.x);
+    }
+
+    /// Un-slices a copy: the state itself stays sliced across the whole pad.
+    #[inline(always)]
+    unsafe fn store(&self, off: usize) {
+        let mut out = self.x;
+        transpose(&mut out);
+        for (i, v) in out.iter().enumerate() {
+            for (w, &sp) in self.sps.iter().enumerate() {
+                // SAFETY: off + 16 i + 16 <= off + 128, inside the pad; aligned as sp is.
+                unsafe { _mm_store_si128(sp.add(off + 16 * i) as *mut __m128i, v.lane(w)) };
+            }
+        }
+    }
+
+    /// Slices the loaded chunk and XORs it in (slicing is linear).
+    #[inline(always)]
+    unsafe fn absorb(&mut self, off: usize) {
+        let mut chunk: [L; 8] = core::array::from_fn(|i| {
+            let mut ways = [from_halves([0, 0]); 2];
+            for (way, &sp) in ways.iter_mut().zip(self.sps) {
+                // SAFETY: as in `store`.
+                *way = unsafe { _mm_load_si128(sp.add(off + 16 * i) as *const __m128i) };
+            }
+            L::join(&ways)
+        });
+        transpose(&mut chunk);
+        for (v, c) in self.x.iter_mut().zip(chunk) {
+            *v = v.xor(c);
+        }
+    }
+}
+
+/// Fills `memory` bytes at each of `sps` as [`explode`](super::explode) does, one way per lane.
 ///
 /// # Safety
 /// The CPU has what `L` is compiled for (inlined into `explode_1` or `explode_2`); `sts` and
@@ -61,27 +110,13 @@ fn sliced_blocks<L: Lanes>(sts: &[State]) -> [L; 8] {
 #[inline(always)]
 unsafe fn explode_lanes<L: Lanes>(sts: &[State], sps: &[*mut u8], memory: usize, heavy: bool) {
     debug_assert!(sts.len() == sps.len() && sps.len() <= L::WAYS);
-    let k = sliced_keys::<L>(sts, 0);
-    let mut x = sliced_blocks::<L>(sts);
-    if heavy {
-        for _ in 0..16 {
-            ten_rounds(&mut x, &k);
-            mix(&mut x);
-        }
-    }
-    let mut off = 0;
-    while off < memory {
-        ten_rounds(&mut x, &k);
-        let mut out = x;
-        transpose(&mut out);
-        for (i, v) in out.iter().enumerate() {
-            for (w, &sp) in sps.iter().enumerate() {
-                // SAFETY: off + 16 i + 16 <= off + 128 <= memory, aligned as sp is.
-                unsafe { _mm_store_si128(sp.add(off + 16 * i) as *mut __m128i, v.lane(w)) };
-            }
-        }
-        off += 128;
-    }
+    let mut f = Sliced {
+        x: sliced_blocks::<L>(sts),
+        k: sliced_keys::<L>(sts, 0),
+        sps,
+    };
+    // SAFETY: forwarded from the caller.
+    unsafe { explode_with(&mut f, memory, heavy) };
 }
 
 /// Folds each way's scratchpad back into its state bytes 64..192 as
@@ -92,37 +127,14 @@ unsafe fn explode_lanes<L: Lanes>(sts: &[State], sps: &[*mut u8], memory: usize,
 #[inline(always)]
 unsafe fn implode_lanes<L: Lanes>(sts: &mut [State], sps: &[*mut u8], memory: usize, heavy: bool) {
     debug_assert!(sts.len() == sps.len() && sps.len() <= L::WAYS);
-    let k = sliced_keys::<L>(sts, 4);
-    let mut x = sliced_blocks::<L>(sts);
-    let passes = if heavy { 2 } else { 1 };
-    for _ in 0..passes {
-        let mut off = 0;
-        while off < memory {
-            let mut chunk: [L; 8] = core::array::from_fn(|i| {
-                let mut ways = [from_halves([0, 0]); 2];
-                for (way, &sp) in ways.iter_mut().zip(sps) {
-                    // SAFETY: as in `explode_lanes`: inside the scratchpad and aligned.
-                    *way = unsafe { _mm_load_si128(sp.add(off + 16 * i) as *const __m128i) };
-                }
-                L::join(&ways)
-            });
-            transpose(&mut chunk);
-            for (v, c) in x.iter_mut().zip(chunk) {
-                *v = v.xor(c);
-            }
-            ten_rounds(&mut x, &k);
-            if heavy {
-                mix(&mut x);
-            }
-            off += 128;
-        }
-    }
-    if heavy {
-        for _ in 0..16 {
-            ten_rounds(&mut x, &k);
-            mix(&mut x);
-        }
-    }
+    let mut f = Sliced {
+        x: sliced_blocks::<L>(sts),
+        k: sliced_keys::<L>(sts, 4),
+        sps,
+    };
+    // SAFETY: forwarded from the caller.
+    unsafe { implode_with(&mut f, memory, heavy) };
+    let mut x = f.x;
     transpose(&mut x);
     for (w, st) in sts.iter_mut().enumerate() {
         for (i, v) in x.iter().enumerate() {

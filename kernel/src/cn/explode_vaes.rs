@@ -18,7 +18,7 @@ use core::ops::Range;
 
 use super::aesni::Hw;
 use super::backend::Backend;
-use super::explode::{blocks, keys, WideFill};
+use super::explode::{blocks, explode_with, implode_with, keys, Fill, WideFill};
 use super::keccak_state::State;
 use super::kernel::Paths;
 
@@ -86,11 +86,52 @@ fn mix<const N: usize>(x: &mut [Blocks; N]) {
     }
 }
 
+/// `N` ways' blocks and keys, and their scratchpads.
+struct Ways<const N: usize> {
+    x: [Blocks; N],
+    k: [Keys; N],
+    sps: [*mut u8; N],
+}
+
+impl<const N: usize> Fill for Ways<N> {
+    #[inline(always)]
+    fn rounds(&mut self) {
+        ten_rounds(&mut self.x, &self.k);
+    }
+
+    #[inline(always)]
+    fn mix(&mut self) {
+        mix(&mut self.x);
+    }
+
+    #[inline(always)]
+    unsafe fn store(&self, off: usize) {
+        for (xw, &sp) in self.x.iter().zip(&self.sps) {
+            for (j, v) in xw.iter().enumerate() {
+                // SAFETY: off + 32 j + 32 <= off + 128, inside the pad; aligned as sp is.
+                unsafe { _mm256_store_si256(sp.add(off + 32 * j) as *mut __m256i, *v) };
+            }
+        }
+    }
+
+    #[inline(always)]
+    unsafe fn absorb(&mut self, off: usize) {
+        for (xw, &sp) in self.x.iter_mut().zip(&self.sps) {
+            for (j, v) in xw.iter_mut().enumerate() {
+                // SAFETY: as in `store`.
+                let m = unsafe { _mm256_load_si256(sp.add(off + 32 * j) as *const __m256i) };
+                // SAFETY: AVX2 is enabled in every function this is inlined into.
+                *v = unsafe { _mm256_xor_si256(*v, m) };
+            }
+        }
+    }
+}
+
 /// Explodes `N` ways at once.
 ///
 /// # Safety
-/// The CPU has VAES and AVX2 ([`Cpu::vaes_fill`](crate::cpu::Cpu::vaes_fill)); each `sps[w]` is 32-byte aligned and valid for
-/// `memory` bytes of writes; `memory` is a multiple of 128.
+/// The CPU has VAES and AVX2 ([`Cpu::vaes_fill`](crate::cpu::Cpu::vaes_fill)); each `sps[w]` is
+/// 32-byte aligned and valid for `memory` bytes of writes; `memory` is a multiple of 128.
 #[target_feature(enable = "aes,avx,avx2,vaes")]
 unsafe fn explode_n<const N: usize>(
     sts: [&State; N],
@@ -98,25 +139,13 @@ unsafe fn explode_n<const N: usize>(
     memory: usize,
     heavy: bool,
 ) {
-    let k: [Keys; N] = core::array::from_fn(|w| wide_keys(sts[w], 0));
-    let mut x: [Blocks; N] = core::array::from_fn(|w| wide_blocks(sts[w]));
-    if heavy {
-        for _ in 0..16 {
-            ten_rounds(&mut x, &k);
-            mix(&mut x);
-        }
-    }
-    let mut off = 0;
-    while off < memory {
-        ten_rounds(&mut x, &k);
-        for (xw, &sp) in x.iter().zip(&sps) {
-            for (j, v) in xw.iter().enumerate() {
-                // SAFETY: off + 32 j + 32 <= off + 128 <= memory, aligned as sp is.
-                unsafe { _mm256_store_si256(sp.add(off + 32 * j) as *mut __m256i, *v) };
-            }
-        }
-        off += 128;
-    }
+    let mut f = Ways {
+        x: core::array::from_fn(|w| wide_blocks(sts[w])),
+        k: core::array::from_fn(|w| wide_keys(sts[w], 0)),
+        sps,
+    };
+    // SAFETY: forwarded from the caller.
+    unsafe { explode_with(&mut f, memory, heavy) };
 }
 
 /// Implodes `N` ways at once.
@@ -130,33 +159,14 @@ unsafe fn implode_n<const N: usize>(
     memory: usize,
     heavy: bool,
 ) {
-    let k: [Keys; N] = core::array::from_fn(|w| wide_keys(sts[w], 4));
-    let mut x: [Blocks; N] = core::array::from_fn(|w| wide_blocks(sts[w]));
-    let passes = if heavy { 2 } else { 1 };
-    for _ in 0..passes {
-        let mut off = 0;
-        while off < memory {
-            for (xw, &sp) in x.iter_mut().zip(&sps) {
-                for (j, v) in xw.iter_mut().enumerate() {
-                    // SAFETY: as in `explode_n`: inside the scratchpad and aligned.
-                    let m = unsafe { _mm256_load_si256(sp.add(off + 32 * j) as *const __m256i) };
-                    *v = _mm256_xor_si256(*v, m);
-                }
-            }
-            ten_rounds(&mut x, &k);
-            if heavy {
-                mix(&mut x);
-            }
-            off += 128;
-        }
-    }
-    if heavy {
-        for _ in 0..16 {
-            ten_rounds(&mut x, &k);
-            mix(&mut x);
-        }
-    }
-    for (st, xw) in sts.iter_mut().zip(&x) {
+    let mut f = Ways {
+        x: core::array::from_fn(|w| wide_blocks(sts[w])),
+        k: core::array::from_fn(|w| wide_keys(sts[w], 4)),
+        sps,
+    };
+    // SAFETY: forwarded from the caller.
+    unsafe { implode_with(&mut f, memory, heavy) };
+    for (st, xw) in sts.iter_mut().zip(&f.x) {
         put_blocks(st, xw);
     }
 }
