@@ -309,23 +309,10 @@ pub(super) fn mix<L: Lanes>(x: &mut [L; 8]) {
     }
 }
 
-#[inline(always)]
-pub(super) fn from_halves(v: [u64; 2]) -> __m128i {
-    // SAFETY: SSE2 is part of x86-64.
-    unsafe { _mm_set_epi64x(v[1] as i64, v[0] as i64) }
-}
-
-#[inline(always)]
-pub(super) fn to_halves(v: __m128i) -> [u64; 2] {
-    let mut h = [0u64; 2];
-    // SAFETY: `h` is 16 writable bytes; the store is unaligned.
-    unsafe { _mm_storeu_si128(h.as_mut_ptr() as *mut __m128i, v) };
-    h
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cn::aesni::Hw;
     use crate::cn::backend::{Backend, Soft};
     use crate::cpu::{test_can_run, CpuPath};
 
@@ -347,7 +334,7 @@ mod tests {
     fn slicing_puts_bit_i_of_block_k_in_plane_i_and_undoes_itself() {
         let mut next = values(7);
         let blocks: [[u64; 2]; 8] = core::array::from_fn(|_| [next(), next()]);
-        let mut planes = blocks.map(from_halves);
+        let mut planes = blocks.map(Hw::from_halves);
         transpose(&mut planes);
         let bytes = |v: [u64; 2]| {
             let mut b = [0u8; 16];
@@ -356,7 +343,7 @@ mod tests {
             b
         };
         for (i, plane) in planes.iter().enumerate() {
-            let plane = bytes(to_halves(*plane));
+            let plane = bytes(Hw::halves(*plane));
             for (k, block) in blocks.iter().enumerate() {
                 for (j, byte) in bytes(*block).iter().enumerate() {
                     assert_eq!((plane[j] >> k) & 1, (byte >> i) & 1, "plane {i} block {k}");
@@ -364,19 +351,19 @@ mod tests {
             }
         }
         transpose(&mut planes);
-        assert_eq!(planes.map(to_halves), blocks);
+        assert_eq!(planes.map(Hw::halves), blocks);
     }
 
     /// One sliced round on one way, as the fill runs it.
     #[target_feature(enable = "ssse3")]
     unsafe fn sliced_round(blocks: [[u64; 2]; 8], key: [u64; 2]) -> [[u64; 2]; 8] {
-        let mut x = blocks.map(from_halves);
+        let mut x = blocks.map(Hw::from_halves);
         transpose(&mut x);
-        let mut k = [from_halves(key).xor(from_halves([0x6363_6363_6363_6363; 2])); 8];
+        let mut k = [Hw::from_halves(key).xor(Hw::from_halves([0x6363_6363_6363_6363; 2])); 8];
         transpose(&mut k);
         round(&mut x, &k);
         transpose(&mut x);
-        x.map(to_halves)
+        x.map(Hw::halves)
     }
 
     #[test]

@@ -13,8 +13,9 @@
 
 use core::arch::x86_64::*;
 
-use super::backend::Soft;
-use super::bitslice::{from_halves, mix, ten_rounds, to_halves, transpose, Lanes};
+use super::aesni::Hw;
+use super::backend::{Backend, Soft};
+use super::bitslice::{mix, ten_rounds, transpose, Lanes};
 use super::explode::{blocks, explode_with, implode_with, keys, Fill, WideFill};
 use super::keccak_state::State;
 use super::kernel::Paths;
@@ -23,11 +24,11 @@ use super::kernel::Paths;
 /// S-box's constant (see `sbox_circuit`). Lanes past the ways get zeros.
 #[inline(always)]
 fn sliced_keys<L: Lanes>(sts: &[State], first: usize) -> [[L; 8]; 10] {
-    let constant = from_halves([0x6363_6363_6363_6363; 2]);
-    let mut ways = [[from_halves([0, 0]); 2]; 10];
+    let constant = Hw::set(0x6363_6363_6363_6363, 0x6363_6363_6363_6363);
+    let mut ways = [[Hw::set(0, 0); 2]; 10];
     for (w, st) in sts.iter().enumerate() {
-        for (r, k) in keys::<Soft>(st, first).into_iter().enumerate() {
-            ways[r][w] = from_halves(k).xor(constant);
+        for (r, k) in keys::<Hw>(st, first).into_iter().enumerate() {
+            ways[r][w] = k.xor(constant);
         }
     }
     ways.map(|key| {
@@ -40,10 +41,10 @@ fn sliced_keys<L: Lanes>(sts: &[State], first: usize) -> [[L; 8]; 10] {
 /// State bytes 64..192 of each way, sliced. Lanes past the ways get zeros.
 #[inline(always)]
 fn sliced_blocks<L: Lanes>(sts: &[State]) -> [L; 8] {
-    let mut ways = [[from_halves([0, 0]); 2]; 8];
+    let mut ways = [[Hw::set(0, 0); 2]; 8];
     for (w, st) in sts.iter().enumerate() {
-        for (i, b) in blocks::<Soft>(st).into_iter().enumerate() {
-            ways[i][w] = from_halves(b);
+        for (i, b) in blocks::<Hw>(st).into_iter().enumerate() {
+            ways[i][w] = b;
         }
     }
     let mut planes = ways.map(|block| L::join(&block));
@@ -87,7 +88,7 @@ impl<L: Lanes> Fill for Sliced<'_, L> {
     #[inline(always)]
     unsafe fn absorb(&mut self, off: usize) {
         let mut chunk: [L; 8] = core::array::from_fn(|i| {
-            let mut ways = [from_halves([0, 0]); 2];
+            let mut ways = [Hw::set(0, 0); 2];
             for (way, &sp) in ways.iter_mut().zip(self.sps) {
                 // SAFETY: as in `store`.
                 *way = unsafe { _mm_load_si128(sp.add(off + 16 * i) as *const __m128i) };
@@ -138,7 +139,7 @@ unsafe fn implode_lanes<L: Lanes>(sts: &mut [State], sps: &[*mut u8], memory: us
     transpose(&mut x);
     for (w, st) in sts.iter_mut().enumerate() {
         for (i, v) in x.iter().enumerate() {
-            [st[8 + 2 * i], st[9 + 2 * i]] = to_halves(v.lane(w));
+            [st[8 + 2 * i], st[9 + 2 * i]] = Hw::halves(v.lane(w));
         }
     }
 }
