@@ -129,6 +129,15 @@ pub enum CpuPath {
 }
 
 impl CpuPath {
+    /// Every path, in the order `PHIRIG_EXPECT_CPU`'s documentation lists them.
+    pub const ALL: [CpuPath; 5] = [
+        CpuPath::Aes,
+        CpuPath::Avx,
+        CpuPath::Vaes,
+        CpuPath::Ssse3,
+        CpuPath::Avx2,
+    ];
+
     /// The name `PHIRIG_EXPECT_CPU` lists it by.
     pub const fn name(self) -> &'static str {
         match self {
@@ -180,16 +189,10 @@ fn parse_paths(list: &str) -> Result<Vec<CpuPath>, ExpectError> {
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .map(|name| {
-            [
-                CpuPath::Aes,
-                CpuPath::Avx,
-                CpuPath::Vaes,
-                CpuPath::Ssse3,
-                CpuPath::Avx2,
-            ]
-            .into_iter()
-            .find(|p| p.name() == name)
-            .ok_or_else(|| ExpectError::Unknown(name.to_string()))
+            CpuPath::ALL
+                .into_iter()
+                .find(|p| p.name() == name)
+                .ok_or_else(|| ExpectError::Unknown(name.to_string()))
         })
         .collect()
 }
@@ -365,6 +368,9 @@ mod tests {
     fn the_expect_list_names_paths_and_refuses_typos() {
         use CpuPath::{Aes, Avx, Vaes};
         assert_eq!(parse_paths(""), Ok(vec![]));
+        for path in CpuPath::ALL {
+            assert_eq!(parse_paths(path.name()), Ok(vec![path]));
+        }
         assert_eq!(parse_paths("aes,avx,vaes"), Ok(vec![Aes, Avx, Vaes]));
         assert_eq!(parse_paths(" vaes , aes,"), Ok(vec![Vaes, Aes]));
         assert_eq!(
