@@ -19,6 +19,31 @@ pub fn pin_current_thread(_cpu: usize) -> bool {
     false
 }
 
+/// The CPUs this process may run on, from its main thread's mask (which the agent never pins):
+/// what `taskset`, a cgroup's cpuset or systemd's `CPUAffinity=` left it. `None` when the OS
+/// does not say.
+#[cfg(target_os = "linux")]
+pub fn allowed_cpus() -> Option<Vec<usize>> {
+    // SAFETY: cpu_set_t is plain data, filled by the kernel for the size given; CPU_ISSET reads
+    // within CPU_SETSIZE.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        let size = std::mem::size_of::<libc::cpu_set_t>();
+        if libc::sched_getaffinity(libc::getpid(), size, &mut set) != 0 {
+            return None;
+        }
+        let cpus: Vec<usize> = (0..libc::CPU_SETSIZE as usize)
+            .filter(|&c| libc::CPU_ISSET(c, &set))
+            .collect();
+        (!cpus.is_empty()).then_some(cpus)
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+pub fn allowed_cpus() -> Option<Vec<usize>> {
+    None
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -23,20 +23,23 @@ pub struct Topology {
 }
 
 impl Topology {
-    /// Reads `/sys/devices/system/cpu` and the core class from CPUID; falls back to "N
-    /// independent cores" when sysfs is missing.
+    /// Reads `/sys/devices/system/cpu` and the core class from CPUID, within the CPUs this
+    /// process may use (`taskset`, a cgroup's cpuset, systemd's `CPUAffinity=`); falls back to
+    /// "N independent cores" when sysfs is missing.
     pub fn detect() -> Self {
-        let mut topo =
-            Self::from_sysfs(Path::new("/sys/devices/system/cpu")).unwrap_or_else(|| {
-                let n = std::thread::available_parallelism().map_or(1, |n| n.get());
-                Self {
-                    core_cpus: (0..n).collect(),
-                    logical_cpus: n,
-                    l2_bytes: 0,
-                    l3_bytes: 0,
-                    window: CoreWindow::Standard,
-                }
-            });
+        let allowed = super::affinity::allowed_cpus();
+        let sysfs = Path::new("/sys/devices/system/cpu");
+        let mut topo = Self::from_sysfs_within(sysfs, allowed.as_deref()).unwrap_or_else(|| {
+            // available_parallelism counts the allowed CPUs already.
+            let n = std::thread::available_parallelism().map_or(1, |n| n.get());
+            Self {
+                core_cpus: allowed.unwrap_or_else(|| (0..n).collect()),
+                logical_cpus: n,
+                l2_bytes: 0,
+                l3_bytes: 0,
+                window: CoreWindow::Standard,
+            }
+        });
         topo.window = Cpu::detect().window;
         topo
     }
@@ -45,11 +48,18 @@ impl Topology {
     /// what the cores are, so the window is [`CoreWindow::Standard`]; [`Topology::detect`] asks
     /// CPUID.
     pub fn from_sysfs(root: &Path) -> Option<Self> {
+        Self::from_sysfs_within(root, None)
+    }
+
+    /// [`Topology::from_sysfs`] counting only the CPUs in `allowed` (all when `None`): a core
+    /// is represented by its first allowed sibling, and one with none allowed is left out.
+    pub fn from_sysfs_within(root: &Path, allowed: Option<&[usize]>) -> Option<Self> {
         let mut cpus: Vec<usize> = fs::read_dir(root)
             .ok()?
             .filter_map(|e| e.ok())
             .filter_map(|e| e.file_name().to_str()?.strip_prefix("cpu")?.parse().ok())
             .filter(|n| is_online(root, *n))
+            .filter(|n| allowed.is_none_or(|a| a.contains(n)))
             .collect();
         cpus.sort_unstable();
         if cpus.is_empty() {
@@ -224,6 +234,19 @@ mod tests {
         assert_eq!(t.logical_cpus, 4);
         assert_eq!(t.l2_bytes, 1 << 20);
         assert_eq!(t.l3_bytes, 8 << 20);
+    }
+
+    #[test]
+    fn keeps_to_the_allowed_cpus() {
+        let dir = fixture();
+        // cpu1 and cpu2 are on cores 1 and 0: each core is represented by its allowed sibling.
+        let t = Topology::from_sysfs_within(dir.path(), Some(&[1, 2])).expect("topology");
+        assert_eq!(t.core_cpus, vec![1, 2]);
+        assert_eq!(t.logical_cpus, 2);
+        // Core 1's two siblings only: one core.
+        let t = Topology::from_sysfs_within(dir.path(), Some(&[3, 1])).expect("topology");
+        assert_eq!(t.core_cpus, vec![1]);
+        assert!(Topology::from_sysfs_within(dir.path(), Some(&[9])).is_none());
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The agent's integration tests, one binary: the `phirig-agent` process against real and scripted
 //! pools (mining, reload, rig mode, self-upgrade), and the workers driven directly.
 
+mod affinity;
 mod algo_perf;
 mod e2e;
 mod long_blob;
