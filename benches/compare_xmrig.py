@@ -10,6 +10,11 @@ paired with phirig's automatic setting in A B B A rounds. A rate is the mean of 
 10-second rate (`hashrate.total[0]` of `/2/summary`, the same field on both) sampled over the
 measured window, after a warm-up; both miners mine the same pool's jobs at a difficulty at which
 shares are rare, so the figure is the hashing loop, not the share path.
+
+With --together, the one-thread rows run both miners at the same time instead, phirig on one CPU
+(through taskset) and xmrig on the other, the two swapping every round: on a machine whose speed
+swings between periods, both then see the same period. rx/0 then holds two datasets at once
+(about 2400 huge pages of 2 MiB).
 """
 
 import argparse
@@ -82,41 +87,56 @@ class Pool:
 
 def measure(cmd, api_port, warmup, seconds, env=None, cwd=None):
     """Mean of the 10 s rate sampled once a second over `seconds`, after `warmup` s of hashing."""
-    log = tempfile.TemporaryFile()
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=cwd)
+    rates, summaries = measure_together([(cmd, api_port, cwd)], warmup, seconds, env)
+    return rates[0], summaries[0]
+
+
+def measure_together(miners, warmup, seconds, env=None):
+    """Starts every (cmd, api_port, cwd) at once; once all hash, waits `warmup` s and samples each
+    one's 10 s rate once a second over the same `seconds`. Returns the means and the summaries."""
+    logs = [tempfile.TemporaryFile() for _ in miners]
+    procs = []
     try:
-        url = f"http://127.0.0.1:{api_port}/2/summary"
-        started = None
+        for (cmd, _, cwd), log in zip(miners, logs):
+            procs.append(subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env,
+                                          cwd=cwd))
+        urls = [f"http://127.0.0.1:{port}/2/summary" for _, port, _ in miners]
+        started = [None] * len(miners)
         # rx/0 builds a 2 GiB dataset before its first hash.
         deadline = time.monotonic() + 240
         # Warm-up counts from the first hash, not from the start: page allocation and the
         # login differ between the two miners and must not count against either.
-        while started is None and time.monotonic() < deadline:
-            if proc.poll() is not None:
-                break
-            try:
-                if get_json(url)["hashrate"]["total"][0]:
-                    started = time.monotonic()
-            except (OSError, ValueError, KeyError, IndexError, TypeError):
-                pass
+        while None in started and time.monotonic() < deadline:
+            for i, (proc, url) in enumerate(zip(procs, urls)):
+                if started[i] is not None or proc.poll() is not None:
+                    continue
+                try:
+                    if get_json(url)["hashrate"]["total"][0]:
+                        started[i] = time.monotonic()
+                except (OSError, ValueError, KeyError, IndexError, TypeError):
+                    pass
             time.sleep(0.5)
-        if started is None:
-            log.seek(0)
-            tail = log.read().decode(errors="replace")[-2000:]
-            raise RuntimeError(f"no hash rate from {' '.join(cmd)}:\n{tail}")
-        time.sleep(max(0.0, started + warmup - time.monotonic()))
-        samples = []
+        for i, log in enumerate(logs):
+            if started[i] is None:
+                log.seek(0)
+                tail = log.read().decode(errors="replace")[-2000:]
+                raise RuntimeError(f"no hash rate from {' '.join(miners[i][0])}:\n{tail}")
+        time.sleep(max(0.0, max(started) + warmup - time.monotonic()))
+        samples = [[] for _ in miners]
         end = time.monotonic() + seconds
         while time.monotonic() < end:
             time.sleep(1.0)
-            rate = get_json(url)["hashrate"]["total"][0]
-            if rate:
-                samples.append(float(rate))
-        summary = get_json(url)
-        return statistics.mean(samples), summary
+            for url, got in zip(urls, samples):
+                rate = get_json(url)["hashrate"]["total"][0]
+                if rate:
+                    got.append(float(rate))
+        summaries = [get_json(url) for url in urls]
+        return [statistics.mean(got) for got in samples], summaries
     finally:
-        stop(proc)
-        log.close()
+        for proc in procs:
+            stop(proc)
+        for log in logs:
+            log.close()
 
 
 def phirig_cmd(agent, pool, algo, threads, api_port):
@@ -124,10 +144,11 @@ def phirig_cmd(agent, pool, algo, threads, api_port):
             "--http-port", str(api_port), "--print-time", "3600", "--no-journal"]
 
 
-def xmrig_config(path, pool, algo, threads, ways, api_port, hw_aes):
+def xmrig_config(path, pool, algo, threads, ways, api_port, hw_aes, cpus=None):
     key = "rx" if algo == RANDOMX else algo
+    cpus = list(range(threads)) if cpus is None else cpus
     cpu = {"enabled": True, "huge-pages": True, "hw-aes": hw_aes, "asm": True, "priority": None,
-           "yield": True, key: [[ways, cpu_id] for cpu_id in range(threads)]}
+           "yield": True, key: [[ways, cpu_id] for cpu_id in cpus]}
     config = {
         "autosave": False, "background": False, "colors": False, "donate-level": 0,
         "donate-over-proxy": 0, "print-time": 3600, "health-print-time": 3600,
@@ -158,6 +179,19 @@ def run_phirig(args, pool, algo, threads):
     return rate, summary
 
 
+def run_together(args, pool, algo, ways, workdir, phirig_cpu, xmrig_cpu):
+    """One thread each, at the same time, on two CPUs: both see the same period of the machine.
+    phirig runs under taskset (its worker pins within it), xmrig's thread list names its CPU."""
+    api_p, api_x = free_port(), free_port()
+    config = os.path.join(workdir, f"xmrig-together-{ways}.json")
+    xmrig_config(config, pool, algo, 1, ways, api_x, None, cpus=[xmrig_cpu])
+    ours = ["taskset", "-c", str(phirig_cpu)] + phirig_cmd(args.agent, pool, algo, 1, api_p)
+    theirs = ["taskset", "-c", str(xmrig_cpu), args.xmrig, "--config", config, "--no-color"]
+    rates, _ = measure_together([(ours, api_p, None), (theirs, api_x, workdir)], args.warmup,
+                                args.seconds)
+    return rates[0], rates[1]
+
+
 def compare(args, algo, threads, workdir):
     pool = Pool(args.phirig, algo, args.difficulty)
     try:
@@ -176,6 +210,14 @@ def compare(args, algo, threads, workdir):
         best_ways = max(sweep, key=lambda w: statistics.median(sweep[w]))
         ours, theirs, ratios = [], [], []
         for r in range(args.rounds):
+            if args.together and threads == 1:
+                # The two CPUs swap every round, so neither miner keeps the better core.
+                cpus = (0, 1) if r % 2 == 0 else (1, 0)
+                mine, other = run_together(args, pool, algo, best_ways, workdir, *cpus)
+                ours.append(mine)
+                theirs.append(other)
+                ratios.append(mine / other)
+                continue
             pair = {}
             for side in (("phirig", "xmrig") if r % 2 == 0 else ("xmrig", "phirig")):
                 if side == "phirig":
@@ -207,6 +249,9 @@ def main():
     parser.add_argument("--difficulty", type=int, default=1_000_000)
     parser.add_argument("--target", type=float, default=1.30, help="phirig / xmrig to meet")
     parser.add_argument("--json", help="also write the results to this file")
+    parser.add_argument("--together", action="store_true",
+                        help="one-thread rows: run both miners at once on cpus 0 and 1 (swapped "
+                             "each round) instead of one after the other")
     args = parser.parse_args()
     if not os.access(args.xmrig, os.X_OK):
         sys.exit(f"{args.xmrig} is not an executable xmrig")
