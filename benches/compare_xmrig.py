@@ -212,7 +212,8 @@ def compare(args, algo, threads, workdir):
         for r in range(args.rounds):
             if args.together and threads == 1:
                 # The two CPUs swap every round, so neither miner keeps the better core.
-                cpus = (0, 1) if r % 2 == 0 else (1, 0)
+                first, second = sorted(os.sched_getaffinity(0))[:2]
+                cpus = (first, second) if r % 2 == 0 else (second, first)
                 mine, other = run_together(args, pool, algo, best_ways, workdir, *cpus)
                 ours.append(mine)
                 theirs.append(other)
@@ -250,11 +251,13 @@ def main():
     parser.add_argument("--target", type=float, default=1.30, help="phirig / xmrig to meet")
     parser.add_argument("--json", help="also write the results to this file")
     parser.add_argument("--together", action="store_true",
-                        help="one-thread rows: run both miners at once on cpus 0 and 1 (swapped "
-                             "each round) instead of one after the other")
+                        help="one-thread rows: run both miners at once on the first two CPUs "
+                             "(swapped each round) instead of one after the other")
     args = parser.parse_args()
     if not os.access(args.xmrig, os.X_OK):
         sys.exit(f"{args.xmrig} is not an executable xmrig")
+    if args.together and len(os.sched_getaffinity(0)) < 2:
+        sys.exit("--together runs the two miners on two CPUs; this process may use one")
 
     threads = [int(t) for t in args.threads.split(",") if t.strip()]
     algos = [a.strip() for a in args.algos.split(",") if a.strip()]
