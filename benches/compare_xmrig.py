@@ -166,12 +166,15 @@ def xmrig_config(path, pool, algo, threads, ways, api_port, hw_aes, cpus=None):
         json.dump(config, f)
 
 
+def xmrig_cmd(args, config):
+    return [args.xmrig, "--config", config, "--no-color"]
+
+
 def run_xmrig(args, pool, algo, threads, ways, workdir, hw_aes=None):
     api = free_port()
     config = os.path.join(workdir, f"xmrig-{threads}-{ways}.json")
     xmrig_config(config, pool, algo, threads, ways, api, hw_aes)
-    return measure([args.xmrig, "--config", config, "--no-color"], api, args.warmup, args.seconds,
-                   cwd=workdir)[0]
+    return measure(xmrig_cmd(args, config), api, args.warmup, args.seconds, cwd=workdir)[0]
 
 
 def run_phirig(args, pool, algo, threads):
@@ -188,7 +191,7 @@ def run_together(args, pool, algo, ways, workdir, phirig_cpu, xmrig_cpu):
     config = os.path.join(workdir, f"xmrig-together-{ways}.json")
     xmrig_config(config, pool, algo, 1, ways, api_x, None, cpus=[xmrig_cpu])
     ours = ["taskset", "-c", str(phirig_cpu)] + phirig_cmd(args.agent, pool, algo, 1, api_p)
-    theirs = ["taskset", "-c", str(xmrig_cpu), args.xmrig, "--config", config, "--no-color"]
+    theirs = ["taskset", "-c", str(xmrig_cpu)] + xmrig_cmd(args, config)
     rates, _ = measure_together([(ours, api_p, None), (theirs, api_x, workdir)], args.warmup,
                                 args.seconds)
     return rates[0], rates[1]
@@ -210,26 +213,25 @@ def compare(args, algo, threads, workdir):
                     rate = 0.0
                 sweep.setdefault(ways, []).append(rate)
         best_ways = max(sweep, key=lambda w: statistics.median(sweep[w]))
-        ours, theirs, ratios = [], [], []
+        together = args.together and threads == 1
+        cpus = sorted(os.sched_getaffinity(0))[:2]
+        ours, theirs = [], []
         for r in range(args.rounds):
-            if args.together and threads == 1:
+            if together:
                 # The two CPUs swap every round, so neither miner keeps the better core.
-                first, second = sorted(os.sched_getaffinity(0))[:2]
-                cpus = (first, second) if r % 2 == 0 else (second, first)
-                mine, other = run_together(args, pool, algo, best_ways, workdir, *cpus)
-                ours.append(mine)
-                theirs.append(other)
-                ratios.append(mine / other)
-                continue
-            pair = {}
-            for side in (("phirig", "xmrig") if r % 2 == 0 else ("xmrig", "phirig")):
-                if side == "phirig":
-                    pair[side], _ = run_phirig(args, pool, algo, threads)
-                else:
-                    pair[side] = run_xmrig(args, pool, algo, threads, best_ways, workdir)
-            ours.append(pair["phirig"])
-            theirs.append(pair["xmrig"])
-            ratios.append(pair["phirig"] / pair["xmrig"])
+                first, second = cpus if r % 2 == 0 else cpus[::-1]
+                mine, other = run_together(args, pool, algo, best_ways, workdir, first, second)
+            else:
+                pair = {}
+                for side in (("phirig", "xmrig") if r % 2 == 0 else ("xmrig", "phirig")):
+                    if side == "phirig":
+                        pair[side], _ = run_phirig(args, pool, algo, threads)
+                    else:
+                        pair[side] = run_xmrig(args, pool, algo, threads, best_ways, workdir)
+                mine, other = pair["phirig"], pair["xmrig"]
+            ours.append(mine)
+            theirs.append(other)
+        ratios = [a / b for a, b in zip(ours, theirs)]
         return {"algo": algo, "threads": threads, "xmrig_ways": best_ways,
                 "xmrig_sweep": {w: [round(x, 1) for x in v] for w, v in sweep.items()},
                 "phirig_runs": ours, "xmrig_runs": theirs, "ratios": ratios,
