@@ -15,8 +15,8 @@ With --together, the one-thread rows run both miners at the same time instead, p
 (through taskset) and xmrig on the other, the two swapping every round: on a machine whose speed
 swings between periods, both then see the same period. rx/0 then holds two datasets at once
 (about 2400 huge pages of 2 MiB). It is fair only where the two take the same share of the shared
-L3: rx/0, or a CryptoNight variant at which xmrig's best ways equal phirig's. At unequal ways the
-side with more scratchpads takes more of the L3 from the other.
+L3: rx/0, or a CryptoNight variant at which xmrig's best ways equal phirig's. At unequal ways it
+disagrees with the rounds one after the other (benches/README.md).
 """
 
 import argparse
