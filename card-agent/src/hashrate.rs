@@ -36,7 +36,14 @@ impl RateMeter {
 
     /// Records the counter's value at time `t_ns`. Out-of-order or decreasing samples (a counter
     /// reset, e.g. an agent restart) start the history afresh rather than producing negative rates.
+    /// History starts at the first sample that has counted a hash: the time before it (page
+    /// allocation, a RandomX dataset build) is not hashing time, and a window that took it in
+    /// would report a rate below the one the workers run at, where xmrig reports none yet.
     pub fn record(&mut self, t_ns: u64, total: u64) {
+        if total == 0 {
+            self.samples.clear();
+            return;
+        }
         if let Some(&(lt, lc)) = self.samples.back() {
             if t_ns <= lt {
                 return;
@@ -127,6 +134,25 @@ mod tests {
         assert_eq!(m.rate(WINDOWS[0]), None);
         m.record(13 * S, 10); // same instant: ignored
         assert_eq!(m.latest(), Some((13 * S, 5)));
+    }
+
+    #[test]
+    fn windows_start_at_the_first_counted_hash() {
+        let mut m = RateMeter::default();
+        // 20 s of dataset build, then 100 H/s from 20.5 s on, sampled once a second.
+        for sec in 0..=20u64 {
+            m.record(sec * S, 0);
+        }
+        for sec in 21..=25u64 {
+            m.record(sec * S, (sec * S - 20 * S - S / 2) / 10_000_000);
+        }
+        // A window reaching back into the build would give 45 H/s here.
+        assert_eq!(m.rate(WINDOWS[0]), None);
+        for sec in 26..=31u64 {
+            m.record(sec * S, (sec * S - 20 * S - S / 2) / 10_000_000);
+        }
+        assert_eq!(m.rate(WINDOWS[0]), Some(100.0));
+        assert_eq!(m.highest(), 100.0);
     }
 
     #[test]
