@@ -17,6 +17,15 @@ swings between periods, both then see the same period. rx/0 then holds two datas
 (about 2400 huge pages of 2 MiB). It is fair only where the two take the same share of the shared
 L3: rx/0, or a CryptoNight variant at which xmrig's best ways equal phirig's. At unequal ways it
 disagrees with the rounds one after the other (benches/README.md).
+
+With --resident, both miners start once per row, each with a loopback API token, and every round
+resumes one of them, waits until its 10 s window holds only hashing since the resume (at least
+11 s), measures it and pauses it again through the JSON-RPC `pause`/`resume` both miners take.
+The rounds keep the A B B A order and the same CPUs at every thread count, and cost no start-up:
+for rx/0 no dataset is built per round, so many more paired rounds fit in one period of the
+machine (two datasets are held at once, about 2400 huge pages of 2 MiB).
+
+The last column is each issue's target for phirig ÷ xmrig: 1.30 for CryptoNight, 1.0 for rx/0.
 """
 
 import argparse
@@ -36,6 +45,11 @@ HEIGHTS = {"cn/r": 1806260}
 # RandomX has no ways to sweep: one hash per thread, all threads on one shared dataset.
 RANDOMX = "rx/0"
 DEFAULT_ALGOS = "cn/0,cn/1,cn/2,cn/r,cn/half,cn/ccx,cn-lite/1,cn-pico,cn/upx2,cn-heavy/0"
+# What each issue asks of phirig ÷ xmrig: 1.30 for CryptoNight (issue 22), 1.0 for rx/0 (23).
+TARGETS = {RANDOMX: 1.0}
+CN_TARGET = 1.30
+# The API token both miners get, so --resident can pause and resume them (loopback only).
+TOKEN = "phirig-bench-c0ntrol"
 
 
 def free_port():
@@ -45,7 +59,9 @@ def free_port():
 
 
 def get_json(url, timeout=2.0):
-    with urllib.request.urlopen(url, timeout=timeout) as r:
+    # xmrig answers nothing, not even a GET, without the token once it has one.
+    req = urllib.request.Request(url, headers={"Authorization": f"Bearer {TOKEN}"})
+    with urllib.request.urlopen(req, timeout=timeout) as r:
         return json.loads(r.read())
 
 
@@ -96,54 +112,100 @@ def measure(cmd, api_port, warmup, seconds, env=None, cwd=None):
 def measure_together(miners, warmup, seconds, env=None):
     """Starts every (cmd, api_port, cwd) at once; once all hash, waits `warmup` s and samples each
     one's 10 s rate once a second over the same `seconds`. Returns the means and the summaries."""
-    logs = [tempfile.TemporaryFile() for _ in miners]
-    procs = []
-    try:
-        for (cmd, _, cwd), log in zip(miners, logs):
-            procs.append(subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env,
-                                          cwd=cwd))
-        urls = [f"http://127.0.0.1:{port}/2/summary" for _, port, _ in miners]
-        started = [None] * len(miners)
-        # rx/0 builds a 2 GiB dataset before its first hash.
+    with Running(miners, env) as running:
+        time.sleep(max(0.0, max(running.started) + warmup - time.monotonic()))
+        rates = sample_rates(running.urls, seconds)
+        return rates, [get_json(url + "/2/summary") for url in running.urls]
+
+
+class Running:
+    """Miners started together, each (cmd, api_port, cwd); entered once every one of them hashes
+    (rx/0 builds a 2 GiB dataset first), left by stopping them all."""
+
+    def __init__(self, miners, env=None):
+        self.miners = miners
+        self.env = env
+        self.urls = [f"http://127.0.0.1:{port}" for _, port, _ in miners]
+        self.started = [None] * len(miners)
+        self.procs = []
+        self.logs = []
+
+    def __enter__(self):
+        try:
+            self._start()
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def _start(self):
+        for cmd, _, cwd in self.miners:
+            log = tempfile.TemporaryFile()
+            self.logs.append(log)
+            self.procs.append(subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
+                                               env=self.env, cwd=cwd))
         deadline = time.monotonic() + 240
         # Warm-up counts from the first hash, not from the start: page allocation and the
         # login differ between the two miners and must not count against either.
-        while None in started and time.monotonic() < deadline:
-            for i, (proc, url) in enumerate(zip(procs, urls)):
-                if started[i] is not None or proc.poll() is not None:
+        while None in self.started and time.monotonic() < deadline:
+            for i, (proc, url) in enumerate(zip(self.procs, self.urls)):
+                if self.started[i] is not None or proc.poll() is not None:
                     continue
-                try:
-                    if get_json(url)["hashrate"]["total"][0]:
-                        started[i] = time.monotonic()
-                except (OSError, ValueError, KeyError, IndexError, TypeError):
-                    pass
+                if rate_now(url):
+                    self.started[i] = time.monotonic()
             time.sleep(0.5)
-        for i, log in enumerate(logs):
-            if started[i] is None:
+        for i, log in enumerate(self.logs):
+            if self.started[i] is None:
                 log.seek(0)
                 tail = log.read().decode(errors="replace")[-2000:]
-                raise RuntimeError(f"no hash rate from {' '.join(miners[i][0])}:\n{tail}")
-        time.sleep(max(0.0, max(started) + warmup - time.monotonic()))
-        samples = [[] for _ in miners]
-        end = time.monotonic() + seconds
-        while time.monotonic() < end:
-            time.sleep(1.0)
-            for url, got in zip(urls, samples):
-                rate = get_json(url)["hashrate"]["total"][0]
-                if rate:
-                    got.append(float(rate))
-        summaries = [get_json(url) for url in urls]
-        return [statistics.mean(got) for got in samples], summaries
-    finally:
-        for proc in procs:
+                raise RuntimeError(f"no hash rate from {' '.join(self.miners[i][0])}:\n{tail}")
+
+    def __exit__(self, *exc):
+        for proc in self.procs:
             stop(proc)
-        for log in logs:
+        for log in self.logs:
             log.close()
+
+    def control(self, i, method):
+        """xmrig's JSON-RPC control call (`pause`, `resume`) on miner `i`, with TOKEN."""
+        req = urllib.request.Request(
+            self.urls[i] + "/json_rpc", method="POST",
+            data=json.dumps({"id": 1, "jsonrpc": "2.0", "method": method}).encode(),
+            headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=5) as r:
+            reply = json.loads(r.read())
+        if "error" in reply:
+            raise RuntimeError(f"{method} on {self.miners[i][0][0]}: {reply['error']}")
+
+
+def rate_now(url):
+    """The miner's 10 s rate now, or None while it has none (or does not answer yet)."""
+    try:
+        return get_json(url + "/2/summary")["hashrate"]["total"][0]
+    except (OSError, ValueError, KeyError, IndexError, TypeError):
+        return None
+
+
+def sample_rates(urls, seconds):
+    """Each miner's 10 s rate, sampled once a second over `seconds`: their means."""
+    samples = [[] for _ in urls]
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        time.sleep(1.0)
+        for url, got in zip(urls, samples):
+            rate = rate_now(url)
+            if rate:
+                got.append(float(rate))
+    for url, got in zip(urls, samples):
+        if not got:
+            raise RuntimeError(f"{url} gave no rate while measured")
+    return [statistics.mean(got) for got in samples]
 
 
 def phirig_cmd(agent, pool, algo, threads, api_port):
     return [agent, "-o", f"127.0.0.1:{pool.port}", "-u", "bench", "-a", algo, "-t", str(threads),
-            "--http-port", str(api_port), "--print-time", "3600", "--no-journal"]
+            "--http-port", str(api_port), "--http-access-token", TOKEN, "--print-time", "3600",
+            "--no-journal"]
 
 
 def xmrig_config(path, pool, algo, threads, ways, api_port, hw_aes, cpus=None):
@@ -154,7 +216,8 @@ def xmrig_config(path, pool, algo, threads, ways, api_port, hw_aes, cpus=None):
     config = {
         "autosave": False, "background": False, "colors": False, "donate-level": 0,
         "donate-over-proxy": 0, "print-time": 3600, "health-print-time": 3600,
-        "http": {"enabled": True, "host": "127.0.0.1", "port": api_port, "restricted": True},
+        "http": {"enabled": True, "host": "127.0.0.1", "port": api_port, "access-token": TOKEN,
+                 "restricted": False},
         "opencl": False, "cuda": False, "cpu": cpu,
         # Full dataset, built on every core, on 2 MiB pages; xmrig's MSR tweaks where it may.
         "randomx": {"init": -1, "mode": "fast", "1gb-pages": False, "rdmsr": True, "wrmsr": True,
@@ -197,6 +260,30 @@ def run_together(args, pool, algo, ways, workdir, phirig_cpu, xmrig_cpu):
     return rates[0], rates[1]
 
 
+def run_resident(args, pool, algo, threads, ways, workdir):
+    """Both miners started once and kept: each round resumes one, measures it and pauses it
+    again, A B B A. No dataset is built twice, so rx/0 rounds cost seconds, not a minute, and
+    many more fit in one period of the machine. Returns (phirig rates, xmrig rates)."""
+    api_p, api_x = free_port(), free_port()
+    config = os.path.join(workdir, f"xmrig-resident-{threads}-{ways}.json")
+    xmrig_config(config, pool, algo, threads, ways, api_x, None)
+    miners = [(phirig_cmd(args.agent, pool, algo, threads, api_p), api_p, None),
+              (xmrig_cmd(args, config), api_x, workdir)]
+    # The 10 s window must hold nothing from before the resume.
+    settle = max(args.warmup, 11.0)
+    got = ([], [])
+    with Running(miners) as running:
+        for i in (0, 1):
+            running.control(i, "pause")
+        for r in range(args.rounds):
+            for i in ((0, 1) if r % 2 == 0 else (1, 0)):
+                running.control(i, "resume")
+                time.sleep(settle)
+                got[i].append(sample_rates([running.urls[i]], args.seconds)[0])
+                running.control(i, "pause")
+    return got
+
+
 def compare(args, algo, threads, workdir):
     pool = Pool(args.phirig, algo, args.difficulty)
     try:
@@ -216,7 +303,9 @@ def compare(args, algo, threads, workdir):
         together = args.together and threads == 1
         cpus = sorted(os.sched_getaffinity(0))[:2]
         ours, theirs = [], []
-        for r in range(args.rounds):
+        if args.resident:
+            ours, theirs = run_resident(args, pool, algo, threads, best_ways, workdir)
+        for r in range(0 if args.resident else args.rounds):
             if together:
                 # The two CPUs swap every round, so neither miner keeps the better core.
                 first, second = cpus if r % 2 == 0 else cpus[::-1]
@@ -252,14 +341,20 @@ def main():
     parser.add_argument("--seconds", type=float, default=12.0, help="measured window per run")
     parser.add_argument("--warmup", type=float, default=6.0, help="seconds after the first hash")
     parser.add_argument("--difficulty", type=int, default=1_000_000)
-    parser.add_argument("--target", type=float, default=1.30, help="phirig / xmrig to meet")
+    parser.add_argument("--target", type=float,
+                        help=f"phirig / xmrig to meet (default {CN_TARGET}, rx/0 1.0)")
     parser.add_argument("--json", help="also write the results to this file")
     parser.add_argument("--together", action="store_true",
                         help="one-thread rows: run both miners at once on the first two CPUs "
                              "(swapped each round) instead of one after the other")
+    parser.add_argument("--resident", action="store_true",
+                        help="start both miners once and pause and resume them for each round "
+                             "instead of starting them afresh (rx/0: two datasets at once)")
     args = parser.parse_args()
     if not os.access(args.xmrig, os.X_OK):
         sys.exit(f"{args.xmrig} is not an executable xmrig")
+    if args.together and args.resident:
+        sys.exit("--together and --resident are two ways of pairing rounds: pick one")
     if args.together and len(os.sched_getaffinity(0)) < 2:
         sys.exit("--together runs the two miners on two CPUs; this process may use one")
 
@@ -277,12 +372,14 @@ def main():
 
     print()
     print(f"{'algo':<11} {'thr':>3} {'phirig H/s':>11} {'xmrig H/s':>10} {'ways':>4} "
-          f"{'paired':>7}  target {args.target:.2f}")
+          f"{'paired':>7} {'target':>6}")
     for row in results:
-        ok = "yes" if row["paired_ratio"] >= args.target else "NO"
+        target = args.target or TARGETS.get(row["algo"], CN_TARGET)
+        row["target"] = target
+        ok = "met" if row["paired_ratio"] >= target else "NO"
         print(f"{row['algo']:<11} {row['threads']:>3} {statistics.median(row['phirig_runs']):>11.1f} "
               f"{statistics.median(row['xmrig_runs']):>10.1f} {row['xmrig_ways']:>4} "
-              f"{row['paired_ratio']:>7.3f}  {ok}")
+              f"{row['paired_ratio']:>7.3f} {target:>6.2f} {ok}")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=2)
