@@ -260,6 +260,30 @@ def run_together(args, pool, algo, ways, workdir, phirig_cpu, xmrig_cpu):
     return rates[0], rates[1]
 
 
+def run_fresh(args, pool, algo, threads, ways, workdir):
+    """Each round starts the miners afresh: one after the other, A B B A, or with --together at
+    one thread both at once. Returns (phirig rates, xmrig rates)."""
+    together = args.together and threads == 1
+    cpus = sorted(os.sched_getaffinity(0))[:2]
+    ours, theirs = [], []
+    for r in range(args.rounds):
+        if together:
+            # The two CPUs swap every round, so neither miner keeps the better core.
+            first, second = cpus if r % 2 == 0 else cpus[::-1]
+            mine, other = run_together(args, pool, algo, ways, workdir, first, second)
+        else:
+            pair = {}
+            for side in (("phirig", "xmrig") if r % 2 == 0 else ("xmrig", "phirig")):
+                if side == "phirig":
+                    pair[side], _ = run_phirig(args, pool, algo, threads)
+                else:
+                    pair[side] = run_xmrig(args, pool, algo, threads, ways, workdir)
+            mine, other = pair["phirig"], pair["xmrig"]
+        ours.append(mine)
+        theirs.append(other)
+    return ours, theirs
+
+
 def run_resident(args, pool, algo, threads, ways, workdir):
     """Both miners started once and kept: each round resumes one, measures it and pauses it
     again, A B B A. No dataset is built twice, so rx/0 rounds cost seconds, not a minute, and
@@ -300,26 +324,8 @@ def compare(args, algo, threads, workdir):
                     rate = 0.0
                 sweep.setdefault(ways, []).append(rate)
         best_ways = max(sweep, key=lambda w: statistics.median(sweep[w]))
-        together = args.together and threads == 1
-        cpus = sorted(os.sched_getaffinity(0))[:2]
-        ours, theirs = [], []
-        if args.resident:
-            ours, theirs = run_resident(args, pool, algo, threads, best_ways, workdir)
-        for r in range(0 if args.resident else args.rounds):
-            if together:
-                # The two CPUs swap every round, so neither miner keeps the better core.
-                first, second = cpus if r % 2 == 0 else cpus[::-1]
-                mine, other = run_together(args, pool, algo, best_ways, workdir, first, second)
-            else:
-                pair = {}
-                for side in (("phirig", "xmrig") if r % 2 == 0 else ("xmrig", "phirig")):
-                    if side == "phirig":
-                        pair[side], _ = run_phirig(args, pool, algo, threads)
-                    else:
-                        pair[side] = run_xmrig(args, pool, algo, threads, best_ways, workdir)
-                mine, other = pair["phirig"], pair["xmrig"]
-            ours.append(mine)
-            theirs.append(other)
+        pairing = run_resident if args.resident else run_fresh
+        ours, theirs = pairing(args, pool, algo, threads, best_ways, workdir)
         ratios = [a / b for a, b in zip(ours, theirs)]
         return {"algo": algo, "threads": threads, "xmrig_ways": best_ways,
                 "xmrig_sweep": {w: [round(x, 1) for x in v] for w, v in sweep.items()},
