@@ -36,12 +36,13 @@ impl RateMeter {
 
     /// Records the counter's value at time `t_ns`. Out-of-order or decreasing samples (a counter
     /// reset, e.g. an agent restart) start the history afresh rather than producing negative rates.
-    /// History starts at the first sample that has counted a hash: the time before it (page
+    /// History starts at the last sample before the first hash: the time before that (page
     /// allocation, a RandomX dataset build) is not hashing time, and a window that took it in
     /// would report a rate below the one the workers run at, where xmrig reports none yet.
     pub fn record(&mut self, t_ns: u64, total: u64) {
         if total == 0 {
             self.samples.clear();
+            self.samples.push_back((t_ns, 0));
             return;
         }
         if let Some(&(lt, lc)) = self.samples.back() {
