@@ -103,28 +103,25 @@ class Pool:
         stop(self.proc)
 
 
-def measure(cmd, api_port, warmup, seconds, env=None, cwd=None):
+def measure(cmd, api_port, warmup, seconds, cwd=None):
     """Mean of the 10 s rate sampled once a second over `seconds`, after `warmup` s of hashing."""
-    rates, summaries = measure_together([(cmd, api_port, cwd)], warmup, seconds, env)
-    return rates[0], summaries[0]
+    return measure_together([(cmd, api_port, cwd)], warmup, seconds)[0]
 
 
-def measure_together(miners, warmup, seconds, env=None):
+def measure_together(miners, warmup, seconds):
     """Starts every (cmd, api_port, cwd) at once; once all hash, waits `warmup` s and samples each
-    one's 10 s rate once a second over the same `seconds`. Returns the means and the summaries."""
-    with Running(miners, env) as running:
+    one's 10 s rate once a second over the same `seconds`. Returns the means."""
+    with Running(miners) as running:
         time.sleep(max(0.0, max(running.started) + warmup - time.monotonic()))
-        rates = sample_rates(running.urls, seconds)
-        return rates, [get_json(url + "/2/summary") for url in running.urls]
+        return sample_rates(running.urls, seconds)
 
 
 class Running:
     """Miners started together, each (cmd, api_port, cwd); entered once every one of them hashes
     (rx/0 builds a 2 GiB dataset first), left by stopping them all."""
 
-    def __init__(self, miners, env=None):
+    def __init__(self, miners):
         self.miners = miners
-        self.env = env
         self.urls = [f"http://127.0.0.1:{port}" for _, port, _ in miners]
         self.started = [None] * len(miners)
         self.procs = []
@@ -142,8 +139,7 @@ class Running:
         for cmd, _, cwd in self.miners:
             log = tempfile.TemporaryFile()
             self.logs.append(log)
-            self.procs.append(subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
-                                               env=self.env, cwd=cwd))
+            self.procs.append(subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=cwd))
         deadline = time.monotonic() + 240
         # Warm-up counts from the first hash, not from the start: page allocation and the
         # login differ between the two miners and must not count against either.
@@ -208,10 +204,10 @@ def phirig_cmd(agent, pool, algo, threads, api_port):
             "--no-journal"]
 
 
-def xmrig_config(path, pool, algo, threads, ways, api_port, hw_aes, cpus=None):
+def xmrig_config(path, pool, algo, threads, ways, api_port, cpus=None):
     key = "rx" if algo == RANDOMX else algo
     cpus = list(range(threads)) if cpus is None else cpus
-    cpu = {"enabled": True, "huge-pages": True, "hw-aes": hw_aes, "asm": True, "priority": None,
+    cpu = {"enabled": True, "huge-pages": True, "hw-aes": None, "asm": True, "priority": None,
            "yield": True, key: [[ways, cpu_id] for cpu_id in cpus]}
     config = {
         "autosave": False, "background": False, "colors": False, "donate-level": 0,
@@ -233,18 +229,16 @@ def xmrig_cmd(args, config):
     return [args.xmrig, "--config", config, "--no-color"]
 
 
-def run_xmrig(args, pool, algo, threads, ways, workdir, hw_aes=None):
+def run_xmrig(args, pool, algo, threads, ways, workdir):
     api = free_port()
     config = os.path.join(workdir, f"xmrig-{threads}-{ways}.json")
-    xmrig_config(config, pool, algo, threads, ways, api, hw_aes)
-    return measure(xmrig_cmd(args, config), api, args.warmup, args.seconds, cwd=workdir)[0]
+    xmrig_config(config, pool, algo, threads, ways, api)
+    return measure(xmrig_cmd(args, config), api, args.warmup, args.seconds, cwd=workdir)
 
 
 def run_phirig(args, pool, algo, threads):
     api = free_port()
-    rate, summary = measure(phirig_cmd(args.agent, pool, algo, threads, api), api, args.warmup,
-                            args.seconds)
-    return rate, summary
+    return measure(phirig_cmd(args.agent, pool, algo, threads, api), api, args.warmup, args.seconds)
 
 
 def run_together(args, pool, algo, ways, workdir, phirig_cpu, xmrig_cpu):
@@ -252,12 +246,12 @@ def run_together(args, pool, algo, ways, workdir, phirig_cpu, xmrig_cpu):
     phirig runs under taskset (its worker pins within it), xmrig's thread list names its CPU."""
     api_p, api_x = free_port(), free_port()
     config = os.path.join(workdir, f"xmrig-together-{ways}.json")
-    xmrig_config(config, pool, algo, 1, ways, api_x, None, cpus=[xmrig_cpu])
+    xmrig_config(config, pool, algo, 1, ways, api_x, cpus=[xmrig_cpu])
     ours = ["taskset", "-c", str(phirig_cpu)] + phirig_cmd(args.agent, pool, algo, 1, api_p)
     theirs = ["taskset", "-c", str(xmrig_cpu)] + xmrig_cmd(args, config)
-    rates, _ = measure_together([(ours, api_p, None), (theirs, api_x, workdir)], args.warmup,
-                                args.seconds)
-    return rates[0], rates[1]
+    mine, other = measure_together([(ours, api_p, None), (theirs, api_x, workdir)], args.warmup,
+                                   args.seconds)
+    return mine, other
 
 
 def run_fresh(args, pool, algo, threads, ways, workdir):
@@ -275,7 +269,7 @@ def run_fresh(args, pool, algo, threads, ways, workdir):
             pair = {}
             for side in (("phirig", "xmrig") if r % 2 == 0 else ("xmrig", "phirig")):
                 if side == "phirig":
-                    pair[side], _ = run_phirig(args, pool, algo, threads)
+                    pair[side] = run_phirig(args, pool, algo, threads)
                 else:
                     pair[side] = run_xmrig(args, pool, algo, threads, ways, workdir)
             mine, other = pair["phirig"], pair["xmrig"]
@@ -290,7 +284,7 @@ def run_resident(args, pool, algo, threads, ways, workdir):
     many more fit in one period of the machine. Returns (phirig rates, xmrig rates)."""
     api_p, api_x = free_port(), free_port()
     config = os.path.join(workdir, f"xmrig-resident-{threads}-{ways}.json")
-    xmrig_config(config, pool, algo, threads, ways, api_x, None)
+    xmrig_config(config, pool, algo, threads, ways, api_x)
     miners = [(phirig_cmd(args.agent, pool, algo, threads, api_p), api_p, None),
               (xmrig_cmd(args, config), api_x, workdir)]
     # The 10 s window must hold nothing from before the resume.
