@@ -5,6 +5,14 @@ use std::time::{Duration, Instant};
 
 use crate::support::{heavy, AGENT};
 
+/// CPU time a task has used, in clock ticks (`utime + stime` of `/proc/PID/task/TID/stat`).
+fn cpu_ticks(stat: &str) -> Option<u64> {
+    // The fields after the command name, which is in parentheses and may hold spaces.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    // utime and stime are fields 14 and 15; the list starts at field 3.
+    Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
+}
+
 /// The CPUs a task may run on, from `/proc/PID/task/TID/status`.
 fn allowed_list(status: &str) -> Option<String> {
     status
@@ -47,7 +55,11 @@ fn workers_stay_on_the_cpus_taskset_gave() {
     while seen.is_none() && Instant::now() < deadline {
         for task in std::fs::read_dir(&tasks).into_iter().flatten().flatten() {
             let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
-            if comm.trim() == "cn-worker-0" {
+            // The worker is named at spawn and pins itself as it starts: read its mask only
+            // once it has hashed for a while (10 ticks), so the mask taskset gave the thread
+            // before it pinned cannot pass for the answer.
+            let stat = std::fs::read_to_string(task.path().join("stat")).unwrap_or_default();
+            if comm.trim() == "cn-worker-0" && cpu_ticks(&stat).is_some_and(|t| t >= 10) {
                 let status =
                     std::fs::read_to_string(task.path().join("status")).unwrap_or_default();
                 seen = allowed_list(&status);
