@@ -2,11 +2,10 @@
 # The whole phirig test suite: prepares the machine (`setup-test-machine.sh`), then runs every
 # test, then the VAES tests again under QEMU where this CPU lacks VAES.
 #
-# `PHIRIG_EXPECT_CPU` names the kernel's CPU paths (`aes`, `avx`, `vaes`, and the software path's
-# bitsliced fill `ssse3`, `avx2`) the tests must exercise instead of skipping: for the native run,
-# those whose flags /proc/cpuinfo shows; under `qemu-x86_64 -cpu max`, the first three, since the
-# VAES tests it runs need them. Extra arguments go to the native
-# `cargo test`.
+# `PHIRIG_EXPECT_CPU` names the kernel's CPU paths (`aes`, `avx`, `vaes`, `avx512`, and the
+# software path's bitsliced fill `ssse3`, `avx2`) the tests must exercise instead of skipping: for
+# the native run, those whose flags /proc/cpuinfo shows; under `qemu-x86_64 -cpu max`, the first
+# three, since the VAES tests it runs need them. Extra arguments go to the native `cargo test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/setup-test-machine.sh
@@ -21,6 +20,10 @@ native_cpu_paths() {
   for flag in aes avx vaes ssse3 avx2; do
     grep -qw "$flag" /proc/cpuinfo && paths+=("$flag")
   done
+  # The EVEX loop needs AVX-512F and VL, and VAES.
+  local f evex=avx512
+  for f in avx512f avx512vl vaes; do grep -qw "$f" /proc/cpuinfo || evex=; done
+  [[ -n $evex ]] && paths+=("$evex")
   (IFS=,; echo "${paths[*]}")
 }
 

@@ -25,6 +25,9 @@ pub struct Cpu {
     pub avx2: bool,
     /// VAES: two AES blocks per `vaesenc` in explode and implode.
     pub vaes: bool,
+    /// AVX-512F and AVX-512VL: with VAES and AVX, the AES-NI kernels' compiled loop is built for
+    /// EVEX, whose 32 vector registers keep more of four or five ways out of the stack.
+    pub avx512: bool,
     /// How many interleaved hashes the core's out-of-order window pays for.
     pub window: CoreWindow,
 }
@@ -37,7 +40,8 @@ impl Cpu {
     }
 
     /// The same CPU with VAES only where `allowed` (`--no-vaes`, `"cpu": {"vaes": false}` say
-    /// no): explode and implode then stay on AES-NI, bit for bit the same result.
+    /// no): explode and implode then stay on AES-NI, and the loop off EVEX (its `vaesenc` on
+    /// xmm16–31 is a VAES instruction), bit for bit the same result.
     pub fn with_vaes(self, allowed: bool) -> Cpu {
         Cpu {
             vaes: self.vaes && allowed,
@@ -58,6 +62,12 @@ impl Cpu {
     /// Whether explode and implode can run on VAES.
     pub fn vaes_fill(&self) -> bool {
         self.aes_ni() && self.avx2 && self.vaes
+    }
+
+    /// Whether the AES-NI kernels can be compiled for EVEX (AVX-512VL, with VAES for `vaesenc`
+    /// on the upper sixteen registers).
+    pub fn evex_loop(&self) -> bool {
+        self.vaes_fill() && self.avx && self.avx512
     }
 
     /// Whether the software path's explode and implode can run bitsliced (`pshufb` for ShiftRows
@@ -85,11 +95,12 @@ impl Cpu {
         aes == AesPath::Hardware && self.vaes_fill()
     }
 
-    /// [`AesPath::name`], with `+vaes` where [`Cpu::wide`], `+bitslice` where the software path's
-    /// explode and implode run bitsliced and `+avx2` where two ways at once: what start-up lines
-    /// and self-test errors report.
+    /// [`AesPath::name`], with `+vaes` where [`Cpu::wide`], `+avx512` where [`Cpu::evex_loop`]
+    /// too, `+bitslice` where the software path's explode and implode run bitsliced and `+avx2`
+    /// where two ways at once: what start-up lines and self-test errors report.
     pub fn label(&self, aes: AesPath) -> &'static str {
         match aes {
+            AesPath::Hardware if self.evex_loop() => "aes-ni+vaes+avx512",
             AesPath::Hardware if self.wide(aes) => "aes-ni+vaes",
             AesPath::Software if self.bitslice_pairs() => "soft+bitslice+avx2",
             AesPath::Software if self.bitslice_fill() => "soft+bitslice",
@@ -106,6 +117,7 @@ impl Cpu {
             (self.avx, real.avx, "avx"),
             (self.avx2, real.avx2, "avx2"),
             (self.vaes, real.vaes, "vaes"),
+            (self.avx512, real.avx512, "avx512"),
         ]
         .into_iter()
         .find(|&(claimed, has, _)| claimed && !has)
@@ -126,16 +138,19 @@ pub enum CpuPath {
     Ssse3,
     /// `avx2`: the bitsliced fill two ways at once.
     Avx2,
+    /// `avx512`: the AES-NI kernels compiled for EVEX.
+    Avx512,
 }
 
 impl CpuPath {
     /// Every path, in the order `PHIRIG_EXPECT_CPU`'s documentation lists them.
-    pub const ALL: [CpuPath; 5] = [
+    pub const ALL: [CpuPath; 6] = [
         CpuPath::Aes,
         CpuPath::Avx,
         CpuPath::Vaes,
         CpuPath::Ssse3,
         CpuPath::Avx2,
+        CpuPath::Avx512,
     ];
 
     /// The name `PHIRIG_EXPECT_CPU` lists it by.
@@ -146,6 +161,7 @@ impl CpuPath {
             CpuPath::Vaes => "vaes",
             CpuPath::Ssse3 => "ssse3",
             CpuPath::Avx2 => "avx2",
+            CpuPath::Avx512 => "avx512",
         }
     }
 
@@ -157,12 +173,13 @@ impl CpuPath {
             CpuPath::Vaes => cpu.vaes_fill(),
             CpuPath::Ssse3 => cpu.bitslice_fill(),
             CpuPath::Avx2 => cpu.bitslice_pairs(),
+            CpuPath::Avx512 => cpu.evex_loop(),
         }
     }
 }
 
 /// The environment variable CI sets to the paths a run must exercise: a comma list of `aes`,
-/// `avx`, `vaes`, `ssse3` and `avx2`.
+/// `avx`, `vaes`, `ssse3`, `avx2` and `avx512`.
 pub const EXPECT_CPU_VAR: &str = "PHIRIG_EXPECT_CPU";
 
 /// Why [`EXPECT_CPU_VAR`] could not be read.
@@ -170,7 +187,7 @@ pub const EXPECT_CPU_VAR: &str = "PHIRIG_EXPECT_CPU";
 pub enum ExpectError {
     #[error("{EXPECT_CPU_VAR} is not UTF-8")]
     NotUtf8,
-    #[error("{EXPECT_CPU_VAR}: unknown path {0:?} (aes, avx, vaes, ssse3, avx2)")]
+    #[error("{EXPECT_CPU_VAR}: unknown path {0:?} (aes, avx, vaes, ssse3, avx2, avx512)")]
     Unknown(String),
 }
 
@@ -229,6 +246,7 @@ fn read() -> Cpu {
         avx: has!("avx"),
         avx2: has!("avx2"),
         vaes: has!("vaes"),
+        avx512: has!("avx512f") && has!("avx512vl"),
         window: window(),
     }
 }
@@ -242,6 +260,7 @@ fn read() -> Cpu {
         avx: false,
         avx2: false,
         vaes: false,
+        avx512: false,
         window: window(),
     }
 }
@@ -342,6 +361,7 @@ mod tests {
         for (detected, name) in rows {
             assert_eq!(detected, flag(name), "{name}");
         }
+        assert_eq!(cpu.avx512, flag("avx512f") && flag("avx512vl"), "avx512");
     }
 
     #[test]
@@ -353,6 +373,7 @@ mod tests {
             avx: true,
             avx2: true,
             vaes: true,
+            avx512: true,
             window: CoreWindow::Standard,
         };
         let no_vaes = all.with_vaes(false);
@@ -406,9 +427,17 @@ mod tests {
             avx: true,
             avx2: true,
             vaes: true,
+            avx512: true,
             window: CoreWindow::Standard,
         };
-        assert_eq!(all.label(AesPath::Hardware), "aes-ni+vaes");
+        assert_eq!(all.label(AesPath::Hardware), "aes-ni+vaes+avx512");
+        let no_avx512 = Cpu {
+            avx512: false,
+            ..all
+        };
+        assert_eq!(no_avx512.label(AesPath::Hardware), "aes-ni+vaes");
+        // EVEX's `vaesenc` on the upper registers is VAES: no VAES, no EVEX loop.
+        assert!(!all.with_vaes(false).evex_loop());
         assert_eq!(all.label(AesPath::Software), "soft+bitslice+avx2");
         let no_avx2 = Cpu { avx2: false, ..all };
         assert_eq!(no_avx2.label(AesPath::Software), "soft+bitslice");
@@ -424,10 +453,12 @@ mod tests {
         assert!(CpuPath::Avx.runs_on(&all));
         assert!(!CpuPath::Avx.runs_on(&Cpu { avx: false, ..all }));
         assert!(!CpuPath::Vaes.runs_on(&Cpu { avx2: false, ..all }));
+        assert!(CpuPath::Avx512.runs_on(&all));
+        assert!(!CpuPath::Avx512.runs_on(&no_avx512));
         let no_aes = Cpu { aes: false, ..all };
         assert_eq!(no_aes.best_aes(), AesPath::Software);
         // Without AES-NI no other path runs, whatever else the CPU has.
-        for path in [CpuPath::Aes, CpuPath::Avx, CpuPath::Vaes] {
+        for path in [CpuPath::Aes, CpuPath::Avx, CpuPath::Vaes, CpuPath::Avx512] {
             assert!(!path.runs_on(&no_aes), "{}", path.name());
         }
     }

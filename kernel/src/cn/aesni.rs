@@ -1,6 +1,6 @@
 //! The hardware backend: SSE2 registers and AES-NI `aesenc`.
 //!
-//! These methods are only ever inlined into functions compiled with
+//! These methods are only ever inlined into functions compiled with at least
 //! `#[target_feature(enable = "aes,sse2,sse4.1")]`, and those are only reached after
 //! [`Cpu::aes_ni`](crate::cpu::Cpu::aes_ni) said yes.
 

@@ -3,7 +3,7 @@
 use super::aes_path::AesPath;
 use super::algorithm::Algorithm;
 use super::error::KernelError;
-use super::kernel::{kernel, kernel_ways, KernelFn, Paths};
+use super::kernel::{kernel, kernel_ways, Isa, KernelFn, Paths};
 use super::random_math::RandomProgram;
 use crate::cpu::Cpu;
 use crate::memory::{PageKind, PagePolicy, Scratchpad};
@@ -75,7 +75,7 @@ impl CnHasher {
         }
         let widest = kernel_ways(algo).min(ways);
         let kernels = (1..=widest)
-            .map(|w| kernel(algo, aes, w).ok_or(KernelError::AesUnavailable))
+            .map(|w| kernel(algo, Isa::on(&cpu, aes), w).ok_or(KernelError::AesUnavailable))
             .collect::<Result<Vec<_>, _>>()?;
         let memory = Scratchpad::new(ways * algo.scratchpad_bytes(), policy)?;
         let pages = vec![memory.kind(); ways];
@@ -338,7 +338,8 @@ mod tests {
             "soft"
         );
         if let Ok(h) = hw(cpu) {
-            assert_eq!(h.label() == "aes-ni+vaes", cpu.vaes_fill());
+            assert_eq!(h.label().starts_with("aes-ni+vaes"), cpu.vaes_fill());
+            assert_eq!(h.label().ends_with("+avx512"), cpu.evex_loop());
             assert_eq!(hw(cpu.with_vaes(false)).expect("hw").label(), "aes-ni");
         }
     }
@@ -353,6 +354,7 @@ mod tests {
             avx: true,
             avx2: true,
             vaes: true,
+            avx512: true,
             ..real
         };
         let r = CnHasher::with_cpu(

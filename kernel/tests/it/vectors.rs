@@ -71,10 +71,16 @@ fn paths() -> Vec<AesPath> {
 }
 
 /// The CPUs the AES-NI kernels are checked on: this one, and this one with each faster path it
-/// runs turned off in turn (what CPUs without VAES or without AVX run).
+/// runs turned off in turn (what CPUs without AVX-512, without VAES or without AVX run).
 fn hardware_cpus() -> Vec<Cpu> {
     let cpu = Cpu::detect();
     let mut cpus = vec![cpu];
+    if test_can_run(CpuPath::Avx512) {
+        cpus.push(Cpu {
+            avx512: false,
+            ..cpu
+        });
+    }
     if test_can_run(CpuPath::Vaes) {
         cpus.push(cpu.with_vaes(false));
     }
