@@ -247,7 +247,7 @@ fn read() -> Cpu {
         avx2: has!("avx2"),
         vaes: has!("vaes"),
         avx512: has!("avx512f") && has!("avx512vl"),
-        window: window(),
+        window: window(has!("avx512f")),
     }
 }
 
@@ -261,15 +261,15 @@ fn read() -> Cpu {
         avx2: false,
         vaes: false,
         avx512: false,
-        window: window(),
+        window: window(false),
     }
 }
 
-/// The core class from CPUID's vendor and family; [`CoreWindow::Standard`] where CPUID says
-/// nothing.
-fn window() -> CoreWindow {
+/// The core class from CPUID's vendor and family and whether it has AVX-512F;
+/// [`CoreWindow::Standard`] where CPUID says nothing.
+fn window(avx512: bool) -> CoreWindow {
     cpu_identity().map_or(CoreWindow::Standard, |(vendor, family)| {
-        CoreWindow::from_cpuid(&vendor, family)
+        CoreWindow::from_cpuid(&vendor, family, avx512)
     })
 }
 
