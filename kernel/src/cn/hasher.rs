@@ -74,8 +74,9 @@ impl CnHasher {
             return Err(KernelError::AesUnavailable);
         }
         let widest = kernel_ways(algo).min(ways);
+        let isa = Isa::on(&cpu, aes);
         let kernels = (1..=widest)
-            .map(|w| kernel(algo, Isa::on(&cpu, aes), w).ok_or(KernelError::AesUnavailable))
+            .map(|w| kernel(algo, isa, w).ok_or(KernelError::AesUnavailable))
             .collect::<Result<Vec<_>, _>>()?;
         let memory = Scratchpad::new(ways * algo.scratchpad_bytes(), policy)?;
         let pages = vec![memory.kind(); ways];

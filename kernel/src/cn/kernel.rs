@@ -50,8 +50,7 @@ pub(crate) enum Isa {
     Soft,
     AesNi,
     /// AVX-512VL's 32 vector registers and three-operand forms (and VAES's `vaesenc` on the
-    /// upper sixteen): fewer copies and stack accesses per iteration (cn/ccx at four ways: 186
-    /// instructions with 16 stack accesses on SSE, 123 with none here).
+    /// upper sixteen): fewer register copies and stack accesses per iteration.
     AesNiEvex,
 }
 
@@ -272,6 +271,35 @@ mod tests {
             }
             assert!(kernel(algo, Isa::Soft, kernel_ways(algo) + 1).is_none());
             assert!(kernel(algo, Isa::Soft, 0).is_none());
+        }
+    }
+
+    #[test]
+    fn each_cpu_value_gets_the_kernels_it_can_run() {
+        let all = Cpu {
+            aes: true,
+            sse41: true,
+            ssse3: true,
+            avx: true,
+            avx2: true,
+            vaes: true,
+            avx512: true,
+            window: CoreWindow::Standard,
+        };
+        let hw = |cpu: Cpu| Isa::on(&cpu, AesPath::Hardware);
+        assert_eq!(hw(all), Isa::AesNiEvex);
+        assert_eq!(Isa::on(&all, AesPath::Software), Isa::Soft);
+        // EVEX needs AVX-512, VAES (`--no-vaes` too) and AVX; without any of them, SSE.
+        for without in [
+            Cpu {
+                avx512: false,
+                ..all
+            },
+            all.with_vaes(false),
+            Cpu { avx: false, ..all },
+            Cpu { avx2: false, ..all },
+        ] {
+            assert_eq!(hw(without), Isa::AesNi, "{without:?}");
         }
     }
 
