@@ -76,7 +76,7 @@ pub struct HashArgs {
     /// Force the portable software AES path.
     #[arg(long)]
     pub no_aesni: bool,
-    /// Keep explode and implode on AES-NI where the CPU has VAES.
+    /// Keep explode and implode on AES-NI where the CPU has VAES, and the main loop off EVEX.
     #[arg(long)]
     pub no_vaes: bool,
     /// Input bytes in hex.
@@ -100,7 +100,8 @@ pub struct BenchArgs {
     pub seconds: f64,
     #[arg(long)]
     pub no_aesni: bool,
-    /// Keep explode and implode on AES-NI where the CPU has VAES (for comparison).
+    /// Keep explode and implode on AES-NI where the CPU has VAES, and the main loop off EVEX
+    /// (for comparison).
     #[arg(long)]
     pub no_vaes: bool,
     /// Do not use huge pages (for comparison).
@@ -177,7 +178,7 @@ pub struct MineArgs {
     pub online_tune: bool,
     #[arg(long)]
     pub no_aesni: bool,
-    /// Keep explode and implode on AES-NI where the CPU has VAES.
+    /// Keep explode and implode on AES-NI where the CPU has VAES, and the main loop off EVEX.
     #[arg(long)]
     pub no_vaes: bool,
     #[arg(long)]
