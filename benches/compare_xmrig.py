@@ -58,9 +58,12 @@ def free_port():
         return s.getsockname()[1]
 
 
-def get_json(url, timeout=2.0):
+def get_json(url, timeout=2.0, body=None):
+    """GET `url`, or POST `body` as JSON to it, with TOKEN; the reply as JSON."""
     # xmrig answers nothing, not even a GET, without the token once it has one.
-    req = urllib.request.Request(url, headers={"Authorization": f"Bearer {TOKEN}"})
+    headers = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(url, data=data, headers=headers)
     with urllib.request.urlopen(req, timeout=timeout) as r:
         return json.loads(r.read())
 
@@ -164,12 +167,8 @@ class Running:
 
     def control(self, i, method):
         """xmrig's JSON-RPC control call (`pause`, `resume`) on miner `i`, with TOKEN."""
-        req = urllib.request.Request(
-            self.urls[i] + "/json_rpc", method="POST",
-            data=json.dumps({"id": 1, "jsonrpc": "2.0", "method": method}).encode(),
-            headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"})
-        with urllib.request.urlopen(req, timeout=5) as r:
-            reply = json.loads(r.read())
+        reply = get_json(self.urls[i] + "/json_rpc", timeout=5,
+                         body={"id": 1, "jsonrpc": "2.0", "method": method})
         if "error" in reply:
             raise RuntimeError(f"{method} on {self.miners[i][0][0]}: {reply['error']}")
 
@@ -249,9 +248,8 @@ def run_together(args, pool, algo, ways, workdir, phirig_cpu, xmrig_cpu):
     xmrig_config(config, pool, algo, 1, ways, api_x, cpus=[xmrig_cpu])
     ours = ["taskset", "-c", str(phirig_cpu)] + phirig_cmd(args.agent, pool, algo, 1, api_p)
     theirs = ["taskset", "-c", str(xmrig_cpu)] + xmrig_cmd(args, config)
-    mine, other = measure_together([(ours, api_p, None), (theirs, api_x, workdir)], args.warmup,
-                                   args.seconds)
-    return mine, other
+    return measure_together([(ours, api_p, None), (theirs, api_x, workdir)], args.warmup,
+                            args.seconds)
 
 
 def run_fresh(args, pool, algo, threads, ways, workdir):
