@@ -125,6 +125,24 @@ impl Cpu {
     }
 }
 
+#[cfg(test)]
+impl Cpu {
+    /// A CPU value with every feature the kernels use, in the standard class: what tests turn
+    /// paths off from.
+    pub(crate) fn every_path() -> Cpu {
+        Cpu {
+            aes: true,
+            sse41: true,
+            ssse3: true,
+            avx: true,
+            avx2: true,
+            vaes: true,
+            avx512: true,
+            window: CoreWindow::Standard,
+        }
+    }
+}
+
 /// A path of the kernel that only some CPUs run, as `PHIRIG_EXPECT_CPU` names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CpuPath {
@@ -366,16 +384,7 @@ mod tests {
 
     #[test]
     fn a_value_may_turn_paths_off_but_never_on() {
-        let all = Cpu {
-            aes: true,
-            sse41: true,
-            ssse3: true,
-            avx: true,
-            avx2: true,
-            vaes: true,
-            avx512: true,
-            window: CoreWindow::Standard,
-        };
+        let all = Cpu::every_path();
         let no_vaes = all.with_vaes(false);
         assert_eq!(no_vaes.with_vaes(true), no_vaes);
         assert_eq!(all.with_vaes(true), all);
@@ -420,16 +429,7 @@ mod tests {
 
     #[test]
     fn paths_and_labels_follow_the_features() {
-        let all = Cpu {
-            aes: true,
-            sse41: true,
-            ssse3: true,
-            avx: true,
-            avx2: true,
-            vaes: true,
-            avx512: true,
-            window: CoreWindow::Standard,
-        };
+        let all = Cpu::every_path();
         assert_eq!(all.label(AesPath::Hardware), "aes-ni+vaes+avx512");
         let no_avx512 = Cpu {
             avx512: false,

@@ -276,16 +276,7 @@ mod tests {
 
     #[test]
     fn each_cpu_value_gets_the_kernels_it_can_run() {
-        let all = Cpu {
-            aes: true,
-            sse41: true,
-            ssse3: true,
-            avx: true,
-            avx2: true,
-            vaes: true,
-            avx512: true,
-            window: CoreWindow::Standard,
-        };
+        let all = Cpu::every_path();
         let hw = |cpu: Cpu| Isa::on(&cpu, AesPath::Hardware);
         assert_eq!(hw(all), Isa::AesNiEvex);
         assert_eq!(Isa::on(&all, AesPath::Software), Isa::Soft);
